@@ -1,0 +1,31 @@
+import type { HarnessEvent } from '../core/events.ts';
+import type { Sandbox } from '../sandbox/types.ts';
+
+export interface HarnessContext {
+  runId: string;
+  /** The sandbox the agent works in; every command it runs goes through `sandbox.exec`. */
+  sandbox: Sandbox;
+  /** Environment the agent's processes get (model gateway URLs come here later). */
+  env: Record<string, string>;
+  model?: string;
+  /** Aborted when the run is cancelled or times out. */
+  signal: AbortSignal;
+}
+
+/** One conversation with an agent, started by `Harness.start`. */
+export interface HarnessSession {
+  /** Normalized events until the agent finishes its turn (and every queued follow-up). */
+  readonly events: AsyncIterable<HarnessEvent>;
+  /** Queues a message delivered when the current turn finishes, in order. */
+  followUp(message: string, author: string | null): void;
+  /** Halts the agent; the events stream ends soon after. */
+  stop(by: string | null): Promise<void>;
+}
+
+/** The agent program driving a model inside the sandbox. Implementations live in `src/agents/<name>/`. */
+export interface Harness {
+  readonly name: string;
+  /** Makes the agent program available in the sandbox; called once per run before `start`. */
+  prepare?(context: HarnessContext): Promise<void>;
+  start(prompt: string, context: HarnessContext): HarnessSession;
+}

@@ -1,0 +1,36 @@
+import type { RunConclusion, RunStatus } from './run.ts';
+
+/** Normalized events a harness emits; the agent step stores each as a run event. */
+export type HarnessEvent =
+  | { type: 'agent.message'; data: { text: string } }
+  | { type: 'agent.tool_call'; data: { id: string; name: string; input: unknown } }
+  | { type: 'agent.tool_result'; data: { id: string; output: string; isError?: boolean } }
+  | { type: 'agent.file_change'; data: { path: string; kind: 'added' | 'modified' | 'deleted' } }
+  | { type: 'agent.usage'; data: { inputTokens: number; outputTokens: number; model?: string } }
+  | { type: 'agent.result'; data: { text: string } }
+  | { type: 'agent.error'; data: { message: string } };
+
+export type StepKind = 'run' | 'agent' | 'gate' | 'publish';
+
+/** Everything that can happen in a run, as stored in `run_events`. */
+export type RunEventPayload =
+  | { type: 'run.created'; data: { blueprint: string; repo: string; trigger: string } }
+  | { type: 'run.status'; data: { status: RunStatus } }
+  | { type: 'run.attempt'; data: { attempt: number; reason: string } }
+  | { type: 'run.cancel_requested'; data: { by: string | null } }
+  | { type: 'run.completed'; data: { conclusion: RunConclusion; reason: string | null } }
+  | { type: 'workspace.ready'; data: { baseCommit: string; ms: number; cached: boolean } }
+  | { type: 'step.started'; data: { step: string; kind: StepKind; round?: number } }
+  | { type: 'step.output'; data: { step: string; stream: 'stdout' | 'stderr'; text: string } }
+  | {
+      type: 'step.finished';
+      data: { step: string; kind: StepKind; ok: boolean; exitCode?: number | null; ms: number; error?: string };
+    }
+  | { type: 'gate.failed'; data: { step: string; round: number; maxRounds: number; fixStep: string | null } }
+  | { type: 'change.created'; data: { changeId: string; branch: string; headCommit: string; files: number } }
+  | HarnessEvent;
+
+export type RunEventType = RunEventPayload['type'];
+
+/** A stored event: numbered per run, from 1, with no gaps. */
+export type RunEvent = RunEventPayload & { runId: string; seq: number; at: Date };

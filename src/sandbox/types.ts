@@ -1,0 +1,83 @@
+import type { Readable } from 'node:stream';
+
+/** Resource limits the kernel enforces for everything running in one sandbox. */
+export interface SandboxLimits {
+  /** Memory (RAM) of all processes together, in bytes; the kernel OOM-kills past it. */
+  memoryBytes?: number;
+  /** Most processes and threads alive at once (stops fork bombs). */
+  pids?: number;
+}
+
+/** What a provider needs to create a sandbox for one run. */
+export interface SandboxSpec {
+  runId: string;
+  /**
+   * A checkout at the run's base commit, never written to: the sandbox sees it copy-on-write
+   * at `/workspace`, so many runs can share one base.
+   */
+  baseDir: string;
+  /** A directory owned by this run where the provider keeps its state (the workspace's writes live here). */
+  stateDir: string;
+  /** Environment variables for every process in the sandbox. */
+  env?: Record<string, string>;
+  limits?: SandboxLimits;
+}
+
+export interface ExecOptions {
+  /** Working directory inside the sandbox, relative to `/workspace` (default: `/workspace`). */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Kills the whole process tree after this long; `timedOut` is then true. */
+  timeoutMs?: number;
+  /** Kills the whole process tree when aborted; `cancelled` is then true. */
+  signal?: AbortSignal;
+  /** Receives output as it arrives. */
+  onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
+  stdin?: string | Readable;
+}
+
+export interface ExecResult {
+  /** Exit code of the command, or null when it was killed by a signal. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** True when the kernel killed a process of this exec for exceeding the memory limit. */
+  oomKilled: boolean;
+  durationMs: number;
+  /** The last 64 KiB of each stream. */
+  stdout: string;
+  stderr: string;
+}
+
+/** A host-side command run in a private mount namespace where the workspace's current files are visible. */
+export interface WorkspaceView {
+  /** Host path where the workspace is visible to `exec` (only inside those processes). */
+  readonly path: string;
+  exec(
+    argv: string[],
+    options?: { env?: Record<string, string>; cwd?: string; stdin?: string },
+  ): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+}
+
+/** One isolated execution environment for one run. */
+export interface Sandbox {
+  readonly id: string;
+  /** Path of the workspace as processes inside the sandbox see it. */
+  readonly workspacePath: string;
+  /** Runs a command inside the sandbox and waits for it (and every process it started) to end. */
+  exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Trusted host-side access to the workspace's files (publish uses it); not for agent code. */
+  readonly view: WorkspaceView;
+  /** Kills every process in the sandbox now. */
+  killAll(): Promise<void>;
+  /** Kills every process and releases kernel resources; `discard` also removes the workspace's writes. */
+  destroy(options?: { discard?: boolean }): Promise<void>;
+}
+
+export interface SandboxProvider {
+  readonly name: string;
+  /** Throws SANDBOX_UNAVAILABLE with a hint (e.g. how to install bubblewrap) when it cannot work here. */
+  check(): Promise<void>;
+  create(spec: SandboxSpec): Promise<Sandbox>;
+}

@@ -1,0 +1,53 @@
+import type { DiffStat, Repo } from '../core/run.ts';
+import type { WorkspaceView } from '../sandbox/types.ts';
+
+export interface ResolvedRepo {
+  /** Short name for people and branch names, e.g. the directory name. */
+  name: string;
+  /** Canonical location: an absolute path for local repos. */
+  url: string;
+  defaultBranch: string;
+}
+
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
+export interface PublishInput {
+  repo: Repo;
+  runId: string;
+  baseCommit: string;
+  branch: string;
+  /** Commit message subject and change title. */
+  title: string;
+  body: string;
+  author: CommitAuthor;
+  /** Commit and author date; a retried run reuses it so the same tree gives the same commit. */
+  date: Date;
+  workspace: WorkspaceView;
+}
+
+export interface PublishResult {
+  headCommit: string;
+  diffstat: DiffStat;
+  diff: string;
+  /** Where a person looks at the change (a PR URL later); null for local repos. */
+  url: string | null;
+}
+
+/** Where repos come from and where changes go. */
+export interface ScmProvider {
+  readonly name: string;
+  /** Throws REPO_INVALID with a hint when `location` is not a usable git repository. */
+  resolve(location: string): Promise<ResolvedRepo>;
+  /** Brings the mirror cache up to date and returns the commit `ref` (default branch if omitted) points to. */
+  fetch(repo: Repo, ref?: string): Promise<{ commit: string }>;
+  /** A checkout of `commit` (with a `.git`) that runs share read-only; created once and cached. */
+  checkout(repo: Repo, commit: string): Promise<{ dir: string; cached: boolean }>;
+  /**
+   * Commits the workspace's files on top of `baseCommit` as `branch` and pushes it to the source.
+   * Returns null (and pushes nothing) when the files equal the base commit.
+   */
+  publish(input: PublishInput): Promise<PublishResult | null>;
+}
