@@ -24,7 +24,14 @@ export type RunEventPayload =
   | { type: 'step.output'; data: { step: string; stream: 'stdout' | 'stderr'; text: string } }
   | {
       type: 'step.finished';
-      data: { step: string; kind: StepKind; ok: boolean; exitCode?: number | null; ms: number; error?: string };
+      data: {
+        step: string;
+        kind: StepKind;
+        ok: boolean;
+        exitCode?: number | null;
+        ms: number;
+        error?: string;
+      };
     }
   | { type: 'gate.failed'; data: { step: string; round: number; maxRounds: number; fixStep: string | null } }
   | { type: 'change.created'; data: { changeId: string; branch: string; headCommit: string; files: number } }

@@ -1,0 +1,75 @@
+import { newId } from '../core/ids.ts';
+import type { Change, DiffStat } from '../core/run.ts';
+import type { Queryable } from './db.ts';
+
+interface ChangeRow {
+  id: string;
+  run_id: string;
+  repo_id: string;
+  branch: string;
+  base_commit: string;
+  head_commit: string;
+  title: string;
+  body: string;
+  diffstat: DiffStat;
+  diff: string;
+  state: string;
+  url: string | null;
+  created_at: Date;
+}
+
+function toChange(row: ChangeRow): Change {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    repoId: row.repo_id,
+    branch: row.branch,
+    baseCommit: row.base_commit,
+    headCommit: row.head_commit,
+    title: row.title,
+    body: row.body,
+    diffstat: row.diffstat,
+    diff: row.diff,
+    state: row.state,
+    url: row.url,
+    createdAt: row.created_at,
+  };
+}
+
+export type NewChange = Omit<Change, 'id' | 'createdAt'>;
+
+/** One change per run: a retried publish updates the record instead of adding a second one. */
+export function changesQueries(db: Queryable) {
+  return {
+    async record(change: NewChange): Promise<Change> {
+      const rows = await db.query<ChangeRow>(
+        `INSERT INTO changes (id, run_id, repo_id, branch, base_commit, head_commit, title, body, diffstat, diff, state, url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (run_id) DO UPDATE SET branch = EXCLUDED.branch, base_commit = EXCLUDED.base_commit,
+           head_commit = EXCLUDED.head_commit, title = EXCLUDED.title, body = EXCLUDED.body,
+           diffstat = EXCLUDED.diffstat, diff = EXCLUDED.diff, state = EXCLUDED.state, url = EXCLUDED.url
+         RETURNING *`,
+        [
+          newId('chg'),
+          change.runId,
+          change.repoId,
+          change.branch,
+          change.baseCommit,
+          change.headCommit,
+          change.title,
+          change.body,
+          JSON.stringify(change.diffstat),
+          change.diff,
+          change.state,
+          change.url,
+        ],
+      );
+      return toChange(rows[0]!);
+    },
+
+    async forRun(runId: string): Promise<Change | null> {
+      const rows = await db.query<ChangeRow>('SELECT * FROM changes WHERE run_id = $1', [runId]);
+      return rows[0] ? toChange(rows[0]) : null;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/** What both database drivers offer: parameterized queries and transactions, in one SQL dialect. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` in a transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A `postgres://` URL; when set, PostgreSQL is used instead of the embedded database. */
+  url?: string;
+  /** Directory of the embedded database (PGlite); in memory when omitted. */
+  dir?: string;
+}
+
+/** Opens PostgreSQL when `url` is given, else the embedded PGlite database. */
+export async function openDatabase(options: DatabaseOptions): Promise<Db> {
+  if (options.url) {
+    const { openPostgres } = await import('./postgres.ts');
+    return openPostgres(options.url);
+  }
+  const { openPglite } = await import('./pglite.ts');
+  return openPglite(options.dir);
+}

@@ -1,0 +1,308 @@
+import { EventEmitter } from 'node:events';
+import { NightshiftError, notFound } from '../core/errors.ts';
+import type { RunEvent, RunEventPayload } from '../core/events.ts';
+import { newId } from '../core/ids.ts';
+import type { Run, RunConclusion, RunInputs, RunStatus } from '../core/run.ts';
+import { changesQueries, type NewChange } from './changes.ts';
+import { type DatabaseOptions, type Db, openDatabase } from './db.ts';
+import { appendEvents, listEvents } from './events.ts';
+import { migrate } from './migrate.ts';
+import { type Claim, type ClaimOptions, claimNext, queueDepth, releaseLease, renewLease } from './queue.ts';
+import { reposQueries } from './repos.ts';
+import { listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
+
+export type { Db } from './db.ts';
+export { RunFencedError } from './events.ts';
+export type { Claim, ClaimOptions } from './queue.ts';
+export type { RunFilter } from './runs.ts';
+
+export interface NewRun {
+  repoId: string;
+  blueprint: string;
+  /** The normalized blueprint, kept with the run so a retry runs exactly the same steps. */
+  blueprintSpec: unknown;
+  inputs: RunInputs;
+  timeoutMs: number;
+  baseRef?: string | null;
+  priority?: number;
+  trigger?: string;
+  author?: string | null;
+}
+
+export interface StoreOptions extends DatabaseOptions {
+  /** How often followers re-check for events written by other processes (ms). */
+  pollMs?: number;
+}
+
+/**
+ * The single source of truth: runs, their events, changes and the queue. Every write that
+ * changes a run also appends the event that says so, in the same transaction.
+ */
+export class Store {
+  readonly db: Db;
+  readonly repos;
+  readonly changes;
+  private readonly notifier = new EventEmitter();
+  private readonly pollMs: number;
+
+  private constructor(db: Db, pollMs: number) {
+    this.db = db;
+    this.pollMs = pollMs;
+    this.repos = reposQueries(db);
+    this.changes = changesQueries(db);
+    this.notifier.setMaxListeners(0);
+  }
+
+  /** Opens the database and applies pending migrations. */
+  static async open(options: StoreOptions = {}): Promise<Store> {
+    const db = await openDatabase(options);
+    try {
+      await migrate(db);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return new Store(db, options.pollMs ?? (db.kind === 'postgres' ? 250 : 1000));
+  }
+
+  async close(): Promise<void> {
+    this.notifier.emit('closed');
+    await this.db.close();
+  }
+
+  async createRun(input: NewRun): Promise<Run> {
+    const id = newId('run');
+    const repo = await this.repos.get(input.repoId);
+    const run = await this.db.transaction(async (tx) => {
+      const rows = await tx.query<RunRow>(
+        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref, priority, trigger, author)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING *`,
+        [
+          id,
+          input.repoId,
+          input.blueprint,
+          JSON.stringify(input.blueprintSpec),
+          JSON.stringify(input.inputs),
+          input.timeoutMs,
+          input.baseRef ?? null,
+          input.priority ?? 0,
+          input.trigger ?? 'cli',
+          input.author ?? null,
+        ],
+      );
+      await appendEvents(tx, id, [
+        {
+          type: 'run.created',
+          data: { blueprint: input.blueprint, repo: repo.name, trigger: input.trigger ?? 'cli' },
+        },
+        { type: 'run.status', data: { status: 'queued' } },
+      ]);
+      await tx.query('INSERT INTO run_queue (run_id, repo_id, priority) VALUES ($1, $2, $3)', [
+        id,
+        input.repoId,
+        input.priority ?? 0,
+      ]);
+      return toRun(rows[0]!);
+    });
+    this.notify(id);
+    this.notifier.emit('queued');
+    return run;
+  }
+
+  /** A run by full id, or by a unique suffix of at least 6 characters (as tables show them). */
+  async getRun(idOrSuffix: string): Promise<Run> {
+    const rows = await this.db.query<RunRow>('SELECT * FROM runs WHERE id = $1', [idOrSuffix]);
+    if (rows[0]) return toRun(rows[0]);
+    if (/^[0-9a-z]{6,}$/.test(idOrSuffix)) {
+      const matches = await this.db.query<RunRow>('SELECT * FROM runs WHERE id LIKE $1 LIMIT 2', [
+        `%${idOrSuffix}`,
+      ]);
+      if (matches.length === 1) return toRun(matches[0]!);
+      if (matches.length > 1) {
+        throw new NightshiftError('INVALID_INPUT', `run id ${idOrSuffix} is ambiguous`, {
+          hint: 'give more characters of the id',
+        });
+      }
+    }
+    throw notFound('run', idOrSuffix, 'list runs with `nightshift runs`');
+  }
+
+  listRuns(filter?: RunFilter): Promise<Run[]> {
+    return listRuns(this.db, filter);
+  }
+
+  /** Claims the next run and moves it to `provisioning`, recording a new attempt when it was re-claimed. */
+  async claimRun(options: ClaimOptions): Promise<{ run: Run; claim: Claim } | null> {
+    const result = await this.db.transaction(async (tx) => {
+      const claim = await claimNext(tx, options);
+      if (!claim) return null;
+      const rows = await tx.query<RunRow>(
+        `UPDATE runs SET attempt = $2, status = 'provisioning', started_at = coalesce(started_at, now())
+         WHERE id = $1 AND status <> 'completed' RETURNING *`,
+        [claim.runId, claim.attempt],
+      );
+      if (!rows[0]) {
+        await tx.query('DELETE FROM run_queue WHERE run_id = $1', [claim.runId]);
+        return null;
+      }
+      const events: RunEventPayload[] = [];
+      if (claim.attempt > 1) {
+        const reason = claim.previousOwner
+          ? `the lease of worker ${claim.previousOwner} expired`
+          : 'the run was given back to the queue';
+        events.push({ type: 'run.attempt', data: { attempt: claim.attempt, reason } });
+      }
+      events.push({ type: 'run.status', data: { status: 'provisioning' } });
+      await appendEvents(tx, claim.runId, events, claim.attempt);
+      return { run: toRun(rows[0]), claim };
+    });
+    if (result) this.notify(result.run.id);
+    return result;
+  }
+
+  renewLease(runId: string, workerId: string, leaseMs: number): Promise<boolean> {
+    return renewLease(this.db, runId, workerId, leaseMs);
+  }
+
+  releaseLease(runId: string, workerId: string): Promise<void> {
+    return releaseLease(this.db, runId, workerId);
+  }
+
+  queueDepth(): Promise<number> {
+    return queueDepth(this.db);
+  }
+
+  /** Moves a run to `status` (not `completed`: use `completeRun`), fenced by attempt. */
+  async setStatus(
+    runId: string,
+    attempt: number,
+    status: Exclude<RunStatus, 'completed' | 'queued'>,
+    patch: { baseCommit?: string; branch?: string } = {},
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await appendEvents(tx, runId, [{ type: 'run.status', data: { status } }], attempt);
+      await tx.query(
+        `UPDATE runs SET status = $2, base_commit = coalesce($3, base_commit), branch = coalesce($4, branch)
+         WHERE id = $1`,
+        [runId, status, patch.baseCommit ?? null, patch.branch ?? null],
+      );
+    });
+    this.notify(runId);
+  }
+
+  /** Appends events; with `attempt`, only while that attempt owns the run. */
+  async appendEvents(
+    runId: string,
+    payloads: readonly RunEventPayload[],
+    attempt?: number,
+  ): Promise<RunEvent[]> {
+    const events = await this.db.transaction((tx) => appendEvents(tx, runId, payloads, attempt));
+    this.notify(runId);
+    return events;
+  }
+
+  /** Concludes a run and removes it from the queue; a no-op returning false if it already completed. */
+  async completeRun(
+    runId: string,
+    conclusion: RunConclusion,
+    reason: string | null,
+    attempt?: number,
+  ): Promise<boolean> {
+    const done = await this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE runs SET status = 'completed', conclusion = $2, reason = $3, finished_at = now()
+         WHERE id = $1 AND status <> 'completed' ${attempt === undefined ? '' : 'AND attempt = $4'} RETURNING id`,
+        attempt === undefined ? [runId, conclusion, reason] : [runId, conclusion, reason, attempt],
+      );
+      if (!rows[0]) return false;
+      await appendEvents(tx, runId, [
+        { type: 'run.status', data: { status: 'completed' } },
+        { type: 'run.completed', data: { conclusion, reason } },
+      ]);
+      await tx.query('DELETE FROM run_queue WHERE run_id = $1', [runId]);
+      return true;
+    });
+    if (done) this.notify(runId);
+    return done;
+  }
+
+  /**
+   * Asks a run to stop. A run nobody has claimed yet is cancelled at once; a running one is
+   * stopped by its worker, which is told through `onCancel` (same process) or by polling.
+   */
+  async requestCancel(runId: string, by: string | null): Promise<Run> {
+    const run = await this.getRun(runId);
+    if (run.status === 'completed') return run;
+    const cancelledNow = await this.db.transaction(async (tx) => {
+      const unclaimed = await tx.query(
+        `DELETE FROM run_queue WHERE run_id = $1 AND (lease_owner IS NULL OR lease_expires_at < now())
+           AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status = 'queued') RETURNING run_id`,
+        [run.id],
+      );
+      await tx.query(
+        'UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1',
+        [run.id],
+      );
+      await appendEvents(tx, run.id, [{ type: 'run.cancel_requested', data: { by } }]);
+      return unclaimed.length > 0;
+    });
+    if (cancelledNow) await this.completeRun(run.id, 'cancelled', by ? `cancelled by ${by}` : 'cancelled');
+    this.notify(run.id);
+    this.notifier.emit('cancel', run.id);
+    return this.getRun(run.id);
+  }
+
+  /** Ids of the given runs that were asked to stop. */
+  async cancelRequested(runIds: readonly string[]): Promise<string[]> {
+    if (runIds.length === 0) return [];
+    const rows = await this.db.query<{ id: string }>(
+      'SELECT id FROM runs WHERE id = ANY($1) AND cancel_requested_at IS NOT NULL',
+      [runIds],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  events(runId: string, afterSeq = 0, limit = 1000): Promise<RunEvent[]> {
+    return listEvents(this.db, runId, afterSeq, limit);
+  }
+
+  recordChange(change: NewChange) {
+    return this.changes.record(change);
+  }
+
+  /**
+   * Waits until the run may have events after `afterSeq` (a write in this process, or the
+   * poll interval for writes by others), then returns them; empty when `signal` aborted.
+   */
+  async waitForEvents(runId: string, afterSeq: number, signal?: AbortSignal): Promise<RunEvent[]> {
+    for (;;) {
+      const events = await this.events(runId, afterSeq);
+      if (events.length > 0 || signal?.aborted) return events;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.notifier.off(`run:${runId}`, done);
+          this.notifier.off('closed', done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, this.pollMs);
+        this.notifier.on(`run:${runId}`, done);
+        this.notifier.once('closed', done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** Subscribes to in-process signals: a run was queued, or a run was asked to stop. */
+  on(what: 'queued', listener: () => void): () => void;
+  on(what: 'cancel', listener: (runId: string) => void): () => void;
+  on(what: 'queued' | 'cancel', listener: (runId: string) => void): () => void {
+    this.notifier.on(what, listener);
+    return () => this.notifier.off(what, listener);
+  }
+
+  private notify(runId: string): void {
+    this.notifier.emit(`run:${runId}`);
+  }
+}

@@ -1,0 +1,10 @@
+import { sql as initial } from './0001_initial.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Forward-only, in order. Never edit a released migration: add the next one. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];

@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { NightshiftError } from '../core/errors.ts';
+import type { Db, Queryable } from './db.ts';
+
+/** The embedded database. Only one process may open a directory at a time (see the home lock). */
+export async function openPglite(dir?: string): Promise<Db> {
+  if (dir) mkdirSync(dir, { recursive: true });
+  let pg: PGlite;
+  try {
+    pg = new PGlite(dir);
+    await pg.waitReady;
+  } catch (error) {
+    throw new NightshiftError('STORE_FAILED', `cannot open the embedded database in ${dir}`, {
+      hint: 'another process may be using it, or the directory is damaged; check the Nightshift home',
+      cause: error,
+    });
+  }
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      const result = await q.query<T>(sql, params);
+      return result.rows;
+    },
+    async exec(sql: string) {
+      await q.exec(sql);
+    },
+  });
+  return {
+    kind: 'pglite',
+    ...wrap(pg),
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    close: () => pg.close(),
+  };
+}

@@ -1,0 +1,54 @@
+import pg from 'pg';
+import { NightshiftError } from '../core/errors.ts';
+import type { Db, Queryable } from './db.ts';
+
+/** A PostgreSQL server through a connection pool. */
+export async function openPostgres(url: string): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new NightshiftError(
+      'STORE_FAILED',
+      `cannot connect to PostgreSQL at ${redact(url)}: ${String(error)}`,
+      {
+        hint: 'check DATABASE_URL and that the server is running and reachable',
+        cause: error,
+      },
+    );
+  }
+  const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      const result = await q.query(sql, params);
+      return result.rows as T[];
+    },
+    async exec(sql: string) {
+      await q.query(sql);
+    },
+  });
+  return {
+    kind: 'postgres',
+    ...wrap(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

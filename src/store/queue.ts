@@ -1,0 +1,92 @@
+import type { Queryable } from './db.ts';
+
+/** One lock number for all claims: claims are short, and it makes the concurrency counts exact. */
+const CLAIM_LOCK = 7_245_001;
+
+export interface ClaimOptions {
+  workerId: string;
+  leaseMs: number;
+  /** Most runs leased at once across all workers; unlimited when omitted. */
+  maxActive?: number;
+  /** Most runs of one repo leased at once. */
+  maxActivePerRepo?: number;
+}
+
+export interface Claim {
+  runId: string;
+  /** 1 for the first claim; higher when a run is re-claimed after a lease expired. */
+  attempt: number;
+  /** The worker whose lease expired, when this claim takes a run over. */
+  previousOwner: string | null;
+}
+
+/**
+ * Claims the next runnable run: highest priority, then oldest; runs whose lease expired are
+ * runnable again. Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`).
+ */
+export async function claimNext(tx: Queryable, options: ClaimOptions): Promise<Claim | null> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+  const rows = await tx.query<{ run_id: string; lease_owner: string | null }>(
+    `SELECT q.run_id, q.lease_owner FROM run_queue q
+     WHERE (q.lease_owner IS NULL OR q.lease_expires_at < now())
+       AND q.available_at <= now()
+       AND ($1::integer IS NULL OR (SELECT count(*) FROM run_queue a
+             WHERE a.lease_owner IS NOT NULL AND a.lease_expires_at >= now()) < $1::integer)
+       AND ($2::integer IS NULL OR (SELECT count(*) FROM run_queue b
+             WHERE b.repo_id = q.repo_id AND b.lease_owner IS NOT NULL AND b.lease_expires_at >= now()) < $2::integer)
+     ORDER BY q.priority DESC, q.enqueued_at, q.run_id
+     LIMIT 1
+     FOR UPDATE SKIP LOCKED`,
+    [options.maxActive ?? null, options.maxActivePerRepo ?? null],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const updated = await tx.query<{ attempts: number }>(
+    `UPDATE run_queue SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000),
+       attempts = attempts + 1
+     WHERE run_id = $1 RETURNING attempts`,
+    [row.run_id, options.workerId, options.leaseMs],
+  );
+  return { runId: row.run_id, attempt: updated[0]!.attempts, previousOwner: row.lease_owner };
+}
+
+/** Extends a lease; false when the worker lost it (expired and taken, or the run is gone). */
+export async function renewLease(
+  db: Queryable,
+  runId: string,
+  workerId: string,
+  leaseMs: number,
+): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE run_queue SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+     WHERE run_id = $1 AND lease_owner = $2 RETURNING run_id`,
+    [runId, workerId, leaseMs],
+  );
+  return rows.length > 0;
+}
+
+/** Gives a run back to the queue without finishing it (a worker shutting down cleanly). */
+export async function releaseLease(db: Queryable, runId: string, workerId: string): Promise<void> {
+  await db.query(
+    'UPDATE run_queue SET lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1 AND lease_owner = $2',
+    [runId, workerId],
+  );
+}
+
+/** Makes every lease not held by `workerId` expire now (the embedded database has one owner). */
+export async function expireForeignLeases(db: Queryable, workerId: string): Promise<number> {
+  const rows = await db.query(
+    `UPDATE run_queue SET lease_expires_at = now() - interval '1 second'
+     WHERE lease_owner IS NOT NULL AND lease_owner <> $1 RETURNING run_id`,
+    [workerId],
+  );
+  return rows.length;
+}
+
+/** Runs waiting to be claimed. */
+export async function queueDepth(db: Queryable): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    'SELECT count(*)::integer AS n FROM run_queue WHERE lease_owner IS NULL OR lease_expires_at < now()',
+  );
+  return rows[0]?.n ?? 0;
+}

@@ -1,0 +1,48 @@
+import { notFound } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Repo } from '../core/run.ts';
+import type { Queryable } from './db.ts';
+
+interface RepoRow {
+  id: string;
+  name: string;
+  url: string;
+  default_branch: string;
+  created_at: Date;
+}
+
+function toRepo(row: RepoRow): Repo {
+  return {
+    id: row.id,
+    name: row.name,
+    url: row.url,
+    defaultBranch: row.default_branch,
+    createdAt: row.created_at,
+  };
+}
+
+/** Repos by canonical URL: registering the same location twice returns the same repo. */
+export function reposQueries(db: Queryable) {
+  return {
+    async upsert(input: { name: string; url: string; defaultBranch: string }): Promise<Repo> {
+      const rows = await db.query<RepoRow>(
+        `INSERT INTO repos (id, name, url, default_branch) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (url) DO UPDATE SET default_branch = EXCLUDED.default_branch
+         RETURNING *`,
+        [newId('repo'), input.name, input.url, input.defaultBranch],
+      );
+      return toRepo(rows[0]!);
+    },
+
+    async get(id: string): Promise<Repo> {
+      const rows = await db.query<RepoRow>('SELECT * FROM repos WHERE id = $1', [id]);
+      if (!rows[0]) throw notFound('repo', id);
+      return toRepo(rows[0]);
+    },
+
+    async list(): Promise<Repo[]> {
+      const rows = await db.query<RepoRow>('SELECT * FROM repos ORDER BY name, id');
+      return rows.map(toRepo);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { Store } from '../../src/store/index.ts';
+import { createDatabase } from './postgres.ts';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+export const DATABASE_KINDS: DatabaseKind[] = ['pglite', 'postgres'];
+
+/** A URL to a new empty database on the suite's PostgreSQL server. */
+export function newPostgresDatabase(): Promise<string> {
+  return createDatabase(inject('postgresUrl'));
+}
+
+/** A fresh, migrated store on the given kind of database (PGlite in memory, or a new PostgreSQL database). */
+export async function openTestStore(kind: DatabaseKind): Promise<Store> {
+  if (kind === 'pglite') return Store.open({ pollMs: 50 });
+  return Store.open({ url: await newPostgresDatabase(), pollMs: 50 });
+}
+
+/**
+ * One store for the enclosing `describe`, emptied before each test (opening PGlite takes
+ * seconds, emptying it milliseconds).
+ */
+export function useTestStore(kind: DatabaseKind): () => Store {
+  let store: Store | undefined;
+  beforeAll(async () => {
+    store = await openTestStore(kind);
+  });
+  beforeEach(async () => {
+    await store!.db.exec('TRUNCATE repos, runs, run_events, changes, run_queue CASCADE');
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  return () => store!;
+}
