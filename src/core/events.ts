@@ -31,6 +31,8 @@ export type RunEventPayload =
         exitCode?: number | null;
         ms: number;
         error?: string;
+        /** True when the step had nothing to run (its command rendered empty). */
+        skipped?: boolean;
       };
     }
   | { type: 'gate.failed'; data: { step: string; round: number; maxRounds: number; fixStep: string | null } }

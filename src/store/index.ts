@@ -7,7 +7,15 @@ import { changesQueries, type NewChange } from './changes.ts';
 import { type DatabaseOptions, type Db, openDatabase } from './db.ts';
 import { appendEvents, listEvents } from './events.ts';
 import { migrate } from './migrate.ts';
-import { type Claim, type ClaimOptions, claimNext, queueDepth, releaseLease, renewLease } from './queue.ts';
+import {
+  type Claim,
+  type ClaimOptions,
+  claimNext,
+  queueDepth,
+  queueSize,
+  releaseLease,
+  renewLease,
+} from './queue.ts';
 import { reposQueries } from './repos.ts';
 import { listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
 
@@ -127,6 +135,16 @@ export class Store {
     throw notFound('run', idOrSuffix, 'list runs with `nightshift runs`');
   }
 
+  /** The normalized blueprint stored with a run when it was created. */
+  async blueprintSpec(runId: string): Promise<unknown> {
+    const rows = await this.db.query<{ blueprint_spec: unknown }>(
+      'SELECT blueprint_spec FROM runs WHERE id = $1',
+      [runId],
+    );
+    if (!rows[0]) throw notFound('run', runId);
+    return rows[0].blueprint_spec;
+  }
+
   listRuns(filter?: RunFilter): Promise<Run[]> {
     return listRuns(this.db, filter);
   }
@@ -168,8 +186,14 @@ export class Store {
     return releaseLease(this.db, runId, workerId);
   }
 
+  /** Runs waiting to be claimed. */
   queueDepth(): Promise<number> {
     return queueDepth(this.db);
+  }
+
+  /** Runs not completed yet: waiting or leased. */
+  queueSize(): Promise<number> {
+    return queueSize(this.db);
   }
 
   /** Moves a run to `status` (not `completed`: use `completeRun`), fenced by attempt. */

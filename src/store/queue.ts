@@ -90,3 +90,9 @@ export async function queueDepth(db: Queryable): Promise<number> {
   );
   return rows[0]?.n ?? 0;
 }
+
+/** Runs in the queue, waiting or leased. */
+export async function queueSize(db: Queryable): Promise<number> {
+  const rows = await db.query<{ n: number }>('SELECT count(*)::integer AS n FROM run_queue');
+  return rows[0]?.n ?? 0;
+}

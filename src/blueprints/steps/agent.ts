@@ -1,0 +1,40 @@
+import type { AgentStep } from '../types.ts';
+import type { StepContext, StepOutcome } from './context.ts';
+
+/**
+ * Starts the step's harness on `prompt` in the run's sandbox and stores every normalized event
+ * it emits. The agent's own `agent.error` makes the step fail.
+ */
+export async function runAgentStep(
+  context: StepContext,
+  step: AgentStep,
+  prompt: string,
+): Promise<StepOutcome> {
+  const harness = context.harnesses.get(step.harness ?? context.defaultHarness);
+  const harnessContext = {
+    runId: context.run.id,
+    sandbox: context.sandbox,
+    env: { ...context.environment.env, ...step.env },
+    model: step.model ?? undefined,
+    signal: context.signal,
+  };
+  await harness.prepare?.(harnessContext);
+  const session = harness.start(prompt, harnessContext);
+  const stopOnAbort = () => {
+    session.stop(null).catch(() => {});
+  };
+  context.signal.addEventListener('abort', stopOnAbort, { once: true });
+  let error: string | null = null;
+  try {
+    for await (const event of session.events) {
+      context.events.push(event);
+      if (event.type === 'agent.error') error = event.data.message;
+    }
+  } finally {
+    context.signal.removeEventListener('abort', stopOnAbort);
+  }
+  await context.events.flush();
+  if (context.signal.aborted) return { ok: false, reason: `step ${step.id} was interrupted` };
+  if (error) return { ok: false, conclusion: 'failure', reason: `agent step ${step.id} failed: ${error}` };
+  return { ok: true };
+}

@@ -1,0 +1,40 @@
+import type { HarnessRegistry } from '../../agents/registry.ts';
+import type { Repo, Run, RunConclusion } from '../../core/run.ts';
+import type { EventWriter } from '../../engine/event-writer.ts';
+import type { Environment } from '../../environments/types.ts';
+import type { Sandbox } from '../../sandbox/types.ts';
+import type { CommitAuthor, ScmProvider } from '../../scm/types.ts';
+import type { Store } from '../../store/index.ts';
+import type { TemplateVars } from '../template.ts';
+
+/** What a step executor works with; one per run attempt. */
+export interface StepContext {
+  run: Run;
+  repo: Repo;
+  baseCommit: string;
+  branch: string;
+  environment: Environment;
+  sandbox: Sandbox;
+  scm: ScmProvider;
+  harnesses: HarnessRegistry;
+  /** Harness for agent steps that name none. */
+  defaultHarness: string;
+  author: CommitAuthor;
+  events: EventWriter;
+  store: Store;
+  /** Template values of the run (prompt, repo, run, inputs, environment). */
+  vars: TemplateVars;
+  /** Aborted on cancel, timeout or lost lease; `signal.reason` says which. */
+  signal: AbortSignal;
+}
+
+/** How a step ended. A step that is not ok ends the run with `conclusion` unless it may continue. */
+export interface StepOutcome {
+  ok: boolean;
+  conclusion?: RunConclusion;
+  reason?: string;
+  /** Combined output tail, for gates feeding a fix round. */
+  output?: string;
+  exitCode?: number | null;
+  skipped?: boolean;
+}

@@ -1,0 +1,47 @@
+import { renderTemplate } from '../template.ts';
+import type { PublishStep } from '../types.ts';
+import type { StepContext, StepOutcome } from './context.ts';
+
+/**
+ * Commits the workspace's files on the run's branch and pushes it, outside the sandbox, then
+ * records the change. Nothing changed: `no_changes`, and nothing is pushed.
+ */
+export async function runPublishStep(context: StepContext, step: PublishStep): Promise<StepOutcome> {
+  const title = renderTemplate(step.title, context.vars).trim() || `Nightshift run ${context.run.id}`;
+  const body = renderTemplate(step.body, context.vars);
+  const result = await context.scm.publish({
+    repo: context.repo,
+    runId: context.run.id,
+    baseCommit: context.baseCommit,
+    branch: context.branch,
+    title,
+    body,
+    author: context.author,
+    date: context.run.createdAt,
+    workspace: context.sandbox.view,
+  });
+  if (!result) return { ok: true, conclusion: 'no_changes', reason: 'the run changed no files' };
+  const change = await context.store.recordChange({
+    runId: context.run.id,
+    repoId: context.repo.id,
+    branch: context.branch,
+    baseCommit: context.baseCommit,
+    headCommit: result.headCommit,
+    title,
+    body,
+    diffstat: result.diffstat,
+    diff: result.diff,
+    state: 'local',
+    url: result.url,
+  });
+  await context.events.emit({
+    type: 'change.created',
+    data: {
+      changeId: change.id,
+      branch: change.branch,
+      headCommit: change.headCommit,
+      files: result.diffstat.files,
+    },
+  });
+  return { ok: true };
+}

@@ -1,0 +1,73 @@
+import { hostname, userInfo } from 'node:os';
+import type { SandboxLimits } from '../sandbox/types.ts';
+import type { CommitAuthor } from '../scm/types.ts';
+
+export interface EngineConfig {
+  /** `$NIGHTSHIFT_HOME`: database (embedded), mirrors, bases, run state. */
+  home: string;
+  /** PostgreSQL instead of the embedded database (`DATABASE_URL`). */
+  databaseUrl?: string;
+  /** Runs this process executes at once. */
+  concurrency: number;
+  /** Runs of one repo active at once, across all workers. */
+  perRepoConcurrency: number;
+  /** Runs active at once across all workers (PostgreSQL with several workers); unlimited when unset. */
+  globalConcurrency?: number;
+  leaseMs: number;
+  maxAttempts: number;
+  /** Wall-clock limit of a run when neither the request nor the blueprint sets one. */
+  defaultTimeoutMs: number;
+  limits: SandboxLimits;
+  author: CommitAuthor;
+  defaultHarness: string;
+}
+
+/** Defaults, then environment variables (documented in docs/configuration.md). */
+export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const int = (name: string, fallback: number) => {
+    const value = env[name];
+    if (value === undefined || value === '') return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`${name} must be a positive whole number, got "${value}"`);
+    return n;
+  };
+  return {
+    home,
+    databaseUrl: env.DATABASE_URL || undefined,
+    concurrency: int('NIGHTSHIFT_CONCURRENCY', 2),
+    perRepoConcurrency: int('NIGHTSHIFT_PER_REPO_CONCURRENCY', 2),
+    globalConcurrency: env.NIGHTSHIFT_GLOBAL_CONCURRENCY
+      ? int('NIGHTSHIFT_GLOBAL_CONCURRENCY', 1)
+      : undefined,
+    leaseMs: int('NIGHTSHIFT_LEASE_MS', 30_000),
+    maxAttempts: int('NIGHTSHIFT_MAX_ATTEMPTS', 3),
+    defaultTimeoutMs: int('NIGHTSHIFT_RUN_TIMEOUT_MS', 30 * 60_000),
+    limits: {
+      memoryBytes: int('NIGHTSHIFT_MEMORY_MB', 4096) * 1024 * 1024,
+      pids: int('NIGHTSHIFT_PIDS', 1024),
+    },
+    author: {
+      name: env.NIGHTSHIFT_GIT_AUTHOR_NAME || 'Nightshift',
+      email: env.NIGHTSHIFT_GIT_AUTHOR_EMAIL || `nightshift@${safeHost()}`,
+    },
+    defaultHarness: env.NIGHTSHIFT_HARNESS || 'builtin',
+  };
+}
+
+function safeHost(): string {
+  try {
+    return hostname() || 'localhost';
+  } catch {
+    return 'localhost';
+  }
+}
+
+/** Who asked for a run, as recorded on it. */
+export function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid${process.getuid?.() ?? ''}`;
+  }
+}
