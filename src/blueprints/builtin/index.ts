@@ -1,0 +1,43 @@
+/**
+ * Built-in blueprints, kept as YAML text so they go through the same parser as users' files
+ * (and users can copy them as a starting point). `nightshift run --blueprint default`.
+ */
+
+/** Set up, let an agent do the task, check with the tests (2 fix rounds), publish. */
+export const DEFAULT_BLUEPRINT = `name: default
+description: Set up, let an agent do the task, check with the tests (2 fix rounds), publish.
+steps:
+  - id: setup
+    run: "{{environment.setup}}"
+  - id: agent
+    agent:
+      prompt: "{{prompt}}"
+  - id: tests
+    gate: "{{environment.test}}"
+    fix: agent
+    max_rounds: 2
+  - id: publish
+    publish: true
+`;
+
+/** Set up, run a script instead of an agent, check with the tests (no fix rounds), publish. */
+export const SCRIPT_BLUEPRINT = `name: script
+description: Set up, run a script, check with the tests (no fix rounds), publish.
+steps:
+  - id: setup
+    run: "{{environment.setup}}"
+  - id: script
+    run: "{{script}}"
+  - id: tests
+    gate: "{{environment.test}}"
+  - id: publish
+    publish:
+      title: "{{script | firstline}}"
+      body: "Ran this script:\\n\\n{{script}}\\n\\n---\\nMade by Nightshift run {{run.id}}."
+`;
+
+/** Built-in blueprints by name. */
+export const BUILTIN_BLUEPRINTS: Readonly<Record<string, string>> = {
+  default: DEFAULT_BLUEPRINT,
+  script: SCRIPT_BLUEPRINT,
+};

@@ -1,0 +1,66 @@
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { Locator, PathSegment, Problem } from './problems.ts';
+
+/** A YAML file parsed to plain data, with a way to find any path's line and column. */
+export interface YamlSource {
+  /** The parsed data, or undefined when the file had syntax errors. */
+  data?: unknown;
+  locate: Locator;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+/**
+ * Parses YAML text, turning syntax errors and warnings into problems with line and column.
+ * Duplicate keys are syntax errors.
+ */
+export function parseYamlSource(text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const position = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+
+  const locate: Locator = (path, options = {}) => {
+    const offset = findOffset(doc.contents, path, options.key ?? false);
+    return offset === undefined ? undefined : position(offset);
+  };
+  const toProblem = (error: { message: string; pos: [number, number] }): Problem => ({
+    path: '',
+    message: error.message.split('\n')[0]!,
+    ...position(error.pos[0]),
+  });
+
+  const errors = doc.errors.map(toProblem);
+  const warnings = doc.warnings.map(toProblem);
+  if (errors.length > 0) return { locate, errors, warnings };
+  return { data: doc.toJS({ maxAliasCount: 1000 }), locate, errors, warnings };
+}
+
+/**
+ * Offset of the node at `path`, or of its key with `key`; when the path does not exist
+ * (a missing key), the offset of the deepest node that does.
+ */
+function findOffset(root: unknown, path: PathSegment[], key: boolean): number | undefined {
+  let node = root as Node | null | undefined;
+  let offset = node?.range?.[0];
+  for (const [index, segment] of path.entries()) {
+    const last = index === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => (isScalar(item.key) ? item.key.value : item.key) === segment);
+      if (!pair) return offset;
+      const keyNode = pair.key as Node | null;
+      if (last && key && keyNode?.range) return keyNode.range[0];
+      node = pair.value as Node | null;
+      offset = node?.range?.[0] ?? keyNode?.range?.[0] ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment] as Node | null | undefined;
+      if (!node) return offset;
+      offset = node.range?.[0] ?? offset;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
