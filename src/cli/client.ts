@@ -1,0 +1,51 @@
+import type { RunEvent } from '../core/events.ts';
+import type { Change, Repo, Run } from '../core/run.ts';
+import type { Engine, RunRequest } from '../engine/index.ts';
+import type { RunFilter } from '../store/index.ts';
+
+/** A run with what a person wants to see beside it. */
+export interface RunDetails {
+  run: Run;
+  repo: Repo;
+  change: Change | null;
+}
+
+/**
+ * What the CLI needs from Nightshift. The embedded client works on the engine in this process;
+ * the remote one talks to the process that owns the home (see `src/server/local-api.ts`).
+ */
+export interface Client {
+  readonly mode: 'embedded' | 'remote';
+  submit(request: RunRequest): Promise<Run>;
+  run(id: string): Promise<RunDetails>;
+  runs(filter: RunFilter & { repo?: string }): Promise<Run[]>;
+  /** Events after `after`; with `wait`, blocks until there are some (or the run has ended). */
+  events(runId: string, after: number, wait: boolean, signal?: AbortSignal): Promise<RunEvent[]>;
+  cancel(runId: string, by: string | null): Promise<Run>;
+  close(): Promise<void>;
+}
+
+/** The client over an engine owned by this process. */
+export function embeddedClient(engine: Engine): Client {
+  const { store } = engine;
+  return {
+    mode: 'embedded',
+    submit: (request) => engine.submit(request),
+    async run(id) {
+      const run = await store.getRun(id);
+      return { run, repo: await store.repos.get(run.repoId), change: await store.changes.forRun(run.id) };
+    },
+    async runs(filter) {
+      if (!filter.repo) return store.listRuns(filter);
+      const repoId = await engine.findRepoId(filter.repo);
+      return repoId ? store.listRuns({ ...filter, repoId }) : [];
+    },
+    async events(runId, after, wait, signal) {
+      const run = await store.getRun(runId);
+      if (!wait) return store.events(run.id, after);
+      return store.waitForEvents(run.id, after, signal);
+    },
+    cancel: (runId, by) => store.requestCancel(runId, by),
+    close: () => engine.close(),
+  };
+}

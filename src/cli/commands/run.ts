@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../core/clock.ts';
+import { invalidInput } from '../../core/errors.ts';
+import { EXIT_CODES } from '../../core/run.ts';
+import { currentUser } from '../../engine/index.ts';
+import type { Client } from '../client.ts';
+import { type GlobalOptions, openClient } from '../context.ts';
+import { followRun } from '../follow.ts';
+import { print, printJson } from '../output.ts';
+import { formatEvent, runDetails } from '../render.ts';
+import { repoLocation } from './shared.ts';
+
+interface RunOptions {
+  repo: string;
+  prompt?: string;
+  script?: string;
+  blueprint?: string;
+  base?: string;
+  timeout?: string;
+  follow?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a blueprint on a repository in a sandbox, and wait for its conclusion')
+    .requiredOption('--repo <path>', 'git repository: a path or file:// URL')
+    .option('--prompt <text>', 'task for the agent (blueprint `default`)')
+    .option('--script <cmd>', 'shell command to run instead of an agent (blueprint `script`)')
+    .option('--blueprint <name|file>', 'built-in blueprint (default, script) or a YAML file')
+    .option('--base <ref>', 'branch, tag or commit to start from (default: the default branch)')
+    .option(
+      '--timeout <duration>',
+      'wall-clock limit of the run, e.g. 30m (default: the blueprint’s, else 30m)',
+    )
+    .option('--follow', 'also stream the output of every step as it happens')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  nightshift run --repo ./api --script "npx prettier --write ."\n  nightshift run --repo ./api --prompt "Fix the flaky test" --follow',
+    )
+    .action(async (options: RunOptions, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+      if (timeoutMs === undefined && options.timeout !== undefined) {
+        throw invalidInput(`--timeout ${options.timeout} is not a duration`, 'use e.g. 90s, 15m or 2h');
+      }
+      const client = await openClient(global, { worker: true, command: 'nightshift run' });
+      try {
+        process.exitCode = await runAndWait(client, options, timeoutMs, global.json ?? false);
+      } finally {
+        await client.close();
+      }
+    });
+}
+
+async function runAndWait(
+  client: Client,
+  options: RunOptions,
+  timeoutMs: number | undefined,
+  json: boolean,
+): Promise<number> {
+  const run = await client.submit({
+    repo: repoLocation(options.repo),
+    prompt: options.prompt,
+    script: options.script,
+    blueprint: options.blueprint,
+    cwd: process.cwd(),
+    baseRef: options.base,
+    timeoutMs,
+    trigger: 'cli',
+    author: currentUser(),
+  });
+  if (!json) print(`run ${run.id} queued (${run.blueprint})`);
+
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    if (!json) print('cancelling the run… (Ctrl-C again to leave now; an unfinished run resumes next time)');
+    client.cancel(run.id, currentUser()).catch(() => {});
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    await followRun(client, run.id, 0, (event) => {
+      if (json) return;
+      const line = formatEvent(event, { output: options.follow ?? false });
+      if (line !== null) process.stdout.write(event.type === 'step.output' ? line : `${line}\n`);
+    });
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+  const details = await client.run(run.id);
+  if (json) printJson(details);
+  else print(`\n${runDetails(details.run, details.repo, details.change)}`);
+  return details.run.conclusion ? EXIT_CODES[details.run.conclusion] : 1;
+}

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { type GlobalOptions, openClient } from '../context.ts';
+import { print, printJson } from '../output.ts';
+import { runDetails } from '../render.ts';
+
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .description('show a run: state, conclusion and reason, branch and diffstat')
+    .argument('<run>', 'run id (or its last 8 characters)')
+    .action(async (runId: string, _options, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const client = await openClient(global, { worker: false, command: 'nightshift show' });
+      try {
+        const details = await client.run(runId);
+        if (global.json) printJson(details);
+        else print(runDetails(details.run, details.repo, details.change));
+      } finally {
+        await client.close();
+      }
+    });
+}

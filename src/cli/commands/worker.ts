@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { type GlobalOptions, openClient } from '../context.ts';
+import { print } from '../output.ts';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('execute queued runs (and resume interrupted ones) until stopped with Ctrl-C')
+    .option('--until-idle', 'exit once no run is queued or running')
+    .action(async (options: { untilIdle?: boolean }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const client = await openClient(global, { worker: true, command: 'nightshift worker' });
+      if (client.mode !== 'embedded') {
+        await client.close();
+        print('another Nightshift process owns this home and is already executing its runs');
+        return;
+      }
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      if (!global.json) print('worker started; Ctrl-C stops it (unfinished runs resume next time)');
+      await (options.untilIdle ? Promise.race([waitIdle(client), stopped]) : stopped);
+      await client.close();
+    });
+}
+
+async function waitIdle(client: Awaited<ReturnType<typeof openClient>>): Promise<void> {
+  for (;;) {
+    const active = [
+      ...(await client.runs({ status: 'queued', limit: 1 })),
+      ...(await client.runs({ status: 'provisioning', limit: 1 })),
+      ...(await client.runs({ status: 'running', limit: 1 })),
+      ...(await client.runs({ status: 'publishing', limit: 1 })),
+    ];
+    if (active.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { NightshiftError } from '../core/errors.ts';
+import { homePaths, resolveHome } from '../core/home.ts';
+import { Engine, type EngineParts, engineConfig } from '../engine/index.ts';
+import { serveLocalApi } from '../server/local-api.ts';
+import { type Client, embeddedClient } from './client.ts';
+import { remoteClient } from './remote-client.ts';
+
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+}
+
+/** Parts the tests and the demo may supply (e.g. a harness registry). */
+let engineParts: EngineParts = {};
+export function setEngineParts(parts: EngineParts): void {
+  engineParts = parts;
+}
+
+/**
+ * Opens Nightshift for a command: the engine in this process when the home is free (serving
+ * the home's socket meanwhile so other commands can reach it), else the process that owns it.
+ * With `worker`, this process also executes queued runs.
+ */
+export async function openClient(
+  options: GlobalOptions,
+  use: { worker: boolean; command: string },
+): Promise<Client> {
+  const config = engineConfig(options.home ?? resolveHome());
+  const paths = homePaths(config.home);
+  let engine: Engine;
+  try {
+    engine = await Engine.open(config, engineParts, use.command);
+  } catch (error) {
+    if (error instanceof NightshiftError && error.code === 'HOME_LOCKED' && existsSync(paths.socket)) {
+      return remoteClient(paths.socket);
+    }
+    throw error;
+  }
+  let server: Server | null = null;
+  try {
+    if (engine.store.db.kind === 'pglite') server = await serveLocalApi(engine, paths.socket);
+    if (use.worker) await engine.startWorker();
+  } catch (error) {
+    server?.close();
+    await engine.close();
+    throw error;
+  }
+  const client = embeddedClient(engine);
+  return {
+    ...client,
+    async close() {
+      server?.close();
+      server?.closeAllConnections();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { Command, CommanderError } from 'commander';
+import pc from 'picocolors';
+import { type ErrorCode, toNightshiftError } from '../core/errors.ts';
+import { registerCancel } from './commands/cancel.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerDiff } from './commands/diff.ts';
+import { registerLogs } from './commands/logs.ts';
+import { registerRun } from './commands/run.ts';
+import { registerRuns } from './commands/runs.ts';
+import { registerShow } from './commands/show.ts';
+import { registerWorker } from './commands/worker.ts';
+
+/** Exit codes for errors before or around a run (a run's own conclusion has its own codes). */
+const ERROR_EXIT: Partial<Record<ErrorCode, number>> = {
+  INVALID_INPUT: 2,
+  BLUEPRINT_INVALID: 2,
+  BLUEPRINT_NOT_FOUND: 2,
+  REPO_INVALID: 2,
+  ENVIRONMENT_INVALID: 2,
+  NOT_FOUND: 2,
+  HARNESS_UNAVAILABLE: 3,
+  SANDBOX_UNAVAILABLE: 3,
+  HOME_LOCKED: 3,
+};
+
+const EXIT_HELP = `
+Exit codes:
+  0   success, or no_changes (the run had nothing to change)
+  1   unexpected error in Nightshift
+  2   bad input: options, blueprint, repository, unknown run
+  3   this machine cannot run it: sandbox or harness unavailable, home in use
+  10  failure    (a step or gate failed)
+  11  cancelled
+  12  timed_out
+  13  policy_denied
+  14  budget_exceeded
+  15  error      (the run could not be carried out)
+
+Environment: NIGHTSHIFT_HOME (default ~/.nightshift), DATABASE_URL (PostgreSQL instead of the
+embedded database); see docs/configuration.md for the rest.`;
+
+export function buildProgram(): Command {
+  const program = new Command('nightshift')
+    .description('Background coding agents in sandboxes, handing back reviewable changes')
+    .version('0.1.0')
+    .option('--home <dir>', 'Nightshift home (default $NIGHTSHIFT_HOME or ~/.nightshift)')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride();
+  for (const register of [
+    registerRun,
+    registerRuns,
+    registerShow,
+    registerLogs,
+    registerDiff,
+    registerCancel,
+    registerWorker,
+    registerDemo,
+  ]) {
+    register(program);
+  }
+  return program;
+}
+
+/** Runs the CLI; every error is caught here once and turned into a message, a hint and an exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const e = toNightshiftError(error);
+    if (process.argv.includes('--json')) {
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint ?? null } })}\n`,
+      );
+    } else {
+      process.stderr.write(`${pc.red('error:')} ${e.message}\n`);
+      if (e.hint) process.stderr.write(`${pc.dim('hint:')} ${e.hint}\n`);
+      if (e.code === 'INTERNAL' && process.env.NIGHTSHIFT_DEBUG)
+        process.stderr.write(`${e.cause instanceof Error ? e.cause.stack : ''}\n`);
+    }
+    process.exitCode = ERROR_EXIT[e.code] ?? 1;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,75 @@
+import { request } from 'node:http';
+import { type ErrorCode, NightshiftError } from '../core/errors.ts';
+import type { RunEvent } from '../core/events.ts';
+import type { Run } from '../core/run.ts';
+import type { Client, RunDetails } from './client.ts';
+
+const DATE_FIELDS = new Set(['createdAt', 'startedAt', 'finishedAt', 'cancelRequestedAt', 'at']);
+
+function revive(key: string, value: unknown): unknown {
+  return DATE_FIELDS.has(key) && typeof value === 'string' ? new Date(value) : value;
+}
+
+/** The client of a home owned by another process, through its Unix socket. */
+export function remoteClient(socketPath: string): Client {
+  function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { socketPath, path, method, headers: { 'content-type': 'application/json' }, signal },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => {
+            text += chunk;
+          });
+          res.on('end', () => {
+            try {
+              const parsed = JSON.parse(text, revive);
+              if ((res.statusCode ?? 500) >= 400) {
+                const { code, message, hint } = parsed.error ?? {};
+                reject(
+                  new NightshiftError((code as ErrorCode) ?? 'INTERNAL', message ?? text, {
+                    hint: hint ?? undefined,
+                  }),
+                );
+              } else resolve(parsed as T);
+            } catch (error) {
+              reject(error);
+            }
+          });
+        },
+      );
+      req.on('error', (error) =>
+        reject(
+          new NightshiftError(
+            'INTERNAL',
+            `cannot reach the Nightshift process at ${socketPath}: ${error.message}`,
+            {
+              hint: 'it may have just stopped; run the command again',
+            },
+          ),
+        ),
+      );
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+  return {
+    mode: 'remote',
+    submit: (runRequest) => call<Run>('POST', '/runs', runRequest),
+    run: (id) => call<RunDetails>('GET', `/runs/${encodeURIComponent(id)}`),
+    runs(filter) {
+      const q = new URLSearchParams();
+      for (const [key, value] of Object.entries(filter)) if (value !== undefined) q.set(key, String(value));
+      return call<Run[]>('GET', `/runs?${q}`);
+    },
+    events: (runId, after, wait, signal) =>
+      call<RunEvent[]>(
+        'GET',
+        `/runs/${encodeURIComponent(runId)}/events?after=${after}${wait ? '&wait=1' : ''}`,
+        undefined,
+        signal,
+      ),
+    cancel: (runId, by) => call<Run>('POST', `/runs/${encodeURIComponent(runId)}/cancel`, { by }),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,144 @@
+import pc from 'picocolors';
+import type { RunEvent } from '../core/events.ts';
+import type { Change, Repo, Run } from '../core/run.ts';
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+}
+
+export function ago(date: Date, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - date.getTime()) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}
+
+/** `completed/success` coloured by outcome. */
+export function state(run: Pick<Run, 'status' | 'conclusion'>): string {
+  if (run.status !== 'completed') return pc.cyan(run.status);
+  const text = `completed/${run.conclusion}`;
+  if (run.conclusion === 'success') return pc.green(text);
+  if (run.conclusion === 'no_changes') return pc.dim(text);
+  return pc.red(text);
+}
+
+export function runsTable(runs: Run[]): string {
+  if (runs.length === 0)
+    return pc.dim('no runs yet: start one with `nightshift run --repo PATH --script CMD`');
+  const rows = runs.map((run) => [
+    run.id,
+    state(run),
+    run.blueprint,
+    run.branch ?? '-',
+    ago(run.createdAt),
+    (run.inputs.prompt ?? run.inputs.script ?? '').split('\n')[0]!.slice(0, 40),
+  ]);
+  const header = ['RUN', 'STATE', 'BLUEPRINT', 'BRANCH', 'CREATED', 'TASK'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i]!).length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell + ' '.repeat(Math.max(0, widths[i]! - stripAnsi(cell).length)))
+      .join('  ')
+      .trimEnd();
+  return [pc.bold(line(header)), ...rows.map(line)].join('\n');
+}
+
+export function runDetails(run: Run, repo: Repo, change: Change | null): string {
+  const lines = [
+    `${pc.bold('run')}        ${run.id}`,
+    `${pc.bold('state')}      ${state(run)}${run.reason ? ` ${pc.dim(`(${run.reason})`)}` : ''}`,
+    `${pc.bold('repo')}       ${repo.name} ${pc.dim(repo.url)}`,
+    `${pc.bold('blueprint')}  ${run.blueprint}`,
+    `${pc.bold('task')}       ${(run.inputs.prompt ?? run.inputs.script ?? '').split('\n')[0]}`,
+    `${pc.bold('base')}       ${run.baseCommit?.slice(0, 12) ?? run.baseRef ?? repo.defaultBranch}`,
+    `${pc.bold('attempt')}    ${run.attempt}`,
+    `${pc.bold('created')}    ${run.createdAt.toISOString()} by ${run.author ?? '-'} via ${run.trigger}`,
+  ];
+  if (run.startedAt && run.finishedAt) {
+    lines.push(`${pc.bold('took')}       ${duration(run.finishedAt.getTime() - run.startedAt.getTime())}`);
+  }
+  if (change) {
+    const s = change.diffstat;
+    lines.push(
+      `${pc.bold('change')}     ${change.branch} @ ${change.headCommit.slice(0, 12)} (${change.state})`,
+      `${pc.bold('diffstat')}   ${s.files} file${s.files === 1 ? '' : 's'} changed, ${pc.green(`+${s.insertions}`)} ${pc.red(`-${s.deletions}`)}`,
+    );
+    for (const file of s.perFile.slice(0, 20)) {
+      lines.push(
+        `             ${file.path} ${pc.green(`+${file.insertions}`)} ${pc.red(`-${file.deletions}`)}`,
+      );
+    }
+  } else if (run.branch) {
+    lines.push(`${pc.bold('branch')}     ${run.branch} ${pc.dim('(not pushed)')}`);
+  }
+  return lines.join('\n');
+}
+
+/** One event as a person reads it; output is passed through as it came. Null hides the event. */
+export function formatEvent(event: RunEvent, options: { output: boolean }): string | null {
+  switch (event.type) {
+    case 'run.created':
+      return pc.dim(`· ${event.data.blueprint} run on ${event.data.repo} (${event.data.trigger})`);
+    case 'run.status':
+      return event.data.status === 'completed' ? null : pc.dim(`· ${event.data.status}`);
+    case 'run.attempt':
+      return pc.yellow(`↻ attempt ${event.data.attempt}: ${event.data.reason}`);
+    case 'run.cancel_requested':
+      return pc.yellow(`■ cancel requested${event.data.by ? ` by ${event.data.by}` : ''}`);
+    case 'workspace.ready':
+      return pc.dim(
+        `· workspace at ${event.data.baseCommit.slice(0, 12)} in ${duration(event.data.ms)}${event.data.cached ? ' (cached base)' : ''}`,
+      );
+    case 'step.started':
+      return pc.bold(`▶ ${event.data.step}${event.data.round ? ` (round ${event.data.round})` : ''}`);
+    case 'step.output':
+      if (!options.output) return null;
+      return event.data.stream === 'stderr' ? pc.dim(event.data.text) : event.data.text;
+    case 'step.finished': {
+      if (event.data.skipped) return pc.dim(`- ${event.data.step} skipped: nothing to run`);
+      const took = pc.dim(`(${duration(event.data.ms)})`);
+      if (event.data.ok) return `${pc.green('✓')} ${event.data.step} ${took}`;
+      return `${pc.red('✗')} ${event.data.step} ${took}${event.data.error ? ` ${event.data.error}` : ''}`;
+    }
+    case 'gate.failed':
+      return pc.yellow(
+        `↻ ${event.data.step} failed: fix round ${event.data.round}/${event.data.maxRounds} by ${event.data.fixStep}`,
+      );
+    case 'change.created':
+      return `${pc.green('⇪')} pushed ${pc.bold(event.data.branch)} @ ${event.data.headCommit.slice(0, 12)} (${event.data.files} file${event.data.files === 1 ? '' : 's'})`;
+    case 'run.completed': {
+      const text = `● ${event.data.conclusion}${event.data.reason ? `: ${event.data.reason}` : ''}`;
+      return ['success', 'no_changes'].includes(event.data.conclusion) ? pc.green(text) : pc.red(text);
+    }
+    case 'agent.message':
+      return `${pc.magenta('agent')} ${event.data.text}`;
+    case 'agent.tool_call':
+      return pc.cyan(`  → ${event.data.name} ${truncate(JSON.stringify(event.data.input), 200)}`);
+    case 'agent.tool_result':
+      return options.output ? pc.dim(indent(truncate(event.data.output, 2000))) : null;
+    case 'agent.file_change':
+      return pc.cyan(`  ✎ ${event.data.kind} ${event.data.path}`);
+    case 'agent.usage':
+      return pc.dim(`  tokens: ${event.data.inputTokens} in, ${event.data.outputTokens} out`);
+    case 'agent.result':
+      return `${pc.magenta('agent')} ${event.data.text}`;
+    case 'agent.error':
+      return pc.red(`agent error: ${event.data.message}`);
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '    ');
+}
+
+function stripAnsi(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes start with ESC
+  return text.replace(/\x1b\[[0-9;]*m/g, '');
+}
