@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NightshiftError } from '../../core/errors.ts';
+
+/**
+ * Config every git process we start reads as its "global" config, in place of the user's
+ * `~/.gitconfig`. It is a file (not `-c`) because git drops `-c` settings when it starts
+ * `upload-pack`/`receive-pack` for a local clone or push, and those must see it too:
+ * hooks off everywhere, and repositories owned by another uid accepted (we may run as root).
+ */
+const GLOBAL_CONFIG = '[safe]\n\tdirectory = *\n[core]\n\thooksPath = /dev/null\n';
+
+/** Flags for a git process that reads a work tree we do not own or trust. */
+export const UNTRUSTED_TREE_FLAGS = ['-c', 'safe.directory=*', '-c', 'core.hooksPath=/dev/null'];
+
+export interface GitOptions {
+  cwd?: string;
+  /** Added to the runner's environment (e.g. GIT_INDEX_FILE, GIT_AUTHOR_NAME). */
+  env?: Record<string, string>;
+  input?: string;
+  /** Keep at most this many bytes of stdout; `truncated` is then true. */
+  maxStdoutBytes?: number;
+  /** Exit codes that are not failures (default: only 0). */
+  okExitCodes?: number[];
+}
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /** True when stdout was longer than `maxStdoutBytes` and was cut. */
+  truncated: boolean;
+}
+
+/** Runs git with an argv array (never a shell), hooks disabled and user/system config ignored. */
+export interface Git {
+  (args: string[], options?: GitOptions): Promise<GitResult>;
+  /** The environment every git call gets; pass it to git run elsewhere (e.g. through a WorkspaceView). */
+  readonly env: Record<string, string>;
+}
+
+/**
+ * Creates a git runner whose private config file lives in `stateDir`.
+ * Failures throw GitCommandError (SCM_FAILED) carrying git’s stderr.
+ *
+ * @example
+ * const git = await createGit('/home/me/.nightshift/tmp');
+ * const { stdout } = await git(['rev-parse', 'HEAD'], { cwd: repoDir });
+ */
+export async function createGit(stateDir: string): Promise<Git> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const configFile = join(stateDir, 'gitconfig');
+  await writeFile(configFile, GLOBAL_CONFIG, { mode: 0o600 });
+  const env = gitEnv(configFile);
+  const run = (args: string[], options: GitOptions = {}) => runGit(args, env, options);
+  return Object.assign(run, { env });
+}
+
+function gitEnv(configFile: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    // An inherited GIT_DIR, GIT_INDEX_FILE ... (e.g. when started from a git hook) would redirect our calls.
+    if (value !== undefined && !key.startsWith('GIT_')) env[key] = value;
+  }
+  return {
+    ...env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: configFile,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+    LC_ALL: 'C',
+  };
+}
+
+function runGit(args: string[], baseEnv: Record<string, string>, options: GitOptions): Promise<GitResult> {
+  const argv = ['-c', 'core.hooksPath=/dev/null', ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', argv, {
+      cwd: options.cwd,
+      env: { ...baseEnv, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const max = options.maxStdoutBytes ?? Number.POSITIVE_INFINITY;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let truncated = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (outBytes >= max) {
+        truncated = true;
+        return;
+      }
+      const room = max - outBytes;
+      if (chunk.length > room) truncated = true;
+      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      out.push(kept);
+      outBytes += kept.length;
+    });
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error) => {
+      reject(
+        new NightshiftError('SCM_FAILED', `could not start git: ${error.message}`, {
+          hint: 'install git (e.g. `apt-get install git`) and make sure it is on PATH',
+          cause: error,
+        }),
+      );
+    });
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      const exitCode = code ?? -1;
+      if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) {
+        resolve({ stdout, stderr, exitCode, truncated });
+        return;
+      }
+      reject(new GitCommandError(args, stderr, code, signal));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** SCM_FAILED for a git command that exited badly; the message ends with git's stderr. */
+export class GitCommandError extends NightshiftError {
+  /** The git arguments, e.g. `['fetch', '--prune', ...]`. */
+  readonly args: string[];
+  readonly stderr: string;
+  /** Exit code, or null when git was killed by a signal. */
+  readonly exitCode: number | null;
+
+  constructor(args: string[], stderr: string, exitCode: number | null, signal: NodeJS.Signals | null = null) {
+    const how = signal ? `was killed by ${signal}` : `exited with ${exitCode}`;
+    const detail = stderr.trim();
+    super('SCM_FAILED', `git ${commandName(args)} ${how}${detail ? `: ${detail}` : ''}`, {
+      hint: 'git’s own message ends the error; check that the repository exists and is readable',
+    });
+    this.name = 'GitCommandError';
+    this.args = args;
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The git subcommand of an argv, skipping global options such as `-c k=v` and `--git-dir X`. */
+function commandName(args: string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-c' || arg === '-C' || arg === '--git-dir' || arg === '--work-tree') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return args.join(' ');
+}

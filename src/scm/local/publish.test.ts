@@ -1,0 +1,268 @@
+import { access, chown, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commitAll, gitIn, makeRepo, repoAt, tempDir, writeFiles } from '../../../test/support/repos.ts';
+import type { Repo } from '../../core/run.ts';
+import { directoryView } from '../../sandbox/view.ts';
+import type { PublishInput } from '../types.ts';
+import { LocalScmProvider } from './index.ts';
+
+describe('LocalScmProvider.publish', () => {
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let source: string;
+  let base: string;
+  let repo: Repo;
+  let scm: LocalScmProvider;
+  let workspace: string;
+
+  beforeEach(async () => {
+    ({ dir: root, cleanup } = await tempDir());
+    source = join(root, 'source');
+    base = await makeRepo(source, {
+      'README.md': 'hello\n',
+      'src/app.ts': 'one\ntwo\nthree\n',
+      'old.txt': 'bye\n',
+      '.gitignore': 'node_modules/\n*.log\n',
+    });
+    repo = repoAt(source);
+    scm = new LocalScmProvider({
+      mirrorsDir: join(root, 'home/mirrors'),
+      basesDir: join(root, 'home/bases'),
+    });
+    await scm.fetch(repo);
+    const { dir } = await scm.checkout(repo, base);
+    // The run's workspace: a writable copy of the base, as the sandbox's overlay would show it.
+    workspace = join(root, 'workspace');
+    await cp(dir, workspace, { recursive: true });
+  });
+
+  afterEach(async () => {
+    await cleanup();
+  });
+
+  function input(overrides: Partial<PublishInput> = {}): PublishInput {
+    return {
+      repo,
+      runId: 'run_01testrun',
+      baseCommit: base,
+      branch: 'nightshift/fix-readme',
+      title: 'Fix the readme',
+      body: 'The readme said hello; now it says more.',
+      author: { name: 'Nightshift Bot', email: 'bot@nightshift.example' },
+      date: new Date('2025-01-02T03:04:05Z'),
+      workspace: directoryView(workspace),
+      ...overrides,
+    };
+  }
+
+  async function editWorkspace() {
+    await writeFiles(workspace, { 'src/app.ts': 'one\n2\nthree\nfour\n', 'docs/new.md': 'new\n' });
+    await rm(join(workspace, 'old.txt'));
+  }
+
+  it('commits modified, added and deleted files on the branch in the source repo', async () => {
+    await editWorkspace();
+
+    const result = await scm.publish(input());
+
+    expect(result).not.toBeNull();
+    const head = await gitIn(source, 'rev-parse', 'refs/heads/nightshift/fix-readme');
+    expect(result!.headCommit).toBe(head);
+    expect(await gitIn(source, 'rev-parse', `${head}^`)).toBe(base);
+    expect((await gitIn(source, 'ls-tree', '-r', '--name-only', head)).split('\n')).toEqual([
+      '.gitignore',
+      'README.md',
+      'docs/new.md',
+      'src/app.ts',
+    ]);
+    expect(await gitIn(source, 'show', `${head}:src/app.ts`)).toBe('one\n2\nthree\nfour');
+    expect(result!.url).toBeNull();
+  });
+
+  it('writes the message with the run trailer and the configured author, committer and date', async () => {
+    await editWorkspace();
+
+    const { headCommit } = (await scm.publish(input()))!;
+
+    const format = '%an <%ae>|%cn <%ce>|%aI|%cI';
+    expect(await gitIn(source, 'show', '-s', `--format=${format}`, headCommit)).toBe(
+      'Nightshift Bot <bot@nightshift.example>|Nightshift Bot <bot@nightshift.example>|' +
+        '2025-01-02T03:04:05+00:00|2025-01-02T03:04:05+00:00',
+    );
+    expect(await gitIn(source, 'show', '-s', '--format=%B', headCommit)).toBe(
+      'Fix the readme\n\nThe readme said hello; now it says more.\n\nNightshift-Run: run_01testrun',
+    );
+    expect(
+      await gitIn(source, 'show', '-s', '--format=%(trailers:key=Nightshift-Run,valueonly)', headCommit),
+    ).toBe('run_01testrun');
+  });
+
+  it('returns the diffstat and the diff, counting a binary file as changed', async () => {
+    await editWorkspace();
+    await writeFile(join(workspace, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 0, 3]));
+
+    const { diffstat, diff } = (await scm.publish(input()))!;
+
+    expect(diffstat).toEqual({
+      files: 4,
+      insertions: 3,
+      deletions: 2,
+      perFile: [
+        { path: 'docs/new.md', insertions: 1, deletions: 0 },
+        { path: 'logo.png', insertions: 0, deletions: 0 },
+        { path: 'old.txt', insertions: 0, deletions: 1 },
+        { path: 'src/app.ts', insertions: 2, deletions: 1 },
+      ],
+    });
+    expect(diff).toContain('diff --git a/src/app.ts b/src/app.ts');
+    expect(diff).toContain('-two\n+2\n');
+    expect(diff).toContain('Binary files /dev/null and b/logo.png differ');
+  });
+
+  it('returns null and creates no branch when the files equal the base', async () => {
+    await writeFiles(workspace, { 'debug.log': 'ignored\n' });
+
+    const result = await scm.publish(input());
+
+    expect(result).toBeNull();
+    expect(await gitIn(source, 'branch', '--format=%(refname:short)')).toBe('main');
+  });
+
+  it('never commits the workspace’s .git, even with extra commits, and runs none of its hooks', async () => {
+    await writeFiles(workspace, { 'agent.txt': 'from the agent\n' });
+    await commitAll(workspace, 'agent commit');
+    const marker = join(root, 'hook-ran');
+    const hook = `#!/bin/sh\ntouch ${marker}\n`;
+    for (const name of [
+      'pre-commit',
+      'post-commit',
+      'post-index-change',
+      'pre-push',
+      'reference-transaction',
+    ]) {
+      await mkdir(join(workspace, '.git/hooks'), { recursive: true });
+      await writeFile(join(workspace, '.git/hooks', name), hook, { mode: 0o755 });
+    }
+    await gitIn(workspace, 'config', 'core.hooksPath', join(workspace, '.git/hooks'));
+
+    const { headCommit } = (await scm.publish(input()))!;
+
+    const files = (await gitIn(source, 'ls-tree', '-r', '--name-only', headCommit)).split('\n');
+    expect(files).toContain('agent.txt');
+    expect(files.filter((f) => f.startsWith('.git/') || f.includes('/.git/'))).toEqual([]);
+    expect(await gitIn(source, 'rev-parse', `${headCommit}^`)).toBe(base);
+    await expect(access(marker)).rejects.toThrow();
+  });
+
+  it('runs no hook of the source repository when pushing', async () => {
+    await editWorkspace();
+    const marker = join(root, 'source-hook-ran');
+    for (const name of ['pre-receive', 'update', 'post-receive', 'reference-transaction']) {
+      await writeFile(join(source, '.git/hooks', name), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    }
+
+    await scm.publish(input());
+
+    await expect(access(marker)).rejects.toThrow();
+  });
+
+  it('does not commit gitignored files', async () => {
+    await writeFiles(workspace, {
+      'node_modules/pkg/index.js': 'x\n',
+      'build.log': 'log\n',
+      'kept.txt': 'kept\n',
+    });
+
+    const { headCommit } = (await scm.publish(input()))!;
+
+    const files = (await gitIn(source, 'ls-tree', '-r', '--name-only', headCommit)).split('\n');
+    expect(files).toContain('kept.txt');
+    expect(files.filter((f) => f.startsWith('node_modules') || f.endsWith('.log'))).toEqual([]);
+  });
+
+  it('gives the same commit when published twice with the same files and date', async () => {
+    await editWorkspace();
+    const firstResult = (await scm.publish(input()))!;
+
+    const again = (await scm.publish(input()))!;
+
+    expect(again.headCommit).toBe(firstResult.headCommit);
+    expect(await gitIn(source, 'rev-parse', 'refs/heads/nightshift/fix-readme')).toBe(firstResult.headCommit);
+  });
+
+  it('overwrites the run’s branch on a retry with different files', async () => {
+    await editWorkspace();
+    const firstResult = (await scm.publish(input()))!;
+    await writeFiles(workspace, { 'README.md': 'changed again\n' });
+
+    const retry = (await scm.publish(input()))!;
+
+    expect(retry.headCommit).not.toBe(firstResult.headCommit);
+    expect(await gitIn(source, 'rev-parse', 'refs/heads/nightshift/fix-readme')).toBe(retry.headCommit);
+    expect(await gitIn(source, 'rev-parse', `${retry.headCommit}^`)).toBe(base);
+  });
+
+  it('updates the mirror so the branch can be fetched as a base, and cleans up its temp dirs', async () => {
+    await editWorkspace();
+
+    const { headCommit } = (await scm.publish(input()))!;
+
+    const mirror = join(root, 'home/mirrors/repo_test.git');
+    expect(await gitIn(mirror, 'rev-parse', 'refs/heads/nightshift/fix-readme')).toBe(headCommit);
+    expect((await readdir(join(root, 'home/tmp'))).filter((f) => f.startsWith('publish-'))).toEqual([]);
+  });
+
+  it.each([
+    ['with commits', true],
+    ['without commits', false],
+  ])('refuses a nested git repository %s in the workspace with a hint', async (_case, withCommits) => {
+    if (withCommits) await makeRepo(join(workspace, 'vendor/lib'), { 'lib.js': 'x\n' });
+    else {
+      await writeFiles(workspace, { 'vendor/lib/lib.js': 'x\n' });
+      await gitIn(join(workspace, 'vendor/lib'), 'init', '--quiet');
+    }
+
+    const error = await scm.publish(input()).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({
+      code: 'SCM_FAILED',
+      message: expect.stringContaining('vendor/lib'),
+      hint: expect.stringMatching(/nested .*\.gitignore|\.git directories or list them in \.gitignore/),
+    });
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'works as root on a source repository owned by another user',
+    async () => {
+      await editWorkspace();
+      await gitIn(root, 'clone', '--quiet', '--bare', source, join(root, 'theirs.git'));
+      await chownTree(join(root, 'theirs.git'), 65534);
+      await chownTree(workspace, 65534);
+      const theirs = repoAt(join(root, 'theirs.git'), 'repo_theirs');
+      const found = await scm.resolve(theirs.url);
+      const { commit } = await scm.fetch(theirs);
+      await scm.checkout(theirs, commit);
+
+      const result = await scm.publish(input({ repo: theirs }));
+
+      expect(found.defaultBranch).toBe('main');
+      expect(result!.headCommit).toMatch(/^[0-9a-f]{40}$/);
+    },
+  );
+
+  it('rejects an invalid branch name', async () => {
+    await editWorkspace();
+
+    const error = await scm.publish(input({ branch: 'bad..name' })).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'INVALID_INPUT' });
+  });
+});
+
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await chown(dir, uid, uid);
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    await chown(join(entry.parentPath, entry.name), uid, uid);
+  }
+}
