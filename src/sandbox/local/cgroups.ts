@@ -1,0 +1,251 @@
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SandboxLimits } from '../types.ts';
+
+/** How the kernel enforces a sandbox's limits: a cgroup per sandbox, or per-process rlimits as a fallback. */
+export type LimitsEnforcement = 'cgroup-v1' | 'cgroup-v2' | 'rlimit';
+
+/**
+ * Where this process may create sandbox cgroups: `<hierarchy mount><own cgroup>/nightshift`.
+ * v1 needs both the memory and the pids hierarchy; v2 needs a writable subtree with both controllers.
+ */
+export type CgroupHost =
+  | { kind: 'cgroup-v1'; memory: string; pids: string }
+  | { kind: 'cgroup-v2'; root: string }
+  | { kind: 'rlimit'; reason: string };
+
+interface Mount {
+  root: string;
+  point: string;
+  fstype: string;
+  superOptions: string[];
+}
+
+function unescapeMount(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/** Parses /proc/self/mountinfo into the cgroup mounts it lists. */
+export function parseCgroupMounts(mountinfo: string): Mount[] {
+  const mounts: Mount[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const fields = left.split(' ');
+    const [fstype, , superOptions = ''] = right.split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    mounts.push({
+      root: unescapeMount(fields[3] ?? '/'),
+      point: unescapeMount(fields[4] ?? ''),
+      fstype,
+      superOptions: superOptions.split(','),
+    });
+  }
+  return mounts;
+}
+
+/** Parses /proc/self/cgroup into controller name (`''` for the v2 hierarchy) → cgroup path. */
+export function parseOwnCgroups(text: string): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!match) continue;
+    const [, , controllers = '', path = '/'] = match;
+    if (controllers === '') paths.set('', path);
+    for (const name of controllers.split(',')) if (name) paths.set(name.replace(/^name=/, ''), path);
+  }
+  return paths;
+}
+
+function dirInMount(mount: Mount, ownPath: string): string | undefined {
+  if (mount.root === '/') return join(mount.point, ownPath);
+  if (ownPath === mount.root || ownPath.startsWith(`${mount.root}/`)) {
+    return join(mount.point, ownPath.slice(mount.root.length));
+  }
+  return undefined;
+}
+
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.W_OK);
+    await mkdir(join(dir, 'nightshift'), { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function enableControllers(dir: string): Promise<boolean> {
+  try {
+    const enabled = (await readFile(join(dir, 'cgroup.subtree_control'), 'utf8')).split(/\s+/);
+    if (enabled.includes('memory') && enabled.includes('pids')) return true;
+    await writeFile(join(dir, 'cgroup.subtree_control'), '+memory +pids');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function detectV2(mounts: Mount[], own: Map<string, string>): Promise<CgroupHost | undefined> {
+  const mount = mounts.find((m) => m.fstype === 'cgroup2');
+  const ownPath = own.get('');
+  if (!mount || ownPath === undefined) return undefined;
+  const dir = dirInMount(mount, ownPath);
+  if (!dir) return undefined;
+  try {
+    const controllers = (await readFile(join(dir, 'cgroup.controllers'), 'utf8')).split(/\s+/);
+    if (!controllers.includes('memory') || !controllers.includes('pids')) return undefined;
+  } catch {
+    return undefined;
+  }
+  if (!(await writable(dir))) return undefined;
+  const root = join(dir, 'nightshift');
+  if (!(await enableControllers(dir)) || !(await enableControllers(root))) {
+    await rmdir(root).catch(() => {});
+    return undefined;
+  }
+  return { kind: 'cgroup-v2', root };
+}
+
+async function detectV1(mounts: Mount[], own: Map<string, string>): Promise<CgroupHost | undefined> {
+  const dirs: string[] = [];
+  for (const controller of ['memory', 'pids']) {
+    const mount = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.includes(controller));
+    const ownPath = own.get(controller);
+    const dir = mount && ownPath !== undefined ? dirInMount(mount, ownPath) : undefined;
+    if (!dir || !(await writable(dir))) return undefined;
+    dirs.push(join(dir, 'nightshift'));
+  }
+  return { kind: 'cgroup-v1', memory: dirs[0]!, pids: dirs[1]! };
+}
+
+/** Finds where this process may create cgroups for sandboxes; `rlimit` (with the reason) when nowhere. */
+export async function detectCgroupHost(): Promise<CgroupHost> {
+  const [mountinfo, ownText] = await Promise.all([
+    readFile('/proc/self/mountinfo', 'utf8'),
+    readFile('/proc/self/cgroup', 'utf8'),
+  ]);
+  const mounts = parseCgroupMounts(mountinfo);
+  const own = parseOwnCgroups(ownText);
+  const found = (await detectV2(mounts, own)) ?? (await detectV1(mounts, own));
+  return (
+    found ?? {
+      kind: 'rlimit',
+      reason: 'no writable cgroup with the memory and pids controllers (cgroup v2 needs a delegated subtree)',
+    }
+  );
+}
+
+/** One cgroup per sandbox (one directory per hierarchy) holding the limits, with a child per exec. */
+export interface SandboxCgroup {
+  kind: 'cgroup-v1' | 'cgroup-v2';
+  /** v1: [memory dir, pids dir]; v2: [dir]. */
+  dirs: string[];
+}
+
+/** Creates the sandbox's cgroup and writes its limits. */
+export async function createSandboxCgroup(
+  host: Exclude<CgroupHost, { kind: 'rlimit' }>,
+  name: string,
+  limits: SandboxLimits,
+): Promise<SandboxCgroup> {
+  if (host.kind === 'cgroup-v2') {
+    const dir = join(host.root, name);
+    await mkdir(dir);
+    await writeFile(join(dir, 'cgroup.subtree_control'), '+memory +pids');
+    if (limits.memoryBytes !== undefined) {
+      await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
+      await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {});
+    }
+    if (limits.pids !== undefined) await writeFile(join(dir, 'pids.max'), String(limits.pids));
+    return { kind: host.kind, dirs: [dir] };
+  }
+  const memory = join(host.memory, name);
+  const pids = join(host.pids, name);
+  await mkdir(memory);
+  await mkdir(pids);
+  if (limits.memoryBytes !== undefined) {
+    await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    // Without swap accounting the file is absent and RAM is the only limit.
+    await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)).catch(() => {});
+  }
+  if (limits.pids !== undefined) await writeFile(join(pids, 'pids.max'), String(limits.pids));
+  return { kind: host.kind, dirs: [memory, pids] };
+}
+
+/** Creates the child cgroup of one exec; returns its directories (the launcher joins each `cgroup.procs`). */
+export async function createExecCgroup(sandbox: SandboxCgroup, name: string): Promise<string[]> {
+  const dirs = sandbox.dirs.map((dir) => join(dir, name));
+  for (const dir of dirs) await mkdir(dir);
+  return dirs;
+}
+
+async function pidsIn(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  try {
+    for (const line of (await readFile(join(dir, 'cgroup.procs'), 'utf8')).split('\n')) {
+      if (line) pids.push(Number(line));
+    }
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) pids.push(...(await pidsIn(join(dir, entry.name))));
+    }
+  } catch {}
+  return pids;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** SIGKILLs every process in the cgroup and its children, returning once none is left (or after ~2 s). */
+export async function killCgroup(kind: SandboxCgroup['kind'], dir: string): Promise<void> {
+  if (kind === 'cgroup-v2') {
+    try {
+      await writeFile(join(dir, 'cgroup.kill'), '1');
+    } catch {}
+  }
+  for (let round = 0; round < 200; round++) {
+    const pids = await pidsIn(dir);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    await sleep(10);
+  }
+}
+
+/** How many processes the kernel OOM-killed in this cgroup (v1 `memory.oom_control`, v2 `memory.events`). */
+export async function oomKills(kind: SandboxCgroup['kind'], memoryDir: string): Promise<number> {
+  const file = kind === 'cgroup-v2' ? 'memory.events' : 'memory.oom_control';
+  try {
+    const match = /^oom_kill (\d+)$/m.exec(await readFile(join(memoryDir, file), 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Removes a cgroup and its children; processes must be gone (retries while the kernel reaps them). */
+export async function removeCgroup(dir: string): Promise<void> {
+  let entries: string[] = [];
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return;
+  }
+  for (const entry of entries) await removeCgroup(join(dir, entry));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt === 99) throw error;
+      await sleep(10);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { isAbsolute } from 'node:path';
+import { invalidInput, NightshiftError } from '../../core/errors.ts';
+import { shortId } from '../../core/ids.ts';
+import type { SandboxProvider, SandboxSpec } from '../types.ts';
+import { hostRootLayout, type RootEntry } from './bwrap.ts';
+import {
+  type CgroupHost,
+  createSandboxCgroup,
+  detectCgroupHost,
+  type LimitsEnforcement,
+  removeCgroup,
+} from './cgroups.ts';
+import {
+  assertUserNamespaces,
+  type HostTools,
+  resolveHostTools,
+  runHost,
+  runningAsRoot,
+  userNamespaceHint,
+} from './host.ts';
+import { type HostOwner, prepareState, startHolder } from './overlay.ts';
+import { LocalSandbox } from './sandbox.ts';
+
+export type { LimitsEnforcement } from './cgroups.ts';
+export { LocalSandbox } from './sandbox.ts';
+
+/** Where the provider reports what it could not do as asked (a pino logger fits). */
+export interface SandboxLogger {
+  warn(meta: Record<string, unknown>, message: string): void;
+}
+
+export interface LocalSandboxOptions {
+  /** The bubblewrap binary (a name looked up on PATH, or a path). Default `bwrap`. */
+  bwrapPath?: string;
+  /** When Nightshift runs as root: the unprivileged host uid (and gid) sandboxes run as. Default 61000. */
+  hostUid?: number;
+  hostGid?: number;
+  /**
+   * Extra host paths shown read-only inside every sandbox at the same place (e.g. `/opt/toolchains`).
+   * Absolute, outside /tmp, and readable by the sandbox's host uid.
+   */
+  readOnlyPaths?: string[];
+  /** `off` skips cgroups and limits with rlimits only (for hosts where cgroups misbehave). Default `auto`. */
+  cgroups?: 'auto' | 'off';
+  log?: SandboxLogger;
+}
+
+const consoleLogger: SandboxLogger = {
+  warn: (meta, message) => console.warn(`nightshift: ${message}`, meta),
+};
+
+/**
+ * The local sandbox provider: bubblewrap namespaces over an overlayfs workspace, with memory and
+ * process limits from a cgroup per sandbox (v1 or v2), or rlimits where no cgroup is writable.
+ *
+ * @example
+ * const provider = new LocalSandboxProvider();
+ * await provider.check();
+ * const sandbox = await provider.create({ runId, baseDir, stateDir, limits: { memoryBytes: 2 ** 30 } });
+ * const result = await sandbox.exec(['npm', 'test'], { timeoutMs: 600_000 });
+ * await sandbox.destroy({ discard: true });
+ */
+export class LocalSandboxProvider implements SandboxProvider {
+  readonly name = 'local';
+  private readonly options: LocalSandboxOptions;
+  private readonly log: SandboxLogger;
+  private checked: Promise<HostTools> | undefined;
+  private cgroupHost: Promise<CgroupHost> | undefined;
+  private readonly rootLayout: RootEntry[] = hostRootLayout();
+  private warnedRlimit = false;
+
+  constructor(options: LocalSandboxOptions = {}) {
+    for (const path of options.readOnlyPaths ?? []) {
+      if (!isAbsolute(path) || path === '/tmp' || path.startsWith('/tmp/')) {
+        throw invalidInput(
+          `read-only path ${JSON.stringify(path)} must be absolute and outside /tmp`,
+          'the launcher shows the sandbox state at /tmp while bwrap starts: move the directory elsewhere (e.g. /opt)',
+        );
+      }
+    }
+    this.options = options;
+    this.log = options.log ?? consoleLogger;
+  }
+
+  /** The sandbox's host owner: a dedicated uid under root (as strict as without root), else ourselves. */
+  private owner(): HostOwner {
+    if (runningAsRoot()) {
+      const uid = this.options.hostUid ?? 61000;
+      return { uid, gid: this.options.hostGid ?? uid, drop: true };
+    }
+    return { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, drop: false };
+  }
+
+  /** Which mechanism will enforce limits for sandboxes created by this provider. */
+  async limitsEnforcement(): Promise<LimitsEnforcement> {
+    return (await this.detectCgroups()).kind;
+  }
+
+  private detectCgroups(): Promise<CgroupHost> {
+    this.cgroupHost ??=
+      this.options.cgroups === 'off'
+        ? Promise.resolve({ kind: 'rlimit', reason: 'cgroups are turned off in the provider options' })
+        : detectCgroupHost();
+    return this.cgroupHost;
+  }
+
+  /** Throws SANDBOX_UNAVAILABLE, with a hint, when bubblewrap, util-linux or user namespaces are missing. */
+  async check(): Promise<void> {
+    await this.ready();
+  }
+
+  private ready(): Promise<HostTools> {
+    if (!this.checked) {
+      this.checked = this.probe();
+      this.checked.catch(() => {
+        this.checked = undefined;
+      });
+    }
+    return this.checked;
+  }
+
+  private async probe(): Promise<HostTools> {
+    const tools = await resolveHostTools(this.options.bwrapPath ?? 'bwrap');
+    await assertUserNamespaces();
+    const owner = this.owner();
+    const drop = owner.drop
+      ? [tools.setpriv, '--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--']
+      : [];
+    const layout: string[] = [];
+    for (const entry of this.rootLayout) {
+      if ('symlink' in entry) layout.push('--symlink', entry.symlink, entry.path);
+      else layout.push('--ro-bind', entry.path, entry.path);
+    }
+    const argv = [
+      ...drop,
+      tools.bwrap,
+      ...['--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent'],
+      ...['--tmpfs', '/', '--ro-bind', '/usr', '/usr', ...layout, '--proc', '/proc', '--dev', '/dev', 'true'],
+    ];
+    const result = await runHost(argv[0]!, argv.slice(1));
+    if (result.exitCode !== 0) {
+      throw new NightshiftError(
+        'SANDBOX_UNAVAILABLE',
+        `bubblewrap cannot start a sandbox here: ${result.stderr.trim()}`,
+        {
+          hint: await userNamespaceHint(),
+        },
+      );
+    }
+    return tools;
+  }
+
+  /** Creates a sandbox: prepares the state dir, mounts the workspace overlay, creates the cgroup. */
+  async create(spec: SandboxSpec): Promise<LocalSandbox> {
+    const tools = await this.ready();
+    const owner = this.owner();
+    const id = `sbx_${shortId(spec.runId)}${randomBytes(4).toString('hex')}`;
+    const layout = await prepareState(spec.baseDir, spec.stateDir, owner);
+    const limits = spec.limits ?? {};
+    const host = await this.detectCgroups();
+    if (host.kind === 'rlimit' && !this.warnedRlimit) {
+      this.warnedRlimit = true;
+      this.log.warn(
+        { reason: host.reason },
+        'sandbox limits fall back to rlimits: memory is capped per process (address space), processes per user',
+      );
+    }
+    const cgroup = host.kind === 'rlimit' ? undefined : await createSandboxCgroup(host, id, limits);
+    let holder: Awaited<ReturnType<typeof startHolder>>;
+    try {
+      holder = await startHolder(tools.unshare, layout, owner);
+    } catch (error) {
+      if (cgroup) for (const dir of cgroup.dirs) await removeCgroup(dir).catch(() => {});
+      throw error;
+    }
+    return new LocalSandbox({
+      id,
+      tools,
+      owner,
+      layout,
+      holder,
+      cgroup,
+      limits,
+      limitsEnforcement: host.kind,
+      env: spec.env ?? {},
+      rootLayout: this.rootLayout,
+      readOnlyPaths: this.options.readOnlyPaths ?? [],
+    });
+  }
+}

@@ -1,0 +1,205 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { invalidInput, NightshiftError } from '../../core/errors.ts';
+import { identityFiles } from './bwrap.ts';
+import { LAUNCHER, runHost } from './host.ts';
+
+/** Who owns the workspace's files on the host: the dedicated sandbox uid under root, else ourselves. */
+export interface HostOwner {
+  uid: number;
+  gid: number;
+  /** True when Nightshift runs as root and the sandbox drops to `uid`. */
+  drop: boolean;
+}
+
+/** Paths of one sandbox's state: the overlay's upper, work and merged dirs, plus home and tmp. */
+export interface StateLayout {
+  stateDir: string;
+  baseDir: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+/** Rejects paths the overlay mount options cannot carry. */
+function assertMountablePath(what: string, path: string): void {
+  if (/[,:\\\n]/.test(path)) {
+    throw invalidInput(
+      `${what} ${JSON.stringify(path)} contains a comma, colon, backslash or newline`,
+      'move it to a path without those characters: the workspace overlay cannot mount it',
+    );
+  }
+}
+
+/**
+ * Makes the shared base checkout owned by the sandbox uid, once. The marker sits next to the base
+ * (never inside it, which would change the workspace); concurrent callers may both chown, which is
+ * harmless since they write the same owner, and the marker is renamed into place atomically.
+ */
+export async function ensureBaseOwner(baseDir: string, owner: HostOwner): Promise<void> {
+  if (!owner.drop) return;
+  const marker = join(dirname(baseDir), `.${basename(baseDir)}.nightshift-owner`);
+  const expected = `${owner.uid}:${owner.gid}\n`;
+  const current = await readFile(marker, 'utf8').catch(() => '');
+  if (current === expected) return;
+  const result = await runHost('chown', ['-R', '-h', `${owner.uid}:${owner.gid}`, baseDir], 600_000);
+  if (result.exitCode !== 0) {
+    throw new NightshiftError(
+      'SANDBOX_FAILED',
+      `could not hand ${baseDir} to uid ${owner.uid}: ${result.stderr}`,
+    );
+  }
+  const temporary = `${marker}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(temporary, expected);
+  await rename(temporary, marker);
+}
+
+/** Creates the state dir's layout and the sandbox's identity files. */
+export async function prepareState(
+  baseDirIn: string,
+  stateDirIn: string,
+  owner: HostOwner,
+): Promise<StateLayout> {
+  const baseStat = await stat(baseDirIn).catch(() => undefined);
+  if (!baseStat?.isDirectory()) {
+    throw invalidInput(
+      `base dir ${baseDirIn} is not a directory`,
+      'check out the repository before creating a sandbox',
+    );
+  }
+  const baseDir = await realpath(baseDirIn);
+  await mkdir(stateDirIn, { recursive: true });
+  const stateDir = await realpath(stateDirIn);
+  assertMountablePath('base dir', baseDir);
+  assertMountablePath('state dir', stateDir);
+  const layout = {
+    stateDir,
+    baseDir,
+    upper: join(stateDir, 'upper'),
+    work: join(stateDir, 'work'),
+    merged: join(stateDir, 'merged'),
+  };
+  // The unprivileged bwrap reaches the state dir only through its own mount of it, so it needs
+  // search permission on the state dir itself but nothing on the directories above.
+  await chmod(stateDir, 0o711);
+  for (const dir of [layout.upper, layout.work, layout.merged]) await mkdir(dir, { recursive: true });
+  for (const [dir, mode] of [
+    ['home', 0o700],
+    ['tmp', 0o1777],
+  ] as const) {
+    await mkdir(join(stateDir, dir), { recursive: true });
+    await chmod(join(stateDir, dir), mode);
+  }
+  const identity = identityFiles();
+  await writeFile(join(stateDir, 'passwd'), identity.passwd, { mode: 0o644 });
+  await writeFile(join(stateDir, 'group'), identity.group, { mode: 0o644 });
+  if (owner.drop) {
+    for (const dir of [layout.upper, join(stateDir, 'home'), join(stateDir, 'tmp')]) {
+      await chown(dir, owner.uid, owner.gid);
+    }
+  }
+  await ensureBaseOwner(baseDir, owner);
+  return layout;
+}
+
+/**
+ * The process holding the mount namespace where the workspace overlay is mounted. Every exec and
+ * every view command enters that namespace, so all of them share one overlay instance (mounting the
+ * same upper dir twice would be undefined behaviour). It lives until its stdin closes: on destroy,
+ * or when Nightshift dies.
+ */
+export interface OverlayHolder {
+  pid: number;
+  /** Ends the holder and so its mount namespace (the overlay unmounts with it). */
+  stop(): Promise<void>;
+  alive(): boolean;
+}
+
+/** Starts the holder: `unshare -m` (as root) or `unshare -r -m` (otherwise) running `launch.sh hold`. */
+export async function startHolder(
+  unshare: string,
+  layout: StateLayout,
+  owner: HostOwner,
+): Promise<OverlayHolder> {
+  const nsArgs = owner.drop ? ['-m'] : ['-r', '-m'];
+  const extra = owner.drop ? '' : 'userxattr';
+  const child: ChildProcess = spawn(
+    unshare,
+    [
+      ...nsArgs,
+      '--',
+      'sh',
+      LAUNCHER,
+      'hold',
+      layout.baseDir,
+      layout.upper,
+      layout.work,
+      layout.merged,
+      extra,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once('close', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const ready = new Promise<boolean>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (out.includes('ready\n')) resolve(true);
+    });
+    child.once('error', (error) => {
+      stderr += error.message;
+      resolve(false);
+    });
+    void exit.then(() => resolve(false));
+  });
+  if (!(await ready)) {
+    child.kill('SIGKILL');
+    throw new NightshiftError('SANDBOX_FAILED', `could not mount the workspace overlay: ${stderr.trim()}`, {
+      hint: owner.drop
+        ? 'the kernel must support overlayfs (see docs/sandbox.md)'
+        : 'without root, overlayfs in a user namespace needs Linux 5.11 or later (see docs/sandbox.md)',
+    });
+  }
+  // The holder must not keep Nightshift's event loop alive; it ends when the pipe closes anyway.
+  const streams = [child.stdin, child.stdout, child.stderr] as unknown as ({
+    ref?: () => void;
+    unref?: () => void;
+  } | null)[];
+  child.unref();
+  for (const stream of streams) stream?.unref?.();
+  const pid = child.pid!;
+  return {
+    pid,
+    alive: () => !exited,
+    async stop() {
+      if (exited) return;
+      child.ref();
+      for (const stream of streams) stream?.ref?.();
+      child.stdin?.end();
+      child.kill('SIGKILL');
+      await exit;
+    },
+  };
+}
+
+/** Removes the state dir, including the overlay's work dir that the kernel leaves unreadable. */
+export async function removeState(stateDir: string): Promise<void> {
+  try {
+    await rm(stateDir, { recursive: true, force: true });
+  } catch {
+    await runHost('chmod', ['-R', 'u+rwx', stateDir]);
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}

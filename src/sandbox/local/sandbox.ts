@@ -1,0 +1,224 @@
+import { posix } from 'node:path';
+import { NightshiftError } from '../../core/errors.ts';
+import type { ExecOptions, ExecResult, Sandbox, SandboxLimits, WorkspaceView } from '../types.ts';
+import { baseEnv, bwrapArgs, type RootEntry, WORKSPACE } from './bwrap.ts';
+import {
+  createExecCgroup,
+  killCgroup,
+  type LimitsEnforcement,
+  oomKills,
+  removeCgroup,
+  type SandboxCgroup,
+} from './cgroups.ts';
+import { type HostTools, LAUNCHER } from './host.ts';
+import { type HostOwner, type OverlayHolder, removeState, type StateLayout } from './overlay.ts';
+import { type ProcessTree, startTree } from './process.ts';
+
+/** Everything a LocalSandbox needs, prepared by the provider. */
+export interface LocalSandboxParts {
+  id: string;
+  tools: HostTools;
+  owner: HostOwner;
+  layout: StateLayout;
+  holder: OverlayHolder;
+  cgroup: SandboxCgroup | undefined;
+  limits: SandboxLimits;
+  limitsEnforcement: LimitsEnforcement;
+  env: Record<string, string>;
+  rootLayout: RootEntry[];
+  readOnlyPaths: string[];
+}
+
+/** A sandbox of the local provider: bubblewrap over an overlay workspace, limited by a cgroup. */
+export class LocalSandbox implements Sandbox {
+  readonly id: string;
+  readonly workspacePath = WORKSPACE;
+  readonly view: WorkspaceView;
+  /** Which kernel mechanism enforces `spec.limits` for this sandbox. */
+  readonly limitsEnforcement: LimitsEnforcement;
+  private readonly parts: LocalSandboxParts;
+  private readonly running = new Set<ProcessTree>();
+  private readonly cleanups = new Set<Promise<void>>();
+  private execCount = 0;
+  private destroyed = false;
+
+  constructor(parts: LocalSandboxParts) {
+    this.parts = parts;
+    this.id = parts.id;
+    this.limitsEnforcement = parts.limitsEnforcement;
+    this.view = {
+      path: parts.layout.merged,
+      exec: (argv, options) => this.viewExec(argv, options),
+    };
+  }
+
+  /** The command that enters the holder's mount namespace (and its user namespace when not root). */
+  private enterArgs(): string[] {
+    const { tools, owner, holder } = this.parts;
+    if (!holder.alive()) {
+      throw new NightshiftError(
+        'SANDBOX_FAILED',
+        `the workspace of sandbox ${this.id} is gone (its holder exited)`,
+        {
+          hint: 'create a new sandbox for the run',
+        },
+      );
+    }
+    const ns = owner.drop ? ['-m'] : ['--preserve-credentials', '-U', '-m'];
+    return [tools.nsenter, '-t', String(holder.pid), ...ns, '--'];
+  }
+
+  private assertUsable(): void {
+    if (this.destroyed) throw new NightshiftError('SANDBOX_FAILED', `sandbox ${this.id} was destroyed`);
+  }
+
+  private rlimitArgs(): string[] {
+    const { limits, tools } = this.parts;
+    if (this.limitsEnforcement !== 'rlimit') return [];
+    const args: string[] = [];
+    if (limits.memoryBytes !== undefined) args.push(`--as=${limits.memoryBytes}`);
+    if (limits.pids !== undefined) args.push(`--nproc=${limits.pids}`);
+    return args.length > 0 ? [tools.prlimit, ...args, '--'] : [];
+  }
+
+  /** Runs `argv` inside the sandbox; see {@link Sandbox.exec}. */
+  async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    this.assertUsable();
+    if (argv.length === 0) throw new NightshiftError('INVALID_INPUT', 'exec needs a command');
+    const started = performance.now();
+    const { tools, owner, layout, cgroup } = this.parts;
+    const enter = this.enterArgs();
+    const execName = `exec-${++this.execCount}`;
+    const execDirs = cgroup
+      ? await createExecCgroup(cgroup, execName).catch((error: unknown) => {
+          throw new NightshiftError(
+            'SANDBOX_FAILED',
+            `could not create the cgroup of an exec in ${this.id}`,
+            {
+              cause: error,
+            },
+          );
+        })
+      : [];
+    const join =
+      execDirs.length > 0 ? ['sh', LAUNCHER, 'join', ...execDirs.map((d) => `${d}/cgroup.procs`), '--'] : [];
+    const drop = owner.drop
+      ? [tools.setpriv, '--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--']
+      : [];
+    const cwd = posix.resolve(WORKSPACE, options.cwd ?? '.');
+    const bwrap = bwrapArgs({
+      bwrap: tools.bwrap,
+      stateMount: '/tmp',
+      rootLayout: this.parts.rootLayout,
+      readOnlyPaths: this.parts.readOnlyPaths,
+      cwd,
+      env: { ...baseEnv(), ...this.parts.env, ...options.env },
+      argv,
+    });
+    const command = [
+      ...join,
+      ...enter,
+      tools.unshare,
+      '-m',
+      '--',
+      'sh',
+      LAUNCHER,
+      'enter',
+      layout.stateDir,
+      '--',
+      ...drop,
+      ...this.rlimitArgs(),
+      ...bwrap,
+    ];
+    const tree = startTree(command, {
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      stdin: options.stdin,
+      onOutput: options.onOutput,
+      killExtra: async () => {
+        await Promise.all(execDirs.map((dir) => killCgroup(cgroup!.kind, dir)));
+      },
+    });
+    this.running.add(tree);
+    let timedOut = false;
+    let cancelled = false;
+    const timer =
+      options.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            void tree.kill();
+          }, options.timeoutMs)
+        : undefined;
+    const onAbort = (): void => {
+      cancelled = true;
+      void tree.kill();
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await tree.result;
+      // bwrap's pid namespace is gone by now; this only catches what escaped it.
+      await Promise.all(execDirs.map((dir) => killCgroup(cgroup!.kind, dir)));
+      const oomKilled = cgroup && execDirs[0] ? (await oomKills(cgroup.kind, execDirs[0])) > 0 : false;
+      return {
+        exitCode: result.exitCode,
+        signal: result.signal,
+        timedOut,
+        cancelled,
+        oomKilled,
+        durationMs: Math.round(performance.now() - started),
+        stdout: result.stdout,
+        stderr: result.stderr,
+      };
+    } finally {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      this.running.delete(tree);
+      // Removing a cgroup takes a few ms; the caller need not wait for it, destroy does.
+      const removal = Promise.all(execDirs.map((dir) => removeCgroup(dir).catch(() => {}))).then(() => {
+        this.cleanups.delete(removal);
+      });
+      this.cleanups.add(removal);
+    }
+  }
+
+  private async viewExec(
+    argv: string[],
+    options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+  ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+    this.assertUsable();
+    const cwd = options.cwd ?? this.parts.layout.merged;
+    const tree = startTree([...this.enterArgs(), 'sh', LAUNCHER, 'cd', cwd, '--', ...argv], {
+      env: { ...process.env, ...options.env },
+      stdin: options.stdin,
+      keepBytes: Number.POSITIVE_INFINITY,
+    });
+    this.running.add(tree);
+    try {
+      const result = await tree.result;
+      return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+    } finally {
+      this.running.delete(tree);
+    }
+  }
+
+  /** Kills every process of every exec of this sandbox now. */
+  async killAll(): Promise<void> {
+    const trees = [...this.running];
+    await Promise.all(trees.map((tree) => tree.kill()));
+    const { cgroup } = this.parts;
+    if (cgroup) await Promise.all(cgroup.dirs.map((dir) => killCgroup(cgroup.kind, dir)));
+    await Promise.all(trees.map((tree) => tree.result.catch(() => undefined)));
+  }
+
+  /** Kills everything, unmounts the workspace and removes the cgroups; `discard` also removes the state dir. */
+  async destroy(options: { discard?: boolean } = {}): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.killAll();
+    await this.parts.holder.stop();
+    await Promise.all([...this.cleanups]);
+    const { cgroup } = this.parts;
+    if (cgroup) for (const dir of cgroup.dirs) await removeCgroup(dir);
+    if (options.discard) await removeState(this.parts.layout.stateDir);
+  }
+}
