@@ -1,0 +1,225 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HarnessRegistry } from '../src/agents/registry.ts';
+import type { RunConclusion } from '../src/core/run.ts';
+import { Engine, engineConfig, type RunRequest } from '../src/engine/index.ts';
+import { DATABASE_KINDS, newPostgresDatabase } from './support/databases.ts';
+import { gitIn, makeRepo, nightshiftBranches, processesWith } from './support/repos.ts';
+import { ScriptedHarness } from './support/scripted-harness.ts';
+
+describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
+  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-engine-')) };
+  const harnesses = new HarnessRegistry();
+  let engine: Engine;
+  let repoCount = 0;
+
+  beforeAll(async () => {
+    const config = {
+      ...engineConfig(join(temp.dir, 'home'), {}),
+      databaseUrl: kind === 'postgres' ? await newPostgresDatabase() : undefined,
+      defaultHarness: 'scripted',
+      limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
+    };
+    engine = await Engine.open(config, { harnesses });
+    await engine.startWorker();
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    rmSync(temp.dir, { recursive: true, force: true });
+  });
+
+  async function newRepo(files: Record<string, string> = { 'README.md': '# demo\n' }): Promise<string> {
+    const dir = join(temp.dir, `repo${repoCount++}`);
+    await makeRepo(dir, files);
+    return dir;
+  }
+
+  async function runToEnd(request: RunRequest, timeoutMs = 60_000) {
+    const run = await engine.submit({ cwd: temp.dir, ...request });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const current = await engine.store.getRun(run.id);
+      if (current.status === 'completed') {
+        return {
+          run: current,
+          events: await engine.store.events(run.id),
+          change: await engine.store.changes.forRun(run.id),
+        };
+      }
+      if (Date.now() > deadline) throw new Error(`run ${run.id} did not complete (${current.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('runs a script, commits its change on a new branch of the source repo and records it', async () => {
+    const repo = await newRepo({ 'notes.txt': 'one\n' });
+
+    const { run, events, change } = await runToEnd({ repo, script: 'echo two >> notes.txt' });
+
+    expect(run).toMatchObject({ status: 'completed', conclusion: 'success', attempt: 1 });
+    expect(await nightshiftBranches(repo)).toEqual([run.branch]);
+    expect(await gitIn(repo, 'show', `${run.branch}:notes.txt`)).toBe('one\ntwo');
+    expect(await gitIn(repo, 'log', '-1', '--format=%B', run.branch!)).toContain(`Nightshift-Run: ${run.id}`);
+    expect(await gitIn(repo, 'rev-parse', `${run.branch}^`)).toBe(run.baseCommit);
+    expect(change).toMatchObject({
+      branch: run.branch,
+      state: 'local',
+      diffstat: { files: 1, insertions: 1 },
+    });
+    expect(change!.diff).toContain('+two');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.map((e) => e.type)).toContain('change.created');
+  });
+
+  it('concludes no_changes and pushes nothing when the files stay the same', async () => {
+    const repo = await newRepo();
+
+    const { run, change } = await runToEnd({ repo, script: 'cat README.md > /dev/null' });
+
+    expect(run.conclusion).toBe('no_changes');
+    expect(change).toBeNull();
+    expect(await nightshiftBranches(repo)).toEqual([]);
+  });
+
+  it('fails with the step and exit code in the reason, and keeps the output in its events', async () => {
+    const repo = await newRepo();
+
+    const { run, events } = await runToEnd({ repo, script: 'echo about to fail; exit 3' });
+
+    expect(run.conclusion).toBe('failure');
+    expect(run.reason).toBe('step script failed: the command exited with code 3');
+    const output = events
+      .filter((e) => e.type === 'step.output')
+      .map((e) => (e.data as { text: string }).text);
+    expect(output.join('')).toContain('about to fail');
+  });
+
+  it('runs the environment setup and its variables before the script, and the test gate after', async () => {
+    const repo = await newRepo({
+      '.nightshift/environment.yml':
+        'setup:\n  - echo "$GREETING" > /tmp/greeting\nenv:\n  GREETING: hello\ntest: grep -q hello out.txt\n',
+    });
+
+    const { run, events } = await runToEnd({ repo, script: 'cp /tmp/greeting out.txt' });
+
+    expect(run.conclusion).toBe('success');
+    const finished = events
+      .filter((e) => e.type === 'step.finished')
+      .map((e) => (e.data as { step: string }).step);
+    expect(finished).toEqual(['setup', 'script', 'tests', 'publish']);
+  });
+
+  it('feeds a failed gate back to the agent, which fixes it in round one', async () => {
+    const repo = await newRepo({
+      '.nightshift/environment.yml': 'test: sh check.sh\n',
+      'check.sh': 'grep -q fixed app.txt\n',
+    });
+    const agent = new ScriptedHarness('scripted', [
+      { commands: ['echo broken > app.txt'] },
+      { commands: ['echo fixed > app.txt'], say: 'fixed it' },
+    ]);
+    harnesses.register(agent);
+
+    const { run, events } = await runToEnd({ repo, prompt: 'Make app.txt say fixed' });
+
+    expect(run.conclusion).toBe('success');
+    expect(events.filter((e) => e.type === 'gate.failed').map((e) => e.data)).toEqual([
+      { step: 'tests', round: 1, maxRounds: 2, fixStep: 'agent' },
+    ]);
+    expect(agent.prompts[1]).toContain('The check `sh check.sh` failed');
+    expect(events.some((e) => e.type === 'agent.tool_call')).toBe(true);
+    expect(await gitIn(repo, 'show', `${run.branch}:app.txt`)).toBe('fixed');
+  });
+
+  it('gives up after the maximum of fix rounds with conclusion failure', async () => {
+    const repo = await newRepo({ '.nightshift/environment.yml': 'test: "false"\n' });
+    const agent = new ScriptedHarness('scripted', [{ commands: ['echo try > app.txt'] }]);
+    harnesses.register(agent);
+
+    const { run, events } = await runToEnd({ repo, prompt: 'Try' });
+
+    expect(run.conclusion).toBe('failure');
+    expect(run.reason).toMatch(/^gate tests failed after 2 fix rounds/);
+    expect(agent.prompts).toHaveLength(3);
+    expect(events.filter((e) => e.type === 'gate.failed')).toHaveLength(2);
+    expect(await nightshiftBranches(repo)).toEqual([]);
+  });
+
+  it('cancels a running run within a second and leaves no process behind', async () => {
+    const repo = await newRepo();
+    const marker = `cancel-me-${Date.now()}`;
+    const run = await engine.submit({ repo, script: `sleep 600 # ${marker}` });
+    await waitFor(async () => processesWith(marker).length > 0);
+
+    const asked = Date.now();
+    await engine.store.requestCancel(run.id, 'tester');
+    await waitFor(async () => (await engine.store.getRun(run.id)).status === 'completed');
+    const took = Date.now() - asked;
+
+    expect(await conclusionOf(run.id)).toBe('cancelled');
+    expect(took).toBeLessThan(5_000);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('stops a run that exceeds its time limit with conclusion timed_out', async () => {
+    const repo = await newRepo();
+    const marker = `too-slow-${Date.now()}`;
+
+    const { run } = await runToEnd({ repo, script: `sleep 600 # ${marker}`, timeoutMs: 1_500 });
+
+    expect(run.conclusion).toBe('timed_out');
+    expect(run.reason).toBe('the run exceeded its time limit of 2s');
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('stops a step that exceeds its own time limit', async () => {
+    const repo = await newRepo();
+    const blueprint = join(temp.dir, `slow-step-${kind}.yml`);
+    writeFileSync(blueprint, 'name: slow\nsteps:\n  - id: wait\n    run: sleep 600\n    timeout: 1s\n');
+
+    const { run } = await runToEnd({ repo, script: 'unused', blueprint });
+
+    expect(run.conclusion).toBe('timed_out');
+    expect(run.reason).toBe('step wait exceeded its time limit of 1s');
+  });
+
+  it('kills a memory hog at the sandbox memory limit and fails the run', async () => {
+    const repo = await newRepo();
+
+    const { run } = await runToEnd({
+      repo,
+      script: `node -e "const a = []; for (;;) a.push(Buffer.alloc(16 * 1024 * 1024, 1))"`,
+    });
+
+    expect(run.conclusion).toBe('failure');
+    expect(run.reason).toBe('step script ran out of memory');
+  });
+
+  it('rejects a request whose blueprint needs a prompt without queuing anything', async () => {
+    const repo = await newRepo();
+    const before = await engine.store.listRuns();
+
+    const submit = engine.submit({ repo, script: 'true', blueprint: 'default' });
+
+    await expect(submit).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: 'blueprint default needs a prompt',
+    });
+    expect(await engine.store.listRuns()).toEqual(before);
+  });
+
+  async function conclusionOf(runId: string): Promise<RunConclusion | null> {
+    return (await engine.store.getRun(runId)).conclusion;
+  }
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
