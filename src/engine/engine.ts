@@ -133,6 +133,12 @@ export class Engine {
     });
   }
 
+  /** The id of the registered repo at `location`, or null when Nightshift has never seen it. */
+  async findRepoId(location: string): Promise<string | null> {
+    const { url } = await this.scm.resolve(location);
+    return (await this.store.repos.list()).find((repo) => repo.url === url)?.id ?? null;
+  }
+
   /** Starts executing queued runs (checking first that sandboxes work here). */
   async startWorker(): Promise<void> {
     await this.sandboxes.check();
