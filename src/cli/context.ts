@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { sleep } from '../core/clock.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { homePaths, resolveHome } from '../core/home.ts';
 import { Engine, type EngineParts, engineConfig } from '../engine/index.ts';
@@ -11,6 +12,9 @@ export interface GlobalOptions {
   home?: string;
   json?: boolean;
 }
+
+/** How long a command waits for the process owning the home to answer on its socket. */
+const OWNER_WAIT_MS = 15_000;
 
 /** Parts the tests and the demo may supply (e.g. a harness registry). */
 let engineParts: EngineParts = {};
@@ -30,13 +34,21 @@ export async function openClient(
   const config = engineConfig(options.home ?? resolveHome());
   const paths = homePaths(config.home);
   let engine: Engine;
-  try {
-    engine = await Engine.open(config, engineParts, use.command);
-  } catch (error) {
-    if (error instanceof NightshiftError && error.code === 'HOME_LOCKED' && existsSync(paths.socket)) {
-      return remoteClient(paths.socket);
+  const deadline = Date.now() + OWNER_WAIT_MS;
+  for (;;) {
+    try {
+      engine = await Engine.open(config, engineParts, use.command);
+      break;
+    } catch (error) {
+      if (!(error instanceof NightshiftError && error.code === 'HOME_LOCKED')) throw error;
+      // The owner may be starting (no socket yet) or finishing (socket gone): try again until one works.
+      if (existsSync(paths.socket)) {
+        const remote = remoteClient(paths.socket);
+        if (await remote.ping()) return remote;
+      }
+      if (Date.now() > deadline) throw error;
+      await sleep(100);
     }
-    throw error;
   }
   let server: Server | null = null;
   try {

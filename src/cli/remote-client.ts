@@ -11,7 +11,7 @@ function revive(key: string, value: unknown): unknown {
 }
 
 /** The client of a home owned by another process, through its Unix socket. */
-export function remoteClient(socketPath: string): Client {
+export function remoteClient(socketPath: string): Client & { ping(): Promise<boolean> } {
   function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     return new Promise((resolve, reject) => {
       const req = request(
@@ -55,6 +55,11 @@ export function remoteClient(socketPath: string): Client {
   }
   return {
     mode: 'remote',
+    ping: () =>
+      call('GET', '/health').then(
+        () => true,
+        () => false,
+      ),
     submit: (runRequest) => call<Run>('POST', '/runs', runRequest),
     run: (id) => call<RunDetails>('GET', `/runs/${encodeURIComponent(id)}`),
     runs(filter) {

@@ -20,6 +20,8 @@ export interface EngineConfig {
   limits: SandboxLimits;
   author: CommitAuthor;
   defaultHarness: string;
+  /** The bubblewrap binary of the local sandbox provider (`bwrap` on PATH by default). */
+  bwrapPath?: string;
 }
 
 /** Defaults, then environment variables (documented in docs/configuration.md). */
@@ -52,6 +54,7 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
       email: env.NIGHTSHIFT_GIT_AUTHOR_EMAIL || `nightshift@${safeHost()}`,
     },
     defaultHarness: env.NIGHTSHIFT_HARNESS || 'builtin',
+    bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
   };
 }
 

@@ -98,7 +98,7 @@ export class Engine {
       return new Engine(
         config,
         store,
-        parts.sandboxes ?? new LocalSandboxProvider({ log }),
+        parts.sandboxes ?? new LocalSandboxProvider({ log, bwrapPath: config.bwrapPath }),
         parts.scm ?? new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }),
         parts.harnesses ?? new HarnessRegistry(),
         log,

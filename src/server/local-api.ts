@@ -40,6 +40,7 @@ async function handle(engine: Engine, req: IncomingMessage, res: ServerResponse)
   const url = new URL(req.url ?? '/', 'http://nightshift');
   const parts = url.pathname.split('/').filter(Boolean);
   const { store } = engine;
+  if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
   if (req.method === 'POST' && url.pathname === '/runs') {
     return send(res, 201, await engine.submit(await readJson(req)));
   }

@@ -18,6 +18,7 @@ interface RunOptions {
   base?: string;
   timeout?: string;
   follow?: boolean;
+  detach?: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -34,6 +35,7 @@ export function registerRun(program: Command): void {
       'wall-clock limit of the run, e.g. 30m (default: the blueprint’s, else 30m)',
     )
     .option('--follow', 'also stream the output of every step as it happens')
+    .option('--detach', 'queue the run and return; `nightshift worker` (or a running server) executes it')
     .addHelpText(
       'after',
       '\nExamples:\n  nightshift run --repo ./api --script "npx prettier --write ."\n  nightshift run --repo ./api --prompt "Fix the flaky test" --follow',
@@ -44,7 +46,7 @@ export function registerRun(program: Command): void {
       if (timeoutMs === undefined && options.timeout !== undefined) {
         throw invalidInput(`--timeout ${options.timeout} is not a duration`, 'use e.g. 90s, 15m or 2h');
       }
-      const client = await openClient(global, { worker: true, command: 'nightshift run' });
+      const client = await openClient(global, { worker: !options.detach, command: 'nightshift run' });
       try {
         process.exitCode = await runAndWait(client, options, timeoutMs, global.json ?? false);
       } finally {
@@ -70,6 +72,12 @@ async function runAndWait(
     trigger: 'cli',
     author: currentUser(),
   });
+  if (options.detach) {
+    if (json) printJson(run);
+    else
+      print(`run ${run.id} queued (${run.blueprint}); follow it with \`nightshift logs ${run.id} --follow\``);
+    return 0;
+  }
   if (!json) print(`run ${run.id} queued (${run.blueprint})`);
 
   let interrupts = 0;

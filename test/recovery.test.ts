@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, runCli, spawnCli, waitForOutput } from './support/cli.ts';
+import { makeRepo, nightshiftBranches, processesWith } from './support/repos.ts';
+
+interface Event {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+describe('an engine killed with SIGKILL mid-run', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let repo: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nightshift-recovery-'));
+    env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_CONCURRENCY: '2' };
+    repo = join(dir, 'repo');
+    await makeRepo(repo, { 'README.md': '# recovery\n' });
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finishes every run after a restart, with no duplicate branch and no gap in any event sequence', async () => {
+    const marker = `recovery-${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const queued = await runCli(
+        [
+          'run',
+          '--repo',
+          repo,
+          '--detach',
+          '--json',
+          '--script',
+          `sleep 3 # ${marker}\necho ${i} > out-${i}.txt`,
+        ],
+        env,
+      );
+      expect(queued.code).toBe(0);
+      ids.push(JSON.parse(queued.stdout).id);
+    }
+
+    const first = spawnCli(['worker', '--until-idle'], env);
+    const firstDone = finished(first);
+    await waitForOutput(first, /worker started/);
+    await waitUntil(() => processesWith(marker).length >= 2);
+    first.kill('SIGKILL');
+    const killed = await firstDone;
+    await waitUntil(() => processesWith(marker).length === 0, 5_000);
+
+    const second = await runCli(['worker', '--until-idle'], env);
+    const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as {
+      id: string;
+      conclusion: string;
+      attempt: number;
+    }[];
+    const histories = await Promise.all(
+      ids.map(async (id) => {
+        const logs = await runCli(['logs', id, '--json'], env);
+        return logs.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Event);
+      }),
+    );
+
+    expect(killed.code).toBeNull();
+    expect(second.code).toBe(0);
+    expect(runs.filter((r) => ids.includes(r.id)).map((r) => r.conclusion)).toEqual([
+      'success',
+      'success',
+      'success',
+    ]);
+    for (const events of histories) {
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1);
+    }
+    const resumed = histories.filter((events) => events.some((e) => e.type === 'run.attempt'));
+    expect(resumed.length).toBeGreaterThanOrEqual(2);
+    for (const events of resumed) {
+      expect(events.find((e) => e.type === 'run.attempt')?.data).toMatchObject({ attempt: 2 });
+    }
+    const branches = await nightshiftBranches(repo);
+    expect(branches).toHaveLength(3);
+    expect(new Set(branches).size).toBe(3);
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
