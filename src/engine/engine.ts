@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import pino from 'pino';
+import type pino from 'pino';
 import { HarnessRegistry } from '../agents/registry.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseTemplate } from '../blueprints/template.ts';
@@ -15,6 +15,7 @@ import { Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
 import type { EngineConfig } from './config.ts';
 import { acquireHomeLock } from './home-lock.ts';
+import { createLogger } from './log.ts';
 import { Worker } from './worker.ts';
 
 /** What a person (or a trigger) asks for. */
@@ -93,8 +94,7 @@ export class Engine {
         url: config.databaseUrl,
         dir: config.databaseUrl ? undefined : paths.database,
       });
-      const log =
-        parts.logger ?? pino({ level: process.env.NIGHTSHIFT_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+      const log = parts.logger ?? createLogger();
       return new Engine(
         config,
         store,

@@ -300,21 +300,25 @@ export class Store {
    */
   async waitForEvents(runId: string, afterSeq: number, signal?: AbortSignal): Promise<RunEvent[]> {
     for (;;) {
-      const events = await this.events(runId, afterSeq);
-      if (events.length > 0 || signal?.aborted) return events;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.notifier.off(`run:${runId}`, done);
-          this.notifier.off('closed', done);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, this.pollMs);
-        this.notifier.on(`run:${runId}`, done);
-        this.notifier.once('closed', done);
-        signal?.addEventListener('abort', done, { once: true });
+      // Listen before reading, so a write that lands during the read still wakes us.
+      let wake = () => {};
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
       });
+      const timer = setTimeout(wake, this.pollMs);
+      this.notifier.on(`run:${runId}`, wake);
+      this.notifier.once('closed', wake);
+      signal?.addEventListener('abort', wake, { once: true });
+      try {
+        const events = await this.events(runId, afterSeq);
+        if (events.length > 0 || signal?.aborted) return events;
+        await woken;
+      } finally {
+        clearTimeout(timer);
+        this.notifier.off(`run:${runId}`, wake);
+        this.notifier.off('closed', wake);
+        signal?.removeEventListener('abort', wake);
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DATABASE_KINDS, useTestStore } from '../../test/support/databases.ts';
+import { DATABASE_KINDS, openTestStore, useTestStore } from '../../test/support/databases.ts';
 import { RunFencedError, type Store } from './index.ts';
 import { migrate } from './migrate.ts';
 
@@ -231,5 +231,29 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
     await store.appendEvents(run.id, [{ type: 'agent.message', data: { text: 'hi' } }]);
 
     expect((await waiting).map((e) => e.seq)).toEqual([3]);
+  });
+
+  it('wakes a follower at once for an event written while it was reading, without waiting for the poll', async () => {
+    const slow = await openTestStore(kind, 60_000);
+    try {
+      const repo = await slow.repos.upsert({ name: 'r', url: '/srv/r', defaultBranch: 'main' });
+      const run = await slow.createRun({
+        repoId: repo.id,
+        blueprint: 'script',
+        blueprintSpec: {},
+        inputs: {},
+        timeoutMs: 1000,
+      });
+      const started = Date.now();
+
+      const waiting = slow.waitForEvents(run.id, 2);
+      const appended = slow.appendEvents(run.id, [{ type: 'agent.message', data: { text: 'hi' } }]);
+      const [events] = await Promise.all([waiting, appended]);
+
+      expect(events.map((e) => e.seq)).toEqual([3]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await slow.close();
+    }
   });
 });

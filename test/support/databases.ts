@@ -11,9 +11,9 @@ export function newPostgresDatabase(): Promise<string> {
 }
 
 /** A fresh, migrated store on the given kind of database (PGlite in memory, or a new PostgreSQL database). */
-export async function openTestStore(kind: DatabaseKind): Promise<Store> {
-  if (kind === 'pglite') return Store.open({ pollMs: 50 });
-  return Store.open({ url: await newPostgresDatabase(), pollMs: 50 });
+export async function openTestStore(kind: DatabaseKind, pollMs = 50): Promise<Store> {
+  if (kind === 'pglite') return Store.open({ pollMs });
+  return Store.open({ url: await newPostgresDatabase(), pollMs });
 }
 
 /**
