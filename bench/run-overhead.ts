@@ -18,8 +18,8 @@ import { LocalScmProvider } from '../src/scm/local/index.ts';
 import { breakdownOf } from './run-overhead/breakdown.ts';
 import { figuresOf, formatFigures, type Samples } from './run-overhead/report.ts';
 import { runBaseline, runNightshift } from './run-overhead/runs.ts';
-import { makeSourceRepo } from './run-overhead/source.ts';
 import { Spans, timedSandboxes, timedScm } from './run-overhead/timing.ts';
+import { makeSourceRepo } from './support/source.ts';
 
 function positive(name: string, value: string): number {
   const n = Number(value);

@@ -5,54 +5,25 @@
  *
  *   node --import tsx bench/workspace-checkout.ts
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import type { Repo } from '../src/core/run.ts';
 import { LocalScmProvider } from '../src/scm/local/index.ts';
+import { git, makeSourceRepo } from './support/source.ts';
+import { median } from './support/stats.ts';
 
 const FILES = 3_000;
 const ITERATIONS = 20;
-const execFileAsync = promisify(execFile);
-const env = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'Bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-};
-
-function git(cwd: string, ...args: string[]): Promise<string> {
-  return execFileAsync('git', args, { cwd, env, maxBuffer: 64 << 20 }).then((r) => r.stdout.trim());
-}
-
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
   return performance.now() - start;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 async function makeSource(dir: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  await git(dir, 'init', '--quiet', '--initial-branch=main');
-  for (let i = 0; i < FILES; i++) {
-    const folder = join(dir, `pkg${i % 60}`, `mod${i % 7}`);
-    await mkdir(folder, { recursive: true });
-    await writeFile(join(folder, `file${i}.ts`), `export const value${i} = ${i};\n`.repeat(20));
-  }
-  await git(dir, 'add', '-A');
-  await git(dir, 'commit', '--quiet', '-m', 'initial');
+  await makeSourceRepo(dir, FILES);
   // One commit per iteration, so every uncached checkout really is of a new commit.
   const commits: string[] = [];
   for (let i = 0; i < ITERATIONS; i++) {

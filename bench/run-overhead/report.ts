@@ -1,5 +1,5 @@
+import { round, summarize } from '../support/stats.ts';
 import { BREAKDOWN_PARTS, type Breakdown, type BreakdownPart } from './breakdown.ts';
-import { round, summarize } from './stats.ts';
 
 /** The samples of one invocation (milliseconds). */
 export interface Samples {

@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import type { RunEvent } from '../../src/core/events.ts';
 import type { RunConclusion } from '../../src/core/run.ts';
 import type { Engine } from '../../src/engine/index.ts';
+import { GIT_ENV } from '../support/source.ts';
 import type { RunTrace } from './breakdown.ts';
-import { GIT_ENV } from './source.ts';
 import type { Spans } from './timing.ts';
 
 const execFileAsync = promisify(execFile);
