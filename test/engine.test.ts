@@ -156,12 +156,12 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
 
     const asked = Date.now();
     await engine.store.requestCancel(run.id, 'tester');
+    await waitFor(async () => processesWith(marker).length === 0);
+    const stoppedAfter = Date.now() - asked;
     await waitFor(async () => (await engine.store.getRun(run.id)).status === 'completed');
-    const took = Date.now() - asked;
 
     expect(await conclusionOf(run.id)).toBe('cancelled');
-    expect(took).toBeLessThan(5_000);
-    expect(processesWith(marker)).toEqual([]);
+    expect(stoppedAfter).toBeLessThan(1_000);
   });
 
   it('stops a run that exceeds its time limit with conclusion timed_out', async () => {
