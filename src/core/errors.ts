@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'HARNESS_UNAVAILABLE'
   | 'STORE_FAILED'
   | 'HOME_LOCKED'
+  | 'POLICY_DENIED'
   | 'INTERNAL';
 
 export class NightshiftError extends Error {

@@ -26,6 +26,11 @@ export interface PublishInput {
   /** Commit and author date; a retried run reuses it so the same tree gives the same commit. */
   date: Date;
   workspace: WorkspaceView;
+  /**
+   * Looks at the change after it is committed locally and before anything is pushed; a
+   * returned reason stops the publish with a `PublishDeniedError` (the policy's publish rules).
+   */
+  review?: (change: { diffstat: DiffStat }) => string | null;
 }
 
 export interface PublishResult {

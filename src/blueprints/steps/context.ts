@@ -1,5 +1,5 @@
 import type { HarnessRegistry } from '../../agents/registry.ts';
-import type { Repo, Run, RunConclusion } from '../../core/run.ts';
+import type { DiffStat, Repo, Run, RunConclusion } from '../../core/run.ts';
 import type { EventWriter } from '../../engine/event-writer.ts';
 import type { Environment } from '../../environments/types.ts';
 import type { Sandbox } from '../../sandbox/types.ts';
@@ -24,6 +24,8 @@ export interface StepContext {
   store: Store;
   /** Template values of the run (prompt, repo, run, inputs, environment). */
   vars: TemplateVars;
+  /** The policy's publish rules: a reason refuses the change before it is pushed. */
+  reviewChange?: (change: { diffstat: DiffStat }) => string | null;
   /** Aborted on cancel, timeout or lost lease; `signal.reason` says which. */
   signal: AbortSignal;
 }

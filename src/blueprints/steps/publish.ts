@@ -1,3 +1,4 @@
+import { PublishDeniedError } from '../../scm/errors.ts';
 import { renderTemplate } from '../template.ts';
 import type { PublishStep } from '../types.ts';
 import type { StepContext, StepOutcome } from './context.ts';
@@ -9,17 +10,25 @@ import type { StepContext, StepOutcome } from './context.ts';
 export async function runPublishStep(context: StepContext, step: PublishStep): Promise<StepOutcome> {
   const title = renderTemplate(step.title, context.vars).trim() || `Nightshift run ${context.run.id}`;
   const body = renderTemplate(step.body, context.vars);
-  const result = await context.scm.publish({
-    repo: context.repo,
-    runId: context.run.id,
-    baseCommit: context.baseCommit,
-    branch: context.branch,
-    title,
-    body,
-    author: context.author,
-    date: context.run.createdAt,
-    workspace: context.sandbox.view,
-  });
+  let result: Awaited<ReturnType<typeof context.scm.publish>>;
+  try {
+    result = await context.scm.publish({
+      repo: context.repo,
+      runId: context.run.id,
+      baseCommit: context.baseCommit,
+      branch: context.branch,
+      title,
+      body,
+      author: context.author,
+      date: context.run.createdAt,
+      workspace: context.sandbox.view,
+      review: context.reviewChange,
+    });
+  } catch (error) {
+    if (error instanceof PublishDeniedError)
+      return { ok: false, conclusion: 'policy_denied', reason: error.reason };
+    throw error;
+  }
   if (!result) return { ok: true, conclusion: 'no_changes', reason: 'the run changed no files' };
   const change = await context.store.recordChange({
     runId: context.run.id,

@@ -129,6 +129,27 @@ describe('LocalScmProvider.publish', () => {
     expect(await gitIn(source, 'branch', '--format=%(refname:short)')).toBe('main');
   });
 
+  it('pushes nothing when the review refuses the change, and says why', async () => {
+    await editWorkspace();
+    const seen: string[][] = [];
+
+    const result = scm.publish(
+      input({
+        review: ({ diffstat }) => {
+          seen.push(diffstat.perFile.map((file) => file.path));
+          return 'the change touches a protected path';
+        },
+      }),
+    );
+
+    await expect(result).rejects.toMatchObject({
+      code: 'POLICY_DENIED',
+      reason: 'the change touches a protected path',
+    });
+    expect(seen[0]!.length).toBeGreaterThan(0);
+    expect(await gitIn(source, 'branch', '--format=%(refname:short)')).toBe('main');
+  });
+
   it('never commits the workspace’s .git, even with extra commits, and runs none of its hooks', async () => {
     await writeFiles(workspace, { 'agent.txt': 'from the agent\n' });
     await commitAll(workspace, 'agent commit');

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
+import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
 import { diffStat, fullDiff } from './diff.ts';
 import { type Git, UNTRUSTED_TREE_FLAGS } from './git.ts';
@@ -45,6 +46,8 @@ export async function publishChange(ctx: PublishContext, input: PublishInput): P
     const head = await commit(git, gitDir, tree, input);
     const diffstat = await diffStat(git, gitDir, input.baseCommit, head);
     const diff = await fullDiff(git, gitDir, input.baseCommit, head);
+    const denied = input.review?.({ diffstat }) ?? null;
+    if (denied) throw new PublishDeniedError(denied);
     const refspec = `+${head}:refs/heads/${input.branch}`;
     await git(['--git-dir', gitDir, 'push', '--quiet', '--no-verify', '--', input.repo.url, refspec]);
     // The mirror gets the branch too, so a later run can start from it without a fetch.
