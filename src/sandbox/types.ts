@@ -6,6 +6,44 @@ export interface SandboxLimits {
   memoryBytes?: number;
   /** Most processes and threads alive at once (stops fork bombs). */
   pids?: number;
+  /** CPU time per wall-clock second, in cores (`1.5` = one and a half cores); needs a cgroup. */
+  cpu?: number;
+  /**
+   * Bytes the sandbox may write to the workspace (the overlay's upper layer). When set, the writes
+   * live in a tmpfs of this size, so they also count against `memoryBytes`; unset, they go to the
+   * host disk without a cap.
+   */
+  diskBytes?: number;
+  /** Size of `/tmp` and, separately, of the home directory (each a tmpfs). Default 512 MiB. */
+  tmpBytes?: number;
+}
+
+/** Paths inside the sandbox that are shown read-only or not at all. */
+export interface SandboxFilesystem {
+  /** Made read-only (workspace paths present in the base; everything outside the workspace already is). */
+  readOnly?: string[];
+  /** Replaced by an empty read-only file or directory. */
+  hidden?: string[];
+}
+
+/** Which programs may run. Enforced by the kernel: masked files and `noexec` mounts. */
+export interface SandboxExecutables {
+  /** Programs that cannot run: names looked up on the sandbox PATH, or absolute paths. */
+  deny?: string[];
+  /**
+   * Writable places where executing files is allowed: `/workspace`, `/tmp`, `/home/nightshift`.
+   * Default none: files written in the sandbox cannot be executed (scripts still run through an
+   * interpreter, e.g. `sh script.sh`).
+   */
+  allowExecFrom?: string[];
+}
+
+/** A host Unix socket shown inside the sandbox (how the egress proxy and the model gateway are reached). */
+export interface SandboxSocket {
+  /** Host path of the socket; connectable by the sandbox's host uid. */
+  path: string;
+  /** Absolute path inside the sandbox, outside the writable places (e.g. `/run/nightshift/egress.sock`). */
+  target: string;
 }
 
 /** What a provider needs to create a sandbox for one run. */
@@ -21,6 +59,9 @@ export interface SandboxSpec {
   /** Environment variables for every process in the sandbox. */
   env?: Record<string, string>;
   limits?: SandboxLimits;
+  filesystem?: SandboxFilesystem;
+  executables?: SandboxExecutables;
+  sockets?: SandboxSocket[];
 }
 
 export interface ExecOptions {

@@ -23,6 +23,8 @@ describe('bwrap arguments', () => {
       stateMount: '/tmp',
       rootLayout: [entry],
       readOnlyPaths: [],
+      etc: [],
+      mounts: [],
       cwd: '/workspace',
       env: {},
       argv: ['true'],

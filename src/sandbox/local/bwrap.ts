@@ -26,7 +26,7 @@ export function hostRootLayout(): RootEntry[] {
 }
 
 /** The synthetic /etc/passwd and /etc/group of the sandbox, so `id`, `whoami` and git know the user. */
-export function identityFiles(): { passwd: string; group: string } {
+export function identityFiles(): { passwd: string; group: string; hosts: string } {
   return {
     passwd: [
       'root:x:0:0:root:/root:/usr/sbin/nologin',
@@ -35,6 +35,7 @@ export function identityFiles(): { passwd: string; group: string } {
       '',
     ].join('\n'),
     group: ['root:x:0:', `${SANDBOX_USER}:x:${SANDBOX_UID}:`, 'nogroup:x:65534:', ''].join('\n'),
+    hosts: '127.0.0.1\tlocalhost nightshift\n::1\tlocalhost ip6-localhost ip6-loopback\n',
   };
 }
 
@@ -45,6 +46,10 @@ export interface BwrapCommand {
   rootLayout: RootEntry[];
   /** Extra host paths shown read-only at the same place (toolchains in /opt...); never under /tmp. */
   readOnlyPaths: string[];
+  /** The host `/etc` entries shown (see `etcEntries`); the rest of `/etc` is absent. */
+  etc: string[];
+  /** Arguments applied once the writable places are mounted (see `planMounts`). */
+  mounts: string[];
   /** Working directory inside the sandbox (absolute). */
   cwd: string;
   env: Record<string, string>;
@@ -66,8 +71,9 @@ export function baseEnv(): Record<string, string> {
 
 /**
  * bwrap arguments for one exec: every namespace unshared (so loopback-only networking), uid 1000
- * with no capabilities, no nested user namespaces, a read-only root with the host's /usr and /etc,
- * and the state dir's `merged`, `home` and `tmp` as the only writable places.
+ * with no capabilities, no nested user namespaces, a read-only root with the host's /usr and a
+ * curated /etc, and the state dir's `merged`, `home` and `tmp` as the only writable places (mounted
+ * `noexec` by the holder unless allowed).
  */
 export function bwrapArgs(command: BwrapCommand): string[] {
   const state = command.stateMount;
@@ -95,13 +101,14 @@ export function bwrapArgs(command: BwrapCommand): string[] {
     if ('symlink' in entry) args.push('--symlink', entry.symlink, entry.path);
     else args.push('--ro-bind', entry.path, entry.path);
   }
-  args.push('--ro-bind', '/etc', '/etc');
-  args.push('--ro-bind', `${state}/passwd`, '/etc/passwd', '--ro-bind', `${state}/group`, '/etc/group');
+  for (const path of command.etc) args.push('--ro-bind', path, path);
+  for (const name of ['passwd', 'group', 'hosts']) args.push('--ro-bind', `${state}/${name}`, `/etc/${name}`);
   for (const path of command.readOnlyPaths) args.push('--ro-bind', path, path);
   args.push('--dev', '/dev', '--proc', '/proc');
   args.push('--bind', `${state}/merged`, WORKSPACE);
   args.push('--bind', `${state}/home`, SANDBOX_HOME);
   args.push('--bind', `${state}/tmp`, '/tmp');
+  args.push(...command.mounts);
   args.push('--remount-ro', '/');
   args.push('--chdir', command.cwd, '--clearenv');
   for (const [name, value] of Object.entries(command.env)) args.push('--setenv', name, value);

@@ -11,8 +11,8 @@ export type LimitsEnforcement = 'cgroup-v1' | 'cgroup-v2' | 'rlimit';
  * v1 needs both the memory and the pids hierarchy; v2 needs a writable subtree with both controllers.
  */
 export type CgroupHost =
-  | { kind: 'cgroup-v1'; memory: string; pids: string }
-  | { kind: 'cgroup-v2'; root: string }
+  | { kind: 'cgroup-v1'; memory: string; pids: string; cpu?: string }
+  | { kind: 'cgroup-v2'; root: string; cpu: boolean }
   | { kind: 'rlimit'; reason: string };
 
 interface Mount {
@@ -87,6 +87,19 @@ async function enableControllers(dir: string): Promise<boolean> {
   }
 }
 
+/** Enables the optional cpu controller down the subtree; false when it is not available. */
+async function enableCpu(dirs: string[]): Promise<boolean> {
+  try {
+    for (const dir of dirs) {
+      const enabled = (await readFile(join(dir, 'cgroup.subtree_control'), 'utf8')).split(/\s+/);
+      if (!enabled.includes('cpu')) await writeFile(join(dir, 'cgroup.subtree_control'), '+cpu');
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function detectV2(mounts: Mount[], own: Map<string, string>): Promise<CgroupHost | undefined> {
   const mount = mounts.find((m) => m.fstype === 'cgroup2');
   const ownPath = own.get('');
@@ -105,7 +118,8 @@ async function detectV2(mounts: Mount[], own: Map<string, string>): Promise<Cgro
     await rmdir(root).catch(() => {});
     return undefined;
   }
-  return { kind: 'cgroup-v2', root };
+  const cpu = await enableCpu([dir, root]);
+  return { kind: 'cgroup-v2', root, cpu };
 }
 
 async function detectV1(mounts: Mount[], own: Map<string, string>): Promise<CgroupHost | undefined> {
@@ -117,7 +131,11 @@ async function detectV1(mounts: Mount[], own: Map<string, string>): Promise<Cgro
     if (!dir || !(await writable(dir))) return undefined;
     dirs.push(join(dir, 'nightshift'));
   }
-  return { kind: 'cgroup-v1', memory: dirs[0]!, pids: dirs[1]! };
+  const cpuMount = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.includes('cpu'));
+  const cpuOwn = own.get('cpu');
+  const cpuDir = cpuMount && cpuOwn !== undefined ? dirInMount(cpuMount, cpuOwn) : undefined;
+  const cpu = cpuDir && (await writable(cpuDir)) ? join(cpuDir, 'nightshift') : undefined;
+  return { kind: 'cgroup-v1', memory: dirs[0]!, pids: dirs[1]!, ...(cpu ? { cpu } : {}) };
 }
 
 /** Finds where this process may create cgroups for sandboxes; `rlimit` (with the reason) when nowhere. */
@@ -140,8 +158,17 @@ export async function detectCgroupHost(): Promise<CgroupHost> {
 /** One cgroup per sandbox (one directory per hierarchy) holding the limits, with a child per exec. */
 export interface SandboxCgroup {
   kind: 'cgroup-v1' | 'cgroup-v2';
-  /** v1: [memory dir, pids dir]; v2: [dir]. */
+  /** v1: [memory dir, pids dir, cpu dir when limited]; v2: [dir]. */
   dirs: string[];
+  /** False when `limits.cpu` was asked for but no cpu controller is available. */
+  cpuLimited: boolean;
+}
+
+/** The CFS period the cpu limit uses (100 ms, the kernel default). */
+const CPU_PERIOD_US = 100_000;
+
+function cpuQuota(cores: number): number {
+  return Math.max(1000, Math.round(cores * CPU_PERIOD_US));
 }
 
 /** Creates the sandbox's cgroup and writes its limits. */
@@ -159,7 +186,10 @@ export async function createSandboxCgroup(
       await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {});
     }
     if (limits.pids !== undefined) await writeFile(join(dir, 'pids.max'), String(limits.pids));
-    return { kind: host.kind, dirs: [dir] };
+    if (limits.cpu !== undefined && host.cpu) {
+      await writeFile(join(dir, 'cpu.max'), `${cpuQuota(limits.cpu)} ${CPU_PERIOD_US}`);
+    }
+    return { kind: host.kind, dirs: [dir], cpuLimited: limits.cpu === undefined || host.cpu };
   }
   const memory = join(host.memory, name);
   const pids = join(host.pids, name);
@@ -171,7 +201,15 @@ export async function createSandboxCgroup(
     await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)).catch(() => {});
   }
   if (limits.pids !== undefined) await writeFile(join(pids, 'pids.max'), String(limits.pids));
-  return { kind: host.kind, dirs: [memory, pids] };
+  const dirs = [memory, pids];
+  if (limits.cpu !== undefined && host.cpu) {
+    const cpu = join(host.cpu, name);
+    await mkdir(cpu);
+    await writeFile(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+    await writeFile(join(cpu, 'cpu.cfs_quota_us'), String(cpuQuota(limits.cpu)));
+    dirs.push(cpu);
+  }
+  return { kind: host.kind, dirs, cpuLimited: limits.cpu === undefined || host.cpu !== undefined };
 }
 
 /** Creates the child cgroup of one exec; returns its directories (the launcher joins each `cgroup.procs`). */

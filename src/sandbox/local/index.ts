@@ -3,7 +3,7 @@ import { isAbsolute } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
 import type { SandboxProvider, SandboxSpec } from '../types.ts';
-import { hostRootLayout, type RootEntry } from './bwrap.ts';
+import { hostRootLayout, type RootEntry, SANDBOX_PATH } from './bwrap.ts';
 import {
   type CgroupHost,
   createSandboxCgroup,
@@ -11,6 +11,7 @@ import {
   type LimitsEnforcement,
   removeCgroup,
 } from './cgroups.ts';
+import { deniedFiles, EXEC_PLACES } from './executables.ts';
 import {
   assertUserNamespaces,
   type HostTools,
@@ -19,6 +20,7 @@ import {
   runningAsRoot,
   userNamespaceHint,
 } from './host.ts';
+import { etcEntries, execPlaces, planMounts } from './mounts.ts';
 import { type HostOwner, prepareState, startHolder } from './overlay.ts';
 import { LocalSandbox } from './sandbox.ts';
 
@@ -41,10 +43,21 @@ export interface LocalSandboxOptions {
    * Absolute, outside /tmp, and readable by the sandbox's host uid.
    */
   readOnlyPaths?: string[];
+  /**
+   * Host paths no sandbox may see, such as the Nightshift home (`$NIGHTSHIFT_HOME`). The sandbox's
+   * root shows only /usr, a curated /etc and `readOnlyPaths`, so these matter when they lie inside
+   * one of those; there they are replaced by an empty read-only directory or file.
+   */
+  hiddenPaths?: string[];
+  /** Size of `/tmp` and of the home directory when the spec sets no `limits.tmpBytes`. Default 512 MiB. */
+  tmpBytes?: number;
   /** `off` skips cgroups and limits with rlimits only (for hosts where cgroups misbehave). Default `auto`. */
   cgroups?: 'auto' | 'off';
   log?: SandboxLogger;
 }
+
+/** Default size of `/tmp` and of the home directory. */
+export const DEFAULT_TMP_BYTES = 512 * 1024 * 1024;
 
 const consoleLogger: SandboxLogger = {
   warn: (meta, message) => console.warn(`nightshift: ${message}`, meta),
@@ -68,9 +81,15 @@ export class LocalSandboxProvider implements SandboxProvider {
   private checked: Promise<HostTools> | undefined;
   private cgroupHost: Promise<CgroupHost> | undefined;
   private readonly rootLayout: RootEntry[] = hostRootLayout();
+  private readonly etc: string[] = etcEntries();
+  private readonly deniedCache = new Map<string, string[]>();
   private warnedRlimit = false;
+  private warnedCpu = false;
 
   constructor(options: LocalSandboxOptions = {}) {
+    for (const path of options.hiddenPaths ?? []) {
+      if (!isAbsolute(path)) throw invalidInput(`hidden path ${JSON.stringify(path)} must be absolute`);
+    }
     for (const path of options.readOnlyPaths ?? []) {
       if (!isAbsolute(path) || path === '/tmp' || path.startsWith('/tmp/')) {
         throw invalidInput(
@@ -83,7 +102,15 @@ export class LocalSandboxProvider implements SandboxProvider {
     this.log = options.log ?? consoleLogger;
   }
 
-  /** The sandbox's host owner: a dedicated uid under root (as strict as without root), else ourselves. */
+  /**
+   * The host uid and gid sandboxed processes run as: a dedicated uid under root (as strict as
+   * without root), else ourselves. Sockets given in `spec.sockets` must be connectable by it.
+   */
+  hostOwner(): { uid: number; gid: number } {
+    const { uid, gid } = this.owner();
+    return { uid, gid };
+  }
+
   private owner(): HostOwner {
     if (runningAsRoot()) {
       const uid = this.options.hostUid ?? 61000;
@@ -156,8 +183,24 @@ export class LocalSandboxProvider implements SandboxProvider {
     const tools = await this.ready();
     const owner = this.owner();
     const id = `sbx_${shortId(spec.runId)}${randomBytes(4).toString('hex')}`;
-    const layout = await prepareState(spec.baseDir, spec.stateDir, owner);
     const limits = spec.limits ?? {};
+    const exec = execPlaces(spec.executables?.allowExecFrom);
+    const layout = await prepareState(spec.baseDir, spec.stateDir, owner, limits.diskBytes);
+    const pathDirs = (spec.env?.PATH ?? SANDBOX_PATH).split(':');
+    const mounts = planMounts({
+      spec,
+      baseDir: layout.baseDir,
+      stateDir: layout.stateDir,
+      stateMount: '/tmp',
+      hostHidden: this.options.hiddenPaths ?? [],
+      denied: this.denied(spec.executables?.deny ?? [], pathDirs),
+      visibleRoots: [
+        '/usr',
+        ...this.rootLayout.filter((entry) => 'directory' in entry).map((entry) => entry.path),
+        ...this.etc,
+        ...(this.options.readOnlyPaths ?? []),
+      ],
+    });
     const host = await this.detectCgroups();
     if (host.kind === 'rlimit' && !this.warnedRlimit) {
       this.warnedRlimit = true;
@@ -167,9 +210,17 @@ export class LocalSandboxProvider implements SandboxProvider {
       );
     }
     const cgroup = host.kind === 'rlimit' ? undefined : await createSandboxCgroup(host, id, limits);
+    if (limits.cpu !== undefined && !cgroup?.cpuLimited && !this.warnedCpu) {
+      this.warnedCpu = true;
+      this.log.warn({ cpu: limits.cpu }, 'sandbox cpu limit not enforced: no writable cgroup cpu controller');
+    }
     let holder: Awaited<ReturnType<typeof startHolder>>;
     try {
-      holder = await startHolder(tools.unshare, layout, owner);
+      holder = await startHolder(tools.unshare, layout, owner, {
+        diskBytes: limits.diskBytes,
+        tmpBytes: limits.tmpBytes ?? this.options.tmpBytes ?? DEFAULT_TMP_BYTES,
+        exec,
+      });
     } catch (error) {
       if (cgroup) for (const dir of cgroup.dirs) await removeCgroup(dir).catch(() => {});
       throw error;
@@ -186,6 +237,20 @@ export class LocalSandboxProvider implements SandboxProvider {
       env: spec.env ?? {},
       rootLayout: this.rootLayout,
       readOnlyPaths: this.options.readOnlyPaths ?? [],
+      etc: this.etc,
+      mounts,
     });
+  }
+
+  /** Host files to mask for a deny list; the host's /usr rarely changes, so it is computed once. */
+  private denied(deny: string[], pathDirs: string[]): string[] {
+    if (deny.length === 0) return [];
+    const key = JSON.stringify([deny, pathDirs]);
+    let files = this.deniedCache.get(key);
+    if (!files) {
+      files = deniedFiles(deny, pathDirs, EXEC_PLACES);
+      this.deniedCache.set(key, files);
+    }
+    return files;
   }
 }

@@ -2,7 +2,12 @@
 # Launcher of the Nightshift local sandbox. Every mode ends by exec'ing the next program, so the
 # process Nightshift spawned keeps its pid (and process group) all the way down to bwrap.
 #
-#   hold LOWER UPPER WORK MERGED [OPTS]  mount the workspace overlay on MERGED, print "ready", then
+#   hold LOWER STATE OWNER OVERLAY DISK TMP HOME
+#                                        mount tmpfs (options TMP, HOME) on STATE/tmp and STATE/home,
+#                                        a tmpfs (options DISK, when not empty) on STATE/disk for the
+#                                        overlay's upper and work dirs (else STATE/upper, STATE/work),
+#                                        the workspace overlay (extra options OVERLAY) on STATE/merged,
+#                                        make sure .git/hooks is a real directory, print "ready", then
 #                                        wait until stdin closes (Nightshift destroyed the sandbox or
 #                                        died); the mount namespace lives as long as this process
 #   join PROCS... -- CMD...              write our pid to each cgroup.procs file, then exec CMD
@@ -15,9 +20,24 @@ mode=$1
 shift
 case $mode in
 hold)
-  opts="lowerdir=$1,upperdir=$2,workdir=$3"
-  if [ -n "${5:-}" ]; then opts="$opts,$5"; fi
-  mount -t overlay nightshift -o "$opts" "$4"
+  lower=$1 state=$2 owner=$3
+  upper=$state/upper work=$state/work
+  if [ -n "$5" ]; then
+    mount -t tmpfs -o "$5" nightshift-disk "$state/disk"
+    mkdir "$state/disk/upper" "$state/disk/work"
+    chown "$owner" "$state/disk/upper"
+    upper=$state/disk/upper work=$state/disk/work
+  fi
+  mount -t tmpfs -o "$6" nightshift-tmp "$state/tmp"
+  mount -t tmpfs -o "$7" nightshift-home "$state/home"
+  mount -t overlay nightshift -o "lowerdir=$lower,upperdir=$upper,workdir=$work,$4" "$state/merged"
+  # The sandbox binds .git/hooks read-only: it must exist and must not lead out of the workspace.
+  git=$state/merged/.git
+  if [ -d "$git" ] && [ ! -L "$git" ]; then
+    if [ -L "$git/hooks" ] || { [ -e "$git/hooks" ] && [ ! -d "$git/hooks" ]; }; then rm -f "$git/hooks"; fi
+    if [ -L "$git/config" ]; then rm -f "$git/config"; fi
+    mkdir -p "$git/hooks"
+  fi
   echo ready
   while read -r _; do :; done
   ;;

@@ -28,12 +28,15 @@ const sandbox = await provider.create({
   runId: 'run_00000000000nonroot01',
   baseDir: join(root, 'base'),
   stateDir: join(root, 'state'),
-  limits: { pids: 20 },
+  limits: { pids: 20, tmpBytes: 4 * 1024 * 1024, diskBytes: 8 * 1024 * 1024 },
+  executables: { deny: ['curl'] },
 });
 const identity = await sandbox.exec(['sh', '-c', 'id -u; grep CapEff /proc/self/status; ls /proc | grep -cE "^[0-9]+$"']);
 const write = await sandbox.exec(['sh', '-c', 'echo changed > base.txt && rm gone.txt && echo new > new.txt && ls']);
 const userns = await sandbox.exec(['sh', '-c', 'unshare -U true; echo $?']);
 const forks = await sandbox.exec(['sh', '-c', 'for i in $(seq 1 60); do sleep 5 & done; echo all-started'], { timeoutMs: 10000 });
+const fill = await sandbox.exec(['sh', '-c', 'for f in /tmp/big big; do dd if=/dev/zero of=$f bs=1M count=16 2>&1 | grep -c "No space"; rm $f; done']);
+const execs = await sandbox.exec(['sh', '-c', 'cp /usr/bin/id /tmp/t && chmod +x /tmp/t && /tmp/t -u; echo tmp=$?; curl --version; echo curl=$?; cp /usr/bin/curl c; echo copy=$?']);
 const view = await sandbox.view.exec(['sh', '-c', 'cat base.txt new.txt']);
 await sandbox.destroy({ discard: true });
 console.log(JSON.stringify({
@@ -44,6 +47,8 @@ console.log(JSON.stringify({
   write: write.stdout,
   userns: userns.stdout,
   forks: { stdout: forks.stdout, stderr: forks.stderr.slice(0, 200), timedOut: forks.timedOut },
+  fill: fill.stdout,
+  execs: execs.stdout,
   view: view.stdout,
   base: await readFile(join(root, 'base', 'base.txt'), 'utf8'),
 }));
@@ -75,7 +80,7 @@ function runAsUser(args: string[]): Promise<{ stdout: string; stderr: string }> 
 }
 
 describe('local sandbox without root', () => {
-  it('isolates and limits a sandbox created by an unprivileged user', async () => {
+  it('isolates, limits and controls executables in a sandbox created by an unprivileged user', async () => {
     const root = await mkdtemp(join(tmpdir(), 'nightshift-nonroot-'));
     roots.push(root);
     await mkdir(join(root, 'base'));
@@ -104,6 +109,8 @@ describe('local sandbox without root', () => {
     expect(seen.userns).not.toBe('0\n');
     expect(seen.forks.stdout).not.toContain('all-started');
     expect(seen.forks.stderr).toMatch(/fork/i);
+    expect(seen.fill).toBe('1\n1\n');
+    expect(seen.execs).toMatch(/^tmp=126\ncurl=12[67]\ncopy=1\n$/);
     expect(seen.view).toBe('changed\nnew\n');
     expect(seen.base).toBe('original\n');
     expect(await readFile(join(root, 'base', 'gone.txt'), 'utf8')).toBe('to delete\n');

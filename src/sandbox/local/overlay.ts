@@ -18,9 +18,20 @@ export interface HostOwner {
 export interface StateLayout {
   stateDir: string;
   baseDir: string;
+  /** The overlay's upper dir: on the host disk, or (with `diskBytes`) in a tmpfs only the holder sees. */
   upper: string;
   work: string;
   merged: string;
+}
+
+/** How the holder mounts the sandbox's writable places. */
+export interface HolderMounts {
+  /** Size of the tmpfs holding the workspace's writes; undefined keeps them on the host disk, uncapped. */
+  diskBytes?: number;
+  /** Size of the `/tmp` tmpfs and of the home tmpfs. */
+  tmpBytes: number;
+  /** Writable places mounted without `noexec` (`/workspace`, `/tmp`, `/home/nightshift`). */
+  exec: Set<string>;
 }
 
 /** Rejects paths the overlay mount options cannot carry. */
@@ -61,6 +72,7 @@ export async function prepareState(
   baseDirIn: string,
   stateDirIn: string,
   owner: HostOwner,
+  diskBytes?: number,
 ): Promise<StateLayout> {
   const baseStat = await stat(baseDirIn).catch(() => undefined);
   if (!baseStat?.isDirectory()) {
@@ -74,17 +86,20 @@ export async function prepareState(
   const stateDir = await realpath(stateDirIn);
   assertMountablePath('base dir', baseDir);
   assertMountablePath('state dir', stateDir);
+  const writes = diskBytes === undefined ? stateDir : join(stateDir, 'disk');
   const layout = {
     stateDir,
     baseDir,
-    upper: join(stateDir, 'upper'),
-    work: join(stateDir, 'work'),
+    upper: join(writes, 'upper'),
+    work: join(writes, 'work'),
     merged: join(stateDir, 'merged'),
   };
   // The unprivileged bwrap reaches the state dir only through its own mount of it, so it needs
   // search permission on the state dir itself but nothing on the directories above.
   await chmod(stateDir, 0o711);
-  for (const dir of [layout.upper, layout.work, layout.merged]) await mkdir(dir, { recursive: true });
+  // With diskBytes the holder creates upper and work in its tmpfs at `disk`.
+  const dirs = diskBytes === undefined ? [layout.upper, layout.work] : [join(stateDir, 'disk')];
+  for (const dir of [...dirs, layout.merged]) await mkdir(dir, { recursive: true });
   for (const [dir, mode] of [
     ['home', 0o700],
     ['tmp', 0o1777],
@@ -95,8 +110,16 @@ export async function prepareState(
   const identity = identityFiles();
   await writeFile(join(stateDir, 'passwd'), identity.passwd, { mode: 0o644 });
   await writeFile(join(stateDir, 'group'), identity.group, { mode: 0o644 });
+  await writeFile(join(stateDir, 'hosts'), identity.hosts, { mode: 0o644 });
+  // Bound over hidden files and denied executables: empty, and neither readable nor executable.
+  await writeFile(join(stateDir, 'masked'), '', { mode: 0 });
+  await chmod(join(stateDir, 'masked'), 0);
   if (owner.drop) {
-    for (const dir of [layout.upper, join(stateDir, 'home'), join(stateDir, 'tmp')]) {
+    for (const dir of [
+      ...(diskBytes === undefined ? [layout.upper] : []),
+      join(stateDir, 'home'),
+      join(stateDir, 'tmp'),
+    ]) {
       await chown(dir, owner.uid, owner.gid);
     }
   }
@@ -117,14 +140,31 @@ export interface OverlayHolder {
   alive(): boolean;
 }
 
-/** Starts the holder: `unshare -m` (as root) or `unshare -r -m` (otherwise) running `launch.sh hold`. */
+/** Mount options of the holder's mounts, in `launch.sh hold` order: overlay, disk, tmp, home. */
+export function holderOptions(mounts: HolderMounts, owner: HostOwner): string[] {
+  const flags = (place: string): string => `nosuid,nodev${mounts.exec.has(place) ? '' : ',noexec'}`;
+  // In the holder's user namespace (without root) the user is uid 0.
+  const ids = owner.drop ? `uid=${owner.uid},gid=${owner.gid}` : 'uid=0,gid=0';
+  return [
+    `${flags('/workspace')}${owner.drop ? '' : ',userxattr'}`,
+    mounts.diskBytes === undefined ? '' : `size=${mounts.diskBytes},mode=0711`,
+    `size=${mounts.tmpBytes},mode=1777,${flags('/tmp')}`,
+    `size=${mounts.tmpBytes},mode=0700,${ids},${flags('/home/nightshift')}`,
+  ];
+}
+
+/**
+ * Starts the holder: `unshare -m` (as root) or `unshare -r -m` (otherwise) running `launch.sh hold`,
+ * which mounts the size-capped tmpfs of /tmp, home and (with `diskBytes`) the workspace's writes,
+ * then the overlay, all `nosuid,nodev` and `noexec` unless allowed.
+ */
 export async function startHolder(
   unshare: string,
   layout: StateLayout,
   owner: HostOwner,
+  mounts: HolderMounts,
 ): Promise<OverlayHolder> {
   const nsArgs = owner.drop ? ['-m'] : ['-r', '-m'];
-  const extra = owner.drop ? '' : 'userxattr';
   const child: ChildProcess = spawn(
     unshare,
     [
@@ -134,10 +174,9 @@ export async function startHolder(
       LAUNCHER,
       'hold',
       layout.baseDir,
-      layout.upper,
-      layout.work,
-      layout.merged,
-      extra,
+      layout.stateDir,
+      owner.drop ? `${owner.uid}:${owner.gid}` : '0:0',
+      ...holderOptions(mounts, owner),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );

@@ -27,6 +27,10 @@ export interface LocalSandboxParts {
   env: Record<string, string>;
   rootLayout: RootEntry[];
   readOnlyPaths: string[];
+  /** Host /etc entries shown inside. */
+  etc: string[];
+  /** bwrap arguments for .git protections, read-only and hidden paths, masked executables, sockets. */
+  mounts: string[];
 }
 
 /** A sandbox of the local provider: bubblewrap over an overlay workspace, limited by a cgroup. */
@@ -111,6 +115,8 @@ export class LocalSandbox implements Sandbox {
       stateMount: '/tmp',
       rootLayout: this.parts.rootLayout,
       readOnlyPaths: this.parts.readOnlyPaths,
+      etc: this.parts.etc,
+      mounts: this.parts.mounts,
       cwd,
       env: { ...baseEnv(), ...this.parts.env, ...options.env },
       argv,
