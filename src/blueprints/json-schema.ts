@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { EnvironmentFile } from '../environments/schema.ts';
+import { PolicyFile } from '../policy/schema.ts';
 import { BlueprintFile } from './schema.ts';
 
 /**
  * Generates the JSON Schemas in `schemas/` from the zod schemas, so editors can check
- * blueprint and environment YAML files. A test keeps the committed files current; after
+ * blueprint, environment and policy YAML files. A test keeps the committed files current; after
  * changing a schema, run:
  *
  *     node --import tsx src/blueprints/json-schema.ts
@@ -17,6 +18,7 @@ import { BlueprintFile } from './schema.ts';
 export const SCHEMA_FILES = {
   'schemas/blueprint.schema.json': { schema: BlueprintFile, id: 'blueprint.schema.json' },
   'schemas/environment.schema.json': { schema: EnvironmentFile, id: 'environment.schema.json' },
+  'schemas/policy.schema.json': { schema: PolicyFile, id: 'policy.schema.json' },
 } as const;
 
 /** The text of each schema file, by path relative to the repository root. */
