@@ -18,8 +18,9 @@ missing=()
 command -v git >/dev/null || missing+=(git)
 command -v bwrap >/dev/null || missing+=(bubblewrap)
 { command -v unshare && command -v setpriv && command -v prlimit; } >/dev/null || missing+=(util-linux)
-if $with_tests && ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
-  missing+=(postgresql)
+if $with_tests; then
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+  command -v curl >/dev/null || missing+=(curl)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

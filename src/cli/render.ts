@@ -107,6 +107,18 @@ export function formatEvent(event: RunEvent, options: { output: boolean }): stri
       return pc.yellow(
         `↻ ${event.data.step} failed: fix round ${event.data.round}/${event.data.maxRounds} by ${event.data.fixStep}`,
       );
+    case 'policy.applied': {
+      const files = [event.data.files.server, event.data.files.repo].filter(Boolean);
+      const from = files.length ? files.join(' + ') : 'the built-in default';
+      const warnings = event.data.warnings.map((w) => pc.yellow(`\n  warning: ${w}`)).join('');
+      return pc.dim(`· policy: ${from}`) + warnings;
+    }
+    case 'policy.denied':
+      return pc.red(`⛔ ${event.data.what} denied: ${event.data.reason}`);
+    case 'model.call':
+      return pc.dim(
+        `  model ${event.data.model || event.data.provider}: ${event.data.inputTokens} in, ${event.data.outputTokens} out, $${event.data.costUsd.toFixed(4)}${event.data.status === 200 ? '' : ` (HTTP ${event.data.status})`}`,
+      );
     case 'change.created':
       return `${pc.green('⇪')} pushed ${pc.bold(event.data.branch)} @ ${event.data.headCommit.slice(0, 12)} (${event.data.files} file${event.data.files === 1 ? '' : 's'})`;
     case 'run.completed': {

@@ -1,7 +1,7 @@
 /** Why a run's work was interrupted: the `signal.reason` of its AbortController. */
 export class RunAbort extends Error {
   constructor(
-    readonly kind: 'cancelled' | 'timed_out' | 'lease_lost' | 'shutdown',
+    readonly kind: 'cancelled' | 'timed_out' | 'budget_exceeded' | 'lease_lost' | 'shutdown',
     message: string,
   ) {
     super(message);

@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import type { ModelGatewayOptions } from '../egress/gateway/index.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
 import type { CommitAuthor } from '../scm/types.ts';
 
@@ -22,6 +23,8 @@ export interface EngineConfig {
   defaultHarness: string;
   /** The bubblewrap binary of the local sandbox provider (`bwrap` on PATH by default). */
   bwrapPath?: string;
+  /** Model providers the per-run gateway forwards to, with their keys; null when none is configured. */
+  modelProviders: ModelGatewayOptions['providers'] | null;
 }
 
 /** Defaults, then environment variables (documented in docs/configuration.md). */
@@ -55,7 +58,29 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
     },
     defaultHarness: env.NIGHTSHIFT_HARNESS || 'builtin',
     bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
+    modelProviders: modelProviders(env),
   };
+}
+
+/**
+ * Model providers from the host's environment: `ANTHROPIC_API_KEY` (+ `NIGHTSHIFT_ANTHROPIC_BASE_URL`),
+ * `OPENAI_API_KEY` (+ `NIGHTSHIFT_OPENAI_BASE_URL`), or an OpenAI-compatible server
+ * (`NIGHTSHIFT_OPENAI_BASE_URL` without a key, e.g. a local Ollama). The keys stay on the host.
+ */
+function modelProviders(env: NodeJS.ProcessEnv): ModelGatewayOptions['providers'] | null {
+  const providers: ModelGatewayOptions['providers'] = {};
+  if (env.ANTHROPIC_API_KEY) {
+    providers.anthropic = {
+      apiKey: env.ANTHROPIC_API_KEY,
+      baseUrl: env.NIGHTSHIFT_ANTHROPIC_BASE_URL || undefined,
+    };
+  }
+  if (env.OPENAI_API_KEY) {
+    providers.openai = { apiKey: env.OPENAI_API_KEY, baseUrl: env.NIGHTSHIFT_OPENAI_BASE_URL || undefined };
+  } else if (env.NIGHTSHIFT_OPENAI_BASE_URL) {
+    providers.openaiCompatible = { baseUrl: env.NIGHTSHIFT_OPENAI_BASE_URL };
+  }
+  return Object.keys(providers).length > 0 ? providers : null;
 }
 
 function safeHost(): string {

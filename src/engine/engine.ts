@@ -7,6 +7,7 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { invalidInput } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Run } from '../core/run.ts';
+import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import { LocalScmProvider } from '../scm/local/index.ts';
@@ -71,6 +72,9 @@ export class Engine {
         author: config.author,
         limits: config.limits,
         runsDir: paths.runs,
+        serverPolicyFile: serverPolicyFile(config.home),
+        modelProviders: config.modelProviders,
+        node: process.execPath,
       },
       {
         concurrency: config.concurrency,
@@ -98,7 +102,8 @@ export class Engine {
       return new Engine(
         config,
         store,
-        parts.sandboxes ?? new LocalSandboxProvider({ log, bwrapPath: config.bwrapPath }),
+        parts.sandboxes ??
+          new LocalSandboxProvider({ log, bwrapPath: config.bwrapPath, hiddenPaths: [paths.home] }),
         parts.scm ?? new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }),
         parts.harnesses ?? new HarnessRegistry(),
         log,

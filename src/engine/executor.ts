@@ -1,21 +1,33 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HarnessRegistry } from '../agents/registry.ts';
+import { formatProblem } from '../blueprints/problems.ts';
 import { runBlueprint } from '../blueprints/steps/index.ts';
 import { runTemplateVars } from '../blueprints/template.ts';
 import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { shortId, slugify } from '../core/ids.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
+import type { ModelGatewayOptions } from '../egress/gateway/index.ts';
 import { loadEnvironment } from '../environments/load.ts';
 import { environmentTemplateValues } from '../environments/types.ts';
+import { checkPublish } from '../policy/evaluate.ts';
+import { loadPolicy } from '../policy/load.ts';
+import { formatDuration } from '../policy/units.ts';
 import type { Sandbox, SandboxLimits, SandboxProvider } from '../sandbox/types.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
 import { RunFencedError, type Store } from '../store/index.ts';
-import { abortOf } from './abort.ts';
+import { abortOf, RunAbort } from './abort.ts';
 import { EventWriter } from './event-writer.ts';
+import { type RunGovernance, startGovernance } from './governance.ts';
 
 export interface ExecutorDeps {
+  /** `$NIGHTSHIFT_HOME/policy.yml`: the server's policy (the built-in default when missing). */
+  serverPolicyFile: string;
+  /** Model providers the gateway forwards to, keys included; null when none is configured. */
+  modelProviders: ModelGatewayOptions['providers'] | null;
+  /** The node binary the in-sandbox bridge runs with. */
+  node: string;
   store: Store;
   scm: ScmProvider;
   sandboxes: SandboxProvider;
@@ -42,12 +54,15 @@ export async function executeRun(
   deps: ExecutorDeps,
   run: Run,
   attempt: number,
-  signal: AbortSignal,
+  controller: AbortController,
 ): Promise<{ conclusion: RunConclusion; reason: string | null } | null> {
   const { store } = deps;
+  const { signal } = controller;
   const events = new EventWriter(store, run.id, attempt);
   const stateDir = join(deps.runsDir, run.id);
   let sandbox: Sandbox | null = null;
+  let governance: RunGovernance | null = null;
+  let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
   try {
     const repo = await store.repos.get(run.repoId);
@@ -56,16 +71,69 @@ export async function executeRun(
     const baseCommit = run.baseCommit ?? (await deps.scm.fetch(repo, run.baseRef ?? undefined)).commit;
     const base = await deps.scm.checkout(repo, baseCommit);
     const { environment } = await loadEnvironment(base.dir);
+    // The repo's policy comes from the base commit, never from files the agent can edit.
+    const { policy, warnings, files } = await loadPolicy({
+      serverFile: deps.serverPolicyFile,
+      repoDir: base.dir,
+    });
+    await events.emit({
+      type: 'policy.applied',
+      data: { files, warnings: warnings.map((w) => formatProblem(w, w.file)) },
+    });
+    const wallTimeMs = policy.resources.wallTimeMs.value;
+    if (wallTimeMs !== null && wallTimeMs < run.timeoutMs) {
+      wallTimer = setTimeout(() => {
+        controller.abort(
+          new RunAbort(
+            'timed_out',
+            `the run exceeded the policy's wall time of ${formatDuration(wallTimeMs)}`,
+          ),
+        );
+      }, wallTimeMs);
+    }
     const branch = run.branch ?? branchFor(run);
     await rm(stateDir, { recursive: true, force: true });
     await mkdir(stateDir, { recursive: true });
-    sandbox = await deps.sandboxes.create({
+    governance = await startGovernance({
       runId: run.id,
-      baseDir: base.dir,
       stateDir,
-      env: environment.env,
+      policy,
       limits: deps.limits,
+      modelProviders: deps.modelProviders,
+      node: deps.node,
+      onEgress: (decision) => {
+        if (!decision.allowed) {
+          events.push({ type: 'policy.denied', data: { what: 'egress', reason: decision.reason } });
+        }
+      },
+      onModelCall: (call) => {
+        events.push({
+          type: 'model.call',
+          data: {
+            provider: call.provider,
+            model: call.model,
+            inputTokens: call.inputTokens,
+            outputTokens: call.outputTokens,
+            costUsd: call.costUsd,
+            status: call.status,
+          },
+        });
+      },
+      onBudgetExceeded: (totals) => {
+        const reason = `the run's model budget is spent (${totals.inputTokens + totals.outputTokens} tokens, $${totals.costUsd.toFixed(2)})`;
+        events.push({ type: 'policy.denied', data: { what: 'budget', reason } });
+        controller.abort(new RunAbort('budget_exceeded', reason));
+      },
     });
+    sandbox = governance.govern(
+      await deps.sandboxes.create({
+        runId: run.id,
+        baseDir: base.dir,
+        stateDir,
+        ...governance.spec,
+        env: { ...environment.env, ...governance.spec.env },
+      }),
+    );
     await events.emit({
       type: 'workspace.ready',
       data: { baseCommit, ms: Date.now() - started, cached: base.cached },
@@ -96,6 +164,13 @@ export async function executeRun(
         store,
         vars,
         signal,
+        reviewChange: ({ diffstat }) => {
+          const violations = checkPublish(
+            policy,
+            diffstat.perFile.map((file) => file.path),
+          );
+          return violations.length ? violations.map((v) => v.reason).join('; ') : null;
+        },
       },
       blueprint,
       () => store.setStatus(run.id, attempt, 'publishing'),
@@ -106,13 +181,18 @@ export async function executeRun(
     const hint = error instanceof NightshiftError && error.hint ? ` (${error.hint})` : '';
     outcome = { conclusion: 'error', reason: `${message}${hint}` };
   } finally {
+    clearTimeout(wallTimer);
     await sandbox?.destroy({ discard: true }).catch(() => {});
+    await governance?.close();
     await rm(stateDir, { recursive: true, force: true }).catch(() => {});
   }
 
   const abort = abortOf(signal);
   if (abort?.kind === 'lease_lost' || abort?.kind === 'shutdown') return null;
   if (abort) outcome = { conclusion: abort.kind, reason: abort.message };
+  if (outcome.conclusion === 'policy_denied' && outcome.reason) {
+    events.push({ type: 'policy.denied', data: { what: 'publish', reason: outcome.reason } });
+  }
   try {
     await events.flush();
     await store.completeRun(run.id, outcome.conclusion, outcome.reason, attempt);

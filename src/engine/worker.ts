@@ -142,7 +142,7 @@ export class Worker {
       const limit = minutes >= 1 ? `${minutes}m` : `${Math.round(run.timeoutMs / 1000)}s`;
       controller.abort(new RunAbort('timed_out', `the run exceeded its time limit of ${limit}`));
     }, run.timeoutMs);
-    const done = executeRun(this.deps, run, claim.attempt, controller.signal)
+    const done = executeRun(this.deps, run, claim.attempt, controller)
       .then(async (outcome) => {
         if (outcome === null && (controller.signal.reason as RunAbort | undefined)?.kind === 'shutdown') {
           await this.store.releaseLease(run.id, this.id);

@@ -46,6 +46,13 @@ export interface SandboxSocket {
   target: string;
 }
 
+/** A host file shown read-only inside the sandbox (programs Nightshift itself runs there, such as the egress bridge). */
+export interface SandboxFile {
+  path: string;
+  /** Absolute path inside the sandbox, outside the writable places (e.g. `/run/nightshift/bridge.mjs`). */
+  target: string;
+}
+
 /** What a provider needs to create a sandbox for one run. */
 export interface SandboxSpec {
   runId: string;
@@ -62,6 +69,7 @@ export interface SandboxSpec {
   filesystem?: SandboxFilesystem;
   executables?: SandboxExecutables;
   sockets?: SandboxSocket[];
+  files?: SandboxFile[];
 }
 
 export interface ExecOptions {

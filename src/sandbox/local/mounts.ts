@@ -107,7 +107,7 @@ function hostKind(path: string): 'file' | 'dir' | undefined {
 }
 
 export interface MountPlanInput {
-  spec: Pick<SandboxSpec, 'filesystem' | 'sockets' | 'executables'>;
+  spec: Pick<SandboxSpec, 'filesystem' | 'sockets' | 'files' | 'executables'>;
   baseDir: string;
   stateDir: string;
   /** Where the launcher shows the state dir while bwrap starts. */
@@ -166,19 +166,26 @@ export function planMounts(input: MountPlanInput): string[] {
         'mount sockets outside /workspace, e.g. under /run/nightshift',
       );
     }
-    args.push('--bind', socketSource(socket.path, input.stateDir, stateMount), target);
+    args.push('--bind', hostSource(socket.path, input.stateDir, stateMount), target);
+  }
+  for (const file of spec.files ?? []) {
+    const target = normalized('file target', file.target);
+    if (SCRATCH.some((place) => under(target, place)) || under(target, WORKSPACE)) {
+      throw invalidInput(`file target ${target} is in a writable place`, 'show files under /run/nightshift');
+    }
+    args.push('--ro-bind', hostSource(file.path, input.stateDir, stateMount), target);
   }
   return args;
 }
 
-/** Where bwrap finds a host socket: state dir paths through the launcher's mount, others as they are. */
-function socketSource(path: string, stateDir: string, stateMount: string): string {
-  if (!isAbsolute(path)) throw invalidInput(`socket path ${JSON.stringify(path)} must be absolute`);
+/** Where bwrap finds a host socket or file: state dir paths through the launcher's mount, others as they are. */
+function hostSource(path: string, stateDir: string, stateMount: string): string {
+  if (!isAbsolute(path)) throw invalidInput(`host path ${JSON.stringify(path)} must be absolute`);
   if (under(path, stateDir)) return posix.join(stateMount, relative(stateDir, path));
   if (under(path, '/tmp')) {
     throw invalidInput(
-      `socket ${path} is under /tmp, which the launcher replaces while bwrap starts`,
-      "put the socket in the sandbox's state dir or outside /tmp",
+      `${path} is under /tmp, which the launcher replaces while bwrap starts`,
+      "put it in the sandbox's state dir or outside /tmp",
     );
   }
   return path;

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../src/core/events.ts';
+import { Engine, engineConfig, type RunRequest } from '../src/engine/index.ts';
+import { type ModelServer, startModelServer } from './support/model-server.ts';
+import { makeRepo, nightshiftBranches } from './support/repos.ts';
+
+const KEY = 'sk-ant-test-0123456789abcdef-secret';
+
+describe('a governed run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nightshift-governance-'));
+  let models: ModelServer;
+  let engine: Engine;
+  let repos = 0;
+
+  beforeAll(async () => {
+    models = await startModelServer({
+      script: Array.from({ length: 6 }, () => ({ text: 'hello', usage: { inputTokens: 40, outputTokens: 10 } })),
+    });
+    const home = join(dir, 'home');
+    const config = engineConfig(home, {
+      ANTHROPIC_API_KEY: KEY,
+      NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url,
+    });
+    engine = await Engine.open(config);
+    writeFileSync(
+      join(home, 'policy.yml'),
+      'network:\n  allow: ["allowed.example.invalid"]\nbudget:\n  tokens: 100\npublish:\n  max_changed_files: 2\n',
+    );
+    await engine.startWorker();
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    await models?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function runToEnd(request: Omit<RunRequest, 'repo'>, files: Record<string, string> = { 'a.txt': 'a\n' }) {
+    const repo = join(dir, `repo${repos++}`);
+    await makeRepo(repo, files);
+    const run = await engine.submit({ repo, ...request });
+    for (;;) {
+      const current = await engine.store.getRun(run.id);
+      if (current.status === 'completed') return { run: current, repo, events: await engine.store.events(run.id) };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
+    events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
+
+  it('reaches the model through the gateway, which adds the key the sandbox never sees', async () => {
+    const { run, events } = await runToEnd({
+      script: [
+        'env > env.txt',
+        `curl -sS "$ANTHROPIC_BASE_URL/v1/messages" -H 'x-api-key: stolen' -H 'content-type: application/json' \\`,
+        `  -d '{"model":"claude-test","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}' > answer.json`,
+      ].join('\n'),
+    });
+
+    expect(run.conclusion).toBe('success');
+    expect(models.requests.at(-1)?.headers['x-api-key']).toBe(KEY);
+    expect(ofType(events, 'model.call').map((e) => e.data)).toEqual([
+      expect.objectContaining({ provider: 'anthropic', inputTokens: 40, outputTokens: 10, status: 200 }),
+    ]);
+    const change = await engine.store.changes.forRun(run.id);
+    expect(change!.diff).toContain('hello');
+    expect(change!.diff).toContain('ANTHROPIC_BASE_URL=http://127.0.0.1:4000');
+    expect(change!.diff).not.toContain(KEY);
+  });
+
+  it('stops the run with budget_exceeded once the policy budget is spent', async () => {
+    const call = `curl -sS "$ANTHROPIC_BASE_URL/v1/messages" -H 'content-type: application/json' -d '{"model":"claude-test","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}'`;
+
+    const { run, events } = await runToEnd({ script: `${call}; ${call}; ${call}; sleep 30` });
+
+    expect(run.conclusion).toBe('budget_exceeded');
+    expect(run.reason).toMatch(/model budget is spent \(100 tokens/);
+    expect(ofType(events, 'policy.denied').map((e) => e.data.what)).toContain('budget');
+  });
+
+  it('refuses a host the policy does not allow, and cloud metadata, through the egress proxy', async () => {
+    const { run, events } = await runToEnd({
+      script: [
+        'curl -s -o /dev/null -w "%{http_code}\\n" http://denied.example.invalid/ > codes.txt || true',
+        'curl -s -o /dev/null -w "%{http_code}\\n" http://169.254.169.254/latest/meta-data/ >> codes.txt || true',
+      ].join('\n'),
+    });
+
+    expect(run.conclusion).toBe('success');
+    const change = await engine.store.changes.forRun(run.id);
+    expect(change!.diff).toContain('+403\n+403');
+    const denied = ofType(events, 'policy.denied').map((e) => e.data);
+    expect(denied).toEqual([
+      expect.objectContaining({ what: 'egress', reason: expect.stringContaining('denied.example.invalid') }),
+      expect.objectContaining({ what: 'egress', reason: expect.stringContaining('169.254.169.254') }),
+    ]);
+  });
+
+  it('concludes policy_denied and pushes nothing when the change breaks a publish rule', async () => {
+    const { run, repo } = await runToEnd({ script: 'mkdir -p .github/workflows && echo x > .github/workflows/ci.yml' });
+
+    expect(run.conclusion).toBe('policy_denied');
+    expect(run.reason).toContain('.github/workflows/ci.yml');
+    expect(await nightshiftBranches(repo)).toEqual([]);
+  });
+
+  it('concludes policy_denied when a change touches more files than the policy allows', async () => {
+    const { run } = await runToEnd({ script: 'touch one two three' });
+
+    expect(run.conclusion).toBe('policy_denied');
+    expect(run.reason).toMatch(/3 files/);
+  });
+});
