@@ -18,6 +18,7 @@ missing=()
 command -v git >/dev/null || missing+=(git)
 command -v bwrap >/dev/null || missing+=(bubblewrap)
 { command -v unshare && command -v setpriv && command -v prlimit; } >/dev/null || missing+=(util-linux)
+command -v strace >/dev/null || missing+=(strace)
 if $with_tests; then
   compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)

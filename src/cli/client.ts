@@ -1,3 +1,4 @@
+import { type AuditVerification, auditRunId, exportAudit, verifyAudit } from '../audit/index.ts';
 import type { RunEvent } from '../core/events.ts';
 import type { Change, Repo, Run } from '../core/run.ts';
 import type { Engine, RunRequest } from '../engine/index.ts';
@@ -22,7 +23,16 @@ export interface Client {
   /** Events after `after`; with `wait`, blocks until there are some (or the run has ended). */
   events(runId: string, after: number, wait: boolean, signal?: AbortSignal): Promise<RunEvent[]>;
   cancel(runId: string, by: string | null): Promise<Run>;
+  /** Checks the audit log's hash chain. */
+  auditVerify(): Promise<AuditVerification>;
+  /** The audit log as JSON lines; `since` is an ISO time, `runId` a run id or suffix. */
+  auditExport(filter: AuditExportFilter): AsyncIterable<string>;
   close(): Promise<void>;
+}
+
+export interface AuditExportFilter {
+  since?: string;
+  runId?: string;
 }
 
 /** The client over an engine owned by this process. */
@@ -46,6 +56,12 @@ export function embeddedClient(engine: Engine): Client {
       return store.waitForEvents(run.id, after, signal);
     },
     cancel: (runId, by) => store.requestCancel(runId, by),
+    auditVerify: () => verifyAudit(store.db),
+    async *auditExport(filter) {
+      const runId = filter.runId ? await auditRunId(store, filter.runId) : undefined;
+      const since = filter.since ? new Date(filter.since) : undefined;
+      yield* exportAudit(store.db, { runId, since });
+    },
     close: () => engine.close(),
   };
 }

@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { type ErrorCode, toNightshiftError } from '../core/errors.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerLogs } from './commands/logs.ts';
+import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerShow } from './commands/show.ts';
@@ -17,6 +19,7 @@ const ERROR_EXIT: Partial<Record<ErrorCode, number>> = {
   BLUEPRINT_NOT_FOUND: 2,
   REPO_INVALID: 2,
   ENVIRONMENT_INVALID: 2,
+  POLICY_INVALID: 2,
   NOT_FOUND: 2,
   HARNESS_UNAVAILABLE: 3,
   SANDBOX_UNAVAILABLE: 3,
@@ -29,6 +32,7 @@ Exit codes:
   1   unexpected error in Nightshift
   2   bad input: options, blueprint, repository, unknown run
   3   this machine cannot run it: sandbox or harness unavailable, home in use
+  4   audit log broken: nightshift audit verify found an edited, removed, reordered or inserted entry
   10  failure    (a step or gate failed)
   11  cancelled
   12  timed_out
@@ -57,6 +61,8 @@ export function buildProgram(): Command {
     registerCancel,
     registerWorker,
     registerDemo,
+    registerAudit,
+    registerPolicy,
   ]) {
     register(program);
   }

@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
+import type { AuditVerification } from '../audit/index.ts';
 import { type ErrorCode, NightshiftError } from '../core/errors.ts';
 import type { RunEvent } from '../core/events.ts';
 import type { Run } from '../core/run.ts';
@@ -75,6 +76,49 @@ export function remoteClient(socketPath: string): Client & { ping(): Promise<boo
         signal,
       ),
     cancel: (runId, by) => call<Run>('POST', `/runs/${encodeURIComponent(runId)}/cancel`, { by }),
+    auditVerify: () => call<AuditVerification>('GET', '/audit/verify'),
+    auditExport(filter) {
+      const q = new URLSearchParams();
+      if (filter.since) q.set('since', filter.since);
+      if (filter.runId) q.set('run', filter.runId);
+      return streamLines(socketPath, `/audit/export?${q}`);
+    },
     close: async () => {},
   };
+}
+
+/** The lines of a streamed (JSON lines) answer, each ending in a newline. */
+async function* streamLines(socketPath: string, path: string): AsyncIterable<string> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, resolve);
+    req.on('error', (error) =>
+      reject(
+        new NightshiftError(
+          'INTERNAL',
+          `cannot reach the Nightshift process at ${socketPath}: ${error.message}`,
+        ),
+      ),
+    );
+    req.end();
+  });
+  res.setEncoding('utf8');
+  if ((res.statusCode ?? 500) >= 400) {
+    let text = '';
+    for await (const chunk of res) text += chunk;
+    const { code, message, hint } = (JSON.parse(text) as { error?: Record<string, string> }).error ?? {};
+    throw new NightshiftError((code as ErrorCode) ?? 'INTERNAL', message ?? text, {
+      hint: hint ?? undefined,
+    });
+  }
+  let buffered = '';
+  for await (const chunk of res) {
+    buffered += chunk;
+    let end = buffered.indexOf('\n');
+    while (end >= 0) {
+      yield buffered.slice(0, end + 1);
+      buffered = buffered.slice(end + 1);
+      end = buffered.indexOf('\n');
+    }
+  }
+  if (buffered) yield `${buffered}\n`;
 }

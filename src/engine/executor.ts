@@ -1,4 +1,3 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HarnessRegistry } from '../agents/registry.ts';
 import { formatProblem } from '../blueprints/problems.ts';
@@ -8,33 +7,20 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { shortId, slugify } from '../core/ids.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
-import type { ModelGatewayOptions } from '../egress/gateway/index.ts';
-import { loadEnvironment } from '../environments/load.ts';
 import { environmentTemplateValues } from '../environments/types.ts';
 import { checkPublish } from '../policy/evaluate.ts';
-import { loadPolicy } from '../policy/load.ts';
 import { formatDuration } from '../policy/units.ts';
-import type { Sandbox, SandboxLimits, SandboxProvider } from '../sandbox/types.ts';
-import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
+import type { CommitAuthor } from '../scm/types.ts';
 import { RunFencedError, type Store } from '../store/index.ts';
 import { abortOf, RunAbort } from './abort.ts';
 import { EventWriter } from './event-writer.ts';
-import { type RunGovernance, startGovernance } from './governance.ts';
+import { type ProvisionDeps, type Provisioned, provision } from './provision.ts';
 
-export interface ExecutorDeps {
-  /** `$NIGHTSHIFT_HOME/policy.yml`: the server's policy (the built-in default when missing). */
-  serverPolicyFile: string;
-  /** Model providers the gateway forwards to, keys included; null when none is configured. */
-  modelProviders: ModelGatewayOptions['providers'] | null;
-  /** The node binary the in-sandbox bridge runs with. */
-  node: string;
+export interface ExecutorDeps extends ProvisionDeps {
   store: Store;
-  scm: ScmProvider;
-  sandboxes: SandboxProvider;
   harnesses: HarnessRegistry;
   defaultHarness: string;
   author: CommitAuthor;
-  limits: SandboxLimits;
   /** Where runs keep their sandbox state (`<home>/runs`). */
   runsDir: string;
 }
@@ -59,48 +45,19 @@ export async function executeRun(
   const { store } = deps;
   const { signal } = controller;
   const events = new EventWriter(store, run.id, attempt);
-  const stateDir = join(deps.runsDir, run.id);
-  let sandbox: Sandbox | null = null;
-  let governance: RunGovernance | null = null;
+  let provisioned: Provisioned | null = null;
   let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
   try {
     const repo = await store.repos.get(run.repoId);
     const blueprint = (await store.blueprintSpec(run.id)) as Blueprint;
     const started = Date.now();
-    const baseCommit = run.baseCommit ?? (await deps.scm.fetch(repo, run.baseRef ?? undefined)).commit;
-    const base = await deps.scm.checkout(repo, baseCommit);
-    const { environment } = await loadEnvironment(base.dir);
-    // The repo's policy comes from the base commit, never from files the agent can edit.
-    const { policy, warnings, files } = await loadPolicy({
-      serverFile: deps.serverPolicyFile,
-      repoDir: base.dir,
-    });
-    await events.emit({
-      type: 'policy.applied',
-      data: { files, warnings: warnings.map((w) => formatProblem(w, w.file)) },
-    });
-    const wallTimeMs = policy.resources.wallTimeMs.value;
-    if (wallTimeMs !== null && wallTimeMs < run.timeoutMs) {
-      wallTimer = setTimeout(() => {
-        controller.abort(
-          new RunAbort(
-            'timed_out',
-            `the run exceeded the policy's wall time of ${formatDuration(wallTimeMs)}`,
-          ),
-        );
-      }, wallTimeMs);
-    }
-    const branch = run.branch ?? branchFor(run);
-    await rm(stateDir, { recursive: true, force: true });
-    await mkdir(stateDir, { recursive: true });
-    governance = await startGovernance({
-      runId: run.id,
-      stateDir,
-      policy,
-      limits: deps.limits,
-      modelProviders: deps.modelProviders,
-      node: deps.node,
+    provisioned = await provision(deps, {
+      id: run.id,
+      repo,
+      baseCommit: run.baseCommit,
+      baseRef: run.baseRef,
+      stateDir: join(deps.runsDir, run.id),
       onEgress: (decision) => {
         if (!decision.allowed) {
           events.push({ type: 'policy.denied', data: { what: 'egress', reason: decision.reason } });
@@ -125,18 +82,27 @@ export async function executeRun(
         controller.abort(new RunAbort('budget_exceeded', reason));
       },
     });
-    sandbox = governance.govern(
-      await deps.sandboxes.create({
-        runId: run.id,
-        baseDir: base.dir,
-        stateDir,
-        ...governance.spec,
-        env: { ...environment.env, ...governance.spec.env },
-      }),
-    );
+    const { baseCommit, environment, sandbox } = provisioned;
+    const { policy, warnings, files } = provisioned.policy;
+    await events.emit({
+      type: 'policy.applied',
+      data: { files, warnings: warnings.map((w) => formatProblem(w, w.file)) },
+    });
+    const wallTimeMs = policy.resources.wallTimeMs.value;
+    if (wallTimeMs !== null && wallTimeMs < run.timeoutMs) {
+      wallTimer = setTimeout(() => {
+        controller.abort(
+          new RunAbort(
+            'timed_out',
+            `the run exceeded the policy's wall time of ${formatDuration(wallTimeMs)}`,
+          ),
+        );
+      }, wallTimeMs);
+    }
+    const branch = run.branch ?? branchFor(run);
     await events.emit({
       type: 'workspace.ready',
-      data: { baseCommit, ms: Date.now() - started, cached: base.cached },
+      data: { baseCommit, ms: Date.now() - started, cached: provisioned.baseCached },
     });
     await store.setStatus(run.id, attempt, 'running', { baseCommit, branch });
     const vars = {
@@ -182,9 +148,7 @@ export async function executeRun(
     outcome = { conclusion: 'error', reason: `${message}${hint}` };
   } finally {
     clearTimeout(wallTimer);
-    await sandbox?.destroy({ discard: true }).catch(() => {});
-    await governance?.close();
-    await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+    await provisioned?.release();
   }
 
   const abort = abortOf(signal);

@@ -35,6 +35,8 @@ export interface PolicyFiles {
   serverFile: string;
   /** The repo's checkout, whose `.nightshift/policy.yml` narrows the server's policy when it exists. */
   repoDir?: string;
+  /** A file read instead of the repo's `.nightshift/policy.yml` (trying a policy before committing it). */
+  repoFile?: string;
 }
 
 /** Everything known about a run's policy, problems included. */
@@ -84,8 +86,10 @@ export async function inspectPolicy(files: PolicyFiles): Promise<PolicyInspectio
   };
 
   const server = await read(files.serverFile, { layer: 'server', file: files.serverFile });
-  const repoFile = files.repoDir === undefined ? undefined : join(files.repoDir, REPO_POLICY_FILE);
-  const repo = repoFile ? await read(repoFile, { layer: 'repo', file: REPO_POLICY_FILE }) : { found: false };
+  const repoFile =
+    files.repoFile ?? (files.repoDir === undefined ? undefined : join(files.repoDir, REPO_POLICY_FILE));
+  const shownAs = files.repoFile ?? REPO_POLICY_FILE;
+  const repo = repoFile ? await read(repoFile, { layer: 'repo', file: shownAs }) : { found: false };
   const found = {
     server: server.found ? files.serverFile : null,
     repo: repo.found ? (repoFile ?? null) : null,

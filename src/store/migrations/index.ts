@@ -1,4 +1,5 @@
 import { sql as initial } from './0001_initial.ts';
+import { sql as audit } from './0002_audit.ts';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,7 @@ export interface Migration {
 }
 
 /** Forward-only, in order. Never edit a released migration: add the next one. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initial },
+  { version: 2, name: 'audit', sql: audit },
+];

@@ -1,0 +1,106 @@
+import { mkdir, rm } from 'node:fs/promises';
+import type { Repo } from '../core/run.ts';
+import type { ModelCall, ModelGatewayOptions, UsageTotals } from '../egress/gateway/index.ts';
+import type { EgressDecision } from '../egress/proxy/index.ts';
+import { loadEnvironment } from '../environments/load.ts';
+import type { Environment } from '../environments/types.ts';
+import { type LoadedPolicy, loadPolicy } from '../policy/load.ts';
+import type { Sandbox, SandboxLimits, SandboxProvider } from '../sandbox/types.ts';
+import type { ScmProvider } from '../scm/types.ts';
+import { type RunGovernance, startGovernance } from './governance.ts';
+
+export interface ProvisionDeps {
+  scm: ScmProvider;
+  sandboxes: SandboxProvider;
+  limits: SandboxLimits;
+  /** `$NIGHTSHIFT_HOME/policy.yml`. */
+  serverPolicyFile: string;
+  modelProviders: ModelGatewayOptions['providers'] | null;
+  node: string;
+}
+
+export interface ProvisionInput {
+  /** Names the sandbox (the run id). */
+  id: string;
+  repo: Repo;
+  /** The commit to start from; fetched from `baseRef` (default branch) when null. */
+  baseCommit: string | null;
+  baseRef?: string | null;
+  /** The sandbox's private state directory; emptied first. */
+  stateDir: string;
+  /** A policy file standing in for the repo's `.nightshift/policy.yml` (`sandbox exec --policy`). */
+  repoPolicyFile?: string;
+  onEgress(decision: EgressDecision): void;
+  onModelCall(call: ModelCall): void;
+  onBudgetExceeded(totals: UsageTotals): void;
+}
+
+/** A sandbox ready for a run's steps, and what it was made from. */
+export interface Provisioned {
+  baseCommit: string;
+  baseCached: boolean;
+  environment: Environment;
+  policy: LoadedPolicy;
+  sandbox: Sandbox;
+  /** Destroys the sandbox, stops its egress services and removes its state. */
+  release(): Promise<void>;
+}
+
+/**
+ * Brings a sandbox up for one run: mirror fetch, shared base checkout, the environment and the
+ * effective policy read from the base commit (never from files the agent can edit), the egress
+ * proxy and model gateway, and the sandbox with the policy's limits, files and executables.
+ */
+export async function provision(deps: ProvisionDeps, input: ProvisionInput): Promise<Provisioned> {
+  const baseCommit =
+    input.baseCommit ?? (await deps.scm.fetch(input.repo, input.baseRef ?? undefined)).commit;
+  const base = await deps.scm.checkout(input.repo, baseCommit);
+  const { environment } = await loadEnvironment(base.dir);
+  const policy = await loadPolicy({
+    serverFile: deps.serverPolicyFile,
+    repoDir: base.dir,
+    repoFile: input.repoPolicyFile,
+  });
+  await rm(input.stateDir, { recursive: true, force: true });
+  await mkdir(input.stateDir, { recursive: true });
+  let governance: RunGovernance | null = null;
+  try {
+    governance = await startGovernance({
+      runId: input.id,
+      stateDir: input.stateDir,
+      policy: policy.policy,
+      limits: deps.limits,
+      modelProviders: deps.modelProviders,
+      node: deps.node,
+      onEgress: input.onEgress,
+      onModelCall: input.onModelCall,
+      onBudgetExceeded: input.onBudgetExceeded,
+    });
+    const sandbox = governance.govern(
+      await deps.sandboxes.create({
+        runId: input.id,
+        baseDir: base.dir,
+        stateDir: input.stateDir,
+        ...governance.spec,
+        env: { ...environment.env, ...governance.spec.env },
+      }),
+    );
+    const services = governance;
+    return {
+      baseCommit,
+      baseCached: base.cached,
+      environment,
+      policy,
+      sandbox,
+      async release() {
+        await sandbox.destroy({ discard: true }).catch(() => {});
+        await services.close();
+        await rm(input.stateDir, { recursive: true, force: true }).catch(() => {});
+      },
+    };
+  } catch (error) {
+    await governance?.close();
+    await rm(input.stateDir, { recursive: true, force: true }).catch(() => {});
+    throw error;
+  }
+}
