@@ -1,5 +1,6 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { auditRunId, exportAudit, verifyAudit } from '../audit/index.ts';
 import { NightshiftError, toNightshiftError } from '../core/errors.ts';
 import type { RunConclusion, RunStatus } from '../core/run.ts';
 import type { Engine } from '../engine/index.ts';
@@ -59,6 +60,22 @@ async function handle(engine: Engine, req: IncomingMessage, res: ServerResponse)
         limit: q.has('limit') ? Number(q.get('limit')) : undefined,
       }),
     );
+  }
+  if (req.method === 'GET' && url.pathname === '/audit/verify')
+    return send(res, 200, await verifyAudit(store.db));
+  if (req.method === 'GET' && url.pathname === '/audit/export') {
+    const q = url.searchParams;
+    const runId = q.get('run') ? await auditRunId(store, q.get('run')!) : undefined;
+    const since = q.get('since') ? new Date(q.get('since')!) : undefined;
+    const lines = exportAudit(store.db, { runId, since })[Symbol.asyncIterator]();
+    // Read the first page before answering, so an error still gets a proper status.
+    let next = await lines.next();
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    while (!next.done) {
+      if (!res.write(next.value)) await new Promise((resolve) => res.once('drain', resolve));
+      next = await lines.next();
+    }
+    return void res.end();
   }
   if (parts[0] === 'runs' && parts[1]) {
     const run = await store.getRun(parts[1]);
