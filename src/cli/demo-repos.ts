@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 const SAMPLES: Record<string, Record<string, string>> = {
   greeter: {
     'README.md': '# greeter   \n\nPrints a greeting.  \n',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
     'greet.sh': '#!/bin/sh\necho "Hello, ${1:-world}!"\n',
     'test.sh': '#!/bin/sh\nset -e\n[ "$(sh greet.sh Ada)" = "Hello, Ada!" ]\necho "greeter: 1 test passed"\n',
     '.nightshift/environment.yml': 'setup:\n  - sh -n greet.sh\ntest: sh test.sh\n',

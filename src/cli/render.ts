@@ -151,6 +151,5 @@ function indent(text: string): string {
 }
 
 function stripAnsi(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes start with ESC
   return text.replace(/\x1b\[[0-9;]*m/g, '');
 }

@@ -36,11 +36,21 @@ export type RunEventPayload =
       };
     }
   | { type: 'gate.failed'; data: { step: string; round: number; maxRounds: number; fixStep: string | null } }
-  | { type: 'policy.applied'; data: { files: { server: string | null; repo: string | null }; warnings: string[] } }
+  | {
+      type: 'policy.applied';
+      data: { files: { server: string | null; repo: string | null }; warnings: string[] };
+    }
   | { type: 'policy.denied'; data: { what: 'egress' | 'publish' | 'budget'; reason: string } }
   | {
       type: 'model.call';
-      data: { provider: string; model: string; inputTokens: number; outputTokens: number; costUsd: number; status: number };
+      data: {
+        provider: string;
+        model: string;
+        inputTokens: number;
+        outputTokens: number;
+        costUsd: number;
+        status: number;
+      };
     }
   | { type: 'change.created'; data: { changeId: string; branch: string; headCommit: string; files: number } }
   | HarnessEvent;
