@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit, verifyAudit } from '../src/audit/index.ts';
 import type { RunEvent } from '../src/core/events.ts';
 import { Engine, engineConfig, type RunRequest } from '../src/engine/index.ts';
 import { type ModelServer, startModelServer } from './support/model-server.ts';
@@ -17,7 +18,10 @@ describe('a governed run', () => {
 
   beforeAll(async () => {
     models = await startModelServer({
-      script: Array.from({ length: 6 }, () => ({ text: 'hello', usage: { inputTokens: 40, outputTokens: 10 } })),
+      script: Array.from({ length: 6 }, () => ({
+        text: 'hello',
+        usage: { inputTokens: 40, outputTokens: 10 },
+      })),
     });
     const home = join(dir, 'home');
     const config = engineConfig(home, {
@@ -38,13 +42,17 @@ describe('a governed run', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function runToEnd(request: Omit<RunRequest, 'repo'>, files: Record<string, string> = { 'a.txt': 'a\n' }) {
+  async function runToEnd(
+    request: Omit<RunRequest, 'repo'>,
+    files: Record<string, string> = { 'a.txt': 'a\n' },
+  ) {
     const repo = join(dir, `repo${repos++}`);
     await makeRepo(repo, files);
     const run = await engine.submit({ repo, ...request });
     for (;;) {
       const current = await engine.store.getRun(run.id);
-      if (current.status === 'completed') return { run: current, repo, events: await engine.store.events(run.id) };
+      if (current.status === 'completed')
+        return { run: current, repo, events: await engine.store.events(run.id) };
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -101,7 +109,9 @@ describe('a governed run', () => {
   });
 
   it('concludes policy_denied and pushes nothing when the change breaks a publish rule', async () => {
-    const { run, repo } = await runToEnd({ script: 'mkdir -p .github/workflows && echo x > .github/workflows/ci.yml' });
+    const { run, repo } = await runToEnd({
+      script: 'mkdir -p .github/workflows && echo x > .github/workflows/ci.yml',
+    });
 
     expect(run.conclusion).toBe('policy_denied');
     expect(run.reason).toContain('.github/workflows/ci.yml');
@@ -113,5 +123,26 @@ describe('a governed run', () => {
 
     expect(run.conclusion).toBe('policy_denied');
     expect(run.reason).toMatch(/3 files/);
+  });
+
+  it('records the sandbox, egress decisions, model calls and denials in a verifiable audit log', async () => {
+    const { run } = await runToEnd({
+      script: [
+        'curl -s -o /dev/null http://denied.example.invalid/ || true',
+        `curl -sS "$ANTHROPIC_BASE_URL/v1/messages" -H 'content-type: application/json' -d '{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}' > out.json`,
+      ].join('\n'),
+    });
+
+    const entries = await listAudit(engine.store.db, { runId: run.id });
+    const verification = await verifyAudit(engine.store.db);
+
+    expect(entries.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(['sandbox.created', 'egress', 'model.call', 'sandbox.destroyed', 'publish']),
+    );
+    expect(entries.find((e) => e.kind === 'egress')?.data).toMatchObject({
+      host: 'denied.example.invalid',
+      allowed: false,
+    });
+    expect(verification.ok).toBe(true);
   });
 });

@@ -13,3 +13,4 @@ export { auditRunId, type ExportOptions, exportAudit } from './export.ts';
 export { canonicalJson, entryHash, GENESIS_HASH, type HashedFields } from './hash.ts';
 export { type AuditFilter, AuditLog, appendAudit, appendAuditIn, listAudit } from './log.ts';
 export { type AuditProblem, type AuditVerification, type VerifyOptions, verifyAudit } from './verify.ts';
+export { AuditWriter } from './writer.ts';

@@ -1,7 +1,7 @@
+import { BatchWriter } from '../core/batch-writer.ts';
 import type { RunEventPayload } from '../core/events.ts';
 import type { Store } from '../store/index.ts';
 
-const FLUSH_MS = 100;
 const MAX_OUTPUT_CHUNK = 16 * 1024;
 
 /**
@@ -9,20 +9,12 @@ const MAX_OUTPUT_CHUNK = 16 * 1024;
  * of one stream become one event) and flushed every 100 ms, so a chatty command costs a few
  * writes a second, not one per line.
  */
-export class EventWriter {
-  private pending: RunEventPayload[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private chain: Promise<unknown> = Promise.resolve();
-  private failure: unknown = null;
+export class EventWriter extends BatchWriter<RunEventPayload> {
+  constructor(store: Store, runId: string, attempt: number) {
+    super((batch) => store.appendEvents(runId, batch, attempt), 100);
+  }
 
-  constructor(
-    private readonly store: Store,
-    private readonly runId: string,
-    private readonly attempt: number,
-  ) {}
-
-  /** Queues an event; written within 100 ms (or at the next `flush`). */
-  push(payload: RunEventPayload): void {
+  override push(payload: RunEventPayload): void {
     const last = this.pending.at(-1);
     if (
       payload.type === 'step.output' &&
@@ -32,35 +24,9 @@ export class EventWriter {
       last.data.text.length + payload.data.text.length <= MAX_OUTPUT_CHUNK
     ) {
       last.data = { ...last.data, text: last.data.text + payload.data.text };
+      this.schedule();
     } else {
-      this.pending.push(payload);
+      super.push(payload);
     }
-    this.timer ??= setTimeout(() => {
-      this.flush().catch(() => {});
-    }, FLUSH_MS);
-  }
-
-  /** Writes an event and everything queued before it; resolves once stored. */
-  async emit(payload: RunEventPayload): Promise<void> {
-    this.pending.push(payload);
-    await this.flush();
-  }
-
-  /** Writes everything queued. Rejects (e.g. RunFencedError) if any write failed. */
-  flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length > 0) {
-      this.chain = this.chain.then(() =>
-        this.store.appendEvents(this.runId, batch, this.attempt).catch((error) => {
-          this.failure ??= error;
-        }),
-      );
-    }
-    return this.chain.then(() => {
-      if (this.failure) throw this.failure;
-    });
   }
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { HarnessRegistry } from '../agents/registry.ts';
+import { AuditWriter } from '../audit/writer.ts';
 import { formatProblem } from '../blueprints/problems.ts';
 import { runBlueprint } from '../blueprints/steps/index.ts';
 import { runTemplateVars } from '../blueprints/template.ts';
@@ -45,6 +46,7 @@ export async function executeRun(
   const { store } = deps;
   const { signal } = controller;
   const events = new EventWriter(store, run.id, attempt);
+  const audit = new AuditWriter(store.db);
   let provisioned: Provisioned | null = null;
   let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
@@ -59,11 +61,33 @@ export async function executeRun(
       baseRef: run.baseRef,
       stateDir: join(deps.runsDir, run.id),
       onEgress: (decision) => {
+        audit.push({
+          kind: 'egress',
+          runId: run.id,
+          data: {
+            host: decision.host,
+            port: decision.port,
+            method: decision.method,
+            allowed: decision.allowed,
+            reason: decision.reason,
+          },
+        });
         if (!decision.allowed) {
           events.push({ type: 'policy.denied', data: { what: 'egress', reason: decision.reason } });
         }
       },
       onModelCall: (call) => {
+        audit.push({
+          kind: 'model.call',
+          runId: run.id,
+          data: {
+            provider: call.provider,
+            model: call.model,
+            inputTokens: call.inputTokens,
+            outputTokens: call.outputTokens,
+            costUsd: call.costUsd,
+          },
+        });
         events.push({
           type: 'model.call',
           data: {
@@ -79,10 +103,16 @@ export async function executeRun(
       onBudgetExceeded: (totals) => {
         const reason = `the run's model budget is spent (${totals.inputTokens + totals.outputTokens} tokens, $${totals.costUsd.toFixed(2)})`;
         events.push({ type: 'policy.denied', data: { what: 'budget', reason } });
+        audit.push({ kind: 'policy.denied', runId: run.id, data: { what: 'budget', reason } });
         controller.abort(new RunAbort('budget_exceeded', reason));
       },
     });
     const { baseCommit, environment, sandbox } = provisioned;
+    audit.push({
+      kind: 'sandbox.created',
+      runId: run.id,
+      data: { sandboxId: run.id, provider: deps.sandboxes.name },
+    });
     const { policy, warnings, files } = provisioned.policy;
     await events.emit({
       type: 'policy.applied',
@@ -148,7 +178,10 @@ export async function executeRun(
     outcome = { conclusion: 'error', reason: `${message}${hint}` };
   } finally {
     clearTimeout(wallTimer);
-    await provisioned?.release();
+    if (provisioned) {
+      await provisioned.release();
+      audit.push({ kind: 'sandbox.destroyed', runId: run.id, data: { sandboxId: run.id } });
+    }
   }
 
   const abort = abortOf(signal);
@@ -156,9 +189,24 @@ export async function executeRun(
   if (abort) outcome = { conclusion: abort.kind, reason: abort.message };
   if (outcome.conclusion === 'policy_denied' && outcome.reason) {
     events.push({ type: 'policy.denied', data: { what: 'publish', reason: outcome.reason } });
+    audit.push({ kind: 'policy.denied', runId: run.id, data: { what: 'publish', reason: outcome.reason } });
+  }
+  if (abort?.kind === 'cancelled') {
+    const request = (await store.events(run.id)).findLast((e) => e.type === 'run.cancel_requested');
+    const by = request?.type === 'run.cancel_requested' ? request.data.by : null;
+    audit.push({ kind: 'run.cancelled', runId: run.id, data: { by, reason: abort.message } });
+  }
+  const change = outcome.conclusion === 'success' ? await store.changes.forRun(run.id) : null;
+  if (change) {
+    const repo = await store.repos.get(run.repoId);
+    audit.push({
+      kind: 'publish',
+      runId: run.id,
+      data: { branch: change.branch, headCommit: change.headCommit, repo: repo.url },
+    });
   }
   try {
-    await events.flush();
+    await Promise.all([events.flush(), audit.flush()]);
     await store.completeRun(run.id, outcome.conclusion, outcome.reason, attempt);
   } catch (error) {
     if (error instanceof RunFencedError) return null;
