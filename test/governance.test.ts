@@ -31,7 +31,7 @@ describe('a governed run', () => {
     engine = await Engine.open(config);
     writeFileSync(
       join(home, 'policy.yml'),
-      'network:\n  allow: ["allowed.example.invalid"]\nbudget:\n  tokens: 100\npublish:\n  max_changed_files: 2\n',
+      'network:\n  allow: ["allowed.example.invalid"]\nexecutables:\n  deny: [wget]\nbudget:\n  tokens: 100\npublish:\n  max_changed_files: 2\n',
     );
     await engine.startWorker();
   });
@@ -144,5 +144,43 @@ describe('a governed run', () => {
       allowed: false,
     });
     expect(verification.ok).toBe(true);
+  });
+
+  it('traces every program the sandbox runs into the audit log, from the kernel, not from what a harness says', async () => {
+    const { run } = await runToEnd({
+      script: 'cd sub 2>/dev/null || mkdir sub && cd sub && ls .. > /dev/null && sh -c "exit 0"',
+    });
+
+    const execs = (await listAudit(engine.store.db, { runId: run.id, kind: 'exec' })).map((e) => e.data);
+
+    expect(execs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ argv: ['mkdir', 'sub'], cwd: '/workspace', exitCode: 0, source: 'trace' }),
+        expect.objectContaining({ argv: ['ls', '..'], cwd: '/workspace/sub', exitCode: 0, source: 'trace' }),
+      ]),
+    );
+  });
+
+  it('fails a run whose script runs a denied program, saying the policy refused it, and audits the refusal', async () => {
+    const { run, events } = await runToEnd({ script: 'wget -q -O- http://allowed.example.invalid/' });
+
+    const denied = await listAudit(engine.store.db, { runId: run.id, kind: 'policy.denied' });
+
+    expect(run.conclusion).toBe('failure');
+    expect(run.reason).toMatch(/the policy kept it from running wget$/);
+    expect(ofType(events, 'policy.denied').map((e) => e.data.what)).toContain('exec');
+    expect(denied.map((e) => e.data)).toEqual([expect.objectContaining({ what: 'exec wget' })]);
+  });
+
+  it('records the kernel refusing a binary the script wrote into the workspace', async () => {
+    const { run } = await runToEnd({ script: 'cp /usr/bin/true ./mine && chmod +x ./mine && ./mine' });
+
+    const denied = await listAudit(engine.store.db, { runId: run.id, kind: 'policy.denied' });
+
+    expect(run.conclusion).toBe('failure');
+    expect(run.reason).toMatch(/the policy kept it from running \.\/mine/);
+    expect(denied.map((e) => e.data)).toEqual([
+      expect.objectContaining({ what: 'exec ./mine', reason: expect.stringContaining('EACCES') }),
+    ]);
   });
 });

@@ -9,6 +9,7 @@ export {
   type NewAuditEntry,
   SecretName,
 } from './entries.ts';
+export { execAuditEntries } from './exec.ts';
 export { auditRunId, type ExportOptions, exportAudit } from './export.ts';
 export { canonicalJson, entryHash, GENESIS_HASH, type HashedFields } from './hash.ts';
 export { type AuditFilter, AuditLog, appendAudit, appendAuditIn, listAudit } from './log.ts';

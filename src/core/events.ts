@@ -40,7 +40,7 @@ export type RunEventPayload =
       type: 'policy.applied';
       data: { files: { server: string | null; repo: string | null }; warnings: string[] };
     }
-  | { type: 'policy.denied'; data: { what: 'egress' | 'publish' | 'budget'; reason: string } }
+  | { type: 'policy.denied'; data: { what: 'egress' | 'publish' | 'budget' | 'exec'; reason: string } }
   | {
       type: 'model.call';
       data: {

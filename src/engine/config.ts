@@ -23,6 +23,8 @@ export interface EngineConfig {
   defaultHarness: string;
   /** The bubblewrap binary of the local sandbox provider (`bwrap` on PATH by default). */
   bwrapPath?: string;
+  /** Trace every program a sandbox runs into the audit log (strace; `NIGHTSHIFT_TRACE_EXECS=0` turns it off). */
+  traceExecs: boolean;
   /** Model providers the per-run gateway forwards to, with their keys; null when none is configured. */
   modelProviders: ModelGatewayOptions['providers'] | null;
 }
@@ -59,6 +61,7 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
     defaultHarness: env.NIGHTSHIFT_HARNESS || 'builtin',
     bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
     modelProviders: modelProviders(env),
+    traceExecs: env.NIGHTSHIFT_TRACE_EXECS !== '0',
   };
 }
 

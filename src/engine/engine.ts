@@ -103,7 +103,12 @@ export class Engine {
         config,
         store,
         parts.sandboxes ??
-          new LocalSandboxProvider({ log, bwrapPath: config.bwrapPath, hiddenPaths: [paths.home] }),
+          new LocalSandboxProvider({
+            log,
+            bwrapPath: config.bwrapPath,
+            hiddenPaths: [paths.home],
+            traceExecs: config.traceExecs,
+          }),
         parts.scm ?? new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }),
         parts.harnesses ?? new HarnessRegistry(),
         log,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { HarnessRegistry } from '../agents/registry.ts';
+import { execAuditEntries } from '../audit/exec.ts';
 import { AuditWriter } from '../audit/writer.ts';
 import { formatProblem } from '../blueprints/problems.ts';
 import { runBlueprint } from '../blueprints/steps/index.ts';
@@ -11,6 +12,7 @@ import type { Run, RunConclusion } from '../core/run.ts';
 import { environmentTemplateValues } from '../environments/types.ts';
 import { checkPublish } from '../policy/evaluate.ts';
 import { formatDuration } from '../policy/units.ts';
+import type { ExecOptions, ExecTrace, Sandbox } from '../sandbox/types.ts';
 import type { CommitAuthor } from '../scm/types.ts';
 import { RunFencedError, type Store } from '../store/index.ts';
 import { abortOf, RunAbort } from './abort.ts';
@@ -24,6 +26,17 @@ export interface ExecutorDeps extends ProvisionDeps {
   author: CommitAuthor;
   /** Where runs keep their sandbox state (`<home>/runs`). */
   runsDir: string;
+}
+
+/** The same sandbox, handing the trace of every exec (what ran, what the kernel refused) to `record`. */
+function auditExecs(sandbox: Sandbox, record: (trace: ExecTrace) => void): Sandbox {
+  return Object.assign(Object.create(sandbox) as Sandbox, {
+    exec: async (argv: string[], options?: ExecOptions) => {
+      const result = await sandbox.exec(argv, options);
+      if (result.trace) record(result.trace);
+      return result;
+    },
+  });
 }
 
 /** The branch a run publishes to: `nightshift/<slug of the task>-<short run id>`, the same for every attempt. */
@@ -107,7 +120,10 @@ export async function executeRun(
         controller.abort(new RunAbort('budget_exceeded', reason));
       },
     });
-    const { baseCommit, environment, sandbox } = provisioned;
+    const { baseCommit, environment } = provisioned;
+    const sandbox = auditExecs(provisioned.sandbox, (trace) =>
+      audit.push(...execAuditEntries(trace, run.id)),
+    );
     audit.push({
       kind: 'sandbox.created',
       runId: run.id,
@@ -160,6 +176,9 @@ export async function executeRun(
         store,
         vars,
         signal,
+        deniedExecutables: policy.executables.deny.map((rule) => rule.executable),
+        auditDenial: (what, reason) =>
+          audit.push({ kind: 'policy.denied', runId: run.id, data: { what, reason } }),
         reviewChange: ({ diffstat }) => {
           const violations = checkPublish(
             policy,

@@ -85,6 +85,46 @@ export interface ExecOptions {
   stdin?: string | Readable;
 }
 
+/** One program that ran: an `execve` that succeeded, until the process exited or exec'd again. */
+export interface ExecRecord {
+  /** Host pid (the tracer's pid namespace). */
+  pid: number;
+  /** Host pid of the parent, when the trace shows which fork created the process. */
+  ppid: number | null;
+  argv: string[];
+  /** The file executed, as passed to execve. */
+  path: string;
+  /** Working directory at the exec, as the process saw it (inside the sandbox: sandbox paths). */
+  cwd: string;
+  startedAt: Date;
+  /** Null when the trace ends before the program did. */
+  durationMs: number | null;
+  /** The process's exit status; null when it was killed, replaced by another exec, or still running. */
+  exitCode: number | null;
+  /** The signal that killed it (`SIGKILL`), else null. */
+  signal: string | null;
+  /** True when the same process exec'd another program (`exec` in a shell): that one has its own record. */
+  replaced: boolean;
+  /** True when strace cut an argument or the argv (see `maxStringLength`). */
+  truncated: boolean;
+}
+
+/** An exec the kernel refused for another reason than a missing file (EACCES, EPERM: policy at work). */
+export interface RefusedExec {
+  pid: number;
+  path: string;
+  argv: string[];
+  cwd: string;
+  at: Date;
+  errno: string;
+}
+
+/** What ran during one exec, from a kernel-backed source (the local provider traces execve with strace). */
+export interface ExecTrace {
+  execs: ExecRecord[];
+  refused: RefusedExec[];
+}
+
 export interface ExecResult {
   /** Exit code of the command, or null when it was killed by a signal. */
   exitCode: number | null;
@@ -97,6 +137,8 @@ export interface ExecResult {
   /** The last 64 KiB of each stream. */
   stdout: string;
   stderr: string;
+  /** Every program that ran in the sandbox during this exec, when the provider traces them. */
+  trace?: ExecTrace;
 }
 
 /** A host-side command run in a private mount namespace where the workspace's current files are visible. */

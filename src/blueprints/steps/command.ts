@@ -20,7 +20,26 @@ export async function runCommand(
     onOutput: (stream, text) =>
       context.events.push({ type: 'step.output', data: { step: step.id, stream, text } }),
   });
-  return outcomeOf(step.id, step.timeoutMs, result);
+  const refused = [...new Set(result.trace?.refused.map((exec) => exec.path) ?? [])];
+  const outcome = outcomeOf(step.id, step.timeoutMs, result);
+  // A shell refuses a masked (denied) program itself, before any execve the trace could show.
+  const masked = (context.deniedExecutables ?? []).filter((name) =>
+    new RegExp(`(^|[\\s/:])${escapeRegExp(name)}: (Permission denied|not found)`, 'm').test(result.stderr),
+  );
+  for (const name of masked) {
+    context.auditDenial?.(`exec ${name}`, `a denied program; the shell could not run it in step ${step.id}`);
+  }
+  const blocked = [...refused, ...masked];
+  for (const what of blocked) {
+    context.events.push({
+      type: 'policy.denied',
+      data: { what: 'exec', reason: `the policy kept step ${step.id} from running ${what}` },
+    });
+  }
+  if (!outcome.ok && blocked.length > 0) {
+    outcome.reason = `${outcome.reason}; the policy kept it from running ${blocked.join(', ')}`;
+  }
+  return outcome;
 }
 
 function outcomeOf(stepId: string, timeoutMs: number | null, result: ExecResult): StepOutcome {
@@ -42,4 +61,8 @@ function outcomeOf(stepId: string, timeoutMs: number | null, result: ExecResult)
   const how =
     result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
   return { ok: false, ...base, conclusion: 'failure', reason: `step ${stepId} failed: the command ${how}` };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

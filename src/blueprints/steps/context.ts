@@ -24,6 +24,10 @@ export interface StepContext {
   store: Store;
   /** Template values of the run (prompt, repo, run, inputs, environment). */
   vars: TemplateVars;
+  /** Records a policy denial in the audit log (kernel refusals are recorded from the exec trace). */
+  auditDenial?: (what: string, reason: string) => void;
+  /** Programs the policy denies (names or paths), to explain a step that failed running one. */
+  deniedExecutables?: string[];
   /** The policy's publish rules: a reason refuses the change before it is pushed. */
   reviewChange?: (change: { diffstat: DiffStat }) => string | null;
   /** Aborted on cancel, timeout or lost lease; `signal.reason` says which. */

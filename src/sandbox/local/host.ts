@@ -15,6 +15,8 @@ export interface HostTools {
   nsenter: string;
   setpriv: string;
   prlimit: string;
+  /** Present when exec tracing is on (`traceExecs`). */
+  strace?: string;
 }
 
 const INSTALL_BWRAP = 'run `apt-get install bubblewrap` (see docs/install.md)';
@@ -43,7 +45,7 @@ export async function findExecutable(name: string): Promise<string | undefined> 
 }
 
 /** Resolves every host program the sandbox needs, or throws SANDBOX_UNAVAILABLE saying which is missing. */
-export async function resolveHostTools(bwrapPath: string): Promise<HostTools> {
+export async function resolveHostTools(bwrapPath: string, traceExecs = false): Promise<HostTools> {
   const bwrap = await findExecutable(bwrapPath);
   if (!bwrap) {
     throw new NightshiftError(
@@ -63,6 +65,14 @@ export async function resolveHostTools(bwrapPath: string): Promise<HostTools> {
       });
     }
     tools[name] = found;
+  }
+  if (traceExecs) {
+    tools.strace = await findExecutable('strace');
+    if (!tools.strace) {
+      throw new NightshiftError('SANDBOX_UNAVAILABLE', 'strace is not installed (exec tracing needs it)', {
+        hint: 'run `apt-get install strace`, or set NIGHTSHIFT_TRACE_EXECS=0 to run without exec tracing',
+      });
+    }
   }
   return tools as HostTools;
 }

@@ -51,6 +51,11 @@ export interface LocalSandboxOptions {
   hiddenPaths?: string[];
   /** Size of `/tmp` and of the home directory when the spec sets no `limits.tmpBytes`. Default 512 MiB. */
   tmpBytes?: number;
+  /**
+   * Trace every program the sandbox runs (execve, from the host side with strace) and return it
+   * as `ExecResult.trace`: the audit log's kernel-backed record of what ran. Default false.
+   */
+  traceExecs?: boolean;
   /** `off` skips cgroups and limits with rlimits only (for hosts where cgroups misbehave). Default `auto`. */
   cgroups?: 'auto' | 'off';
   log?: SandboxLogger;
@@ -148,7 +153,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 
   private async probe(): Promise<HostTools> {
-    const tools = await resolveHostTools(this.options.bwrapPath ?? 'bwrap');
+    const tools = await resolveHostTools(this.options.bwrapPath ?? 'bwrap', this.options.traceExecs);
     await assertUserNamespaces();
     const owner = this.owner();
     const drop = owner.drop

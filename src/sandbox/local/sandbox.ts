@@ -1,6 +1,7 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
-import type { ExecOptions, ExecResult, Sandbox, SandboxLimits, WorkspaceView } from '../types.ts';
+import type { ExecOptions, ExecResult, ExecTrace, Sandbox, SandboxLimits, WorkspaceView } from '../types.ts';
 import { baseEnv, bwrapArgs, type RootEntry, WORKSPACE } from './bwrap.ts';
 import {
   createExecCgroup,
@@ -10,6 +11,7 @@ import {
   removeCgroup,
   type SandboxCgroup,
 } from './cgroups.ts';
+import { execTraceArgs, parseExecTrace } from './exec-trace/index.ts';
 import { type HostTools, LAUNCHER } from './host.ts';
 import { type HostOwner, type OverlayHolder, removeState, type StateLayout } from './overlay.ts';
 import { type ProcessTree, startTree } from './process.ts';
@@ -121,7 +123,10 @@ export class LocalSandbox implements Sandbox {
       env: { ...baseEnv(), ...this.parts.env, ...options.env },
       argv,
     });
+    const traceFile = tools.strace ? posix.join(layout.stateDir, 'traces', `${execName}.trace`) : null;
+    if (traceFile) await mkdir(posix.dirname(traceFile), { recursive: true, mode: 0o700 });
     const command = [
+      ...(traceFile ? execTraceArgs({ output: traceFile, strace: tools.strace }) : []),
       ...join,
       ...enter,
       tools.unshare,
@@ -174,6 +179,7 @@ export class LocalSandbox implements Sandbox {
         durationMs: Math.round(performance.now() - started),
         stdout: result.stdout,
         stderr: result.stderr,
+        trace: traceFile ? await readTrace(traceFile) : undefined,
       };
     } finally {
       if (timer) clearTimeout(timer);
@@ -226,5 +232,16 @@ export class LocalSandbox implements Sandbox {
     const { cgroup } = this.parts;
     if (cgroup) for (const dir of cgroup.dirs) await removeCgroup(dir);
     if (options.discard) await removeState(this.parts.layout.stateDir);
+  }
+}
+
+/** Parses and removes an exec's trace (it holds the launcher's arguments, environment included). */
+async function readTrace(file: string): Promise<ExecTrace> {
+  try {
+    return parseExecTrace(await readFile(file, 'utf8'), { launcher: 'bwrap' });
+  } catch {
+    return { execs: [], refused: [] };
+  } finally {
+    await rm(file, { force: true });
   }
 }

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execAuditEntries } from './audit.ts';
+import { execAuditEntries } from '../../../audit/exec.ts';
+import type { ExecTrace } from '../../types.ts';
 import { execTraceArgs } from './command.ts';
-import { type ExecTrace, parseExecTrace } from './parse.ts';
+import { parseExecTrace } from './parse.ts';
 
 const run = promisify(execFile);
 const SANDBOX = [

@@ -1,5 +1,5 @@
-import type { NewAuditEntry } from '../entries.ts';
-import type { ExecTrace } from './parse.ts';
+import type { ExecTrace } from '../sandbox/types.ts';
+import type { NewAuditEntry } from './entries.ts';
 
 /** `exec` audit entries (source `trace`) for the programs of a trace, and a `policy.denied` per refused exec. */
 export function execAuditEntries(trace: ExecTrace, runId: string | null): NewAuditEntry[] {
