@@ -134,4 +134,37 @@ describe('nightshift CLI', () => {
     expect(followed.stdout).toContain('● cancelled');
     expect(processesWith(marker)).toEqual([]);
   });
+
+  it('runs a command in a sandbox under a policy file, with its exit code and audit entries', async () => {
+    const policy = join(dir, 'strict.yml');
+    writeFileSync(policy, 'executables:\n  deny: [wget]\n');
+
+    const { code, stdout } = await runCli(
+      [
+        'sandbox',
+        'exec',
+        '--repo',
+        repo,
+        '--policy',
+        policy,
+        '--json',
+        '--',
+        'sh',
+        '-c',
+        'cat README.md; wget -q x',
+      ],
+      env,
+    );
+    const result = JSON.parse(stdout);
+
+    expect(code).toBe(127);
+    expect(result.stdout).toBe('# cli\n');
+    expect(result.stderr).toContain('wget: Permission denied');
+    expect(result.audit.map((e: { kind: string }) => e.kind)).toEqual(
+      expect.arrayContaining(['sandbox.created', 'exec', 'sandbox.destroyed']),
+    );
+    expect(
+      result.audit.find((e: { kind: string; data: { argv?: string[] } }) => e.data.argv?.[0] === 'cat'),
+    ).toBeTruthy();
+  });
 });

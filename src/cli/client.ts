@@ -17,6 +17,8 @@ export interface RunDetails {
  */
 export interface Client {
   readonly mode: 'embedded' | 'remote';
+  /** The engine, when this process owns the home (embedded mode). */
+  readonly engine?: Engine;
   submit(request: RunRequest): Promise<Run>;
   run(id: string): Promise<RunDetails>;
   runs(filter: RunFilter & { repo?: string }): Promise<Run[]>;
@@ -40,6 +42,7 @@ export function embeddedClient(engine: Engine): Client {
   const { store } = engine;
   return {
     mode: 'embedded',
+    engine,
     submit: (request) => engine.submit(request),
     async run(id) {
       const run = await store.getRun(id);

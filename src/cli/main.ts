@@ -9,6 +9,7 @@ import { registerLogs } from './commands/logs.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSandbox } from './commands/sandbox.ts';
 import { registerShow } from './commands/show.ts';
 import { registerWorker } from './commands/worker.ts';
 
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
     registerDemo,
     registerAudit,
     registerPolicy,
+    registerSandbox,
   ]) {
     register(program);
   }

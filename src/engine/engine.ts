@@ -17,6 +17,7 @@ import { expireForeignLeases } from '../store/queue.ts';
 import type { EngineConfig } from './config.ts';
 import { acquireHomeLock } from './home-lock.ts';
 import { createLogger } from './log.ts';
+import type { ProvisionDeps } from './provision.ts';
 import { Worker } from './worker.ts';
 
 /** What a person (or a trigger) asks for. */
@@ -64,17 +65,12 @@ export class Engine {
     const paths = homePaths(config.home);
     this.worker = new Worker(
       {
+        ...this.provisionDeps(),
         store,
-        scm,
-        sandboxes,
         harnesses,
         defaultHarness: config.defaultHarness,
         author: config.author,
-        limits: config.limits,
         runsDir: paths.runs,
-        serverPolicyFile: serverPolicyFile(config.home),
-        modelProviders: config.modelProviders,
-        node: process.execPath,
       },
       {
         concurrency: config.concurrency,
@@ -86,6 +82,18 @@ export class Engine {
       },
       log,
     );
+  }
+
+  /** What provisioning a governed sandbox needs (runs, and `nightshift sandbox exec`). */
+  provisionDeps(): ProvisionDeps {
+    return {
+      scm: this.scm,
+      sandboxes: this.sandboxes,
+      limits: this.config.limits,
+      serverPolicyFile: serverPolicyFile(this.config.home),
+      modelProviders: this.config.modelProviders,
+      node: process.execPath,
+    };
   }
 
   /** Opens the store (taking the home's lock for the embedded database) and builds the providers. */

@@ -4,4 +4,5 @@ export { currentUser, type EngineConfig, engineConfig } from './config.ts';
 export { Engine, type EngineParts, type RunRequest } from './engine.ts';
 export { branchFor, executeRun } from './executor.ts';
 export { acquireHomeLock, lockOwner } from './home-lock.ts';
+export { type ProvisionDeps, type Provisioned, provision } from './provision.ts';
 export { Worker } from './worker.ts';
