@@ -9,6 +9,7 @@ import { type ModelServer, startModelServer } from './support/model-server.ts';
 import { makeRepo, nightshiftBranches } from './support/repos.ts';
 
 const KEY = 'sk-ant-test-0123456789abcdef-secret';
+const SECRET = 'deploy-4f9a1c77e2';
 
 describe('a governed run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-governance-'));
@@ -27,6 +28,7 @@ describe('a governed run', () => {
     const config = engineConfig(home, {
       ANTHROPIC_API_KEY: KEY,
       NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url,
+      NIGHTSHIFT_SECRET_DEPLOY_TOKEN: SECRET,
     });
     engine = await Engine.open(config);
     writeFileSync(
@@ -182,5 +184,40 @@ describe('a governed run', () => {
     expect(denied.map((e) => e.data)).toEqual([
       expect.objectContaining({ what: 'exec ./mine', reason: expect.stringContaining('EACCES') }),
     ]);
+  });
+
+  it('gives the setup step the secrets its environment names, and nothing after it, never storing a value', async () => {
+    const { run, events } = await runToEnd(
+      { script: 'echo "script sees [$DEPLOY_TOKEN]" > seen.txt' },
+      {
+        '.nightshift/environment.yml':
+          'secrets: [DEPLOY_TOKEN]\nsetup:\n  - echo "setup got $DEPLOY_TOKEN"\n',
+      },
+    );
+
+    const audit = await listAudit(engine.store.db, { runId: run.id });
+    const change = await engine.store.changes.forRun(run.id);
+    const output = ofType(events, 'step.output')
+      .map((e) => e.data.text)
+      .join('');
+
+    expect(run.conclusion).toBe('success');
+    expect(output).toContain('setup got [secret DEPLOY_TOKEN]');
+    expect(change!.diff).toContain('+script sees []');
+    expect(audit.filter((e) => e.kind === 'secret.used').map((e) => e.data)).toEqual([
+      { names: ['DEPLOY_TOKEN'], step: 'setup' },
+    ]);
+    expect(JSON.stringify([events, audit, change])).not.toContain(SECRET);
+  });
+
+  it('stops a run whose environment needs a secret the server does not have, naming it', async () => {
+    const { run } = await runToEnd(
+      { script: 'true' },
+      { '.nightshift/environment.yml': 'secrets: [MISSING_ONE]\n' },
+    );
+
+    expect(run.conclusion).toBe('error');
+    expect(run.reason).toContain('secrets that are not set: MISSING_ONE');
+    expect(run.reason).toContain('NIGHTSHIFT_SECRET_MISSING_ONE');
   });
 });

@@ -37,12 +37,21 @@ steps:
       {
         id: 'run',
         kind: 'run',
+        secrets: false,
         command: 'npm ci',
         timeoutMs: 90_000,
         continueOnError: false,
         env: { CI: 'true', PORT: '3000' },
       },
-      { id: 'run-2', kind: 'run', command: 'npm run build', timeoutMs: null, continueOnError: true, env: {} },
+      {
+        id: 'run-2',
+        kind: 'run',
+        command: 'npm run build',
+        secrets: false,
+        timeoutMs: null,
+        continueOnError: true,
+        env: {},
+      },
       {
         id: 'agent',
         kind: 'agent',

@@ -272,7 +272,7 @@ function toStep(entry: StepEntry, step: StepFile, ctx: Context): BlueprintStep {
       Object.entries(('env' in step && step.env) || {}).map(([key, value]) => [key, String(value)]),
     ),
   };
-  if ('run' in step) return { ...base, kind: 'run', command: step.run };
+  if ('run' in step) return { ...base, kind: 'run', command: step.run, secrets: step.secrets ?? false };
   if ('gate' in step) {
     return {
       ...base,

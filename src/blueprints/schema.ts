@@ -50,6 +50,10 @@ export const RunStepFile = z.strictObject({
   run: z.string().meta({
     description: 'Shell command(s), run with `sh -ec` in the sandbox. Skipped when it renders empty.',
   }),
+  secrets: z.boolean().optional().meta({
+    description:
+      "Give this step the environment's secrets as environment variables (setup steps; default false).",
+  }),
 });
 export type RunStepFile = z.infer<typeof RunStepFile>;
 

@@ -36,6 +36,8 @@ interface StepBase {
 export interface RunStep extends StepBase {
   kind: 'run';
   command: string;
+  /** Receives the environment's secrets (only setup steps should). */
+  secrets: boolean;
 }
 
 /** An agent works on `prompt` in the sandbox; gates may send it failures with `fixPrompt`. */

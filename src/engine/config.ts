@@ -23,6 +23,8 @@ export interface EngineConfig {
   defaultHarness: string;
   /** The bubblewrap binary of the local sandbox provider (`bwrap` on PATH by default). */
   bwrapPath?: string;
+  /** Secret values by name, from `NIGHTSHIFT_SECRET_<NAME>`; an environment names the ones its setup gets. */
+  secrets: Record<string, string>;
   /** Trace every program a sandbox runs into the audit log (strace; `NIGHTSHIFT_TRACE_EXECS=0` turns it off). */
   traceExecs: boolean;
   /** Model providers the per-run gateway forwards to, with their keys; null when none is configured. */
@@ -62,6 +64,11 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
     bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
     modelProviders: modelProviders(env),
     traceExecs: env.NIGHTSHIFT_TRACE_EXECS !== '0',
+    secrets: Object.fromEntries(
+      Object.entries(env)
+        .filter(([key, value]) => key.startsWith('NIGHTSHIFT_SECRET_') && value !== undefined)
+        .map(([key, value]) => [key.slice('NIGHTSHIFT_SECRET_'.length), value as string]),
+    ),
   };
 }
 

@@ -71,6 +71,7 @@ export class Engine {
         defaultHarness: config.defaultHarness,
         author: config.author,
         runsDir: paths.runs,
+        secrets: config.secrets,
       },
       {
         concurrency: config.concurrency,

@@ -24,6 +24,8 @@ export interface ExecutorDeps extends ProvisionDeps {
   harnesses: HarnessRegistry;
   defaultHarness: string;
   author: CommitAuthor;
+  /** Secret values by name (`NIGHTSHIFT_SECRET_<NAME>`). */
+  secrets: Record<string, string>;
   /** Where runs keep their sandbox state (`<home>/runs`). */
   runsDir: string;
 }
@@ -37,6 +39,21 @@ function auditExecs(sandbox: Sandbox, record: (trace: ExecTrace) => void): Sandb
       return result;
     },
   });
+}
+
+/** The values of the secrets an environment names; a missing one stops the run before any step. */
+function secretsFor(names: string[], values: Record<string, string>): Record<string, string> {
+  const missing = names.filter((name) => values[name] === undefined);
+  if (missing.length > 0) {
+    throw new NightshiftError(
+      'INVALID_INPUT',
+      `the environment needs secrets that are not set: ${missing.join(', ')}`,
+      {
+        hint: `set ${missing.map((name) => `NIGHTSHIFT_SECRET_${name}`).join(', ')} where the Nightshift worker runs`,
+      },
+    );
+  }
+  return Object.fromEntries(names.map((name) => [name, values[name]!]));
 }
 
 /** The branch a run publishes to: `nightshift/<slug of the task>-<short run id>`, the same for every attempt. */
@@ -176,6 +193,9 @@ export async function executeRun(
         store,
         vars,
         signal,
+        secrets: secretsFor(environment.secrets ?? [], deps.secrets),
+        auditSecrets: (names, step) =>
+          audit.push({ kind: 'secret.used', runId: run.id, data: { names, step } }),
         deniedExecutables: policy.executables.deny.map((rule) => rule.executable),
         auditDenial: (what, reason) =>
           audit.push({ kind: 'policy.denied', runId: run.id, data: { what, reason } }),

@@ -64,7 +64,7 @@ describe('loadEnvironment', () => {
     expect((error as Error).message).toBe(
       [
         'environment file .nightshift/environment.yml is invalid:',
-        '  .nightshift/environment.yml:2:1 tests: unknown key `tests` (did you mean `test`?); allowed: setup, env, test',
+        '  .nightshift/environment.yml:2:1 tests: unknown key `tests` (did you mean `test`?); allowed: setup, env, test, secrets',
         '  .nightshift/environment.yml:3:6 env: expected a mapping, got a list',
       ].join('\n'),
     );

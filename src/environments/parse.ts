@@ -36,6 +36,7 @@ export function parseEnvironmentFile(text: string): EnvironmentParseResult {
     setup: setup.filter((command) => command.trim() !== ''),
     env: Object.fromEntries(Object.entries(value.env ?? {}).map(([key, item]) => [key, String(item)])),
     test: value.test?.trim() ? value.test : null,
+    ...(value.secrets?.length ? { secrets: [...new Set(value.secrets)] } : {}),
   };
   return { environment, errors: [], warnings: yaml.warnings };
 }

@@ -27,6 +27,10 @@ export const EnvironmentFile = z
       .string()
       .optional()
       .meta({ description: 'Command that checks the work (`{{environment.test}}`); exit code 0 passes.' }),
+    secrets: z.array(EnvName).optional().meta({
+      description:
+        'Names of secrets given to setup steps only (never to the agent), as environment variables; the server provides each as NIGHTSHIFT_SECRET_<NAME>.',
+    }),
   })
   .meta({
     title: 'Nightshift environment',

@@ -6,6 +6,8 @@ export interface Environment {
   env: Record<string, string>;
   /** Command that checks the work; null when the repo has none. */
   test: string | null;
+  /** Names of the secrets setup steps receive (values come from the server, never the repo). */
+  secrets?: string[];
 }
 
 /** Which file an environment came from. */

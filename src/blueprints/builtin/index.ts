@@ -9,6 +9,7 @@ description: Set up, let an agent do the task, check with the tests (2 fix round
 steps:
   - id: setup
     run: "{{environment.setup}}"
+    secrets: true
   - id: agent
     agent:
       prompt: "{{prompt}}"
@@ -26,6 +27,7 @@ description: Set up, run a script, check with the tests (no fix rounds), publish
 steps:
   - id: setup
     run: "{{environment.setup}}"
+    secrets: true
   - id: script
     run: "{{script}}"
   - id: tests

@@ -13,13 +13,15 @@ export async function runCommand(
   step: { id: string; timeoutMs: number | null; env: Record<string, string> },
   command: string,
 ): Promise<StepOutcome> {
-  const result = await context.sandbox.exec(['sh', '-ec', command], {
+  const redact = redactor(context.secrets ?? {});
+  const raw = await context.sandbox.exec(['sh', '-ec', command], {
     env: step.env,
     timeoutMs: step.timeoutMs ?? undefined,
     signal: context.signal,
     onOutput: (stream, text) =>
-      context.events.push({ type: 'step.output', data: { step: step.id, stream, text } }),
+      context.events.push({ type: 'step.output', data: { step: step.id, stream, text: redact(text) } }),
   });
+  const result = { ...raw, stdout: redact(raw.stdout), stderr: redact(raw.stderr) };
   const refused = [...new Set(result.trace?.refused.map((exec) => exec.path) ?? [])];
   const outcome = outcomeOf(step.id, step.timeoutMs, result);
   // A shell refuses a masked (denied) program itself, before any execve the trace could show.
@@ -65,4 +67,11 @@ function outcomeOf(stepId: string, timeoutMs: number | null, result: ExecResult)
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Replaces every secret value in text with `[secret NAME]`, so output events never store one. */
+function redactor(secrets: Record<string, string>): (text: string) => string {
+  const values = Object.entries(secrets).filter(([, value]) => value.length >= 4);
+  if (values.length === 0) return (text) => text;
+  return (text) => values.reduce((out, [name, value]) => out.split(value).join(`[secret ${name}]`), text);
 }

@@ -24,6 +24,10 @@ export interface StepContext {
   store: Store;
   /** Template values of the run (prompt, repo, run, inputs, environment). */
   vars: TemplateVars;
+  /** The environment's secrets by name, for `run` steps with `secrets: true` (setup) only. */
+  secrets?: Record<string, string>;
+  /** Records which secrets a step received (names only) in the audit log. */
+  auditSecrets?: (names: string[], step: string) => void;
   /** Records a policy denial in the audit log (kernel refusals are recorded from the exec trace). */
   auditDenial?: (what: string, reason: string) => void;
   /** Programs the policy denies (names or paths), to explain a step that failed running one. */

@@ -93,7 +93,10 @@ async function runStep(
     const env = Object.fromEntries(
       Object.entries(step.env).map(([k, v]) => [k, renderTemplate(v, context.vars)]),
     );
-    const withEnv = { ...step, env };
+    const secrets = step.kind === 'run' && step.secrets ? (context.secrets ?? {}) : {};
+    const names = Object.keys(secrets);
+    if (names.length > 0) context.auditSecrets?.(names, step.id);
+    const withEnv = { ...step, env: { ...env, ...secrets } };
     if (text !== null) outcome = await runCommand(context, withEnv, text);
     else if (step.kind === 'agent') {
       outcome = await runAgentStep(
