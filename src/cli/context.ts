@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { sleep } from '../core/clock.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { homePaths, resolveHome } from '../core/home.ts';
 import { Engine, type EngineParts, engineConfig } from '../engine/index.ts';
-import { serveLocalApi } from '../server/local-api.ts';
+import { type LocalApi, serveLocalApi } from '../server/local-api.ts';
 import { type Client, embeddedClient } from './client.ts';
 import { remoteClient } from './remote-client.ts';
 
@@ -50,12 +49,12 @@ export async function openClient(
       await sleep(100);
     }
   }
-  let server: Server | null = null;
+  let server: LocalApi | null = null;
   try {
     if (engine.store.db.kind === 'pglite') server = await serveLocalApi(engine, paths.socket);
     if (use.worker) await engine.startWorker();
   } catch (error) {
-    server?.close();
+    await server?.close();
     await engine.close();
     throw error;
   }
@@ -63,8 +62,7 @@ export async function openClient(
   return {
     ...client,
     async close() {
-      server?.close();
-      server?.closeAllConnections();
+      await server?.close();
       await client.close();
     },
   };

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'EGRESS_UNAVAILABLE'
   | 'STORE_FAILED'
   | 'HOME_LOCKED'
+  | 'OWNER_GONE'
   | 'POLICY_DENIED'
   | 'INTERNAL';
 

@@ -1,5 +1,5 @@
 import { chmodSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { auditRunId, exportAudit, verifyAudit } from '../audit/index.ts';
 import { NightshiftError, toNightshiftError } from '../core/errors.ts';
 import type { RunConclusion, RunStatus } from '../core/run.ts';
@@ -23,21 +23,41 @@ const LONG_POLL_MS = 20_000;
  * The API of the process that owns a Nightshift home, on a Unix socket in the home (mode
  * 0600: only its owner can connect). Other CLI processes use it while this process runs.
  */
-export async function serveLocalApi(engine: Engine, socketPath: string): Promise<Server> {
+export async function serveLocalApi(engine: Engine, socketPath: string): Promise<LocalApi> {
   rmSync(socketPath, { force: true });
+  const closing = new AbortController();
   const server = createServer((req, res) => {
-    handle(engine, req, res).catch((error) => sendError(res, error));
+    handle(engine, req, res, closing.signal).catch((error) => sendError(res, error));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
   });
   chmodSync(socketPath, 0o600);
-  server.on('close', () => rmSync(socketPath, { force: true }));
-  return server;
+  return {
+    async close() {
+      // Answer the long polls now and let every request in flight finish, then stop.
+      closing.abort();
+      rmSync(socketPath, { force: true });
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
 }
 
-async function handle(engine: Engine, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The running local API; `close` answers requests in flight before it stops. */
+export interface LocalApi {
+  close(): Promise<void>;
+}
+
+async function handle(
+  engine: Engine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  closing: AbortSignal,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://nightshift');
   const parts = url.pathname.split('/').filter(Boolean);
   const { store } = engine;
@@ -92,6 +112,7 @@ async function handle(engine: Engine, req: IncomingMessage, res: ServerResponse)
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), LONG_POLL_MS);
       req.on('close', () => controller.abort());
+      closing.addEventListener('abort', () => controller.abort(), { once: true });
       try {
         return send(res, 200, await store.waitForEvents(run.id, after, controller.signal));
       } finally {

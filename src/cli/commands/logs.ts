@@ -14,7 +14,8 @@ export function registerLogs(program: Command): void {
     .option('--after <seq>', 'start after this event number', '0')
     .action(async (runId: string, options: { follow?: boolean; after: string }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
-      const client = await openClient(global, { worker: false, command: 'nightshift logs' });
+      const open = () => openClient(global, { worker: false, command: 'nightshift logs' });
+      let client = await open();
       const controller = new AbortController();
       const onInterrupt = () => controller.abort();
       process.once('SIGINT', onInterrupt);
@@ -27,7 +28,10 @@ export function registerLogs(program: Command): void {
         };
         let after = Number(options.after) || 0;
         if (options.follow) {
-          await followRun(client, run.id, after, print, controller.signal);
+          ({ client } = await followRun(client, run.id, after, print, {
+            signal: controller.signal,
+            reconnect: open,
+          }));
         } else {
           for (;;) {
             const events = await client.events(run.id, after, false);

@@ -46,9 +46,12 @@ export function registerRun(program: Command): void {
       if (timeoutMs === undefined && options.timeout !== undefined) {
         throw invalidInput(`--timeout ${options.timeout} is not a duration`, 'use e.g. 90s, 15m or 2h');
       }
-      const client = await openClient(global, { worker: !options.detach, command: 'nightshift run' });
+      const open = () => openClient(global, { worker: !options.detach, command: 'nightshift run' });
+      let client = await open();
       try {
-        process.exitCode = await runAndWait(client, options, timeoutMs, global.json ?? false);
+        const outcome = await runAndWait(client, open, options, timeoutMs, global.json ?? false);
+        client = outcome.client;
+        process.exitCode = outcome.exitCode;
       } finally {
         await client.close();
       }
@@ -56,11 +59,13 @@ export function registerRun(program: Command): void {
 }
 
 async function runAndWait(
-  client: Client,
+  opened: Client,
+  reopen: () => Promise<Client>,
   options: RunOptions,
   timeoutMs: number | undefined,
   json: boolean,
-): Promise<number> {
+): Promise<{ exitCode: number; client: Client }> {
+  let client = opened;
   const run = await client.submit({
     repo: repoLocation(options.repo),
     prompt: options.prompt,
@@ -76,7 +81,7 @@ async function runAndWait(
     if (json) printJson(run);
     else
       print(`run ${run.id} queued (${run.blueprint}); follow it with \`nightshift logs ${run.id} --follow\``);
-    return 0;
+    return { exitCode: 0, client };
   }
   if (!json) print(`run ${run.id} queued (${run.blueprint})`);
 
@@ -89,16 +94,22 @@ async function runAndWait(
   };
   process.on('SIGINT', onInterrupt);
   try {
-    await followRun(client, run.id, 0, (event) => {
-      if (json) return;
-      const line = formatEvent(event, { output: options.follow ?? false });
-      if (line !== null) process.stdout.write(event.type === 'step.output' ? line : `${line}\n`);
-    });
+    ({ client } = await followRun(
+      client,
+      run.id,
+      0,
+      (event) => {
+        if (json) return;
+        const line = formatEvent(event, { output: options.follow ?? false });
+        if (line !== null) process.stdout.write(event.type === 'step.output' ? line : `${line}\n`);
+      },
+      { reconnect: reopen },
+    ));
   } finally {
     process.off('SIGINT', onInterrupt);
   }
   const details = await client.run(run.id);
   if (json) printJson(details);
   else print(`\n${runDetails(details.run, details.repo, details.change)}`);
-  return details.run.conclusion ? EXIT_CODES[details.run.conclusion] : 1;
+  return { exitCode: details.run.conclusion ? EXIT_CODES[details.run.conclusion] : 1, client };
 }
