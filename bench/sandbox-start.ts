@@ -58,8 +58,10 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-sandbox-'));
   const provider = new LocalSandboxProvider({ log: { warn: () => {} } });
+  const traced = new LocalSandboxProvider({ log: { warn: () => {} }, traceExecs: true });
   try {
     await provider.check();
+    await traced.check();
     const source = join(root, 'source');
     const commit = await makeSourceRepo(source, FILES);
     const scm = new LocalScmProvider({ mirrorsDir: join(root, 'mirrors'), basesDir: join(root, 'bases') });
@@ -73,14 +75,16 @@ async function main(): Promise<void> {
     await scm.fetch(repo);
     const { dir: baseDir } = await scm.checkout(repo, commit);
 
+    const nightshift = (sandboxes: LocalSandboxProvider) => async (i: number) => {
+      const stateDir = join(root, `state-${i}`);
+      const sandbox = await sandboxes.create({ runId: `run_bench${i}`, baseDir, stateDir });
+      const result = await sandbox.exec(['true']);
+      await sandbox.destroy({ discard: true });
+      if (result.exitCode !== 0) throw new Error(`sandbox exec failed: ${result.stderr}`);
+    };
     const variants: Record<string, (i: number) => Promise<void>> = {
-      nightshift: async (i) => {
-        const stateDir = join(root, `state-${i}`);
-        const sandbox = await provider.create({ runId: `run_bench${i}`, baseDir, stateDir });
-        const result = await sandbox.exec(['true']);
-        await sandbox.destroy({ discard: true });
-        if (result.exitCode !== 0) throw new Error(`sandbox exec failed: ${result.stderr}`);
-      },
+      nightshift: nightshift(provider),
+      'nightshift + exec tracing': nightshift(traced),
       'floor: bwrap true': () => run(['bwrap', ...BWRAP_FLOOR, 'true']),
       'baseline: worktree + bwrap': async (i) => {
         const tree = join(root, `tree-${i}`);
