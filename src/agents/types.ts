@@ -7,7 +7,14 @@ export interface HarnessContext {
   sandbox: Sandbox;
   /** Environment the agent's processes get (model gateway URLs come here later). */
   env: Record<string, string>;
+  /** `provider:model`, e.g. `anthropic:claude-sonnet-4-5`; each harness has its default. */
   model?: string;
+  /**
+   * The Unix socket of the run's model gateway, for harnesses that run on the host (the
+   * built-in agent); undefined when no model provider is configured. Sandboxed programs use
+   * the gateway URLs in `env` instead.
+   */
+  modelGatewaySocket?: string;
   /** Aborted when the run is cancelled or times out. */
   signal: AbortSignal;
 }

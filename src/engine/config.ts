@@ -21,6 +21,8 @@ export interface EngineConfig {
   limits: SandboxLimits;
   author: CommitAuthor;
   defaultHarness: string;
+  /** `provider:model` of the built-in agent when a step names none (`NIGHTSHIFT_MODEL`); else chosen by the configured provider. */
+  defaultModel?: string;
   /** The bubblewrap binary of the local sandbox provider (`bwrap` on PATH by default). */
   bwrapPath?: string;
   /** Secret values by name, from `NIGHTSHIFT_SECRET_<NAME>`; an environment names the ones its setup gets. */
@@ -61,6 +63,7 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
       email: env.NIGHTSHIFT_GIT_AUTHOR_EMAIL || `nightshift@${safeHost()}`,
     },
     defaultHarness: env.NIGHTSHIFT_HARNESS || 'builtin',
+    defaultModel: env.NIGHTSHIFT_MODEL || undefined,
     bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
     modelProviders: modelProviders(env),
     traceExecs: env.NIGHTSHIFT_TRACE_EXECS !== '0',

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type pino from 'pino';
+import { BuiltinHarness, defaultModelFor } from '../agents/builtin/index.ts';
 import { HarnessRegistry } from '../agents/registry.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseTemplate } from '../blueprints/template.ts';
@@ -119,7 +120,12 @@ export class Engine {
             traceExecs: config.traceExecs,
           }),
         parts.scm ?? new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }),
-        parts.harnesses ?? new HarnessRegistry(),
+        parts.harnesses ??
+          new HarnessRegistry().register(
+            new BuiltinHarness({
+              defaultModel: config.defaultModel ?? defaultModelFor(config.modelProviders),
+            }),
+          ),
         log,
         release,
       );

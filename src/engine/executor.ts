@@ -185,6 +185,7 @@ export async function executeRun(
         branch,
         environment,
         sandbox,
+        modelGatewaySocket: provisioned.modelGatewaySocket,
         scm: deps.scm,
         harnesses: deps.harnesses,
         defaultHarness: deps.defaultHarness,

@@ -46,6 +46,8 @@ export interface RunGovernance {
   spec: Pick<SandboxSpec, 'limits' | 'filesystem' | 'executables' | 'sockets' | 'files' | 'env'>;
   /** Wraps a sandbox so every exec starts the loopback bridge to the proxy and gateway first. */
   govern(sandbox: Sandbox): Sandbox;
+  /** The model gateway's Unix socket, for harnesses running on the host (the built-in agent). */
+  modelGatewaySocket?: string;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startGovernance(options: GovernanceOptions): Promise<RunGo
   const sockets: NonNullable<SandboxSpec['sockets']> = [];
   const routes: { port: number; socketPath: string }[] = [];
   let env: Record<string, string> = {};
+  let modelGatewaySocket: string | undefined;
   try {
     if (policy.network.allow.length > 0) {
       const proxy = await startEgressProxy({
@@ -94,6 +97,7 @@ export async function startGovernance(options: GovernanceOptions): Promise<RunGo
         onBudgetExceeded: options.onBudgetExceeded,
       });
       closers.push(() => gateway.close());
+      modelGatewaySocket = gateway.socketPath;
       sockets.push({ path: gateway.socketPath!, target: SANDBOX_MODEL_SOCKET });
       routes.push({ port: SANDBOX_MODEL_PORT, socketPath: SANDBOX_MODEL_SOCKET });
       const base = `http://127.0.0.1:${SANDBOX_MODEL_PORT}`;
@@ -134,6 +138,7 @@ export async function startGovernance(options: GovernanceOptions): Promise<RunGo
   return {
     spec,
     govern: (sandbox) => (bridge ? withBridge(sandbox, bridge) : sandbox),
+    modelGatewaySocket,
     close: async () => {
       await Promise.allSettled(closers.map((close) => close()));
     },

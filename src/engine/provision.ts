@@ -42,6 +42,8 @@ export interface Provisioned {
   environment: Environment;
   policy: LoadedPolicy;
   sandbox: Sandbox;
+  /** The run's model gateway socket, for host-side harnesses; undefined without a model provider. */
+  modelGatewaySocket?: string;
   /** Destroys the sandbox, stops its egress services and removes its state. */
   release(): Promise<void>;
 }
@@ -92,6 +94,7 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
       environment,
       policy,
       sandbox,
+      modelGatewaySocket: services.modelGatewaySocket,
       async release() {
         await sandbox.destroy({ discard: true }).catch(() => {});
         await services.close();

@@ -16,6 +16,7 @@ export async function runAgentStep(
     sandbox: context.sandbox,
     env: { ...context.environment.env, ...step.env },
     model: step.model ?? undefined,
+    modelGatewaySocket: context.modelGatewaySocket,
     signal: context.signal,
   };
   await harness.prepare?.(harnessContext);

@@ -15,6 +15,8 @@ export interface StepContext {
   branch: string;
   environment: Environment;
   sandbox: Sandbox;
+  /** The run's model gateway on the host (`http://127.0.0.1:PORT`), for harnesses running on the host. */
+  modelGatewaySocket?: string;
   scm: ScmProvider;
   harnesses: HarnessRegistry;
   /** Harness for agent steps that name none. */

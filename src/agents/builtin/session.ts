@@ -1,0 +1,165 @@
+import { APICallError, type LanguageModel, type ModelMessage, stepCountIs, streamText } from 'ai';
+import type { HarnessEvent } from '../../core/events.ts';
+import type { HarnessSession } from '../types.ts';
+import { Channel } from './channel.ts';
+import { readInstructions, systemPrompt } from './prompt.ts';
+import { createTools, type FileChange, type ToolContext } from './tools.ts';
+
+/** How long `stop` waits for the turn to wind down before ending the events anyway. */
+const STOP_GRACE_MS = 5_000;
+
+export interface SessionOptions {
+  /** Resolves the model; a thrown error ends the session with `agent.error`. */
+  model: () => LanguageModel;
+  maxSteps: number;
+  tools: Omit<ToolContext, 'onFileChange'>;
+  /** The conversation so far (a previous step of the same run); each finished turn is appended. */
+  history: ModelMessage[];
+  /** The run's signal: aborting it stops the session like `stop` does. */
+  signal: AbortSignal;
+}
+
+/** A readable message for anything thrown by the SDK, a tool or the gateway. */
+function describe(error: unknown): string {
+  if (APICallError.isInstance(error)) {
+    const status = error.statusCode ? ` (HTTP ${error.statusCode})` : '';
+    return `the model API call failed${status}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function attributed(message: string, author: string | null): string {
+  return author ? `[follow-up from ${author}]\n${message}` : message;
+}
+
+/**
+ * Starts one conversation: the prompt, then each queued follow-up once the turn before it
+ * finished, each turn a `streamText` loop of model calls and tool calls up to `maxSteps`.
+ */
+export function startSession(prompt: string, options: SessionOptions): HarnessSession {
+  const channel = new Channel<HarnessEvent>();
+  const stopper = new AbortController();
+  const signal = AbortSignal.any([options.signal, stopper.signal]);
+  const followUps: string[] = [];
+  let stoppedBy: { by: string | null } | null = null;
+  const emit = (event: HarnessEvent) => channel.push(event);
+
+  async function turn(model: LanguageModel, system: string, message: string): Promise<string> {
+    const { history, maxSteps } = options;
+    const before = history.length;
+    history.push({ role: 'user', content: message });
+    const changes = new Map<string, FileChange>();
+    const tools = createTools({ ...options.tools, onFileChange: (id, change) => changes.set(id, change) });
+    let text = '';
+    let last = '';
+    let steps = 0;
+    let finishReason = '';
+    const flush = () => {
+      if (text.trim() !== '') {
+        emit({ type: 'agent.message', data: { text } });
+        last = text;
+      }
+      text = '';
+    };
+    try {
+      const result = streamText({
+        model,
+        system,
+        messages: history,
+        tools,
+        stopWhen: stepCountIs(maxSteps),
+        abortSignal: signal,
+        maxRetries: 2,
+        onError: () => {},
+      });
+      for await (const part of result.fullStream) {
+        if (part.type === 'text-delta') text += part.text;
+        else if (part.type === 'text-end') flush();
+        else if (part.type === 'tool-call') {
+          flush();
+          emit({
+            type: 'agent.tool_call',
+            data: { id: part.toolCallId, name: part.toolName, input: part.input },
+          });
+        } else if (part.type === 'tool-result') {
+          const output = typeof part.output === 'string' ? part.output : JSON.stringify(part.output);
+          emit({ type: 'agent.tool_result', data: { id: part.toolCallId, output } });
+          const change = changes.get(part.toolCallId);
+          if (change) emit({ type: 'agent.file_change', data: change });
+        } else if (part.type === 'tool-error') {
+          emit({
+            type: 'agent.tool_result',
+            data: { id: part.toolCallId, output: describe(part.error), isError: true },
+          });
+        } else if (part.type === 'finish-step') {
+          flush();
+          steps++;
+          finishReason = part.finishReason;
+          emit({
+            type: 'agent.usage',
+            data: {
+              inputTokens: part.usage.inputTokens ?? 0,
+              outputTokens: part.usage.outputTokens ?? 0,
+              model: part.response.modelId,
+            },
+          });
+        } else if (part.type === 'error') throw part.error;
+        else if (part.type === 'abort') throw new Error('aborted');
+      }
+      flush();
+      history.push(...(await result.response).messages);
+    } catch (error) {
+      // A turn that did not finish leaves no half conversation behind (a tool call without its result).
+      history.length = before;
+      throw error;
+    }
+    if (finishReason === 'tool-calls' && steps >= maxSteps) {
+      return `${last}\n\n[the agent stopped at its step limit (${maxSteps} steps) before finishing]`.trim();
+    }
+    return last;
+  }
+
+  async function converse(): Promise<void> {
+    try {
+      const model = options.model();
+      const system = systemPrompt(await readInstructions(options.tools.sandbox, signal));
+      let message: string | undefined = prompt;
+      let result = '';
+      while (message !== undefined && !signal.aborted) {
+        result = await turn(model, system, message);
+        message = followUps.shift();
+      }
+      if (signal.aborted) throw new Error('aborted');
+      emit({ type: 'agent.result', data: { text: result } });
+    } catch (error) {
+      if (signal.aborted) {
+        const by = stoppedBy?.by;
+        const message = stoppedBy
+          ? `the agent was stopped${by ? ` by ${by}` : ''}`
+          : 'the agent was stopped: the run was cancelled or timed out';
+        emit({ type: 'agent.error', data: { message } });
+      } else emit({ type: 'agent.error', data: { message: describe(error) } });
+    } finally {
+      channel.close();
+    }
+  }
+
+  const done = converse();
+  return {
+    events: channel,
+    followUp(message, author) {
+      followUps.push(attributed(message, author));
+    },
+    async stop(by) {
+      stoppedBy ??= { by };
+      stopper.abort(new Error(`stopped by ${by ?? 'Nightshift'}`));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, STOP_GRACE_MS);
+      });
+      await Promise.race([done, grace]);
+      clearTimeout(timer);
+      channel.close();
+    },
+  };
+}

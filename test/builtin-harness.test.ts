@@ -1,0 +1,286 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuiltinHarness, GATEWAY_PLACEHOLDER_KEY } from '../src/agents/builtin/index.ts';
+import type { HarnessEvent, RunEvent } from '../src/core/events.ts';
+import { startModelGateway } from '../src/egress/gateway/index.ts';
+import { Engine, engineConfig } from '../src/engine/index.ts';
+import { LocalSandboxProvider } from '../src/sandbox/local/index.ts';
+import type { Sandbox } from '../src/sandbox/types.ts';
+import { type ModelServer, type ScriptedTurn, startModelServer } from './support/model-server.ts';
+import { gitIn, makeRepo, processesWith } from './support/repos.ts';
+
+const KEY = 'sk-test-real-key-0123456789';
+const USAGE = { inputTokens: 100, outputTokens: 20 };
+const LIMITS = { memoryBytes: 512 * 1024 * 1024, pids: 256 };
+
+/** A repo whose test gate passes only when answer.txt says 42, with instructions for agents. */
+const REPO_FILES = {
+  '.nightshift/environment.yml': 'test: sh check.sh\n',
+  'check.sh': 'test "$(cat answer.txt)" = 42 || { echo "answer.txt is not 42"; exit 1; }\n',
+  'AGENTS.md': 'Answers go in answer.txt. (marker: agents-md-was-read)\n',
+};
+
+/** The agent writes a wrong answer, runs the tests, says done; in the fix round it edits the answer. */
+const WRONG_THEN_FIXED: ScriptedTurn[] = [
+  { toolCalls: [{ name: 'write_file', input: { path: 'answer.txt', content: '41\n' } }], usage: USAGE },
+  { toolCalls: [{ name: 'bash', input: { command: 'sh check.sh' } }], usage: USAGE },
+  { text: 'Done: answer.txt holds the answer.', usage: USAGE },
+  {
+    toolCalls: [{ name: 'edit_file', input: { path: 'answer.txt', old_string: '41', new_string: '42' } }],
+    usage: USAGE,
+  },
+  { text: 'Fixed: the answer is 42 now.', usage: USAGE },
+];
+
+const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
+  events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** An engine with only the built-in harness (the default registry) and a scripted model behind `env`. */
+function engineWith(env: (models: ModelServer) => NodeJS.ProcessEnv) {
+  const dir = mkdtempSync(join(tmpdir(), 'nightshift-builtin-'));
+  const script: ScriptedTurn[] = [];
+  const state = { dir, script, repos: 0 } as {
+    dir: string;
+    script: ScriptedTurn[];
+    repos: number;
+    models: ModelServer;
+    engine: Engine;
+  };
+  beforeAll(async () => {
+    state.models = await startModelServer({ script });
+    const config = { ...engineConfig(join(dir, 'home'), env(state.models)), limits: LIMITS };
+    state.engine = await Engine.open(config);
+    await state.engine.startWorker();
+  });
+  afterAll(async () => {
+    await state.engine?.close();
+    await state.models?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  async function submit(prompt: string, turns: ScriptedTurn[]) {
+    script.push(...turns);
+    const repo = join(dir, `repo${state.repos++}`);
+    await makeRepo(repo, REPO_FILES);
+    return { repo, run: await state.engine.submit({ repo, prompt }) };
+  }
+  async function finish(runId: string) {
+    await waitFor(async () => (await state.engine.store.getRun(runId)).status === 'completed', 60_000);
+    return { run: await state.engine.store.getRun(runId), events: await state.engine.store.events(runId) };
+  }
+  return { state, submit, finish };
+}
+
+describe('the built-in agent, end to end through the engine, sandbox and gateway (Anthropic)', () => {
+  const { state, submit, finish } = engineWith((models) => ({
+    ANTHROPIC_API_KEY: KEY,
+    NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url,
+  }));
+
+  it('fixes the failing gate in fix round one and publishes the change', async () => {
+    const { repo, run: queued } = await submit('Put the answer in answer.txt', WRONG_THEN_FIXED);
+
+    const { run, events } = await finish(queued.id);
+
+    expect(run.conclusion).toBe('success');
+    expect(await gitIn(repo, 'show', `${run.branch}:answer.txt`)).toBe('42');
+    expect(ofType(events, 'gate.failed')).toHaveLength(1);
+    expect(ofType(events, 'agent.tool_call').map((e) => e.data.name)).toEqual([
+      'write_file',
+      'bash',
+      'edit_file',
+    ]);
+    const results = ofType(events, 'agent.tool_result').map((e) => e.data.output);
+    expect(results[1]).toBe('exit code: 1\nanswer.txt is not 42\n');
+    expect(ofType(events, 'agent.file_change').map((e) => e.data)).toEqual([
+      { path: 'answer.txt', kind: 'added' },
+      { path: 'answer.txt', kind: 'modified' },
+    ]);
+    expect(ofType(events, 'agent.usage').map((e) => e.data)).toEqual(
+      Array.from({ length: 5 }, () => ({ inputTokens: 100, outputTokens: 20, model: 'claude-sonnet-4-5' })),
+    );
+    expect(ofType(events, 'agent.result').map((e) => e.data.text)).toEqual([
+      'Done: answer.txt holds the answer.',
+      'Fixed: the answer is 42 now.',
+    ]);
+    expect(ofType(events, 'model.call').map((e) => e.data)).toEqual(
+      Array.from({ length: 5 }, () =>
+        expect.objectContaining({ provider: 'anthropic', inputTokens: 100, outputTokens: 20, status: 200 }),
+      ),
+    );
+  });
+
+  it('reaches the model only through the gateway, which swaps the placeholder key for the real one', async () => {
+    const calls = state.models.requests.filter((r) => r.path === '/v1/messages');
+
+    expect(calls).toHaveLength(5);
+    for (const call of calls) {
+      expect(call.headers['x-api-key']).toBe(KEY);
+      expect(JSON.stringify(call.headers)).not.toContain(GATEWAY_PLACEHOLDER_KEY);
+    }
+  });
+
+  it('puts AGENTS.md in the system prompt and continues the conversation in the fix round', async () => {
+    const calls = state.models.requests.filter((r) => r.path === '/v1/messages');
+    const first = JSON.stringify(calls[0]!.body);
+    const fixRound = JSON.stringify(calls[3]!.body);
+
+    expect(first).toContain('agents-md-was-read');
+    expect(fixRound).toContain('Put the answer in answer.txt');
+    expect(fixRound).toContain('The check `sh check.sh` failed');
+    expect(fixRound).toContain('answer.txt is not 42');
+  });
+
+  it('stops the agent mid-command when the run is cancelled, and concludes cancelled', async () => {
+    const marker = `builtin-cancel-${Date.now()}`;
+    const { run } = await submit('Wait forever', [
+      { toolCalls: [{ name: 'bash', input: { command: `sleep 600 # ${marker}` } }], usage: USAGE },
+    ]);
+    await waitFor(() => processesWith(marker).length > 0);
+
+    const asked = Date.now();
+    await state.engine.store.requestCancel(run.id, 'tester');
+    const { run: done, events } = await finish(run.id);
+
+    expect(done.conclusion).toBe('cancelled');
+    expect(Date.now() - asked).toBeLessThan(5_000);
+    expect(processesWith(marker)).toEqual([]);
+    expect(ofType(events, 'agent.tool_call').map((e) => e.data.name)).toEqual(['bash']);
+  });
+});
+
+describe('the built-in agent on OpenAI Chat Completions', () => {
+  const { state, submit, finish } = engineWith((models) => ({
+    OPENAI_API_KEY: KEY,
+    NIGHTSHIFT_OPENAI_BASE_URL: `${models.url}/v1`,
+  }));
+
+  it('fixes the failing gate in fix round one and publishes the change', async () => {
+    const { repo, run: queued } = await submit('Put the answer in answer.txt', WRONG_THEN_FIXED);
+
+    const { run, events } = await finish(queued.id);
+
+    expect(run.conclusion).toBe('success');
+    expect(await gitIn(repo, 'show', `${run.branch}:answer.txt`)).toBe('42');
+    const calls = state.models.requests.filter((r) => r.path === '/v1/chat/completions');
+    expect(calls).toHaveLength(5);
+    expect(calls.map((c) => c.headers.authorization)).toEqual(Array(5).fill(`Bearer ${KEY}`));
+    expect((calls[0]!.body as { model: string }).model).toBe('gpt-5');
+    expect(ofType(events, 'agent.file_change')).toHaveLength(2);
+    expect(ofType(events, 'model.call').map((e) => e.data.provider)).toEqual(Array(5).fill('openai'));
+  });
+});
+
+describe('the built-in agent without a model provider', () => {
+  const { submit, finish } = engineWith(() => ({}));
+
+  it('fails the run saying which key to set', async () => {
+    const { run: queued } = await submit('Anything', []);
+
+    const { run } = await finish(queued.id);
+
+    expect(run.conclusion).toBe('error');
+    expect(run.reason).toMatch(/ANTHROPIC_API_KEY or OPENAI_API_KEY/);
+  });
+});
+
+describe('a built-in agent session', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nightshift-builtin-session-'));
+  const script: ScriptedTurn[] = [];
+  let models: ModelServer;
+  let gateway: Awaited<ReturnType<typeof startModelGateway>>;
+  let sandbox: Sandbox;
+  let sessions = 0;
+
+  beforeAll(async () => {
+    models = await startModelServer({ script });
+    gateway = await startModelGateway({
+      providers: { anthropic: { apiKey: KEY, baseUrl: models.url } },
+      socketPath: join(dir, 'model.sock'),
+    });
+    await makeRepo(join(dir, 'base'), { 'a.txt': 'a\n' });
+    sandbox = await new LocalSandboxProvider().create({
+      runId: 'run_0000000000builtinsession',
+      baseDir: join(dir, 'base'),
+      stateDir: join(dir, 'state'),
+      limits: LIMITS,
+    });
+  });
+
+  afterAll(async () => {
+    await sandbox?.destroy({ discard: true });
+    await gateway?.close();
+    await models?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function start(prompt: string, signal = new AbortController().signal) {
+    const harness = new BuiltinHarness();
+    return harness.start(prompt, {
+      runId: `run_session${sessions++}`,
+      sandbox,
+      env: {},
+      modelGatewaySocket: gateway.socketPath,
+      signal,
+    });
+  }
+
+  async function collect(events: AsyncIterable<HarnessEvent>): Promise<HarnessEvent[]> {
+    const seen: HarnessEvent[] = [];
+    for await (const event of events) seen.push(event);
+    return seen;
+  }
+
+  it('delivers follow-ups in order once the current turn finishes, continuing the conversation', async () => {
+    let release = () => {};
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const before = models.requests.length;
+    script.push({ text: 'first answer', hold }, { text: 'second answer' }, { text: 'third answer' });
+    const session = start('first question');
+    const events = collect(session.events);
+    await waitFor(() => models.requests.length > before);
+
+    session.followUp('second question', 'alice');
+    session.followUp('third question', null);
+    release();
+    const seen = await events;
+
+    expect(seen.filter((e) => e.type === 'agent.message').map((e) => e.data)).toEqual([
+      { text: 'first answer' },
+      { text: 'second answer' },
+      { text: 'third answer' },
+    ]);
+    expect(seen.at(-1)).toEqual({ type: 'agent.result', data: { text: 'third answer' } });
+    const last = JSON.stringify(models.requests.at(-1)!.body);
+    expect(last).toMatch(
+      /first question.*first answer.*\[follow-up from alice\]\\nsecond question.*second answer.*third question/,
+    );
+  });
+
+  it('stops within seconds mid-command, killing the command, and says who stopped it', async () => {
+    const marker = `builtin-stop-${Date.now()}`;
+    script.push({ toolCalls: [{ name: 'bash', input: { command: `sleep 600 # ${marker}` } }] });
+    const session = start('wait');
+    const events = collect(session.events);
+    await waitFor(() => processesWith(marker).length > 0);
+
+    const asked = Date.now();
+    await session.stop('alice');
+    const seen = await events;
+
+    expect(Date.now() - asked).toBeLessThan(3_000);
+    expect(processesWith(marker)).toEqual([]);
+    expect(seen.at(-1)).toEqual({ type: 'agent.error', data: { message: 'the agent was stopped by alice' } });
+  });
+});
