@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { HarnessRegistry } from '../agents/registry.ts';
 import { execAuditEntries } from '../audit/exec.ts';
+import { egressEntry, modelCallEntry } from '../audit/records.ts';
 import { AuditWriter } from '../audit/writer.ts';
 import { formatProblem } from '../blueprints/problems.ts';
 import { runBlueprint } from '../blueprints/steps/index.ts';
@@ -91,33 +92,13 @@ export async function executeRun(
       baseRef: run.baseRef,
       stateDir: join(deps.runsDir, run.id),
       onEgress: (decision) => {
-        audit.push({
-          kind: 'egress',
-          runId: run.id,
-          data: {
-            host: decision.host,
-            port: decision.port,
-            method: decision.method,
-            allowed: decision.allowed,
-            reason: decision.reason,
-          },
-        });
+        audit.push(egressEntry(decision, run.id));
         if (!decision.allowed) {
           events.push({ type: 'policy.denied', data: { what: 'egress', reason: decision.reason } });
         }
       },
       onModelCall: (call) => {
-        audit.push({
-          kind: 'model.call',
-          runId: run.id,
-          data: {
-            provider: call.provider,
-            model: call.model,
-            inputTokens: call.inputTokens,
-            outputTokens: call.outputTokens,
-            costUsd: call.costUsd,
-          },
-        });
+        audit.push(modelCallEntry(call, run.id));
         events.push({
           type: 'model.call',
           data: {

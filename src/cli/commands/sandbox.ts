@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { NewAuditEntry } from '../../audit/entries.ts';
 import { execAuditEntries } from '../../audit/exec.ts';
+import { egressEntry, modelCallEntry } from '../../audit/records.ts';
 import { AuditWriter } from '../../audit/writer.ts';
 import { NightshiftError } from '../../core/errors.ts';
 import { homePaths } from '../../core/home.ts';
@@ -58,24 +59,8 @@ export function registerSandbox(program: Command): void {
           baseRef: options.base,
           stateDir: `${homePaths(engine.config.home).runs}/${id}`,
           repoPolicyFile: options.policy,
-          onEgress: (d) =>
-            record({
-              kind: 'egress',
-              actor,
-              data: { host: d.host, port: d.port, method: d.method, allowed: d.allowed, reason: d.reason },
-            }),
-          onModelCall: (call) =>
-            record({
-              kind: 'model.call',
-              actor,
-              data: {
-                provider: call.provider,
-                model: call.model,
-                inputTokens: call.inputTokens,
-                outputTokens: call.outputTokens,
-                costUsd: call.costUsd,
-              },
-            }),
+          onEgress: (decision) => record(egressEntry(decision, null, actor)),
+          onModelCall: (call) => record(modelCallEntry(call, null, actor)),
           onBudgetExceeded: () =>
             record({ kind: 'policy.denied', actor, data: { what: 'budget', reason: 'spent' } }),
         });
