@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/index.ts';
-import { type AttackLab, addedFile, execOf, marker, openLab } from './support.ts';
+import { type AttackLab, type AttackResult, addedFile, execOf, marker, openLab } from './support.ts';
 
 /** Puts a fake secret at `path` on the host; the returned function removes it and any folder it made. */
 function plantHostSecret(path: string, content: string): () => void {
@@ -35,19 +35,31 @@ describe('filesystem attacks', () => {
     await lab?.close();
   });
 
-  it.each([
-    ['/etc', () => '/etc'],
-    ['/usr', () => '/usr/local'],
-    ['/', () => '/'],
-    ['another host directory', () => lab.dir],
-  ])('cannot write a file into %s', async (_where, where) => {
-    const target = join(where(), marker('planted'));
+  describe('writing outside the workspace', () => {
+    const cases: [string, () => string][] = [
+      ['/etc', () => '/etc'],
+      ['/usr', () => '/usr/local'],
+      ['/', () => '/'],
+      ['another host directory', () => lab.dir],
+    ];
+    const names = cases.map(() => marker('planted'));
+    const target = (index: number) => join(cases[index]![1](), names[index]!);
+    let attack: AttackResult;
 
-    const { run, audit } = await lab.runAttack(`touch ${target}`);
+    beforeAll(async () => {
+      attack = await lab.runAttacks(cases.map((_, index) => `touch ${target(index)}`));
+    });
 
-    expect(existsSync(target)).toBe(false);
-    expect(run.conclusion).toBe('failure');
-    expect(execOf(audit, ['touch', target])).toMatchObject({ exitCode: 1, source: 'trace' });
+    it.each(cases.map(([where], index) => [where, index] as const))(
+      'cannot write a file into %s',
+      (_where, index) => {
+        expect(existsSync(target(index))).toBe(false);
+        expect(execOf(attack.audit, ['touch', target(index)])).toMatchObject({
+          exitCode: 1,
+          source: 'trace',
+        });
+      },
+    );
   });
 
   it('cannot write through a symlink it plants to a host file', async () => {
@@ -60,35 +72,47 @@ describe('filesystem attacks', () => {
     expect(execOf(audit, ['cp', 'README.md', 'link'])).toMatchObject({ exitCode: 1 });
   });
 
-  it.each([
-    ['/etc/shadow', () => ({ path: '/etc/shadow', secret: readFileSync('/etc/shadow', 'utf8').split('\n')[0]! })],
-    [
-      'an ssh key in /root/.ssh',
-      () => {
-        const path = join(homedir(), '.ssh', marker('id_ed25519'));
-        const secret = `-----BEGIN OPENSSH PRIVATE KEY----- ${marker('ssh')}`;
-        cleanups.push(plantHostSecret(path, `${secret}\n`));
-        return { path, secret };
-      },
-    ],
-    [
-      'cloud credentials in ~/.aws/credentials',
-      () => {
-        const path = freePath(join(homedir(), '.aws'), 'credentials');
-        const secret = `aws_secret_access_key = ${marker('aws')}`;
-        cleanups.push(plantHostSecret(path, `[default]\n${secret}\n`));
-        return { path, secret };
-      },
-    ],
-  ])('cannot read %s of the host', async (_what, plant) => {
-    const { path, secret } = plant();
-    expect(secret.length).toBeGreaterThan(4);
+  describe('reading secrets of the host', () => {
+    const cases: [string, () => { path: string; secret: string }][] = [
+      [
+        '/etc/shadow',
+        () => ({ path: '/etc/shadow', secret: readFileSync('/etc/shadow', 'utf8').split('\n')[0]! }),
+      ],
+      [
+        'an ssh key in /root/.ssh',
+        () => {
+          const path = join(homedir(), '.ssh', marker('id_ed25519'));
+          const secret = `-----BEGIN OPENSSH PRIVATE KEY----- ${marker('ssh')}`;
+          cleanups.push(plantHostSecret(path, `${secret}\n`));
+          return { path, secret };
+        },
+      ],
+      [
+        'cloud credentials in ~/.aws/credentials',
+        () => {
+          const path = freePath(join(homedir(), '.aws'), 'credentials');
+          const secret = `aws_secret_access_key = ${marker('aws')}`;
+          cleanups.push(plantHostSecret(path, `[default]\n${secret}\n`));
+          return { path, secret };
+        },
+      ],
+    ];
+    let planted: { path: string; secret: string }[];
+    let attack: AttackResult;
 
-    const { output, change, audit } = await lab.runAttack(`cat ${path} > stolen.txt || true`);
+    beforeAll(async () => {
+      planted = cases.map(([, plant]) => plant());
+      attack = await lab.runAttacks(planted.map(({ path }, index) => `cat ${path} > stolen${index}.txt`));
+    });
 
-    expect(output).not.toContain(secret);
-    expect(change?.diff ?? '').not.toContain(secret);
-    expect(execOf(audit, ['cat', path])).toMatchObject({ exitCode: 1 });
+    it.each(cases.map(([what], index) => [what, index] as const))('cannot read %s', (_what, index) => {
+      const { path, secret } = planted[index]!;
+
+      expect(secret.length).toBeGreaterThan(4);
+      expect(attack.output).not.toContain(secret);
+      expect(attack.change?.diff ?? '').not.toContain(secret);
+      expect(execOf(attack.audit, ['cat', path])).toMatchObject({ exitCode: 1 });
+    });
   });
 
   it("cannot read Nightshift's own database, policy or run state in its home, nor break its audit chain", async () => {
@@ -112,7 +136,9 @@ describe('filesystem attacks', () => {
     expect(output).not.toContain('pg_wal');
     expect(output).not.toContain('disk: 64MiB');
     expect(execOf(audit, ['ls', '-la', lab.home, db])).toMatchObject({ exitCode: 2 });
-    expect(execOf(audit, ['cat', `${db}/pg_hba.conf`, `${lab.home}/policy.yml`])).toMatchObject({ exitCode: 1 });
+    expect(execOf(audit, ['cat', `${db}/pg_hba.conf`, `${lab.home}/policy.yml`])).toMatchObject({
+      exitCode: 1,
+    });
     expect(verification.ok).toBe(true);
   });
 
@@ -131,7 +157,7 @@ describe('filesystem attacks', () => {
         `ls ${state} || true`,
         `cat ${state}/upper/secret.txt || true`,
         'cat /proc/*/root/workspace/secret.txt > seen.txt 2>&1 || true',
-        'find /tmp /home /run /workspace -name secret.txt > found.txt 2>&1 || true',
+        'find / -path /usr -prune -o -path /proc -prune -o -name secret.txt -print 2>/dev/null > found.txt || true',
       ].join('\n'),
     );
     await lab.engine.store.requestCancel(other.run.id, 'test');
@@ -158,7 +184,9 @@ describe('filesystem attacks', () => {
     expect(run.conclusion).toBe('success');
     expect(output.match(/No space left on device/g)).toHaveLength(2);
     expect(addedFile(change, 'after.txt')).toBe('still here');
-    expect(execOf(audit, ['dd', 'if=/dev/zero', 'of=fill', 'bs=1M', 'count=100'])).toMatchObject({ exitCode: 1 });
+    expect(execOf(audit, ['dd', 'if=/dev/zero', 'of=fill', 'bs=1M', 'count=100'])).toMatchObject({
+      exitCode: 1,
+    });
     expect(execOf(audit, ['dd', 'if=/dev/zero', 'of=/tmp/fill', 'bs=1M', 'count=100'])).toMatchObject({
       exitCode: 1,
     });

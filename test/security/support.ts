@@ -19,7 +19,10 @@ export interface AttackOptions {
   policy: string;
   /** Engine-wide sandbox limits on top of the defaults (e.g. a small `tmpBytes`). */
   limits?: Partial<SandboxLimits>;
-  /** Turns of the scripted model the gateway forwards to (reached with the key below). */
+  /**
+   * Turns of the scripted model the gateway forwards to (reached with the key below). Without
+   * it no model provider is configured: no gateway, and no bridge in the sandbox.
+   */
   modelScript?: ScriptedTurn[];
   /** The model provider's key, known to the host only. */
   modelKey?: string;
@@ -42,13 +45,18 @@ export interface AttackLab {
   dir: string;
   home: string;
   models: ModelServer;
-  /** Queues a run of `script` on a fresh repo with `files`; `finished()` waits for its end. */
+  /**
+   * Queues a run of `script` on a repo with `files` (runs with the same files share one repo, as
+   * runs of a project do); `finished()` waits for its end.
+   */
   start(
     script: string,
     files?: Record<string, string>,
   ): Promise<{ run: Run; repo: string; finished(): Promise<AttackResult> }>;
   /** Runs `script` as the agent of one run and returns what happened. */
   runAttack(script: string, files?: Record<string, string>): Promise<AttackResult>;
+  /** One run trying every command in turn, each allowed to fail: one run for a table of attacks. */
+  runAttacks(commands: string[], files?: Record<string, string>): Promise<AttackResult>;
   close(): Promise<void>;
 }
 
@@ -65,14 +73,30 @@ export async function openLab(options: AttackOptions): Promise<AttackLab> {
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-security-'));
   const home = join(dir, 'home');
   const models = await startModelServer({ script: options.modelScript ?? [] });
-  const config = engineConfig(home, {
-    ANTHROPIC_API_KEY: options.modelKey ?? `sk-ant-${marker('lab')}`,
-    NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url,
-  });
+  const config = engineConfig(
+    home,
+    options.modelScript
+      ? {
+          ANTHROPIC_API_KEY: options.modelKey ?? `sk-ant-${marker('lab')}`,
+          NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url,
+        }
+      : {},
+  );
   const engine = await Engine.open({ ...config, limits: { ...config.limits, ...options.limits } });
   writeFileSync(join(home, 'policy.yml'), options.policy);
   await engine.startWorker();
-  let repos = 0;
+  const repos = new Map<string, Promise<string>>();
+
+  function repoWith(files: Record<string, string>): Promise<string> {
+    const key = JSON.stringify(files);
+    let repo = repos.get(key);
+    if (!repo) {
+      const path = join(dir, `repo${repos.size}`);
+      repo = makeRepo(path, files).then(() => path);
+      repos.set(key, repo);
+    }
+    return repo;
+  }
 
   async function finished(runId: string, repo: string): Promise<AttackResult> {
     for (;;) {
@@ -99,10 +123,12 @@ export async function openLab(options: AttackOptions): Promise<AttackLab> {
     home,
     models,
     async start(script, files = { 'README.md': 'a project\n' }) {
-      const repo = join(dir, `repo${repos++}`);
-      await makeRepo(repo, files);
+      const repo = await repoWith(files);
       const run = await engine.submit({ repo, script });
       return { run, repo, finished: () => finished(run.id, repo) };
+    },
+    runAttacks(commands, files) {
+      return lab.runAttack(commands.map((command) => `${command} || true`).join('\n'), files);
     },
     async runAttack(script, files) {
       const started = await lab.start(script, files);
@@ -149,4 +175,9 @@ export function addedFile(change: Change | null, path: string): string | undefin
     if (line.startsWith('+')) lines.push(line.slice(1));
   }
   return lines.join('\n');
+}
+
+/** `argv` as one shell command line, each argument single-quoted. */
+export function shellQuote(argv: string[]): string {
+  return argv.map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
 }
