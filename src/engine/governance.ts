@@ -1,3 +1,4 @@
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BRIDGE_SCRIPT,
@@ -130,9 +131,16 @@ export async function startGovernance(options: GovernanceOptions): Promise<RunGo
   };
   const bridge = routes.length > 0 ? bridgeCommand(SANDBOX_NODE, routes, SANDBOX_BRIDGE) : null;
   if (bridge) {
+    // A copy in the state dir: Nightshift's own files may live anywhere (even under /tmp, which
+    // the sandbox launcher covers while bwrap starts); the state dir is always reachable.
+    const script = join(options.stateDir, 'bridge.mjs');
+    await copyFile(BRIDGE_SCRIPT, script).catch(async (error: unknown) => {
+      await Promise.allSettled(closers.map((close) => close()));
+      throw error;
+    });
     spec.files = [
       { path: options.node, target: SANDBOX_NODE },
-      { path: BRIDGE_SCRIPT, target: SANDBOX_BRIDGE },
+      { path: script, target: SANDBOX_BRIDGE },
     ];
   }
   return {
