@@ -1,7 +1,6 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bwrapArgs } from './bwrap.ts';
 import { LocalSandboxProvider } from './index.ts';
@@ -38,7 +37,11 @@ describe('bwrap arguments', () => {
     const root = await mkdtemp(join(tmpdir(), 'nightshift-bwrap-'));
     roots.push(root);
     await mkdir(join(root, 'base'));
-    const here = dirname(fileURLToPath(import.meta.url));
+    // Outside /tmp (refused there), wherever the checkout is.
+    const here = await mkdtemp('/var/tmp/nightshift-ro-');
+    roots.push(here);
+    await chmod(here, 0o755);
+    await writeFile(join(here, 'launch.sh'), '#!/bin/sh\n');
     const sandbox = await new LocalSandboxProvider({ readOnlyPaths: [here] }).create({
       runId: 'run_000000000000bwrap001',
       baseDir: join(root, 'base'),
