@@ -83,3 +83,37 @@ export async function checkTarget(target: EgressTarget, ctx: ProxyContext): Prom
   const reason = verdict.reason ?? (verdict.rule ? `allowed by ${verdict.rule}` : 'allowed');
   return { ok: true, address: addresses[0]!, rule: verdict.rule, reason };
 }
+
+/** The fields every decision about one target shares. */
+export type DecisionBase = Pick<EgressDecision, 'host' | 'port' | 'method' | 'rule' | 'address'>;
+
+/**
+ * Ends a request whose checks refused it (sending the refusal with `refuse`) or whose client
+ * hung up meanwhile, reporting the decision; false when the caller should connect upstream.
+ */
+export function endsBeforeConnect(
+  ctx: ProxyContext,
+  base: DecisionBase,
+  checked: CheckResult,
+  clientGone: boolean,
+  refuse: (status: number, reason: string) => void,
+  durationMs: number,
+): boolean {
+  if (!checked.ok) {
+    refuse(checked.status, checked.reason);
+    ctx.report({ ...base, allowed: false, reason: checked.reason, status: checked.status, durationMs });
+    return true;
+  }
+  if (clientGone) {
+    ctx.report({
+      ...base,
+      allowed: true,
+      reason: checked.reason,
+      status: 499,
+      error: 'client hung up',
+      durationMs,
+    });
+    return true;
+  }
+  return false;
+}

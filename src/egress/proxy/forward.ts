@@ -1,5 +1,5 @@
 import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
-import { type CheckResult, checkTarget, type ProxyContext } from './check.ts';
+import { type CheckResult, checkTarget, endsBeforeConnect, type ProxyContext } from './check.ts';
 import { parseHttpTarget } from './target.ts';
 
 /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), besides every `Proxy-*`. */
@@ -62,28 +62,16 @@ export async function forwardHttp(
   }
   const checked: CheckResult = await checkTarget(target, ctx);
   const base = { host: target.host, port: target.port, method, rule: checked.rule, address: checked.address };
-  if (!checked.ok) {
-    sendPlain(res, checked.status, checked.reason);
-    ctx.report({
-      ...base,
-      allowed: false,
-      reason: checked.reason,
-      status: checked.status,
-      durationMs: durationMs(),
-    });
-    return;
-  }
-
-  if (res.destroyed) {
-    const error = 'client hung up';
-    ctx.report({
-      ...base,
-      allowed: true,
-      reason: checked.reason,
-      status: 499,
-      error,
-      durationMs: durationMs(),
-    });
+  if (
+    endsBeforeConnect(
+      ctx,
+      base,
+      checked,
+      res.destroyed,
+      (status, reason) => sendPlain(res, status, reason),
+      durationMs(),
+    )
+  ) {
     return;
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { checkTarget, type ProxyContext } from './check.ts';
+import { checkTarget, endsBeforeConnect, type ProxyContext } from './check.ts';
 import { parseConnectTarget } from './target.ts';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -58,27 +58,16 @@ export async function openTunnel(
     rule: checked.rule,
     address: checked.address,
   };
-  if (!checked.ok) {
-    refuse(socket, checked.status, checked.reason);
-    ctx.report({
-      ...base,
-      allowed: false,
-      reason: checked.reason,
-      status: checked.status,
-      durationMs: durationMs(),
-    });
-    return;
-  }
-  if (socket.destroyed) {
-    const error = 'client hung up';
-    ctx.report({
-      ...base,
-      allowed: true,
-      reason: checked.reason,
-      status: 499,
-      error,
-      durationMs: durationMs(),
-    });
+  if (
+    endsBeforeConnect(
+      ctx,
+      base,
+      checked,
+      socket.destroyed,
+      (code, reason) => refuse(socket, code, reason),
+      durationMs(),
+    )
+  ) {
     return;
   }
 
