@@ -91,11 +91,22 @@ describe('the built-in agent tools', () => {
   });
 
   it('refuses an edit whose old text occurs twice or not at all, leaving the file as it was', async () => {
-    const twice = editFile(sandbox, { path: 'src/app.ts', oldString: '= 1;', newString: '= 2;' });
-    const missing = editFile(sandbox, { path: 'src/app.ts', oldString: 'const c', newString: 'const d' });
+    // Both settle before either is awaited on its own: a rejection never goes unhandled meanwhile.
+    const [twice, missing] = await Promise.allSettled([
+      editFile(sandbox, { path: 'src/app.ts', oldString: '= 1;', newString: '= 2;' }),
+      editFile(sandbox, { path: 'src/app.ts', oldString: 'const c', newString: 'const d' }),
+    ]);
 
-    await expect(twice).rejects.toThrow(/occurs 2 times in src\/app\.ts: include more surrounding lines/);
-    await expect(missing).rejects.toThrow(/old_string was not found in src\/app\.ts/);
+    expect(twice).toMatchObject({
+      status: 'rejected',
+      reason: {
+        message: expect.stringMatching(/occurs 2 times in src\/app\.ts: include more surrounding lines/),
+      },
+    });
+    expect(missing).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringMatching(/old_string was not found in src\/app\.ts/) },
+    });
     expect(await readFile(sandbox, { path: 'src/app.ts' })).toBe(
       'const a = 1;\nconst b = 1;\nexport { a, b };\n',
     );
