@@ -1,7 +1,7 @@
 import { NightshiftError } from '../core/errors.ts';
 import type { Queryable } from '../store/db.ts';
 import type { Store } from '../store/index.ts';
-import { type AuditRow, auditWhere, rowAt } from './log.ts';
+import { type AuditRow, auditWhere, hashedFieldsOf } from './log.ts';
 
 export interface ExportOptions {
   since?: Date;
@@ -26,16 +26,7 @@ export async function* exportAudit(db: Queryable, options: ExportOptions = {}): 
       params,
     );
     for (const row of rows) {
-      const line = {
-        seq: Number(row.seq),
-        at: rowAt(row),
-        kind: row.kind,
-        run_id: row.run_id,
-        actor: row.actor,
-        data: row.data,
-        prev_hash: row.prev_hash,
-        hash: row.hash,
-      };
+      const line = { ...hashedFieldsOf(row), prev_hash: row.prev_hash, hash: row.hash };
       yield `${JSON.stringify(line)}\n`;
       afterSeq = line.seq;
     }

@@ -23,6 +23,18 @@ export function rowAt(row: Pick<AuditRow, 'at'>): string {
   return (row.at instanceof Date ? row.at : new Date(row.at)).toISOString();
 }
 
+/** The fields of a stored row that its hash covers, as they were hashed. */
+export function hashedFieldsOf(row: AuditRow) {
+  return {
+    seq: Number(row.seq),
+    at: rowAt(row),
+    kind: row.kind,
+    run_id: row.run_id,
+    actor: row.actor,
+    data: row.data,
+  };
+}
+
 export function toAuditEntry(row: AuditRow): AuditEntry {
   return {
     seq: Number(row.seq),

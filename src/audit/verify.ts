@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.ts';
 import { entryHash, GENESIS_HASH } from './hash.ts';
-import { type AuditRow, rowAt } from './log.ts';
+import { type AuditRow, hashedFieldsOf } from './log.ts';
 
 /**
  * What is wrong with the first bad entry:
@@ -53,7 +53,7 @@ export async function verifyAudit(db: Queryable, options: VerifyOptions = {}): P
       if (seq !== prevSeq + 1) {
         return broken(prevSeq + 1, 'removed', `entry ${prevSeq + 1} is missing (the next entry is ${seq})`);
       }
-      const contentOk = entryHash(row.prev_hash, fieldsOf(row)) === row.hash;
+      const contentOk = entryHash(row.prev_hash, hashedFieldsOf(row)) === row.hash;
       if (row.prev_hash !== prevHash) {
         const linked = await db.query<{ seq: unknown }>(
           'SELECT seq FROM audit_log WHERE hash = $1 AND seq <> $2 LIMIT 1',
@@ -121,7 +121,7 @@ export async function verifyAudit(db: Queryable, options: VerifyOptions = {}): P
 
 /** How far an entry was renumbered (its hash matches another `seq`), or null. */
 function renumbering(row: AuditRow): number | null {
-  const fields = fieldsOf(row);
+  const fields = hashedFieldsOf(row);
   for (let shift = 1; shift <= MAX_RENUMBERING; shift++) {
     for (const d of [shift, -shift]) {
       if (entryHash(row.prev_hash, { ...fields, seq: fields.seq + d }) === row.hash) return d;
@@ -132,14 +132,3 @@ function renumbering(row: AuditRow): number | null {
 
 /** How many removed or inserted entries before it `renumbering` looks for. */
 const MAX_RENUMBERING = 1000;
-
-function fieldsOf(row: AuditRow) {
-  return {
-    seq: Number(row.seq),
-    at: rowAt(row),
-    kind: row.kind,
-    run_id: row.run_id,
-    actor: row.actor,
-    data: row.data,
-  };
-}

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Locator, PathSegment, Problem } from './problems.ts';
 
@@ -63,4 +64,21 @@ function findOffset(root: unknown, path: PathSegment[], key: boolean): number | 
     }
   }
   return offset;
+}
+
+/**
+ * A configuration file's text, or undefined when it does not exist. Any other read error
+ * becomes the caller's typed error (fail closed: a file that exists is never skipped).
+ */
+export async function readOptionalFile(
+  path: string,
+  failure: (error: Error) => Error,
+): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw failure(error as Error);
+  }
 }

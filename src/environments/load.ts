@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatProblem, type Problem } from '../blueprints/problems.ts';
+import { readOptionalFile } from '../blueprints/yaml-source.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { parseDevcontainer } from './devcontainer.ts';
 import { type EnvironmentParseResult, parseEnvironmentFile } from './parse.ts';
@@ -48,23 +48,16 @@ const CANDIDATES: [Exclude<EnvironmentSource, 'none'>, (text: string) => Environ
  */
 export async function loadEnvironment(repoDir: string): Promise<LoadedEnvironment> {
   for (const [source, parse] of CANDIDATES) {
-    const text = await readIfExists(join(repoDir, source));
+    const path = join(repoDir, source);
+    const text = await readOptionalFile(
+      path,
+      (error) =>
+        new NightshiftError('ENVIRONMENT_INVALID', `cannot read ${path}: ${error.message}`, { cause: error }),
+    );
     if (text === undefined) continue;
     const { environment, errors, warnings } = parse(text);
     if (!environment || errors.length > 0) throw new EnvironmentInvalidError(source, errors);
     return { environment, source, warnings };
   }
   return { environment: emptyEnvironment(), source: 'none', warnings: [] };
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new NightshiftError('ENVIRONMENT_INVALID', `cannot read ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
 }

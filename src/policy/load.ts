@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatProblem, type Problem } from '../blueprints/problems.ts';
+import { readOptionalFile } from '../blueprints/yaml-source.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { BUILTIN_POLICY } from './builtin.ts';
 import { mergePolicies } from './merge.ts';
@@ -77,7 +77,15 @@ export async function inspectPolicy(files: PolicyFiles): Promise<PolicyInspectio
   const errors: PolicyProblem[] = [];
   const warnings: PolicyProblem[] = [];
   const read = async (path: string, source: PolicySource) => {
-    const text = await readIfExists(path);
+    // Fail closed: a policy that exists but cannot be read must not be skipped.
+    const text = await readOptionalFile(
+      path,
+      (error) =>
+        new NightshiftError('POLICY_INVALID', `cannot read policy file ${path}: ${error.message}`, {
+          hint: 'make the file readable by the user Nightshift runs as',
+          cause: error,
+        }),
+    );
     if (text === undefined) return { found: false };
     const result = parsePolicy(text, source);
     errors.push(...inFile(result.errors, path));
@@ -117,22 +125,4 @@ export function builtinPolicy(): PolicySpec {
 
 function inFile(problems: Problem[], file: string): PolicyProblem[] {
   return problems.map((problem) => ({ file, ...problem }));
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    // Fail closed: a policy that exists but cannot be read must not be skipped.
-    throw new NightshiftError(
-      'POLICY_INVALID',
-      `cannot read policy file ${path}: ${(error as Error).message}`,
-      {
-        hint: 'make the file readable by the user Nightshift runs as',
-        cause: error,
-      },
-    );
-  }
 }
