@@ -114,9 +114,30 @@ describe('the built-in agent, end to end through the engine, sandbox and gateway
     ]);
     expect(ofType(events, 'model.call').map((e) => e.data)).toEqual(
       Array.from({ length: 5 }, () =>
-        expect.objectContaining({ provider: 'anthropic', inputTokens: 100, outputTokens: 20, status: 200 }),
+        expect.objectContaining({
+          step: 'agent',
+          provider: 'anthropic',
+          inputTokens: 100,
+          outputTokens: 20,
+          status: 200,
+        }),
       ),
     );
+    const { usage } = await state.engine.runDetails(run.id);
+    expect(usage).toEqual([
+      {
+        step: 'agent',
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        calls: 5,
+        inputTokens: 500,
+        outputTokens: 100,
+        costUsd: expect.any(Number),
+      },
+    ]);
+    const metered = ofType(events, 'model.call').reduce((sum, e) => sum + e.data.costUsd, 0);
+    expect(usage[0]!.costUsd).toBeCloseTo(metered, 10);
+    expect(usage[0]!.costUsd).toBeGreaterThan(0);
   });
 
   it('reaches the model only through the gateway, which swaps the placeholder key for the real one', async () => {

@@ -23,8 +23,11 @@ export interface HarnessContext {
 export interface HarnessSession {
   /** Normalized events until the agent finishes its turn (and every queued follow-up). */
   readonly events: AsyncIterable<HarnessEvent>;
-  /** Queues a message delivered when the current turn finishes, in order. */
-  followUp(message: string, author: string | null): void;
+  /**
+   * Queues a message delivered when the current turn finishes, in order. Returns false (and
+   * takes nothing) when the conversation has already ended or is stopping.
+   */
+  followUp(message: string, author: string | null): boolean;
   /** Halts the agent; the events stream ends soon after. */
   stop(by: string | null): Promise<void>;
 }

@@ -1,14 +1,15 @@
 import { type AuditVerification, auditRunId, exportAudit, verifyAudit } from '../audit/index.ts';
 import type { RunEvent } from '../core/events.ts';
-import type { Change, Repo, Run } from '../core/run.ts';
-import type { Engine, RunRequest } from '../engine/index.ts';
+import type { Run } from '../core/run.ts';
+import type { Engine, RunDetails, RunRequest } from '../engine/index.ts';
 import type { RunFilter } from '../store/index.ts';
 
-/** A run with what a person wants to see beside it. */
-export interface RunDetails {
+export type { RunDetails } from '../engine/index.ts';
+
+/** What became of a follow-up: queued for the live agent, or a new run continuing a completed one. */
+export interface SayResult {
+  delivery: 'queued' | 'continued';
   run: Run;
-  repo: Repo;
-  change: Change | null;
 }
 
 /**
@@ -25,6 +26,10 @@ export interface Client {
   /** Events after `after`; with `wait`, blocks until there are some (or the run has ended). */
   events(runId: string, after: number, wait: boolean, signal?: AbortSignal): Promise<RunEvent[]>;
   cancel(runId: string, by: string | null): Promise<Run>;
+  /** Sends the run's agent a follow-up (see `Engine.say`). */
+  say(runId: string, message: string, author: string | null): Promise<SayResult>;
+  /** Halts the run's agent (see `Engine.stopAgent`). */
+  stop(runId: string, by: string | null): Promise<Run>;
   /** Checks the audit log's hash chain. */
   auditVerify(): Promise<AuditVerification>;
   /** The audit log as JSON lines; `since` is an ISO time, `runId` a run id or suffix. */
@@ -44,10 +49,7 @@ export function embeddedClient(engine: Engine): Client {
     mode: 'embedded',
     engine,
     submit: (request) => engine.submit(request),
-    async run(id) {
-      const run = await store.getRun(id);
-      return { run, repo: await store.repos.get(run.repoId), change: await store.changes.forRun(run.id) };
-    },
+    run: (id) => engine.runDetails(id),
     async runs(filter) {
       if (!filter.repo) return store.listRuns(filter);
       const repoId = await engine.findRepoId(filter.repo);
@@ -59,6 +61,8 @@ export function embeddedClient(engine: Engine): Client {
       return store.waitForEvents(run.id, after, signal);
     },
     cancel: (runId, by) => store.requestCancel(runId, by),
+    say: (runId, message, author) => engine.say(runId, message, author),
+    stop: (runId, by) => engine.stopAgent(runId, by),
     auditVerify: () => verifyAudit(store.db),
     async *auditExport(filter) {
       const runId = filter.runId ? await auditRunId(store, filter.runId) : undefined;

@@ -10,7 +10,9 @@ import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSandbox } from './commands/sandbox.ts';
+import { registerSay } from './commands/say.ts';
 import { registerShow } from './commands/show.ts';
+import { registerStop } from './commands/stop.ts';
 import { registerWorker } from './commands/worker.ts';
 
 /** Exit codes for errors before or around a run (a run's own conclusion has its own codes). */
@@ -22,6 +24,7 @@ const ERROR_EXIT: Partial<Record<ErrorCode, number>> = {
   ENVIRONMENT_INVALID: 2,
   POLICY_INVALID: 2,
   NOT_FOUND: 2,
+  CONFLICT: 2,
   HARNESS_UNAVAILABLE: 3,
   SANDBOX_UNAVAILABLE: 3,
   HOME_LOCKED: 3,
@@ -60,6 +63,8 @@ export function buildProgram(): Command {
     registerLogs,
     registerDiff,
     registerCancel,
+    registerSay,
+    registerStop,
     registerWorker,
     registerDemo,
     registerAudit,

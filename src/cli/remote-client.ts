@@ -3,7 +3,7 @@ import type { AuditVerification } from '../audit/index.ts';
 import { type ErrorCode, NightshiftError } from '../core/errors.ts';
 import type { RunEvent } from '../core/events.ts';
 import type { Run } from '../core/run.ts';
-import type { Client, RunDetails } from './client.ts';
+import type { Client, RunDetails, SayResult } from './client.ts';
 
 const DATE_FIELDS = new Set(['createdAt', 'startedAt', 'finishedAt', 'cancelRequestedAt', 'at']);
 
@@ -76,6 +76,9 @@ export function remoteClient(socketPath: string): Client & { ping(): Promise<boo
         signal,
       ),
     cancel: (runId, by) => call<Run>('POST', `/runs/${encodeURIComponent(runId)}/cancel`, { by }),
+    say: (runId, message, author) =>
+      call<SayResult>('POST', `/runs/${encodeURIComponent(runId)}/say`, { message, author }),
+    stop: (runId, by) => call<Run>('POST', `/runs/${encodeURIComponent(runId)}/stop`, { by }),
     auditVerify: () => call<AuditVerification>('GET', '/audit/verify'),
     auditExport(filter) {
       const q = new URLSearchParams();

@@ -1,6 +1,8 @@
 import pc from 'picocolors';
 import type { RunEvent } from '../core/events.ts';
-import type { Change, Repo, Run } from '../core/run.ts';
+import type { Run } from '../core/run.ts';
+import type { RunDetails } from '../engine/index.ts';
+import { type StepUsage, totalUsage } from '../store/index.ts';
 
 export function duration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
@@ -46,7 +48,7 @@ export function runsTable(runs: Run[]): string {
   return [pc.bold(line(header)), ...rows.map(line)].join('\n');
 }
 
-export function runDetails(run: Run, repo: Repo, change: Change | null): string {
+export function runDetails({ run, repo, change, usage }: RunDetails): string {
   const lines = [
     `${pc.bold('run')}        ${run.id}`,
     `${pc.bold('state')}      ${state(run)}${run.reason ? ` ${pc.dim(`(${run.reason})`)}` : ''}`,
@@ -74,20 +76,54 @@ export function runDetails(run: Run, repo: Repo, change: Change | null): string 
   } else if (run.branch) {
     lines.push(`${pc.bold('branch')}     ${run.branch} ${pc.dim('(not pushed)')}`);
   }
+  if (run.continues) lines.push(`${pc.bold('continues')}  ${run.continues}`);
+  lines.push(...usageLines(usage));
   return lines.join('\n');
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** Tokens and cost in total and per step and model, as the model gateway metered them. */
+function usageLines(usage: StepUsage[]): string[] {
+  if (usage.length === 0) return [`${pc.bold('usage')}      ${pc.dim('no model calls')}`];
+  const total = totalUsage(usage);
+  const describe = (u: Omit<StepUsage, 'step' | 'provider' | 'model'>) =>
+    `${u.calls} call${u.calls === 1 ? '' : 's'}, ${count(u.inputTokens)} in / ${count(u.outputTokens)} out, $${u.costUsd.toFixed(4)}`;
+  return [
+    `${pc.bold('usage')}      ${describe(total)}`,
+    ...usage.map((u) => `             ${u.step} ${pc.dim(`${u.provider}:${u.model}`)} ${describe(u)}`),
+  ];
 }
 
 /** One event as a person reads it; output is passed through as it came. Null hides the event. */
 export function formatEvent(event: RunEvent, options: { output: boolean }): string | null {
   switch (event.type) {
-    case 'run.created':
-      return pc.dim(`· ${event.data.blueprint} run on ${event.data.repo} (${event.data.trigger})`);
+    case 'run.created': {
+      const continues = event.data.continues ? `, continues ${event.data.continues}` : '';
+      return pc.dim(
+        `· ${event.data.blueprint} run on ${event.data.repo} (${event.data.trigger}${continues})`,
+      );
+    }
     case 'run.status':
       return event.data.status === 'completed' ? null : pc.dim(`· ${event.data.status}`);
     case 'run.attempt':
       return pc.yellow(`↻ attempt ${event.data.attempt}: ${event.data.reason}`);
     case 'run.cancel_requested':
       return pc.yellow(`■ cancel requested${event.data.by ? ` by ${event.data.by}` : ''}`);
+    case 'run.follow_up_requested':
+      return pc.cyan(
+        `✉ follow-up${event.data.by ? ` from ${event.data.by}` : ''} queued: ${truncate(event.data.message, 200)}`,
+      );
+    case 'run.stop_requested':
+      return pc.yellow(`■ stop requested${event.data.by ? ` by ${event.data.by}` : ''}`);
+    case 'agent.follow_up':
+      return pc.cyan(
+        `✉ follow-up delivered to ${event.data.step}${event.data.by ? ` (from ${event.data.by})` : ''}`,
+      );
+    case 'agent.stopped':
+      return pc.yellow(
+        `■ agent stopped${event.data.by ? ` by ${event.data.by}` : ''}${event.data.step ? ` in ${event.data.step}` : ''}: later agent steps and fix rounds are skipped`,
+      );
     case 'workspace.ready':
       return pc.dim(
         `· workspace at ${event.data.baseCommit.slice(0, 12)} in ${duration(event.data.ms)}${event.data.cached ? ' (cached base)' : ''}`,

@@ -14,10 +14,20 @@ export type StepKind = 'run' | 'agent' | 'gate' | 'publish';
 
 /** Everything that can happen in a run, as stored in `run_events`. */
 export type RunEventPayload =
-  | { type: 'run.created'; data: { blueprint: string; repo: string; trigger: string } }
+  | {
+      type: 'run.created';
+      data: { blueprint: string; repo: string; trigger: string; continues?: string | null };
+    }
   | { type: 'run.status'; data: { status: RunStatus } }
   | { type: 'run.attempt'; data: { attempt: number; reason: string } }
   | { type: 'run.cancel_requested'; data: { by: string | null } }
+  /** Someone sent the live agent a message; it is delivered when the agent's turn ends. */
+  | { type: 'run.follow_up_requested'; data: { message: string; by: string | null } }
+  | { type: 'run.stop_requested'; data: { by: string | null } }
+  /** The queued follow-up was handed to the agent (in `step`). */
+  | { type: 'agent.follow_up'; data: { step: string; message: string; by: string | null } }
+  /** The agent was halted on request; later agent steps and fix rounds are skipped. */
+  | { type: 'agent.stopped'; data: { step: string | null; by: string | null } }
   | { type: 'run.completed'; data: { conclusion: RunConclusion; reason: string | null } }
   | { type: 'workspace.ready'; data: { baseCommit: string; ms: number; cached: boolean } }
   | { type: 'step.started'; data: { step: string; kind: StepKind; round?: number } }
@@ -44,6 +54,8 @@ export type RunEventPayload =
   | {
       type: 'model.call';
       data: {
+        /** The step that was running when the call was made (null before the first step). */
+        step: string | null;
         provider: string;
         model: string;
         inputTokens: number;

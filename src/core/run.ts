@@ -40,6 +40,8 @@ export interface Run {
   branch: string | null;
   trigger: string;
   author: string | null;
+  /** The run this one continues (same branch, the agent's conversation resumed), if any. */
+  continues: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;

@@ -5,17 +5,18 @@ import { HarnessRegistry } from '../agents/registry.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseTemplate } from '../blueprints/template.ts';
 import type { Blueprint } from '../blueprints/types.ts';
-import { invalidInput } from '../core/errors.ts';
+import { invalidInput, NightshiftError } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
-import type { Run } from '../core/run.ts';
+import type { Change, Repo, Run } from '../core/run.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import { LocalScmProvider } from '../scm/local/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
-import { Store } from '../store/index.ts';
+import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
 import type { EngineConfig } from './config.ts';
+import { continueRun } from './continue.ts';
 import { acquireHomeLock } from './home-lock.ts';
 import { createLogger } from './log.ts';
 import type { ProvisionDeps } from './provision.ts';
@@ -37,6 +38,15 @@ export interface RunRequest {
   priority?: number;
   trigger?: string;
   author?: string | null;
+}
+
+/** A run with what a person wants to see beside it. */
+export interface RunDetails {
+  run: Run;
+  repo: Repo;
+  change: Change | null;
+  /** Model usage by step and model, as the gateway metered it. */
+  usage: StepUsage[];
 }
 
 export interface EngineParts {
@@ -73,6 +83,7 @@ export class Engine {
         author: config.author,
         runsDir: paths.runs,
         secrets: config.secrets,
+        log,
       },
       {
         concurrency: config.concurrency,
@@ -156,6 +167,54 @@ export class Engine {
       trigger: request.trigger,
       author: request.author,
     });
+  }
+
+  /** A run with its repo, change and model usage. */
+  async runDetails(id: string): Promise<RunDetails> {
+    const run = await this.store.getRun(id);
+    const [repo, change, usage] = await Promise.all([
+      this.store.repos.get(run.repoId),
+      this.store.changes.forRun(run.id),
+      this.store.usage.forRun(run.id),
+    ]);
+    return { run, repo, change, usage };
+  }
+
+  /**
+   * Sends a run's agent a follow-up: queued for the live agent while the run has not completed
+   * (delivered when its current turn ends), or, once it has, a new run that continues it on
+   * the same branch with the conversation resumed.
+   */
+  async say(
+    runId: string,
+    message: string,
+    author: string | null,
+  ): Promise<{ delivery: 'queued' | 'continued'; run: Run }> {
+    if (message.trim() === '')
+      throw invalidInput('the message is empty', 'say what the agent should do next');
+    const run = await this.store.getRun(runId);
+    if (run.status !== 'completed') {
+      try {
+        await this.store.steer(run.id, { kind: 'follow_up', text: message, author });
+        return { delivery: 'queued', run: await this.store.getRun(run.id) };
+      } catch (error) {
+        // It completed meanwhile: continue it instead.
+        if (!(error instanceof NightshiftError && error.code === 'CONFLICT')) throw error;
+      }
+    }
+    return { delivery: 'continued', run: await continueRun(this.store, run.id, { prompt: message, author }) };
+  }
+
+  /** Halts a run's agent (later agent steps and fix rounds are skipped); the run goes on to its checks. */
+  async stopAgent(runId: string, by: string | null): Promise<Run> {
+    const run = await this.store.getRun(runId);
+    if (run.status === 'completed') {
+      throw new NightshiftError('CONFLICT', `run ${run.id} has already completed`, {
+        hint: 'nothing to stop; to end a run before it completes use `nightshift cancel RUN`',
+      });
+    }
+    await this.store.steer(run.id, { kind: 'stop', author: by });
+    return this.store.getRun(run.id);
   }
 
   /** The id of the registered repo at `location`, or null when Nightshift has never seen it. */

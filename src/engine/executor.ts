@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type pino from 'pino';
 import type { HarnessRegistry } from '../agents/registry.ts';
 import { execAuditEntries } from '../audit/exec.ts';
 import { egressEntry, modelCallEntry } from '../audit/records.ts';
@@ -19,6 +20,7 @@ import { RunFencedError, type Store } from '../store/index.ts';
 import { abortOf, RunAbort } from './abort.ts';
 import { EventWriter } from './event-writer.ts';
 import { type ProvisionDeps, type Provisioned, provision } from './provision.ts';
+import { Steering } from './steering.ts';
 
 export interface ExecutorDeps extends ProvisionDeps {
   store: Store;
@@ -29,6 +31,7 @@ export interface ExecutorDeps extends ProvisionDeps {
   secrets: Record<string, string>;
   /** Where runs keep their sandbox state (`<home>/runs`). */
   runsDir: string;
+  log: pino.Logger;
 }
 
 /** The same sandbox, handing the trace of every exec (what ran, what the kernel refused) to `record`. */
@@ -73,11 +76,19 @@ export async function executeRun(
   run: Run,
   attempt: number,
   controller: AbortController,
+  steering: Steering = new Steering(),
 ): Promise<{ conclusion: RunConclusion; reason: string | null } | null> {
   const { store } = deps;
   const { signal } = controller;
   const events = new EventWriter(store, run.id, attempt);
   const audit = new AuditWriter(store.db);
+  const progress: { step: string | null } = { step: null };
+  // Usage rows are written in call order, one at a time, and all written before the run concludes.
+  let usageWrites: Promise<void> = Promise.resolve();
+  steering.open({
+    emit: (event) => events.push(event),
+    markDelivered: (ids) => store.steering.markDelivered(ids),
+  });
   let provisioned: Provisioned | null = null;
   let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
@@ -99,9 +110,25 @@ export async function executeRun(
       },
       onModelCall: (call) => {
         audit.push(modelCallEntry(call, run.id));
+        const step = progress.step;
+        usageWrites = usageWrites
+          .then(() =>
+            store.usage.add(run.id, {
+              step: step ?? 'setup',
+              provider: call.provider,
+              model: call.model,
+              inputTokens: call.inputTokens,
+              outputTokens: call.outputTokens,
+              costUsd: call.costUsd,
+            }),
+          )
+          .catch((error: unknown) =>
+            deps.log.warn({ runId: run.id, err: error }, 'recording model usage failed'),
+          );
         events.push({
           type: 'model.call',
           data: {
+            step,
             provider: call.provider,
             model: call.model,
             inputTokens: call.inputTokens,
@@ -175,6 +202,8 @@ export async function executeRun(
         store,
         vars,
         signal,
+        steering,
+        progress,
         secrets: secretsFor(environment.secrets ?? [], deps.secrets),
         auditSecrets: (names, step) =>
           audit.push({ kind: 'secret.used', runId: run.id, data: { names, step } }),
@@ -227,7 +256,7 @@ export async function executeRun(
     });
   }
   try {
-    await Promise.all([events.flush(), audit.flush()]);
+    await Promise.all([events.flush(), audit.flush(), usageWrites, steering.settled()]);
     await store.completeRun(run.id, outcome.conclusion, outcome.reason, attempt);
   } catch (error) {
     if (error instanceof RunFencedError) return null;

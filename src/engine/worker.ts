@@ -5,7 +5,9 @@ import { newId } from '../core/ids.ts';
 import type { Run } from '../core/run.ts';
 import type { Store } from '../store/index.ts';
 import { RunAbort } from './abort.ts';
+import { continueRun } from './continue.ts';
 import { type ExecutorDeps, executeRun } from './executor.ts';
+import { Steering } from './steering.ts';
 
 export interface WorkerOptions {
   /** Runs this worker executes at once. */
@@ -25,6 +27,7 @@ export interface WorkerOptions {
 interface ActiveRun {
   run: Run;
   controller: AbortController;
+  steering: Steering;
   done: Promise<void>;
 }
 
@@ -61,6 +64,9 @@ export class Worker {
     this.unsubscribe.push(
       this.store.on('queued', () => this.wake?.()),
       this.store.on('cancel', (runId) => this.cancel(runId)),
+      this.store.on('steer', (runId) => {
+        if (this.active.has(runId)) this.steer([runId]).catch(() => {});
+      }),
     );
     this.loop = Promise.all([this.claimLoop(), this.leaseLoop()]).then(() => {});
   }
@@ -93,6 +99,29 @@ export class Worker {
   private cancel(runId: string): void {
     const active = this.active.get(runId);
     active?.controller.abort(new RunAbort('cancelled', 'the run was cancelled'));
+  }
+
+  /** Hands messages waiting in the store to the runs' agents. */
+  private async steer(runIds: string[]): Promise<void> {
+    for (const message of await this.store.steering.pending(runIds)) {
+      this.active.get(message.runId)?.steering.receive([message]);
+    }
+  }
+
+  /**
+   * Follow-ups that arrived too late for the run's agent are not lost: a run that continues
+   * this one (same branch, conversation resumed) takes them.
+   */
+  private async continueWithLeftovers(run: Run): Promise<void> {
+    const left = (await this.store.steering.pending([run.id])).filter((m) => m.kind === 'follow_up');
+    if (left.length === 0) return;
+    await this.store.steering.markDelivered(left.map((m) => m.id));
+    const authors = [...new Set(left.map((m) => m.author))];
+    const next = await continueRun(this.store, run.id, {
+      prompt: left.map((m) => m.text ?? '').join('\n\n'),
+      author: authors.length === 1 ? authors[0] : null,
+    });
+    this.log.info({ runId: run.id, next: next.id }, 'late follow-ups continue the run');
   }
 
   private async claimLoop(): Promise<void> {
@@ -142,11 +171,13 @@ export class Worker {
       const limit = minutes >= 1 ? `${minutes}m` : `${Math.round(run.timeoutMs / 1000)}s`;
       controller.abort(new RunAbort('timed_out', `the run exceeded its time limit of ${limit}`));
     }, run.timeoutMs);
-    const done = executeRun(this.deps, run, claim.attempt, controller)
+    const steering = new Steering();
+    const done = executeRun(this.deps, run, claim.attempt, controller, steering)
       .then(async (outcome) => {
         if (outcome === null && (controller.signal.reason as RunAbort | undefined)?.kind === 'shutdown') {
           await this.store.releaseLease(run.id, this.id);
         }
+        if (outcome && outcome.conclusion !== 'cancelled') await this.continueWithLeftovers(run);
         this.log.info(
           { runId: run.id, attempt: claim.attempt, conclusion: outcome?.conclusion },
           'run finished',
@@ -158,8 +189,9 @@ export class Worker {
         this.active.delete(run.id);
         this.wake?.();
       });
-    this.active.set(run.id, { run, controller, done });
+    this.active.set(run.id, { run, controller, steering, done });
     if (run.cancelRequestedAt) this.cancel(run.id);
+    this.steer([run.id]).catch(() => {});
     this.log.info({ runId: run.id, attempt: claim.attempt }, 'run claimed');
     return true;
   }
@@ -173,6 +205,7 @@ export class Worker {
       if (ids.length === 0) continue;
       try {
         for (const runId of await this.store.cancelRequested(ids)) this.cancel(runId);
+        await this.steer(ids);
         if (Date.now() - lastRenew >= this.options.leaseMs / 3) {
           lastRenew = Date.now();
           for (const runId of ids) {

@@ -99,13 +99,7 @@ async function handle(
   }
   if (parts[0] === 'runs' && parts[1]) {
     const run = await store.getRun(parts[1]);
-    if (req.method === 'GET' && parts.length === 2) {
-      return send(res, 200, {
-        run,
-        repo: await store.repos.get(run.repoId),
-        change: await store.changes.forRun(run.id),
-      });
-    }
+    if (req.method === 'GET' && parts.length === 2) return send(res, 200, await engine.runDetails(run.id));
     if (req.method === 'GET' && parts[2] === 'events') {
       const after = Number(url.searchParams.get('after') ?? 0);
       if (url.searchParams.get('wait') !== '1') return send(res, 200, await store.events(run.id, after));
@@ -122,6 +116,14 @@ async function handle(
     if (req.method === 'POST' && parts[2] === 'cancel') {
       const body = await readJson<{ by?: string | null }>(req);
       return send(res, 200, await store.requestCancel(run.id, body.by ?? null));
+    }
+    if (req.method === 'POST' && parts[2] === 'say') {
+      const body = await readJson<{ message?: string; author?: string | null }>(req);
+      return send(res, 200, await engine.say(run.id, body.message ?? '', body.author ?? null));
+    }
+    if (req.method === 'POST' && parts[2] === 'stop') {
+      const body = await readJson<{ by?: string | null }>(req);
+      return send(res, 200, await engine.stopAgent(run.id, body.by ?? null));
     }
   }
   throw new NightshiftError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);

@@ -18,11 +18,15 @@ import {
 } from './queue.ts';
 import { reposQueries } from './repos.ts';
 import { listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
+import { insertMessage, type RunMessage, steeringQueries } from './steering.ts';
+import { usageQueries } from './usage.ts';
 
 export type { Db } from './db.ts';
 export { RunFencedError } from './events.ts';
 export type { Claim, ClaimOptions } from './queue.ts';
 export type { RunFilter } from './runs.ts';
+export type { RunMessage } from './steering.ts';
+export { type StepUsage, totalUsage, type UsageTotals } from './usage.ts';
 
 export interface NewRun {
   repoId: string;
@@ -35,6 +39,10 @@ export interface NewRun {
   priority?: number;
   trigger?: string;
   author?: string | null;
+  /** The run this one continues; `branch` is then that run's branch. */
+  continues?: string | null;
+  /** The branch to publish to; by default one is derived from the prompt and run id. */
+  branch?: string | null;
 }
 
 export interface StoreOptions extends DatabaseOptions {
@@ -50,6 +58,8 @@ export class Store {
   readonly db: Db;
   readonly repos;
   readonly changes;
+  readonly steering;
+  readonly usage;
   private readonly notifier = new EventEmitter();
   private readonly pollMs: number;
 
@@ -58,6 +68,8 @@ export class Store {
     this.pollMs = pollMs;
     this.repos = reposQueries(db);
     this.changes = changesQueries(db);
+    this.steering = steeringQueries(db);
+    this.usage = usageQueries(db);
     this.notifier.setMaxListeners(0);
   }
 
@@ -83,8 +95,9 @@ export class Store {
     const repo = await this.repos.get(input.repoId);
     const run = await this.db.transaction(async (tx) => {
       const rows = await tx.query<RunRow>(
-        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref, priority, trigger, author)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING *`,
+        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref,
+           priority, trigger, author, continues, branch)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
         [
           id,
           input.repoId,
@@ -96,12 +109,19 @@ export class Store {
           input.priority ?? 0,
           input.trigger ?? 'cli',
           input.author ?? null,
+          input.continues ?? null,
+          input.branch ?? null,
         ],
       );
       await appendEvents(tx, id, [
         {
           type: 'run.created',
-          data: { blueprint: input.blueprint, repo: repo.name, trigger: input.trigger ?? 'cli' },
+          data: {
+            blueprint: input.blueprint,
+            repo: repo.name,
+            trigger: input.trigger ?? 'cli',
+            continues: input.continues ?? null,
+          },
         },
         { type: 'run.status', data: { status: 'queued' } },
       ]);
@@ -276,6 +296,46 @@ export class Store {
     return this.getRun(run.id);
   }
 
+  /**
+   * Queues a follow-up message or a stop request for a run that has not completed; the worker
+   * executing it hands it to the agent (told through `on('steer')` in this process, or by
+   * polling). Throws CONFLICT once the run has completed: a follow-up then starts a run that
+   * continues it (`Engine.continueRun`).
+   */
+  async steer(
+    runId: string,
+    message: { kind: RunMessage['kind']; text?: string | null; author: string | null },
+  ): Promise<RunMessage> {
+    const run = await this.getRun(runId);
+    const queued = await this.db.transaction(async (tx) => {
+      // Locked against completion: a message is either seen by the run's worker or refused.
+      const rows = await tx.query<{ status: RunStatus }>('SELECT status FROM runs WHERE id = $1 FOR UPDATE', [
+        run.id,
+      ]);
+      if (rows[0]?.status === 'completed') return null;
+      const stored = await insertMessage(tx, {
+        runId: run.id,
+        kind: message.kind,
+        text: message.text ?? null,
+        author: message.author,
+      });
+      await appendEvents(tx, run.id, [
+        message.kind === 'stop'
+          ? { type: 'run.stop_requested', data: { by: message.author } }
+          : { type: 'run.follow_up_requested', data: { message: message.text ?? '', by: message.author } },
+      ]);
+      return stored;
+    });
+    if (!queued) {
+      throw new NightshiftError('CONFLICT', `run ${run.id} has already completed`, {
+        hint: 'a follow-up to a completed run starts a new run that continues it: `nightshift say RUN "..."`',
+      });
+    }
+    this.notify(run.id);
+    this.notifier.emit('steer', run.id);
+    return queued;
+  }
+
   /** Ids of the given runs that were asked to stop. */
   async cancelRequested(runIds: readonly string[]): Promise<string[]> {
     if (runIds.length === 0) return [];
@@ -324,8 +384,8 @@ export class Store {
 
   /** Subscribes to in-process signals: a run was queued, or a run was asked to stop. */
   on(what: 'queued', listener: () => void): () => void;
-  on(what: 'cancel', listener: (runId: string) => void): () => void;
-  on(what: 'queued' | 'cancel', listener: (runId: string) => void): () => void {
+  on(what: 'cancel' | 'steer', listener: (runId: string) => void): () => void;
+  on(what: 'queued' | 'cancel' | 'steer', listener: (runId: string) => void): () => void {
     this.notifier.on(what, listener);
     return () => this.notifier.off(what, listener);
   }

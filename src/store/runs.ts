@@ -18,6 +18,7 @@ export interface RunRow {
   branch: string | null;
   trigger: string;
   author: string | null;
+  continues: string | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -41,6 +42,7 @@ export function toRun(row: RunRow): Run {
     branch: row.branch,
     trigger: row.trigger,
     author: row.author,
+    continues: row.continues,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

@@ -41,6 +41,7 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
   const stopper = new AbortController();
   const signal = AbortSignal.any([options.signal, stopper.signal]);
   const followUps: string[] = [];
+  let ended = false;
   let stoppedBy: { by: string | null } | null = null;
   const emit = (event: HarnessEvent) => channel.push(event);
 
@@ -129,6 +130,7 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
         result = await turn(model, system, message);
         message = followUps.shift();
       }
+      ended = true;
       if (signal.aborted) throw new Error('aborted');
       emit({ type: 'agent.result', data: { text: result } });
     } catch (error) {
@@ -140,6 +142,7 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
         emit({ type: 'agent.error', data: { message } });
       } else emit({ type: 'agent.error', data: { message: describe(error) } });
     } finally {
+      ended = true;
       channel.close();
     }
   }
@@ -148,7 +151,9 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
   return {
     events: channel,
     followUp(message, author) {
+      if (ended || signal.aborted) return false;
       followUps.push(attributed(message, author));
+      return true;
     },
     async stop(by) {
       stoppedBy ??= { by };

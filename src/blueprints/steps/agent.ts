@@ -10,6 +10,14 @@ export async function runAgentStep(
   step: AgentStep,
   prompt: string,
 ): Promise<StepOutcome> {
+  const stopped = context.steering?.stoppedBy;
+  if (stopped) {
+    return {
+      ok: true,
+      skipped: true,
+      reason: `the agent was stopped${stopped.by ? ` by ${stopped.by}` : ''}`,
+    };
+  }
   const harness = context.harnesses.get(step.harness ?? context.defaultHarness);
   const harnessContext = {
     runId: context.run.id,
@@ -25,6 +33,7 @@ export async function runAgentStep(
     session.stop(null).catch(() => {});
   };
   context.signal.addEventListener('abort', stopOnAbort, { once: true });
+  context.steering?.attach(step.id, session);
   let error: string | null = null;
   try {
     for await (const event of session.events) {
@@ -32,10 +41,13 @@ export async function runAgentStep(
       if (event.type === 'agent.error') error = event.data.message;
     }
   } finally {
+    context.steering?.detach(session);
     context.signal.removeEventListener('abort', stopOnAbort);
   }
   await context.events.flush();
   if (context.signal.aborted) return { ok: false, reason: `step ${step.id} was interrupted` };
+  // Halted on request: what the agent did so far stands, and the run goes on to its checks.
+  if (context.steering?.stoppedBy) return { ok: true };
   if (error) return { ok: false, conclusion: 'failure', reason: `agent step ${step.id} failed: ${error}` };
   return { ok: true };
 }

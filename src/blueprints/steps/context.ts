@@ -1,6 +1,7 @@
 import type { HarnessRegistry } from '../../agents/registry.ts';
 import type { DiffStat, Repo, Run, RunConclusion } from '../../core/run.ts';
 import type { EventWriter } from '../../engine/event-writer.ts';
+import type { Steering } from '../../engine/steering.ts';
 import type { Environment } from '../../environments/types.ts';
 import type { Sandbox } from '../../sandbox/types.ts';
 import type { CommitAuthor, ScmProvider } from '../../scm/types.ts';
@@ -36,6 +37,10 @@ export interface StepContext {
   deniedExecutables?: string[];
   /** The policy's publish rules: a reason refuses the change before it is pushed. */
   reviewChange?: (change: { diffstat: DiffStat }) => string | null;
+  /** Follow-ups and stop requests for the run's agent. */
+  steering?: Steering;
+  /** The step executing now (kept up to date by the blueprint walker), to attribute model usage. */
+  progress?: { step: string | null };
   /** Aborted on cancel, timeout or lost lease; `signal.reason` says which. */
   signal: AbortSignal;
 }

@@ -49,7 +49,8 @@ async function runGate(context: StepContext, blueprint: Blueprint, gate: GateSte
   for (let round = 0; ; round++) {
     const outcome = await runStep(context, gate, round > 0 ? round : undefined);
     if (outcome.ok || context.signal.aborted) return outcome;
-    if (!fixStep || round >= gate.maxRounds) {
+    // A stopped agent gets no fix rounds: the gate's verdict stands.
+    if (!fixStep || round >= gate.maxRounds || context.steering?.stoppedBy) {
       const rounds = fixStep ? ` after ${round} fix round${round === 1 ? '' : 's'}` : '';
       return { ...outcome, reason: `gate ${gate.id} failed${rounds}: ${outcome.reason ?? 'check failed'}` };
     }
@@ -77,6 +78,7 @@ async function runStep(
   promptOverride?: string,
 ): Promise<StepOutcome> {
   const started = Date.now();
+  if (context.progress) context.progress.step = step.id;
   const text =
     step.kind === 'run' || step.kind === 'gate' ? renderTemplate(step.command, context.vars) : null;
   if (text !== null && text.trim() === '') {

@@ -65,7 +65,7 @@ async function runAndWait(
   timeoutMs: number | undefined,
   json: boolean,
 ): Promise<{ exitCode: number; client: Client }> {
-  let client = opened;
+  const client = opened;
   const run = await client.submit({
     repo: repoLocation(options.repo),
     prompt: options.prompt,
@@ -84,23 +84,37 @@ async function runAndWait(
     return { exitCode: 0, client };
   }
   if (!json) print(`run ${run.id} queued (${run.blueprint})`);
+  return watchRun(client, reopen, run.id, { output: options.follow ?? false, json });
+}
 
+/**
+ * Follows a run to its conclusion, printing its events (Ctrl-C cancels it), then its details;
+ * the exit code is the conclusion's.
+ */
+export async function watchRun(
+  opened: Client,
+  reopen: () => Promise<Client>,
+  runId: string,
+  options: { output: boolean; json: boolean },
+): Promise<{ exitCode: number; client: Client }> {
+  let client = opened;
+  const { json } = options;
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
     if (!json) print('cancelling the run… (Ctrl-C again to leave now; an unfinished run resumes next time)');
-    client.cancel(run.id, currentUser()).catch(() => {});
+    client.cancel(runId, currentUser()).catch(() => {});
   };
   process.on('SIGINT', onInterrupt);
   try {
     ({ client } = await followRun(
       client,
-      run.id,
+      runId,
       0,
       (event) => {
         if (json) return;
-        const line = formatEvent(event, { output: options.follow ?? false });
+        const line = formatEvent(event, { output: options.output });
         if (line !== null) process.stdout.write(event.type === 'step.output' ? line : `${line}\n`);
       },
       { reconnect: reopen },
@@ -108,8 +122,8 @@ async function runAndWait(
   } finally {
     process.off('SIGINT', onInterrupt);
   }
-  const details = await client.run(run.id);
+  const details = await client.run(runId);
   if (json) printJson(details);
-  else print(`\n${runDetails(details.run, details.repo, details.change)}`);
+  else print(`\n${runDetails(details)}`);
   return { exitCode: details.run.conclusion ? EXIT_CODES[details.run.conclusion] : 1, client };
 }

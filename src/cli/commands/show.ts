@@ -6,7 +6,9 @@ import { runDetails } from '../render.ts';
 export function registerShow(program: Command): void {
   program
     .command('show')
-    .description('show a run: state, conclusion and reason, branch and diffstat')
+    .description(
+      'show a run: state, conclusion and reason, branch and diffstat, model usage and cost by step',
+    )
     .argument('<run>', 'run id (or its last 8 characters)')
     .action(async (runId: string, _options, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
@@ -14,7 +16,7 @@ export function registerShow(program: Command): void {
       try {
         const details = await client.run(runId);
         if (global.json) printJson(details);
-        else print(runDetails(details.run, details.repo, details.change));
+        else print(runDetails(details));
       } finally {
         await client.close();
       }

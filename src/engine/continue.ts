@@ -1,0 +1,51 @@
+import type { Blueprint } from '../blueprints/types.ts';
+import { NightshiftError } from '../core/errors.ts';
+import type { Run } from '../core/run.ts';
+import type { Store } from '../store/index.ts';
+
+export interface ContinueRequest {
+  prompt: string;
+  author?: string | null;
+  trigger?: string;
+}
+
+/**
+ * Starts a run that continues a completed one: the same repo, blueprint and branch, starting
+ * from the change the earlier run pushed (or from its base when it pushed none), with the
+ * agent's conversation resumed from the earlier run's session state and `prompt` as the new
+ * message. Publishing then updates the same branch.
+ */
+export async function continueRun(store: Store, previousId: string, request: ContinueRequest): Promise<Run> {
+  const previous = await store.getRun(previousId);
+  if (previous.status !== 'completed') {
+    throw new NightshiftError('CONFLICT', `run ${previous.id} is still ${previous.status}`, {
+      hint: 'send the agent a follow-up with `nightshift say RUN "..."`; it is delivered when its turn ends',
+    });
+  }
+  if (request.prompt.trim() === '')
+    throw new NightshiftError('INVALID_INPUT', 'the follow-up message is empty');
+  const blueprint = (await store.blueprintSpec(previous.id)) as Blueprint;
+  if (!blueprint.steps.some((step) => step.kind === 'agent')) {
+    throw new NightshiftError(
+      'INVALID_INPUT',
+      `run ${previous.id} has no agent to continue (blueprint ${previous.blueprint})`,
+      {
+        hint: 'start a new run with `nightshift run`',
+      },
+    );
+  }
+  const change = await store.changes.forRun(previous.id);
+  return store.createRun({
+    repoId: previous.repoId,
+    blueprint: previous.blueprint,
+    blueprintSpec: blueprint,
+    inputs: { prompt: request.prompt, values: previous.inputs.values },
+    timeoutMs: previous.timeoutMs,
+    baseRef: change ? `refs/heads/${change.branch}` : previous.baseCommit,
+    branch: change?.branch ?? previous.branch,
+    priority: previous.priority,
+    trigger: request.trigger ?? 'follow_up',
+    author: request.author ?? null,
+    continues: previous.id,
+  });
+}
