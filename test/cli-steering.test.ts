@@ -33,7 +33,9 @@ describe('steering a run from another terminal', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('queues a follow-up, stops the agent, shows metered usage, then continues the completed run', { timeout: 300_000 }, async () => {
+  it('queues a follow-up, stops the agent, shows metered usage, then continues the completed run', {
+    timeout: 300_000,
+  }, async () => {
     const marker = `cli-steer-${Date.now()}`;
     script.push({ toolCalls: [{ name: 'bash', input: { command: `sleep 600 # ${marker}` } }], usage: USAGE });
     const running = spawnCli(['run', '--repo', repo, '--prompt', 'Wait for instructions'], env);

@@ -211,6 +211,27 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
     expect(await engine.store.listRuns()).toEqual(before);
   });
 
+  it('uses the harness and model a run names for agent steps that name none', async () => {
+    const repo = await newRepo();
+    const chosen = new ScriptedHarness('chosen', [{ commands: ['echo chosen > who.txt'] }]);
+    harnesses.register(chosen);
+
+    const { run } = await runToEnd({ repo, prompt: 'Who?', harness: 'chosen', model: 'openai:gpt-5' });
+
+    expect(run.conclusion).toBe('success');
+    expect(chosen.models).toEqual(['openai:gpt-5']);
+    expect(await gitIn(repo, 'show', `${run.branch}:who.txt`)).toBe('chosen');
+    await expect(engine.submit({ repo, prompt: 'x', harness: 'nope' })).rejects.toMatchObject({
+      code: 'HARNESS_UNAVAILABLE',
+    });
+    await expect(
+      engine.submit({ repo, prompt: 'x', harness: 'chosen', model: 'gpt-5' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: 'model "gpt-5" is not provider:model',
+    });
+  });
+
   async function conclusionOf(runId: string): Promise<RunConclusion | null> {
     return (await engine.store.getRun(runId)).conclusion;
   }

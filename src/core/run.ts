@@ -21,6 +21,10 @@ export interface RunInputs {
   script?: string;
   /** Free-form values a blueprint template can use as `{{inputs.name}}`. */
   values?: Record<string, string>;
+  /** Harness for the run's agent steps that name none (default: the server's). */
+  harness?: string;
+  /** `provider:model` for the run's agent steps that name none (default: the harness's). */
+  model?: string;
 }
 
 export interface Run {

@@ -39,7 +39,12 @@ export async function continueRun(store: Store, previousId: string, request: Con
     repoId: previous.repoId,
     blueprint: previous.blueprint,
     blueprintSpec: blueprint,
-    inputs: { prompt: request.prompt, values: previous.inputs.values },
+    inputs: {
+      prompt: request.prompt,
+      values: previous.inputs.values,
+      harness: previous.inputs.harness,
+      model: previous.inputs.model,
+    },
     timeoutMs: previous.timeoutMs,
     baseRef: change ? `refs/heads/${change.branch}` : previous.baseCommit,
     branch: change?.branch ?? previous.branch,

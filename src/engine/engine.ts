@@ -29,6 +29,10 @@ export interface RunRequest {
   prompt?: string;
   script?: string;
   values?: Record<string, string>;
+  /** Harness for agent steps that name none; default `NIGHTSHIFT_HARNESS` or `builtin`. */
+  harness?: string;
+  /** `provider:model` for agent steps that name none, e.g. `openai:gpt-5`. */
+  model?: string;
   /** A built-in blueprint name or a YAML file path; default `default` with a prompt, `script` with a script. */
   blueprint?: string;
   /** Directory relative paths are resolved against. */
@@ -154,13 +158,25 @@ export class Engine {
     const name = request.blueprint ?? (request.prompt !== undefined ? 'default' : 'script');
     const { blueprint } = await loadBlueprint(name, { cwd: request.cwd ?? process.cwd() });
     this.checkInputs(blueprint, request);
+    if (request.model !== undefined && !/^[a-z][\w-]*:\S+$/.test(request.model)) {
+      throw invalidInput(
+        `model "${request.model}" is not provider:model`,
+        'e.g. anthropic:claude-sonnet-4-5 or openai:gpt-5',
+      );
+    }
     const resolved = await this.scm.resolve(request.repo);
     const repo = await this.store.repos.upsert(resolved);
     return this.store.createRun({
       repoId: repo.id,
       blueprint: blueprint.name,
       blueprintSpec: blueprint,
-      inputs: { prompt: request.prompt, script: request.script, values: request.values },
+      inputs: {
+        prompt: request.prompt,
+        script: request.script,
+        values: request.values,
+        harness: request.harness,
+        model: request.model,
+      },
       timeoutMs: request.timeoutMs ?? blueprint.timeoutMs ?? this.config.defaultTimeoutMs,
       baseRef: request.baseRef ?? null,
       priority: request.priority,
@@ -255,7 +271,9 @@ export class Engine {
         for (const expression of parseTemplate(text).expressions)
           used.add(expression.variable.split('.')[0] ?? '');
       }
-      if (step.kind === 'agent') this.harnesses.get(step.harness ?? this.config.defaultHarness);
+      if (step.kind === 'agent') {
+        this.harnesses.get(step.harness ?? request.harness ?? this.config.defaultHarness);
+      }
     }
     if (used.has('prompt') && request.prompt === undefined) {
       throw invalidInput(`blueprint ${blueprint.name} needs a prompt`, 'pass `--prompt TEXT`');

@@ -17,6 +17,8 @@ export interface ScriptedTurn {
  */
 export class ScriptedHarness implements Harness {
   readonly prompts: string[] = [];
+  /** The model each session was started with (`HarnessContext.model`). */
+  readonly models: (string | undefined)[] = [];
   private next = 0;
 
   constructor(
@@ -25,6 +27,7 @@ export class ScriptedHarness implements Harness {
   ) {}
 
   start(prompt: string, context: HarnessContext): HarnessSession {
+    this.models.push(context.model);
     const stopper = new AbortController();
     const signal = AbortSignal.any([context.signal, stopper.signal]);
     const followUps: string[] = [];

@@ -18,12 +18,12 @@ export async function runAgentStep(
       reason: `the agent was stopped${stopped.by ? ` by ${stopped.by}` : ''}`,
     };
   }
-  const harness = context.harnesses.get(step.harness ?? context.defaultHarness);
+  const harness = context.harnesses.get(step.harness ?? context.run.inputs.harness ?? context.defaultHarness);
   const harnessContext = {
     runId: context.run.id,
     sandbox: context.sandbox,
     env: { ...context.environment.env, ...step.env },
-    model: step.model ?? undefined,
+    model: step.model ?? context.run.inputs.model ?? undefined,
     modelGatewaySocket: context.modelGatewaySocket,
     signal: context.signal,
   };

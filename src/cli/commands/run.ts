@@ -16,6 +16,8 @@ interface RunOptions {
   script?: string;
   blueprint?: string;
   base?: string;
+  harness?: string;
+  model?: string;
   timeout?: string;
   follow?: boolean;
   detach?: boolean;
@@ -30,6 +32,11 @@ export function registerRun(program: Command): void {
     .option('--script <cmd>', 'shell command to run instead of an agent (blueprint `script`)')
     .option('--blueprint <name|file>', 'built-in blueprint (default, script) or a YAML file')
     .option('--base <ref>', 'branch, tag or commit to start from (default: the default branch)')
+    .option(
+      '--harness <name>',
+      'agent harness for agent steps that name none (see `nightshift harness list`)',
+    )
+    .option('--model <provider:model>', 'model for agent steps that name none, e.g. openai:gpt-5')
     .option(
       '--timeout <duration>',
       'wall-clock limit of the run, e.g. 30m (default: the blueprint’s, else 30m)',
@@ -73,6 +80,8 @@ async function runAndWait(
     blueprint: options.blueprint,
     cwd: process.cwd(),
     baseRef: options.base,
+    harness: options.harness,
+    model: options.model,
     timeoutMs,
     trigger: 'cli',
     author: currentUser(),
