@@ -18,11 +18,13 @@ import {
 } from './queue.ts';
 import { reposQueries } from './repos.ts';
 import { listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
+import { tokensQueries } from './tokens.ts';
 
 export type { Db } from './db.ts';
 export { RunFencedError } from './events.ts';
 export type { Claim, ClaimOptions } from './queue.ts';
 export type { RunFilter } from './runs.ts';
+export type { ApiToken } from './tokens.ts';
 
 export interface NewRun {
   repoId: string;
@@ -50,6 +52,7 @@ export class Store {
   readonly db: Db;
   readonly repos;
   readonly changes;
+  readonly tokens;
   private readonly notifier = new EventEmitter();
   private readonly pollMs: number;
 
@@ -58,6 +61,7 @@ export class Store {
     this.pollMs = pollMs;
     this.repos = reposQueries(db);
     this.changes = changesQueries(db);
+    this.tokens = tokensQueries(db);
     this.notifier.setMaxListeners(0);
   }
 
