@@ -5,11 +5,13 @@ import { auditRoutes } from './audit.ts';
 import { authenticator } from './auth.ts';
 import { errorResponse } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import { insightsRoutes } from './insights.ts';
 import type { MetricsHook } from './metrics.ts';
 import { type OpenApiPaths, openApiDocument } from './openapi.ts';
 import { ApiRoutes, type AppEnv } from './router.ts';
 import { runRoutes } from './runs.ts';
 import { streamRoutes } from './sse.ts';
+import { dashboardRoutes } from './static.ts';
 import { tokenRoutes } from './token-routes.ts';
 
 /**
@@ -40,6 +42,8 @@ export interface AppOptions {
   workers?: boolean;
   /** Interval of SSE heartbeat comments on idle streams (default 15 s). */
   heartbeatMs?: number;
+  /** Directory of the built dashboard served at `/` (default `web/dist`); null serves none. */
+  dashboardDir?: string | null;
 }
 
 /**
@@ -72,6 +76,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   streamRoutes(api, engine, closing, options.heartbeatMs ?? 15_000);
   auditRoutes(api, engine);
   tokenRoutes(api, engine);
+  insightsRoutes(api, engine);
   api.add(
     {
       method: 'get',
@@ -95,5 +100,6 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     }
     app.route(module.basePath, module.routes);
   }
+  if (options.dashboardDir !== null) dashboardRoutes(app, options.dashboardDir);
   return app;
 }

@@ -63,6 +63,12 @@ export const SayBody = z.strictObject({
 });
 export type SayBody = z.infer<typeof SayBody>;
 
+/** Query of `GET /api/insights`: how many days back, today included. */
+export const InsightsQuery = z.strictObject({
+  days: z.coerce.number().int().min(1).max(366).default(30),
+});
+export type InsightsQuery = z.infer<typeof InsightsQuery>;
+
 export const AuditExportQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   run: z.string().min(1).optional(),
