@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Nightshift needs, idempotently: Debian packages that are missing (git,
-# bubblewrap, util-linux; with --tests also PostgreSQL) and the npm packages.
+# bubblewrap, util-linux; with --tests also PostgreSQL and Chromium), the npm packages and the
+# dashboard (web/dist).
 # Usage: bash scripts/setup.sh [--tests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ command -v strace >/dev/null || missing+=(strace)
 if $with_tests; then
   compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)
+  # The dashboard's end-to-end tests drive Debian's Chromium (browsers cannot be downloaded).
+  command -v chromium >/dev/null || missing+=(chromium)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -48,4 +51,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # platform-specific optional packages (npm/cli#9846).
   npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
+fi
+
+# The dashboard: rebuild only when its sources or the lock file changed since the last build.
+web_stamp=web/dist/.nightshift-web.sha256
+web_want=$(find web -path web/dist -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum package-lock.json | sha256sum | cut -d' ' -f1)
+if [ ! -f "$web_stamp" ] || [ "$(cat "$web_stamp")" != "$web_want" ]; then
+  echo "building the dashboard"
+  npm run --silent build:web
+  echo "$web_want" > "$web_stamp"
 fi

@@ -1,8 +1,11 @@
 import { type AuditVerification, auditRunId, exportAudit, verifyAudit } from '../audit/index.ts';
+import { notFound } from '../core/errors.ts';
 import type { RunEvent } from '../core/events.ts';
 import type { Run } from '../core/run.ts';
 import type { Engine, RunDetails, RunRequest } from '../engine/index.ts';
-import type { RunFilter } from '../store/index.ts';
+import type { Scope } from '../server/schema.ts';
+import { createToken } from '../server/tokens.ts';
+import type { ApiToken, RunFilter } from '../store/index.ts';
 
 export type { RunDetails } from '../engine/index.ts';
 
@@ -14,7 +17,8 @@ export interface SayResult {
 
 /**
  * What the CLI needs from Nightshift. The embedded client works on the engine in this process;
- * the remote one talks to the process that owns the home (see `src/server/local-api.ts`).
+ * the remote one talks to the API (src/server/app.ts) of the process that owns the home, or
+ * of a server given with `--server`.
  */
 export interface Client {
   readonly mode: 'embedded' | 'remote';
@@ -25,6 +29,12 @@ export interface Client {
   runs(filter: RunFilter & { repo?: string }): Promise<Run[]>;
   /** Events after `after`; with `wait`, blocks until there are some (or the run has ended). */
   events(runId: string, after: number, wait: boolean, signal?: AbortSignal): Promise<RunEvent[]>;
+  /**
+   * The run's events after `after`, live, until the run's last event (or `signal` aborts).
+   * Throws `OWNER_GONE` when the process owning the home stopped: open Nightshift again and
+   * resume after the last event seen.
+   */
+  streamEvents(runId: string, after: number, signal?: AbortSignal): AsyncIterable<RunEvent>;
   cancel(runId: string, by: string | null): Promise<Run>;
   /** Sends the run's agent a follow-up (see `Engine.say`). */
   say(runId: string, message: string, author: string | null): Promise<SayResult>;
@@ -34,6 +44,13 @@ export interface Client {
   auditVerify(): Promise<AuditVerification>;
   /** The audit log as JSON lines; `since` is an ISO time, `runId` a run id or suffix. */
   auditExport(filter: AuditExportFilter): AsyncIterable<string>;
+  /** Creates an API token; `token` is the secret, shown once. */
+  createToken(request: { name: string; scopes: Scope[]; createdBy?: string | null }): Promise<{
+    token: string;
+    record: ApiToken;
+  }>;
+  listTokens(): Promise<ApiToken[]>;
+  revokeToken(idOrName: string): Promise<ApiToken>;
   close(): Promise<void>;
 }
 
@@ -60,6 +77,22 @@ export function embeddedClient(engine: Engine): Client {
       if (!wait) return store.events(run.id, after);
       return store.waitForEvents(run.id, after, signal);
     },
+    async *streamEvents(runId, after, signal) {
+      const run = await store.getRun(runId);
+      let last = after;
+      while (!signal?.aborted) {
+        let events = await store.events(run.id, last);
+        if (events.length === 0) {
+          if ((await store.getRun(run.id)).status === 'completed') return;
+          events = await store.waitForEvents(run.id, last, signal);
+        }
+        for (const event of events) {
+          yield event;
+          last = event.seq;
+          if (event.type === 'run.completed') return;
+        }
+      }
+    },
     cancel: (runId, by) => store.requestCancel(runId, by),
     say: (runId, message, author) => engine.say(runId, message, author),
     stop: (runId, by) => engine.stopAgent(runId, by),
@@ -68,6 +101,13 @@ export function embeddedClient(engine: Engine): Client {
       const runId = filter.runId ? await auditRunId(store, filter.runId) : undefined;
       const since = filter.since ? new Date(filter.since) : undefined;
       yield* exportAudit(store.db, { runId, since });
+    },
+    createToken: (request) => createToken(store, request),
+    listTokens: () => store.tokens.list(),
+    async revokeToken(idOrName) {
+      const revoked = await store.tokens.revoke(idOrName);
+      if (!revoked) throw notFound('token', idOrName, 'list tokens with `nightshift token list`');
+      return revoked;
     },
     close: () => engine.close(),
   };

@@ -3,13 +3,18 @@ import { sleep } from '../core/clock.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { homePaths, resolveHome } from '../core/home.ts';
 import { Engine, type EngineParts, engineConfig } from '../engine/index.ts';
-import { type LocalApi, serveLocalApi } from '../server/local-api.ts';
+import { createApp } from '../server/app.ts';
+import { type Listening, listen } from '../server/listen.ts';
 import { type Client, embeddedClient } from './client.ts';
 import { remoteClient } from './remote-client.ts';
 
 export interface GlobalOptions {
   home?: string;
   json?: boolean;
+  /** A Nightshift server's URL (`--server`, `$NIGHTSHIFT_SERVER`): every command is its client. */
+  server?: string;
+  /** Its API token (`--token`, `$NIGHTSHIFT_TOKEN`). */
+  token?: string;
 }
 
 /** How long a command waits for the process owning the home to answer on its socket. */
@@ -30,6 +35,8 @@ export async function openClient(
   options: GlobalOptions,
   use: { worker: boolean; command: string },
 ): Promise<Client> {
+  const server = options.server ?? process.env.NIGHTSHIFT_SERVER;
+  if (server) return serverClient(server, options.token ?? process.env.NIGHTSHIFT_TOKEN);
   const config = engineConfig(options.home ?? resolveHome());
   const paths = homePaths(config.home);
   let engine: Engine;
@@ -42,19 +49,21 @@ export async function openClient(
       if (!(error instanceof NightshiftError && error.code === 'HOME_LOCKED')) throw error;
       // The owner may be starting (no socket yet) or finishing (socket gone): try again until one works.
       if (existsSync(paths.socket)) {
-        const remote = remoteClient(paths.socket);
+        const remote = remoteClient({ socketPath: paths.socket });
         if (await remote.ping()) return remote;
       }
       if (Date.now() > deadline) throw error;
       await sleep(100);
     }
   }
-  let server: LocalApi | null = null;
+  let socket: Listening | null = null;
+  const closing = new AbortController();
   try {
-    if (engine.store.db.kind === 'pglite') server = await serveLocalApi(engine, paths.socket);
+    if (engine.store.db.kind === 'pglite') socket = await serveSocket(engine, closing.signal, use.worker);
     if (use.worker) await engine.startWorker();
   } catch (error) {
-    await server?.close();
+    closing.abort();
+    await socket?.close();
     await engine.close();
     throw error;
   }
@@ -62,8 +71,34 @@ export async function openClient(
   return {
     ...client,
     async close() {
-      await server?.close();
+      // Streams end first (their clients reconnect), then requests in flight are answered.
+      closing.abort();
+      await socket?.close();
       await client.close();
     },
   };
+}
+
+/** Opens the engine in this process (for `nightshift serve`), saying who owns the home if it is taken. */
+export async function openEngine(options: GlobalOptions, command: string): Promise<Engine> {
+  const config = engineConfig(options.home ?? resolveHome());
+  return Engine.open(config, engineParts, command);
+}
+
+/**
+ * Serves the API on the home's Unix socket for the other CLI processes. The socket is 0600,
+ * so only this user reaches it, without a token.
+ */
+export function serveSocket(engine: Engine, closing: AbortSignal, workers: boolean): Promise<Listening> {
+  const app = createApp({ engine, auth: 'local', closing, workers });
+  return listen(app, { socket: homePaths(engine.config.home).socket });
+}
+
+async function serverClient(url: string, token: string | undefined): Promise<Client> {
+  if (!/^https?:\/\//.test(url)) {
+    throw new NightshiftError('INVALID_INPUT', `--server ${url} is not an http(s) URL`, {
+      hint: 'e.g. --server http://127.0.0.1:7700',
+    });
+  }
+  return remoteClient({ baseUrl: url, token });
 }

@@ -20,15 +20,11 @@ export async function followRun(
   let current = client;
   for (;;) {
     try {
-      const { run } = await current.run(runId);
-      const completed = run.status === 'completed';
-      const events = await current.events(run.id, seq, !completed, options.signal);
-      for (const event of events) {
+      for await (const event of current.streamEvents(runId, seq, options.signal)) {
         onEvent(event);
         seq = event.seq;
-        if (event.type === 'run.completed') return { seq, client: current };
       }
-      if (options.signal?.aborted || (completed && events.length === 0)) return { seq, client: current };
+      return { seq, client: current };
     } catch (error) {
       if (!(error instanceof NightshiftError && error.code === 'OWNER_GONE' && options.reconnect))
         throw error;

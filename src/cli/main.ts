@@ -11,8 +11,10 @@ import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSandbox } from './commands/sandbox.ts';
 import { registerSay } from './commands/say.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerShow } from './commands/show.ts';
 import { registerStop } from './commands/stop.ts';
+import { registerToken } from './commands/token.ts';
 import { registerWorker } from './commands/worker.ts';
 
 /** Exit codes for errors before or around a run (a run's own conclusion has its own codes). */
@@ -28,6 +30,9 @@ const ERROR_EXIT: Partial<Record<ErrorCode, number>> = {
   HARNESS_UNAVAILABLE: 3,
   SANDBOX_UNAVAILABLE: 3,
   HOME_LOCKED: 3,
+  UNAUTHORIZED: 5,
+  FORBIDDEN: 5,
+  OWNER_GONE: 6,
 };
 
 const EXIT_HELP = `
@@ -37,6 +42,8 @@ Exit codes:
   2   bad input: options, blueprint, repository, unknown run
   3   this machine cannot run it: sandbox or harness unavailable, home in use
   4   audit log broken: nightshift audit verify found an edited, removed, reordered or inserted entry
+  5   the server refused the token (--token): missing, wrong, revoked, or without the scope
+  6   the server (--server) or the process owning the home cannot be reached
   10  failure    (a step or gate failed)
   11  cancelled
   12  timed_out
@@ -45,7 +52,8 @@ Exit codes:
   15  error      (the run could not be carried out)
 
 Environment: NIGHTSHIFT_HOME (default ~/.nightshift), DATABASE_URL (PostgreSQL instead of the
-embedded database); see docs/configuration.md for the rest.`;
+embedded database), NIGHTSHIFT_SERVER and NIGHTSHIFT_TOKEN (--server, --token); see
+docs/configuration.md for the rest.`;
 
 export function buildProgram(): Command {
   const program = new Command('nightshift')
@@ -53,6 +61,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--home <dir>', 'Nightshift home (default $NIGHTSHIFT_HOME or ~/.nightshift)')
     .option('--json', 'machine-readable output')
+    .option('--server <url>', 'talk to this Nightshift server (default $NIGHTSHIFT_SERVER)')
+    .option('--token <token>', 'API token for --server (default $NIGHTSHIFT_TOKEN)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXIT_HELP)
     .exitOverride();
@@ -70,6 +80,8 @@ export function buildProgram(): Command {
     registerAudit,
     registerPolicy,
     registerSandbox,
+    registerServe,
+    registerToken,
   ]) {
     register(program);
   }

@@ -1,118 +1,134 @@
-import { type IncomingMessage, request } from 'node:http';
 import type { AuditVerification } from '../audit/index.ts';
-import { type ErrorCode, NightshiftError } from '../core/errors.ts';
+import { sleep } from '../core/clock.ts';
+import { NightshiftError } from '../core/errors.ts';
 import type { RunEvent } from '../core/events.ts';
 import type { Run } from '../core/run.ts';
+import type { ApiToken } from '../store/index.ts';
 import type { Client, RunDetails, SayResult } from './client.ts';
+import { call, type Endpoint, responseError, revive, send } from './http.ts';
+import { readSse } from './sse.ts';
 
-const DATE_FIELDS = new Set(['createdAt', 'startedAt', 'finishedAt', 'cancelRequestedAt', 'at']);
+/** How long a follower of a server (`--server`) keeps trying to reconnect to a restarting server. */
+const RECONNECT_MS = 60_000;
 
-function revive(key: string, value: unknown): unknown {
-  return DATE_FIELDS.has(key) && typeof value === 'string' ? new Date(value) : value;
-}
+const runPath = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
 
-/** The client of a home owned by another process, through its Unix socket. */
-export function remoteClient(socketPath: string): Client & { ping(): Promise<boolean> } {
-  function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        { socketPath, path, method, headers: { 'content-type': 'application/json' }, signal },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => {
-            text += chunk;
-          });
-          res.on('end', () => {
-            try {
-              const parsed = JSON.parse(text, revive);
-              if ((res.statusCode ?? 500) >= 400) {
-                const { code, message, hint } = parsed.error ?? {};
-                reject(
-                  new NightshiftError((code as ErrorCode) ?? 'INTERNAL', message ?? text, {
-                    hint: hint ?? undefined,
-                  }),
-                );
-              } else resolve(parsed as T);
-            } catch (error) {
-              reject(error);
-            }
-          });
-        },
-      );
-      req.on('error', (error) =>
-        reject(
-          new NightshiftError(
-            'INTERNAL',
-            `cannot reach the Nightshift process at ${socketPath}: ${error.message}`,
-            {
-              hint: 'it may have just stopped; run the command again',
-            },
-          ),
-        ),
-      );
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
-  }
+/**
+ * The client of the Nightshift API: the home's socket when another process owns the home,
+ * or a server given with `--server`. Both speak the same API (src/server/app.ts).
+ */
+export function remoteClient(endpoint: Endpoint): Client & { ping(): Promise<boolean> } {
+  const viaSocket = 'socketPath' in endpoint;
   return {
     mode: 'remote',
     ping: () =>
-      call('GET', '/health').then(
+      call(endpoint, 'GET', '/healthz').then(
         () => true,
         () => false,
       ),
-    submit: (runRequest) => call<Run>('POST', '/runs', runRequest),
-    run: (id) => call<RunDetails>('GET', `/runs/${encodeURIComponent(id)}`),
-    runs(filter) {
+    submit: (request) => call<Run>(endpoint, 'POST', '/api/runs', request),
+    run: (id) => call<RunDetails>(endpoint, 'GET', runPath(id)),
+    async runs(filter) {
       const q = new URLSearchParams();
-      for (const [key, value] of Object.entries(filter)) if (value !== undefined) q.set(key, String(value));
-      return call<Run[]>('GET', `/runs?${q}`);
+      for (const [key, value] of Object.entries(filter)) {
+        if (value !== undefined) q.set(key === 'before' ? 'cursor' : key, String(value));
+      }
+      return (await call<{ runs: Run[] }>(endpoint, 'GET', `/api/runs?${q}`)).runs;
     },
-    events: (runId, after, wait, signal) =>
-      call<RunEvent[]>(
-        'GET',
-        `/runs/${encodeURIComponent(runId)}/events?after=${after}${wait ? '&wait=1' : ''}`,
-        undefined,
-        signal,
-      ),
-    cancel: (runId, by) => call<Run>('POST', `/runs/${encodeURIComponent(runId)}/cancel`, { by }),
+    async events(runId, after, wait, signal) {
+      const path = `${runPath(runId)}/events?after=${after}${wait ? '&wait=1' : ''}`;
+      return (await call<{ events: RunEvent[] }>(endpoint, 'GET', path, undefined, signal)).events;
+    },
+    async *streamEvents(runId, after, signal) {
+      let last = after;
+      let lostAt: number | null = null;
+      for (;;) {
+        try {
+          for await (const event of streamOnce(endpoint, runId, last, signal)) {
+            lostAt = null;
+            if (event === 'end') return;
+            yield event;
+            last = event.seq;
+          }
+          if (signal?.aborted) return;
+        } catch (error) {
+          if (signal?.aborted) return;
+          if (!(error instanceof NightshiftError && error.code === 'OWNER_GONE')) throw error;
+          // Through the socket, the owner stopping means this command should open the home again.
+          if (viaSocket) throw error;
+          lostAt ??= Date.now();
+          if (Date.now() - lostAt > RECONNECT_MS) throw error;
+          await sleep(500);
+          continue;
+        }
+        // The stream closed without its `end`: the server is shutting down. Resume after `last`.
+        if (viaSocket) {
+          throw new NightshiftError('OWNER_GONE', 'the process owning the home stopped', {
+            hint: 'run the command again',
+          });
+        }
+        lostAt ??= Date.now();
+        await sleep(200);
+      }
+    },
+    cancel: (runId, by) => call<Run>(endpoint, 'POST', `${runPath(runId)}/cancel`, { by }),
     say: (runId, message, author) =>
-      call<SayResult>('POST', `/runs/${encodeURIComponent(runId)}/say`, { message, author }),
-    stop: (runId, by) => call<Run>('POST', `/runs/${encodeURIComponent(runId)}/stop`, { by }),
-    auditVerify: () => call<AuditVerification>('GET', '/audit/verify'),
+      call<SayResult>(endpoint, 'POST', `${runPath(runId)}/say`, { message, author }),
+    stop: (runId, by) => call<Run>(endpoint, 'POST', `${runPath(runId)}/stop`, { by }),
+    auditVerify: () => call<AuditVerification>(endpoint, 'GET', '/api/audit/verify'),
     auditExport(filter) {
       const q = new URLSearchParams();
       if (filter.since) q.set('since', filter.since);
       if (filter.runId) q.set('run', filter.runId);
-      return streamLines(socketPath, `/audit/export?${q}`);
+      return streamLines(endpoint, `/api/audit/export?${q}`);
     },
+    createToken: (request) =>
+      call<{ token: string; record: ApiToken }>(endpoint, 'POST', '/api/tokens', request),
+    async listTokens() {
+      return (await call<{ tokens: ApiToken[] }>(endpoint, 'GET', '/api/tokens')).tokens;
+    },
+    revokeToken: (idOrName) =>
+      call<ApiToken>(endpoint, 'DELETE', `/api/tokens/${encodeURIComponent(idOrName)}`),
     close: async () => {},
   };
 }
 
-/** The lines of a streamed (JSON lines) answer, each ending in a newline. */
-async function* streamLines(socketPath: string, path: string): AsyncIterable<string> {
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET' }, resolve);
-    req.on('error', (error) =>
-      reject(
-        new NightshiftError(
-          'INTERNAL',
-          `cannot reach the Nightshift process at ${socketPath}: ${error.message}`,
-        ),
-      ),
-    );
-    req.end();
+/** One SSE connection: events after `after`, then `'end'` if the stream completed. */
+async function* streamOnce(
+  endpoint: Endpoint,
+  runId: string,
+  after: number,
+  signal?: AbortSignal,
+): AsyncIterable<RunEvent | 'end'> {
+  const res = await send(endpoint, 'GET', `${runPath(runId)}/events/stream`, {
+    headers: { accept: 'text/event-stream', 'last-event-id': String(after) },
+    signal,
   });
-  res.setEncoding('utf8');
-  if ((res.statusCode ?? 500) >= 400) {
-    let text = '';
-    for await (const chunk of res) text += chunk;
-    const { code, message, hint } = (JSON.parse(text) as { error?: Record<string, string> }).error ?? {};
-    throw new NightshiftError((code as ErrorCode) ?? 'INTERNAL', message ?? text, {
-      hint: hint ?? undefined,
+  if ((res.statusCode ?? 500) >= 400) throw await responseError(res);
+  try {
+    for await (const message of readSse(res)) {
+      if (message.event === 'end') {
+        yield 'end';
+        return;
+      }
+      if (message.event === 'message') yield JSON.parse(message.data, revive) as RunEvent;
+    }
+  } catch (error) {
+    if (signal?.aborted) return;
+    // The connection broke mid-stream (server killed): resume like a refused connection.
+    throw new NightshiftError('OWNER_GONE', `the event stream broke: ${(error as Error).message}`, {
+      cause: error,
     });
+  } finally {
+    res.destroy();
   }
+}
+
+/** The lines of a streamed (JSON lines) answer, each ending in a newline. */
+async function* streamLines(endpoint: Endpoint, path: string): AsyncIterable<string> {
+  const res = await send(endpoint, 'GET', path, { headers: { accept: 'application/x-ndjson' } });
+  if ((res.statusCode ?? 500) >= 400) throw await responseError(res);
+  res.setEncoding('utf8');
   let buffered = '';
   for await (const chunk of res) {
     buffered += chunk;

@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'HOME_LOCKED'
   | 'OWNER_GONE'
   | 'POLICY_DENIED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'PAYLOAD_TOO_LARGE'
   | 'INTERNAL';
 
 export class NightshiftError extends Error {

@@ -19,6 +19,7 @@ import {
 import { reposQueries } from './repos.ts';
 import { listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
 import { insertMessage, type RunMessage, steeringQueries } from './steering.ts';
+import { tokensQueries } from './tokens.ts';
 import { usageQueries } from './usage.ts';
 
 export type { Db } from './db.ts';
@@ -26,6 +27,7 @@ export { RunFencedError } from './events.ts';
 export type { Claim, ClaimOptions } from './queue.ts';
 export type { RunFilter } from './runs.ts';
 export type { RunMessage } from './steering.ts';
+export type { ApiToken } from './tokens.ts';
 export { type StepUsage, totalUsage, type UsageTotals } from './usage.ts';
 
 export interface NewRun {
@@ -60,6 +62,7 @@ export class Store {
   readonly changes;
   readonly steering;
   readonly usage;
+  readonly tokens;
   private readonly notifier = new EventEmitter();
   private readonly pollMs: number;
 
@@ -70,6 +73,7 @@ export class Store {
     this.changes = changesQueries(db);
     this.steering = steeringQueries(db);
     this.usage = usageQueries(db);
+    this.tokens = tokensQueries(db);
     this.notifier.setMaxListeners(0);
   }
 

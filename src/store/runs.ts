@@ -54,6 +54,8 @@ export interface RunFilter {
   status?: RunStatus;
   conclusion?: RunConclusion;
   repoId?: string;
+  trigger?: string;
+  author?: string;
   /** Only runs created before this run id (cursor of the previous page). */
   before?: string;
   limit?: number;
@@ -70,6 +72,8 @@ export async function listRuns(db: Queryable, filter: RunFilter = {}): Promise<R
   if (filter.status) add('status = ?', filter.status);
   if (filter.conclusion) add('conclusion = ?', filter.conclusion);
   if (filter.repoId) add('repo_id = ?', filter.repoId);
+  if (filter.trigger) add('trigger = ?', filter.trigger);
+  if (filter.author) add('author = ?', filter.author);
   if (filter.before) add('id < ?', filter.before);
   params.push(Math.min(Math.max(filter.limit ?? 50, 1), 500));
   const rows = await db.query<RunRow>(

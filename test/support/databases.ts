@@ -26,7 +26,7 @@ export function useTestStore(kind: DatabaseKind): () => Store {
     store = await openTestStore(kind);
   });
   beforeEach(async () => {
-    await store!.db.exec('TRUNCATE repos, runs, run_events, changes, run_queue CASCADE');
+    await store!.db.exec('TRUNCATE repos, runs, run_events, changes, run_queue, api_tokens CASCADE');
   });
   afterAll(async () => {
     await store?.close();

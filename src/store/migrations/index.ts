@@ -1,6 +1,7 @@
 import { sql as initial } from './0001_initial.ts';
 import { sql as audit } from './0002_audit.ts';
 import { sql as steering } from './0003_steering.ts';
+import { sql as apiTokens } from './0004_api_tokens.ts';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initial },
   { version: 2, name: 'audit', sql: audit },
   { version: 3, name: 'steering', sql: steering },
+  { version: 4, name: 'api_tokens', sql: apiTokens },
 ];

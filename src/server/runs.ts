@@ -1,0 +1,154 @@
+import { NightshiftError } from '../core/errors.ts';
+import type { Engine } from '../engine/index.ts';
+import { type ApiRoutes, param } from './router.ts';
+import { CancelBody, EventsQuery, RunCreateBody, RunListQuery, SayBody } from './schema.ts';
+
+const JSON_OK = (status: number, description: string) => ({ status, type: 'application/json', description });
+
+/** Longest a `wait=1` events request is held open before answering with no events. */
+const LONG_POLL_MS = 20_000;
+
+/** Runs: create, list, get, cancel, diff and events (the live stream is in `sse.ts`). */
+export function runRoutes(api: ApiRoutes, engine: Engine, closing: AbortSignal): void {
+  const { store } = engine;
+
+  api.add(
+    {
+      method: 'post',
+      path: '/api/runs',
+      summary: 'Queue a run',
+      scope: 'runs:write',
+      body: RunCreateBody,
+      success: JSON_OK(201, 'the queued run'),
+    },
+    async (c, { body }) => {
+      const principal = c.get('principal');
+      const run = await engine.submit({
+        ...body,
+        trigger: body.trigger ?? 'api',
+        author: body.author === undefined ? principal.name : body.author,
+      });
+      return c.json(run, 201);
+    },
+  );
+
+  api.add(
+    {
+      method: 'get',
+      path: '/api/runs',
+      summary: 'List runs, newest first, with filters and a cursor',
+      scope: 'runs:read',
+      query: RunListQuery,
+      success: JSON_OK(200, '`{ runs, nextCursor }`; pass nextCursor as `cursor` for the next page'),
+    },
+    async (c, { query }) => {
+      const repoId = query.repo ? await engine.findRepoId(query.repo) : undefined;
+      if (repoId === null) return c.json({ runs: [], nextCursor: null });
+      const runs = await store.listRuns({
+        status: query.status,
+        conclusion: query.conclusion,
+        repoId,
+        trigger: query.trigger,
+        author: query.author,
+        before: query.cursor,
+        limit: query.limit + 1,
+      });
+      const page = runs.slice(0, query.limit);
+      const nextCursor = runs.length > query.limit ? page.at(-1)!.id : null;
+      return c.json({ runs: page, nextCursor });
+    },
+  );
+
+  api.add(
+    {
+      method: 'get',
+      path: '/api/runs/:id',
+      summary: 'A run with its repo, change and model usage by step',
+      scope: 'runs:read',
+      success: JSON_OK(200, '`{ run, repo, change, usage }`'),
+    },
+    async (c) => c.json(await engine.runDetails(param(c, 'id'))),
+  );
+
+  api.add(
+    {
+      method: 'post',
+      path: '/api/runs/:id/cancel',
+      summary: 'Stop a run (a queued one at once, a running one within a second)',
+      scope: 'runs:write',
+      body: CancelBody,
+      success: JSON_OK(200, 'the run'),
+    },
+    async (c, { body }) => {
+      const by = body.by === undefined ? c.get('principal').name : body.by;
+      return c.json(await store.requestCancel(param(c, 'id'), by));
+    },
+  );
+
+  api.add(
+    {
+      method: 'post',
+      path: '/api/runs/:id/say',
+      summary: "Send the run's agent a follow-up (queued for a live agent; a completed run is continued)",
+      scope: 'runs:write',
+      body: SayBody,
+      success: JSON_OK(200, '`{ delivery, run }`: `queued`, or `continued` with the new run'),
+    },
+    async (c, { body }) => {
+      const author = body.author === undefined ? c.get('principal').name : body.author;
+      return c.json(await engine.say(param(c, 'id'), body.message, author));
+    },
+  );
+
+  api.add(
+    {
+      method: 'post',
+      path: '/api/runs/:id/stop',
+      summary: "Halt the run's agent; its work so far is kept and the run goes on to its next steps",
+      scope: 'runs:write',
+      body: CancelBody,
+      success: JSON_OK(200, 'the run'),
+    },
+    async (c, { body }) => {
+      const by = body.by === undefined ? c.get('principal').name : body.by;
+      return c.json(await engine.stopAgent(param(c, 'id'), by));
+    },
+  );
+
+  api.add(
+    {
+      method: 'get',
+      path: '/api/runs/:id/diff',
+      summary: "The full diff of the run's change",
+      scope: 'runs:read',
+      success: { status: 200, type: 'text/x-diff', description: 'a unified diff' },
+    },
+    async (c) => {
+      const run = await store.getRun(param(c, 'id'));
+      const change = await store.changes.forRun(run.id);
+      if (!change) {
+        const why =
+          run.status !== 'completed' ? `it is still ${run.status}` : `it concluded ${run.conclusion}`;
+        throw new NightshiftError('NOT_FOUND', `run ${run.id} has no change: ${why}`);
+      }
+      return c.body(change.diff, 200, { 'content-type': 'text/x-diff; charset=utf-8' });
+    },
+  );
+
+  api.add(
+    {
+      method: 'get',
+      path: '/api/runs/:id/events',
+      summary: 'A page of events after `after`; with wait=1, held until there are some (long poll)',
+      scope: 'runs:read',
+      query: EventsQuery,
+      success: JSON_OK(200, '`{ events }`, in order of seq'),
+    },
+    async (c, { query }) => {
+      const run = await store.getRun(param(c, 'id'));
+      if (query.wait !== '1') return c.json({ events: await store.events(run.id, query.after, query.limit) });
+      const signal = AbortSignal.any([closing, c.req.raw.signal, AbortSignal.timeout(LONG_POLL_MS)]);
+      return c.json({ events: await store.waitForEvents(run.id, query.after, signal) });
+    },
+  );
+}

@@ -1,0 +1,107 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import type { AutomationFire, AutomationView } from '../types.ts';
+import { ago, Badge, Empty, ErrorBox, Link, Loading, useLoad } from '../ui.tsx';
+
+const base = (name: string) => `/api/automations/${encodeURIComponent(name)}`;
+
+function trigger(t: AutomationView['automation']['trigger']): string {
+  if (t.kind === 'cron')
+    return `cron ${t.cron}${t.timezone && t.timezone !== 'UTC' ? ` (${t.timezone})` : ''}`;
+  if (t.kind === 'webhook') return `webhook ${t.webhook}`;
+  return t.kind;
+}
+
+/** Automations (API of branch feat/auto: GET /api/automations): triggers, next fire, last runs. */
+export function AutomationsPage() {
+  const list = useLoad(
+    (signal) => api<{ automations: AutomationView[] }>('/api/automations', { signal }),
+    [],
+    5000,
+  );
+  return (
+    <section>
+      <h1>Automations</h1>
+      {list.error ? <ErrorBox error={list.error} what="Automations" /> : null}
+      {list.data === null ? (
+        list.error ? null : (
+          <Loading what="automations" />
+        )
+      ) : list.data.automations.length === 0 ? (
+        <Empty>
+          No automations yet: add one under automations/ and run <code>nightshift automation apply</code>.
+        </Empty>
+      ) : (
+        <ul class="cards">
+          {list.data.automations.map((a) => (
+            <AutomationCard key={a.automation.name} view={a} onChange={list.reload} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function AutomationCard(props: { view: AutomationView; onChange: () => void }) {
+  const { automation, nextFireAt } = props.view;
+  const fires = useLoad(
+    (signal) => api<{ fires: AutomationFire[] }>(`${base(automation.name)}/fires?limit=5`, { signal }),
+    [automation.name],
+    10_000,
+  );
+  const [error, setError] = useState<unknown>(null);
+  const act = async (path: string) => {
+    setError(null);
+    try {
+      await api(`${base(automation.name)}/${path}`, { method: 'POST', body: {} });
+      props.onChange();
+      fires.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <li class="card">
+      <div class="row">
+        <strong>{automation.name}</strong>
+        <Badge value={automation.enabled ? 'enabled' : 'disabled'} />
+      </div>
+      {automation.description && <p class="muted">{automation.description}</p>}
+      <p class="small">
+        {trigger(automation.trigger)} · next fire{' '}
+        {nextFireAt ? <time dateTime={nextFireAt}>{new Date(nextFireAt).toLocaleString()}</time> : '—'}
+      </p>
+      <div class="small">
+        Last runs:{' '}
+        {fires.data?.fires.length
+          ? fires.data.fires.map((f) => (
+              <span key={f.id} class="fire">
+                <Badge value={f.outcome} title={f.reason ?? undefined} />
+                {f.runIds.map((id) => (
+                  <Link key={id} href={`/runs/${id}`}>
+                    {id.slice(-6)}
+                  </Link>
+                ))}{' '}
+                <span class="muted">{ago(f.slot ?? f.createdAt ?? null)}</span>
+              </span>
+            ))
+          : fires.error
+            ? 'unavailable'
+            : 'none'}
+      </div>
+      <div class="row buttons">
+        <button type="button" onClick={() => act('run')}>
+          Run now
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => act(automation.enabled ? 'disable' : 'enable')}
+        >
+          {automation.enabled ? 'Disable' : 'Enable'}
+        </button>
+      </div>
+      {error ? <ErrorBox error={error} /> : null}
+    </li>
+  );
+}

@@ -1,0 +1,264 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, followEvents } from '../api.ts';
+import type { Run, RunDetails, RunEvent } from '../types.ts';
+import { ago, Badge, duration, ErrorBox, Link, Loading, navigate, runOutcome, useLoad } from '../ui.tsx';
+import { DiffView } from './diff-view.tsx';
+import { Log, Timeline, Transcript, Usage } from './run-parts.tsx';
+
+const TABS = ['Transcript', 'Steps', 'Log', 'Diff'] as const;
+type Tab = (typeof TABS)[number];
+
+/** One run: live transcript, steps, log, diff, usage, and the buttons that steer it. */
+export function RunPage(props: { id: string }) {
+  const details = useLoad((signal) => api<RunDetails>(`/api/runs/${props.id}`, { signal }), [props.id]);
+  const [events, setEvents] = useState<RunEvent[]>([]);
+  const [streamError, setStreamError] = useState<unknown>(null);
+  const [tab, setTab] = useState<Tab>('Transcript');
+  const { reload } = details;
+
+  useEffect(() => {
+    setEvents([]);
+    const aborter = new AbortController();
+    followEvents(
+      props.id,
+      (event) => {
+        setEvents((list) => (list.some((e) => e.seq === event.seq) ? list : [...list, event]));
+        if (['run.status', 'run.completed', 'change.created', 'model.call'].includes(event.type)) reload();
+      },
+      aborter.signal,
+    )
+      .then(reload)
+      .catch(setStreamError);
+    return () => aborter.abort();
+  }, [props.id, reload]);
+
+  if (details.data === null)
+    return details.error ? <ErrorBox error={details.error} /> : <Loading what="the run" />;
+  const { run, repo, change, usage } = details.data;
+  const live = run.status !== 'completed';
+  return (
+    <section>
+      <p class="crumbs">
+        <Link href="/runs">Runs</Link> / <code>{run.id}</code>
+      </p>
+      <div class="title-row">
+        <h1 class="run-title">{run.inputs.prompt ?? run.inputs.script ?? run.blueprint}</h1>
+        <Badge value={runOutcome(run)} />
+      </div>
+      <dl class="facts">
+        <div>
+          <dt>Repo</dt>
+          <dd>{repo.name}</dd>
+        </div>
+        <div>
+          <dt>Blueprint</dt>
+          <dd>{run.blueprint}</dd>
+        </div>
+        <div>
+          <dt>Trigger</dt>
+          <dd>
+            {run.trigger}
+            {run.author ? ` by ${run.author}` : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Started</dt>
+          <dd>{ago(run.startedAt ?? run.createdAt)}</dd>
+        </div>
+        <div>
+          <dt>Duration</dt>
+          <dd>
+            {run.startedAt
+              ? duration(Date.parse(run.finishedAt ?? new Date().toISOString()) - Date.parse(run.startedAt))
+              : '—'}
+          </dd>
+        </div>
+        <div>
+          <dt>Change</dt>
+          <dd>
+            {change ? (
+              change.url ? (
+                <a href={change.url}>{change.title}</a>
+              ) : (
+                <span>
+                  {change.branch} <span class="muted">({change.state})</span>
+                </span>
+              )
+            ) : (
+              '—'
+            )}
+            {change && (
+              <span class="muted small">
+                {' '}
+                {change.diffstat.files} files +{change.diffstat.insertions} −{change.diffstat.deletions}
+              </span>
+            )}
+          </dd>
+        </div>
+        {run.continues && (
+          <div>
+            <dt>Continues</dt>
+            <dd>
+              <Link href={`/runs/${run.continues}`}>{run.continues}</Link>
+            </dd>
+          </div>
+        )}
+      </dl>
+      {run.reason && <p class="reason">{run.reason}</p>}
+      <Actions run={run} repoUrl={repo.url} onChange={reload} />
+      {streamError ? <ErrorBox error={streamError} /> : null}
+      <div class="tabs" role="tablist" aria-label="Run views">
+        {TABS.map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls="tabpanel"
+            onClick={() => setTab(t)}
+          >
+            {t}
+            {t === 'Diff' && change ? ` (${change.diffstat.files})` : ''}
+          </button>
+        ))}
+      </div>
+      <div id="tabpanel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        {tab === 'Transcript' && <Transcript events={events} />}
+        {tab === 'Steps' && <Timeline events={events} />}
+        {tab === 'Log' && <Log events={events} />}
+        {tab === 'Diff' && <DiffTab runId={run.id} hasChange={change !== null} live={live} />}
+      </div>
+      <h2>Usage and cost</h2>
+      <Usage usage={usage} />
+    </section>
+  );
+}
+
+function DiffTab(props: { runId: string; hasChange: boolean; live: boolean }) {
+  const diff = useLoad(
+    (signal) =>
+      props.hasChange
+        ? api<string>(`/api/runs/${props.runId}/diff`, { text: true, signal })
+        : Promise.resolve(null),
+    [props.runId, props.hasChange],
+  );
+  if (!props.hasChange)
+    return (
+      <p class="state empty">
+        {props.live ? 'No change yet: the diff appears when the run publishes.' : 'This run made no change.'}
+      </p>
+    );
+  if (diff.error) return <ErrorBox error={diff.error} />;
+  if (diff.data === null) return <Loading what="the diff" />;
+  return <DiffView diff={diff.data} />;
+}
+
+/** Follow-up, stop, cancel and retry. */
+function Actions(props: { run: Run; repoUrl: string; onChange: () => void }) {
+  const { run } = props;
+  const [message, setMessage] = useState('');
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const live = run.status !== 'completed';
+  const act = async (name: string, work: () => Promise<void>) => {
+    setBusy(name);
+    setError(null);
+    setNotice(null);
+    try {
+      await work();
+      props.onChange();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const path = `/api/runs/${run.id}`;
+  return (
+    <div class="actions">
+      <form
+        class="follow-up"
+        onSubmit={(e) => {
+          e.preventDefault();
+          act('say', async () => {
+            const result = await api<{ delivery: 'queued' | 'continued'; run: Run }>(`${path}/say`, {
+              method: 'POST',
+              body: { message },
+            });
+            setMessage('');
+            if (result.delivery === 'continued') navigate(`/runs/${result.run.id}`);
+            else setNotice('Follow-up queued: the agent gets it when its current turn ends.');
+          });
+        }}
+      >
+        <label for="follow-up">Follow-up</label>
+        <div class="row">
+          <textarea
+            id="follow-up"
+            rows={2}
+            value={message}
+            onInput={(e) => setMessage(e.currentTarget.value)}
+            placeholder={live ? 'Tell the agent what to do next' : 'Continue this run on its branch'}
+          />
+          <button type="submit" disabled={busy !== null || message.trim() === ''}>
+            {busy === 'say' ? 'Sending…' : 'Send'}
+          </button>
+        </div>
+      </form>
+      <div class="row buttons">
+        {live && (
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy !== null}
+            onClick={() => act('stop', () => api(`${path}/stop`, { method: 'POST', body: {} }))}
+          >
+            Stop agent
+          </button>
+        )}
+        {live && (
+          <button
+            type="button"
+            class="danger"
+            disabled={busy !== null}
+            onClick={() => act('cancel', () => api(`${path}/cancel`, { method: 'POST', body: {} }))}
+          >
+            Cancel run
+          </button>
+        )}
+        {!live && (
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy !== null}
+            onClick={() =>
+              act('retry', async () => {
+                const again = await api<Run>('/api/runs', {
+                  method: 'POST',
+                  body: {
+                    repo: props.repoUrl,
+                    prompt: run.inputs.prompt,
+                    script: run.inputs.script,
+                    values: run.inputs.values,
+                    blueprint: run.blueprint,
+                  },
+                });
+                navigate(`/runs/${again.id}`);
+              })
+            }
+          >
+            Retry
+          </button>
+        )}
+      </div>
+      {notice && (
+        <p class="state ok" role="status">
+          {notice}
+        </p>
+      )}
+      {error ? <ErrorBox error={error} /> : null}
+    </div>
+  );
+}
