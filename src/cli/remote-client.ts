@@ -9,7 +9,7 @@ import { call, type Endpoint, responseError, revive, send } from './http.ts';
 import { readSse } from './sse.ts';
 
 /** How long a follower of a server (`--server`) keeps trying to reconnect to a restarting server. */
-const RECONNECT_MS = 60_000;
+const RECONNECT_MS = 180_000;
 
 const runPath = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
 

@@ -51,7 +51,11 @@ export async function verifyToken(store: Store, bearer: string): Promise<ApiToke
   return ok ? found.token : null;
 }
 
+/** Scopes that include others: who may change runs may read them. */
+const IMPLIED: Partial<Record<Scope, Scope[]>> = { 'runs:write': ['runs:read'] };
+
 /** Whether a token with `scopes` may do what `needed` allows. */
 export function allows(scopes: readonly string[], needed: Scope): boolean {
-  return scopes.includes('admin') || scopes.includes(needed);
+  if (scopes.includes('admin') || scopes.includes(needed)) return true;
+  return scopes.some((scope) => IMPLIED[scope as Scope]?.includes(needed) ?? false);
 }

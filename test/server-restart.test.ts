@@ -1,0 +1,102 @@
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { remoteClient } from '../src/cli/remote-client.ts';
+import type { RunEvent } from '../src/core/events.ts';
+import { finished, runCli, spawnCli, waitForOutput } from './support/cli.ts';
+import { makeRepo, processesWith, tempDir } from './support/repos.ts';
+
+/** Opening the embedded database takes long on a loaded 2-core box: wait generously. */
+const START_MS = 240_000;
+
+describe('nightshift serve restarted mid-stream', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let env: Record<string, string>;
+  const servers: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_LEASE_MS: '5000' };
+    await makeRepo(join(dir, 'repo'), { 'README.md': '# restart\n' });
+  });
+
+  afterAll(async () => {
+    for (const server of servers) {
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = finished(server);
+        server.kill('SIGKILL');
+        await exited;
+      }
+    }
+    await cleanup?.();
+  });
+
+  async function startServer(port: number): Promise<{ child: ChildProcess; url: string; port: number }> {
+    const child = spawnCli(['serve', '--port', String(port), '--json'], env);
+    servers.push(child);
+    const [, url, actual] = await waitForOutput(child, /"url": "(http:[^"]+)",\s*"port": (\d+)/, START_MS);
+    return { child, url: url!, port: Number(actual) };
+  }
+
+  it(
+    'loses and repeats no event for an SSE client that reconnects with Last-Event-ID',
+    async () => {
+      const marker = `restart-${Date.now()}`;
+      const first = await startServer(0);
+      const created = await runCli(
+        ['token', 'create', '--name', 'follower', '--scope', 'runs:write', '--json'],
+        env,
+      );
+      const { token } = JSON.parse(created.stdout);
+      const res = await fetch(`${first.url}/api/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          repo: join(dir, 'repo'),
+          script: `for i in $(seq 1 40); do echo line $i; sleep 0.25; done # ${marker}`,
+        }),
+      });
+      expect(res.status).toBe(201);
+      const run = (await res.json()) as { id: string };
+
+      const client = remoteClient({ baseUrl: first.url, token });
+      const received: RunEvent[] = [];
+      let sawOutput: () => void = () => {};
+      const outputSeen = new Promise<void>((resolve) => {
+        sawOutput = resolve;
+      });
+      const following = (async () => {
+        for await (const event of client.streamEvents(run.id, 0)) {
+          received.push(event);
+          if (event.type === 'step.output') sawOutput();
+        }
+      })();
+
+      await outputSeen;
+      const stopped = finished(first.child);
+      first.child.kill('SIGTERM');
+      const { code } = await stopped;
+      const second = await startServer(first.port);
+      await following;
+
+      const stored = (await (
+        await fetch(`${second.url}/api/runs/${run.id}/events`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()) as { events: RunEvent[] };
+      const seqs = received.map((e) => e.seq);
+      expect(code).toBe(0);
+      expect(seqs).toEqual(stored.events.map((e) => e.seq));
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+      expect(received.map((e) => e.type)).toContain('run.attempt');
+      expect(received.at(-1)).toMatchObject({ type: 'run.completed', data: { conclusion: 'success' } });
+      expect(processesWith(marker)).toEqual([]);
+
+      const exited = finished(second.child);
+      second.child.kill('SIGTERM');
+      expect((await exited).code).toBe(0);
+    },
+    3 * START_MS,
+  );
+});

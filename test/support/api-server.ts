@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { Engine, engineConfig } from '../../src/engine/index.ts';
+import { type AppOptions, createApp } from '../../src/server/app.ts';
+import { type Listening, listen } from '../../src/server/listen.ts';
+import { type DatabaseKind, newPostgresDatabase } from './databases.ts';
+import { tempDir } from './repos.ts';
+
+/** A fetch Response whose JSON tests read freely. */
+// biome-ignore lint/suspicious/noExplicitAny: test assertions read any field
+export type ApiResponse = Omit<Response, 'json'> & { json(): Promise<any> };
+
+/** A real engine (no worker) and the API on 127.0.0.1:0, for one test file. */
+export interface TestApi {
+  engine: Engine;
+  url: string;
+  dir: string;
+  /** A request to the API with an optional bearer token. */
+  fetch(path: string, init?: RequestInit & { token?: string }): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export async function startTestApi(
+  kind: DatabaseKind,
+  options: Omit<AppOptions, 'engine' | 'auth' | 'closing'> = {},
+): Promise<TestApi> {
+  const { dir, cleanup } = await tempDir();
+  const env = { ...process.env, DATABASE_URL: kind === 'postgres' ? await newPostgresDatabase() : '' };
+  const engine = await Engine.open(engineConfig(join(dir, 'home'), env));
+  const closing = new AbortController();
+  let listening: Listening;
+  try {
+    const app = createApp({ engine, auth: 'tokens', closing: closing.signal, heartbeatMs: 200, ...options });
+    listening = await listen(app, { host: '127.0.0.1', port: 0 });
+  } catch (error) {
+    await engine.close();
+    await cleanup();
+    throw error;
+  }
+  return {
+    engine,
+    url: listening.url,
+    dir,
+    fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+      return fetch(`${listening.url}${path}`, { ...init, headers });
+    },
+    async close() {
+      closing.abort();
+      await listening.close();
+      await engine.close();
+      await cleanup();
+    },
+  };
+}
