@@ -1,9 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import type { RunEvent } from '../../src/core/events.ts';
+import type { Harness, HarnessContext, HarnessSession } from '../../src/agents/types.ts';
+import type { HarnessEvent, RunEvent } from '../../src/core/events.ts';
+import { homePaths } from '../../src/core/home.ts';
+import { newId } from '../../src/core/ids.ts';
 import { Engine, engineConfig } from '../../src/engine/index.ts';
+import { provision } from '../../src/engine/provision.ts';
 import { type ModelServer, type ScriptedTurn, startModelServer } from './model-server.ts';
 import { makeRepo } from './repos.ts';
 
@@ -67,4 +71,52 @@ export function harnessEngine(harness: string, env: (models: ModelServer) => Nod
     return { run: await state.engine.store.getRun(runId), events: await state.engine.store.events(runId) };
   }
   return { state, submit, finish };
+}
+
+/** Every event of a session until it ends. */
+export async function collect(events: AsyncIterable<HarnessEvent>): Promise<HarnessEvent[]> {
+  const seen: HarnessEvent[] = [];
+  for await (const event of events) seen.push(event);
+  return seen;
+}
+
+/**
+ * Starts `harness` on `prompt` in a freshly provisioned sandbox of the engine (the same path a
+ * run takes: the CLI shown read-only, the gateway bridged in), outside any run, so a test can
+ * send follow-ups, stop it, or resume from an earlier session folder.
+ */
+export async function startHarness(
+  engine: Engine,
+  harness: Harness,
+  prompt: string,
+  options: { dir: string; resumeFrom?: string; files?: Record<string, string> },
+): Promise<{ session: HarnessSession; sessionDir: string; release: () => Promise<void> }> {
+  const id = newId('run');
+  const repoDir = join(options.dir, `repo-${id}`);
+  await makeRepo(repoDir, options.files ?? REPO_FILES);
+  const repo = await engine.store.repos.upsert(await engine.scm.resolve(repoDir));
+  const provisioned = await provision(engine.provisionDeps(), {
+    id,
+    repo,
+    baseCommit: null,
+    stateDir: join(homePaths(engine.config.home).runs, id),
+    files: await harness.sandboxFiles?.(),
+    onEgress: () => {},
+    onModelCall: () => {},
+    onBudgetExceeded: () => {},
+  });
+  const sessionDir = join(options.dir, 'sessions', id, 'agent');
+  mkdirSync(sessionDir, { recursive: true });
+  const context: HarnessContext = {
+    runId: id,
+    stepId: 'agent',
+    sessionDir,
+    resumeFrom: options.resumeFrom,
+    sandbox: provisioned.sandbox,
+    env: {},
+    modelGatewaySocket: provisioned.modelGatewaySocket,
+    signal: new AbortController().signal,
+  };
+  await harness.prepare?.(context);
+  return { session: harness.start(prompt, context), sessionDir, release: () => provisioned.release() };
 }
