@@ -23,6 +23,8 @@ export interface TurnParser {
 export interface CliAdapter {
   /** Harness name, for messages. */
   name: string;
+  /** True when the CLI's usage counts the whole conversation so far (Codex), not just the turn. */
+  cumulativeUsage?: boolean;
   /** Where the CLI keeps its state inside the sandbox (saved to the session folder after each turn). */
   stateDir: string;
   /** Runs once before the first turn, after an earlier session is restored (e.g. writes the CLI's config). */
@@ -52,7 +54,22 @@ export function startCliSession(
   const signal = AbortSignal.any([context.signal, stopper.signal]);
   const followUps: string[] = [];
   let stoppedBy: { by: string | null } | null = null;
-  const emit = (event: HarnessEvent) => channel.push(event);
+  let totals = { inputTokens: 0, outputTokens: 0 };
+  const emit = (event: HarnessEvent) => {
+    if (event.type === 'agent.usage' && adapter.cumulativeUsage) {
+      const { inputTokens, outputTokens } = event.data;
+      // A resumed conversation starts counting from the saved totals: report this turn's share.
+      channel.push({
+        type: 'agent.usage',
+        data: {
+          ...event.data,
+          inputTokens: Math.max(0, inputTokens - totals.inputTokens),
+          outputTokens: Math.max(0, outputTokens - totals.outputTokens),
+        },
+      });
+      totals = { inputTokens, outputTokens };
+    } else channel.push(event);
+  };
 
   async function turn(message: string, sessionId: string | null): Promise<TurnParser> {
     const parser = adapter.parser();
@@ -88,9 +105,11 @@ export function startCliSession(
   async function converse(): Promise<void> {
     try {
       if (context.resumeFrom) await adoptSession(context.resumeFrom, context.sessionDir);
-      let sessionId = (await readSaved(context.sessionDir))?.sessionId ?? null;
+      const saved = await readSaved(context.sessionDir);
+      let sessionId = saved?.sessionId ?? null;
       if (sessionId && !(await restoreSession(context.sandbox, context.sessionDir, adapter.stateDir)))
         sessionId = null;
+      if (sessionId && saved?.usage) totals = saved.usage;
       await adapter.setup?.();
       let message: string | undefined = prompt;
       let answer = '';
@@ -102,6 +121,7 @@ export function startCliSession(
           await saveSession(context.sandbox, adapter.stateDir, context.sessionDir, {
             harness: adapter.name,
             sessionId,
+            usage: totals,
           });
         }
         message = followUps.shift();

@@ -7,6 +7,8 @@ export interface SavedSession {
   harness: string;
   /** The CLI's own id of the conversation (Claude Code session id, Codex thread id). */
   sessionId: string;
+  /** Token totals the CLI reported so far, for CLIs whose usage counts the whole conversation. */
+  usage?: { inputTokens: number; outputTokens: number };
 }
 
 const STATE_FILE = 'session.json';
@@ -18,7 +20,7 @@ export async function readSaved(sessionDir: string): Promise<SavedSession | null
   if (text === null) return null;
   const value = JSON.parse(text) as Partial<SavedSession>;
   return typeof value.sessionId === 'string' && typeof value.harness === 'string'
-    ? { harness: value.harness, sessionId: value.sessionId }
+    ? { harness: value.harness, sessionId: value.sessionId, usage: value.usage }
     : null;
 }
 

@@ -55,6 +55,7 @@ export class CodexHarness extends CliHarness {
     return {
       name: 'Codex',
       stateDir: home,
+      cumulativeUsage: true,
       setup: async () => {
         const result = await context.sandbox.exec(
           [
