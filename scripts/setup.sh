@@ -49,3 +49,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+
+# The agent CLIs the harness tests drive (Claude Code, Codex), into the suite's tools cache;
+# a no-op when the pinned versions are already there.
+if $with_tests; then
+  export NIGHTSHIFT_TOOLS_DIR="${NIGHTSHIFT_TOOLS_DIR:-$PWD/node_modules/.cache/nightshift-tools}"
+  node bin/nightshift.js harness install --all
+fi
