@@ -61,3 +61,10 @@ if [ ! -f "$web_stamp" ] || [ "$(cat "$web_stamp")" != "$web_want" ]; then
   npm run --silent build:web
   echo "$web_want" > "$web_stamp"
 fi
+
+# The agent CLIs the harness tests drive (Claude Code, Codex), into the suite's tools cache;
+# a no-op when the pinned versions are already there.
+if $with_tests; then
+  export NIGHTSHIFT_TOOLS_DIR="${NIGHTSHIFT_TOOLS_DIR:-$PWD/node_modules/.cache/nightshift-tools}"
+  node bin/nightshift.js harness install --all
+fi

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -244,10 +244,15 @@ describe('a built-in agent session', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function start(prompt: string, signal = new AbortController().signal) {
+  function start(prompt: string, signal = new AbortController().signal, resumeFrom?: string) {
     const harness = new BuiltinHarness();
+    const sessionDir = join(dir, 'sessions', String(sessions));
+    mkdirSync(sessionDir, { recursive: true });
     return harness.start(prompt, {
       runId: `run_session${sessions++}`,
+      stepId: 'agent',
+      sessionDir,
+      resumeFrom,
       sandbox,
       env: {},
       modelGatewaySocket: gateway.socketPath,
@@ -303,5 +308,19 @@ describe('a built-in agent session', () => {
     expect(Date.now() - asked).toBeLessThan(3_000);
     expect(processesWith(marker)).toEqual([]);
     expect(seen.at(-1)).toEqual({ type: 'agent.error', data: { message: 'the agent was stopped by alice' } });
+  });
+
+  it('resumes the conversation of an earlier session folder (a run continuing another)', async () => {
+    script.push({ text: 'noted: 7' }, { text: 'it was 7' });
+    const first = start('remember the number 7');
+    await collect(first.events);
+    const firstDir = join(dir, 'sessions', String(sessions - 1));
+
+    const second = start('which number was it?', undefined, firstDir);
+    const seen = await collect(second.events);
+
+    expect(seen.at(-1)).toEqual({ type: 'agent.result', data: { text: 'it was 7' } });
+    const last = JSON.stringify(models.requests.at(-1)!.body);
+    expect(last).toMatch(/remember the number 7.*noted: 7.*which number was it\?/);
   });
 });

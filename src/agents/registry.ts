@@ -1,4 +1,5 @@
 import { NightshiftError } from '../core/errors.ts';
+import type { SandboxFile } from '../sandbox/types.ts';
 import type { Harness } from './types.ts';
 
 /** The harnesses an engine can use, by name. */
@@ -12,6 +13,13 @@ export class HarnessRegistry {
 
   names(): string[] {
     return [...this.harnesses.keys()].sort();
+  }
+
+  /** Files the sandbox must show for these harnesses (each harness once), installing what is missing. */
+  async sandboxFiles(names: Iterable<string>): Promise<SandboxFile[]> {
+    const files: SandboxFile[] = [];
+    for (const name of new Set(names)) files.push(...((await this.get(name).sandboxFiles?.()) ?? []));
+    return files;
   }
 
   get(name: string): Harness {

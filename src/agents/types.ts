@@ -1,8 +1,21 @@
 import type { HarnessEvent } from '../core/events.ts';
-import type { Sandbox } from '../sandbox/types.ts';
+import type { Sandbox, SandboxFile } from '../sandbox/types.ts';
 
 export interface HarnessContext {
   runId: string;
+  /** The blueprint step the agent works for (fix rounds of a gate come back to the same step). */
+  stepId: string;
+  /**
+   * A host directory kept with the run (`$NIGHTSHIFT_HOME/sessions/<runId>/<stepId>`) where the
+   * harness keeps its own session state, so the conversation can be continued later. It exists
+   * when `start` is called and survives the sandbox.
+   */
+  sessionDir: string;
+  /**
+   * The `sessionDir` of the same step in an earlier run that this run continues: the harness
+   * copies it and resumes that conversation instead of starting a new one.
+   */
+  resumeFrom?: string;
   /** The sandbox the agent works in; every command it runs goes through `sandbox.exec`. */
   sandbox: Sandbox;
   /** Environment the agent's processes get (model gateway URLs come here later). */
@@ -35,6 +48,14 @@ export interface HarnessSession {
 /** The agent program driving a model inside the sandbox. Implementations live in `src/agents/<name>/`. */
 export interface Harness {
   readonly name: string;
+  /** The npm package the harness runs, at its pinned version (external agent CLIs only). */
+  readonly tool?: { name: string; version: string };
+  /**
+   * Host files or folders the sandbox must show read-only (the installed agent program),
+   * installing them first if needed. Provisioning calls it for the harnesses of a blueprint's
+   * agent steps before the sandbox is created; targets are under `/run/nightshift`.
+   */
+  sandboxFiles?(): Promise<SandboxFile[]>;
   /** Makes the agent program available in the sandbox; called once per run before `start`. */
   prepare?(context: HarnessContext): Promise<void>;
   start(prompt: string, context: HarnessContext): HarnessSession;

@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerHarness } from './commands/harness.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
@@ -82,6 +83,7 @@ export function buildProgram(): Command {
     registerSandbox,
     registerServe,
     registerToken,
+    registerHarness,
   ]) {
     register(program);
   }

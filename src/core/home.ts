@@ -14,6 +14,7 @@ export function homePaths(home: string) {
     mirrors: join(home, 'mirrors'),
     bases: join(home, 'bases'),
     runs: join(home, 'runs'),
+    sessions: join(home, 'sessions'),
     demo: join(home, 'demo'),
     lock: join(home, 'engine.lock'),
     socket: join(home, 'engine.sock'),

@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import { toolsDir } from '../agents/tools/index.ts';
 import type { ModelGatewayOptions } from '../egress/gateway/index.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
 import type { CommitAuthor } from '../scm/types.ts';
@@ -21,6 +22,8 @@ export interface EngineConfig {
   limits: SandboxLimits;
   author: CommitAuthor;
   defaultHarness: string;
+  /** Where external agent CLIs are installed (`NIGHTSHIFT_TOOLS_DIR`, default `$NIGHTSHIFT_HOME/tools`). */
+  toolsDir: string;
   /** `provider:model` of the built-in agent when a step names none (`NIGHTSHIFT_MODEL`); else chosen by the configured provider. */
   defaultModel?: string;
   /** The bubblewrap binary of the local sandbox provider (`bwrap` on PATH by default). */
@@ -63,6 +66,7 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
       email: env.NIGHTSHIFT_GIT_AUTHOR_EMAIL || `nightshift@${safeHost()}`,
     },
     defaultHarness: env.NIGHTSHIFT_HARNESS || 'builtin',
+    toolsDir: toolsDir(home, env),
     defaultModel: env.NIGHTSHIFT_MODEL || undefined,
     bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
     modelProviders: modelProviders(env),

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import type pino from 'pino';
 import { BuiltinHarness, defaultModelFor } from '../agents/builtin/index.ts';
+import { ClaudeCodeHarness } from '../agents/claude-code/index.ts';
+import { CodexHarness } from '../agents/codex/index.ts';
 import { HarnessRegistry } from '../agents/registry.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseTemplate } from '../blueprints/template.ts';
@@ -86,6 +88,7 @@ export class Engine {
         defaultHarness: config.defaultHarness,
         author: config.author,
         runsDir: paths.runs,
+        sessionsDir: paths.sessions,
         secrets: config.secrets,
         log,
       },
@@ -136,11 +139,14 @@ export class Engine {
           }),
         parts.scm ?? new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }),
         parts.harnesses ??
-          new HarnessRegistry().register(
-            new BuiltinHarness({
-              defaultModel: config.defaultModel ?? defaultModelFor(config.modelProviders),
-            }),
-          ),
+          new HarnessRegistry()
+            .register(
+              new BuiltinHarness({
+                defaultModel: config.defaultModel ?? defaultModelFor(config.modelProviders),
+              }),
+            )
+            .register(new ClaudeCodeHarness({ toolsDir: config.toolsDir }))
+            .register(new CodexHarness({ toolsDir: config.toolsDir })),
         log,
         release,
       );

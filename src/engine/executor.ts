@@ -32,6 +32,8 @@ export interface ExecutorDeps extends ProvisionDeps {
   /** Where runs keep their sandbox state (`<home>/runs`). */
   runsDir: string;
   log: pino.Logger;
+  /** Where agent steps keep their harness's session state (`<home>/sessions`), kept after the run. */
+  sessionsDir: string;
 }
 
 /** The same sandbox, handing the trace of every exec (what ran, what the kernel refused) to `record`. */
@@ -102,6 +104,11 @@ export async function executeRun(
       baseCommit: run.baseCommit,
       baseRef: run.baseRef,
       stateDir: join(deps.runsDir, run.id),
+      files: await deps.harnesses.sandboxFiles(
+        blueprint.steps.flatMap((step) =>
+          step.kind === 'agent' ? [step.harness ?? deps.defaultHarness] : [],
+        ),
+      ),
       onEgress: (decision) => {
         audit.push(egressEntry(decision, run.id));
         if (!decision.allowed) {
@@ -197,6 +204,8 @@ export async function executeRun(
         scm: deps.scm,
         harnesses: deps.harnesses,
         defaultHarness: deps.defaultHarness,
+        sessionsDir: join(deps.sessionsDir, run.id),
+        resumeSessionsDir: run.continues ? join(deps.sessionsDir, run.continues) : undefined,
         author: deps.author,
         events,
         store,

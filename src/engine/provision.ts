@@ -5,7 +5,7 @@ import type { EgressDecision } from '../egress/proxy/index.ts';
 import { loadEnvironment } from '../environments/load.ts';
 import type { Environment } from '../environments/types.ts';
 import { type LoadedPolicy, loadPolicy } from '../policy/load.ts';
-import type { Sandbox, SandboxLimits, SandboxProvider } from '../sandbox/types.ts';
+import type { Sandbox, SandboxFile, SandboxLimits, SandboxProvider } from '../sandbox/types.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import { type RunGovernance, startGovernance } from './governance.ts';
 
@@ -30,6 +30,8 @@ export interface ProvisionInput {
   stateDir: string;
   /** A policy file standing in for the repo's `.nightshift/policy.yml` (`sandbox exec --policy`). */
   repoPolicyFile?: string;
+  /** Extra host files shown read-only (the agent programs of the blueprint's harnesses). */
+  files?: SandboxFile[];
   onEgress(decision: EgressDecision): void;
   onModelCall(call: ModelCall): void;
   onBudgetExceeded(totals: UsageTotals): void;
@@ -84,6 +86,7 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
         baseDir: base.dir,
         stateDir: input.stateDir,
         ...governance.spec,
+        files: [...(governance.spec.files ?? []), ...(input.files ?? [])],
         env: { ...environment.env, ...governance.spec.env },
       }),
     );

@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ModelMessage } from 'ai';
 import type { Harness, HarnessContext, HarnessSession } from '../types.ts';
 import { DEFAULT_MODEL, gatewayModel, noGatewayError, parseModelSpec } from './model.ts';
@@ -5,6 +7,15 @@ import { DEFAULT_OUTPUT_CHARS } from './output.ts';
 import { startSession } from './session.ts';
 
 export { DEFAULT_MODEL, defaultModelFor, GATEWAY_PLACEHOLDER_KEY, parseModelSpec } from './model.ts';
+
+/** The conversation of a step, in its session folder, as the AI SDK's messages. */
+const MESSAGES_FILE = 'messages.json';
+
+async function savedMessages(dir: string | undefined): Promise<ModelMessage[] | null> {
+  if (!dir) return null;
+  const text = await readFile(join(dir, MESSAGES_FILE), 'utf8').catch(() => null);
+  return text === null ? null : (JSON.parse(text) as ModelMessage[]);
+}
 
 /** Runs whose conversation is kept for their next agent step (a fix round continues it). */
 const REMEMBERED_RUNS = 32;
@@ -42,6 +53,7 @@ export class BuiltinHarness implements Harness {
   }
 
   start(prompt: string, context: HarnessContext): HarnessSession {
+    const history = this.conversation(context.runId);
     return startSession(prompt, {
       model: () => {
         if (!context.modelGatewaySocket) throw noGatewayError();
@@ -54,7 +66,14 @@ export class BuiltinHarness implements Harness {
         maxChars: this.options.maxOutputChars ?? DEFAULT_OUTPUT_CHARS,
         commandTimeoutMs: this.options.commandTimeoutMs ?? 120_000,
       },
-      history: this.conversation(context.runId),
+      history,
+      // A fresh worker (or a run continuing another) picks the conversation up from the session folder.
+      restore: async () => {
+        if (history.length > 0) return;
+        const saved = (await savedMessages(context.sessionDir)) ?? (await savedMessages(context.resumeFrom));
+        if (saved) history.push(...saved);
+      },
+      persist: () => writeFile(join(context.sessionDir, MESSAGES_FILE), JSON.stringify(history)),
       signal: context.signal,
     });
   }

@@ -15,6 +15,10 @@ export interface SessionOptions {
   tools: Omit<ToolContext, 'onFileChange'>;
   /** The conversation so far (a previous step of the same run); each finished turn is appended. */
   history: ModelMessage[];
+  /** Runs before the first turn (loads a saved conversation into `history`). */
+  restore?: () => Promise<void>;
+  /** Runs after every finished turn (saves `history`). */
+  persist?: () => Promise<void>;
   /** The run's signal: aborting it stops the session like `stop` does. */
   signal: AbortSignal;
 }
@@ -123,11 +127,13 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
   async function converse(): Promise<void> {
     try {
       const model = options.model();
+      await options.restore?.();
       const system = systemPrompt(await readInstructions(options.tools.sandbox, signal));
       let message: string | undefined = prompt;
       let result = '';
       while (message !== undefined && !signal.aborted) {
         result = await turn(model, system, message);
+        await options.persist?.();
         message = followUps.shift();
       }
       ended = true;

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HarnessContext } from '../../agents/types.ts';
 import type { AgentStep } from '../types.ts';
 import type { StepContext, StepOutcome } from './context.ts';
 
@@ -19,8 +23,14 @@ export async function runAgentStep(
     };
   }
   const harness = context.harnesses.get(step.harness ?? context.run.inputs.harness ?? context.defaultHarness);
-  const harnessContext = {
+  const sessionDir = join(context.sessionsDir, step.id);
+  await mkdir(sessionDir, { recursive: true, mode: 0o700 });
+  const earlier = context.resumeSessionsDir ? join(context.resumeSessionsDir, step.id) : undefined;
+  const harnessContext: HarnessContext = {
     runId: context.run.id,
+    stepId: step.id,
+    sessionDir,
+    resumeFrom: earlier && existsSync(earlier) ? earlier : undefined,
     sandbox: context.sandbox,
     env: { ...context.environment.env, ...step.env },
     model: step.model ?? context.run.inputs.model ?? undefined,

@@ -22,6 +22,10 @@ export interface StepContext {
   harnesses: HarnessRegistry;
   /** Harness for agent steps that name none. */
   defaultHarness: string;
+  /** This run's session folder (`<home>/sessions/<runId>`); each agent step keeps its harness's state in `<stepId>/`. */
+  sessionsDir: string;
+  /** The session folder of the run this one continues: its agent steps resume those conversations. */
+  resumeSessionsDir?: string;
   author: CommitAuthor;
   events: EventWriter;
   store: Store;
