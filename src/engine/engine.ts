@@ -11,7 +11,7 @@ import type { Run } from '../core/run.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
-import { LocalScmProvider } from '../scm/local/index.ts';
+import { scmProviderFor } from '../scm/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import { Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
@@ -37,6 +37,8 @@ export interface RunRequest {
   priority?: number;
   trigger?: string;
   author?: string | null;
+  /** Publish to this existing branch instead of a new `nightshift/...` one. */
+  branch?: string;
 }
 
 export interface EngineParts {
@@ -119,7 +121,7 @@ export class Engine {
             hiddenPaths: [paths.home],
             traceExecs: config.traceExecs,
           }),
-        parts.scm ?? new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }),
+        parts.scm ?? scmProviderFor(config, paths),
         parts.harnesses ??
           new HarnessRegistry().register(
             new BuiltinHarness({
@@ -155,6 +157,7 @@ export class Engine {
       priority: request.priority,
       trigger: request.trigger,
       author: request.author,
+      branch: request.branch,
     });
   }
 

@@ -35,6 +35,8 @@ export interface NewRun {
   priority?: number;
   trigger?: string;
   author?: string | null;
+  /** The branch to publish to, when not the run's own `nightshift/...` branch (a CI fix on an existing PR). */
+  branch?: string | null;
 }
 
 export interface StoreOptions extends DatabaseOptions {
@@ -83,8 +85,8 @@ export class Store {
     const repo = await this.repos.get(input.repoId);
     const run = await this.db.transaction(async (tx) => {
       const rows = await tx.query<RunRow>(
-        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref, priority, trigger, author)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING *`,
+        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref, priority, trigger, author, branch)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11) RETURNING *`,
         [
           id,
           input.repoId,
@@ -96,6 +98,7 @@ export class Store {
           input.priority ?? 0,
           input.trigger ?? 'cli',
           input.author ?? null,
+          input.branch ?? null,
         ],
       );
       await appendEvents(tx, id, [
