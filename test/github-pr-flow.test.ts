@@ -32,7 +32,7 @@ describe('GitHub pull request flow', () => {
     env.github.permissions.set('Codertocat', 'write');
     await env.engine.startWorker();
     env.trigger.start();
-  });
+  }, 180_000);
   afterAll(async () => {
     await env?.close();
   });

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDeliveries, webhookDeliveryMetrics } from '../src/triggers/deliveries.ts';
 import { signBody } from '../src/triggers/github/verify.ts';
@@ -50,7 +52,7 @@ describe('GitHub webhooks', () => {
     // The repo is known to Nightshift (a run was asked for it before).
     await env.engine.store.repos.upsert(await env.provider.resolve(`github:${REPO}`));
     env.trigger.start();
-  });
+  }, 180_000);
   afterAll(async () => {
     await env?.close();
   });
@@ -293,5 +295,181 @@ describe('GitHub webhooks', () => {
       ['rename this variable', 'feature'],
     ]);
     expect(env.github.comments.filter((c) => c.number === pull).length).toBe(2);
+  });
+
+  it('starts a CI fix on a failed Nightshift branch, once per commit, for at most 2 rounds, then hands back', async () => {
+    const store = env.engine.store;
+    const repo = await store.repos.upsert(await env.provider.resolve(`github:${REPO}`));
+    const branch = 'nightshift/fix-typo-abcd1234';
+    const failed = (event: 'check_suite' | 'check_run', sha: string) => {
+      if (event === 'check_suite') {
+        const payload = examplePayload('check_suite', REPO, (p) => p.action === 'completed');
+        payload.check_suite = {
+          ...payload.check_suite,
+          conclusion: 'failure',
+          head_branch: branch,
+          head_sha: sha,
+          pull_requests: [{ number: 7 }],
+        };
+        return signedDelivery('check_suite', payload, SECRET);
+      }
+      const payload = examplePayload(
+        'check_run',
+        REPO,
+        (p) => p.action === 'completed' && p.check_run.conclusion === 'failure',
+      );
+      payload.check_run = {
+        ...payload.check_run,
+        name: 'test',
+        head_sha: sha,
+        check_suite: {
+          ...payload.check_run.check_suite,
+          conclusion: 'failure',
+          head_branch: branch,
+          head_sha: sha,
+          pull_requests: [{ number: 7 }],
+        },
+      };
+      return signedDelivery('check_run', payload, SECRET);
+    };
+    /** What a finished fix run of round `round` leaves: a change whose head commit is `sha`. */
+    const fixRunMade = async (run: { id: string }, sha: string) => {
+      await store.recordChange({
+        runId: run.id,
+        repoId: repo.id,
+        branch,
+        baseCommit: 'a'.repeat(40),
+        headCommit: sha,
+        title: 'fix',
+        body: '',
+        diffstat: { files: 1, insertions: 1, deletions: 0, perFile: [] },
+        diff: '',
+        state: 'open',
+        url: null,
+      });
+    };
+    const processedOf = (id: string) =>
+      waitFor(
+        async () =>
+          (await listDeliveries(store.db, 'github')).find((r) => r.deliveryId === id && r.processedAt),
+        `delivery ${id}`,
+      );
+    const sha1 = '1'.repeat(40);
+    const sha2 = '2'.repeat(40);
+    const sha3 = '3'.repeat(40);
+
+    const suite1 = failed('check_suite', sha1);
+    const run1 = failed('check_run', sha1);
+    expect((await send(env.webhookUrl, suite1)).status).toBe(202);
+    expect((await send(env.webhookUrl, run1)).status).toBe(202);
+    const round1 = await processedOf(suite1.id);
+    expect(round1).toMatchObject({ outcome: 'accepted', reason: `CI fix round 1 for ${sha1.slice(0, 12)}` });
+    expect((await processedOf(run1.id)).reason).toMatch(/^a CI fix for 111111111111 is already started/);
+    const fix1 = await store.getRun(round1.runId!);
+    expect(fix1).toMatchObject({ baseRef: branch, branch, blueprint: 'default' });
+    expect(fix1.inputs.values).toEqual({ ci_head_sha: sha1, ci_round: '1' });
+
+    await fixRunMade(fix1, sha2);
+    const suite2 = failed('check_run', sha2);
+    expect((await send(env.webhookUrl, suite2)).status).toBe(202);
+    const round2 = await processedOf(suite2.id);
+    expect(round2.reason).toBe(`CI fix round 2 for ${sha2.slice(0, 12)}`);
+    expect((await store.getRun(round2.runId!)).inputs.prompt).toContain('The check `test` failed on commit');
+
+    await fixRunMade(await store.getRun(round2.runId!), sha3);
+    const suite3 = failed('check_suite', sha3);
+    expect((await send(env.webhookUrl, suite3)).status).toBe(202);
+    expect(await processedOf(suite3.id)).toMatchObject({
+      outcome: 'ignored',
+      reason: 'CI fix round 3 is over the limit of 2',
+    });
+
+    const fixRuns = (await store.listRuns()).filter((r) => r.inputs.values?.ci_head_sha);
+    expect(fixRuns).toHaveLength(2);
+    const onPr = env.github.comments.filter((c) => c.number === 7).map((c) => c.body);
+    expect(onPr).toHaveLength(3);
+    expect(onPr[2]).toBe('🌙 CI still fails after 2 Nightshift fix rounds; handing back to a person.');
+  });
+
+  it('ignores failures of branches Nightshift did not make, and checks that passed', async () => {
+    const human = examplePayload('check_suite', REPO, (p) => p.action === 'completed');
+    human.check_suite = { ...human.check_suite, conclusion: 'failure', head_branch: 'main' };
+    const passed = examplePayload('check_suite', REPO, (p) => p.action === 'completed');
+    passed.check_suite = { ...passed.check_suite, conclusion: 'success', head_branch: 'nightshift/x-1' };
+    const a = signedDelivery('check_suite', human, SECRET);
+    const b = signedDelivery('check_suite', passed, SECRET);
+    await send(env.webhookUrl, a);
+    await send(env.webhookUrl, b);
+
+    const rows = await waitFor(async () => {
+      const all = await listDeliveries(env.engine.store.db, 'github');
+      const mine = all.filter((r) => (r.deliveryId === a.id || r.deliveryId === b.id) && r.processedAt);
+      return mine.length === 2 ? mine : undefined;
+    }, 'both deliveries');
+    expect(rows.map((r) => r.reason).sort()).toEqual([
+      'check_suite concluded success',
+      'main is not a Nightshift branch',
+    ]);
+  });
+});
+
+describe('GitHub reactions configured per repo', () => {
+  let env: GithubEnv;
+
+  beforeAll(async () => {
+    env = await startGithubEnv({
+      repos: {
+        'acme/quiet': {
+          'README.md': 'x\n',
+          '.nightshift/github.yml': 'comment:\n  command: /bot\nlabel:\n  enabled: false\n',
+        },
+        'acme/broken': {
+          'README.md': 'x\n',
+          '.nightshift/github.yml': 'review:\n  enabled: true\n  on: [closed]\ncomment:\n  comand: /x\n',
+        },
+      },
+    });
+    env.github.permissions.set('Codertocat', 'write');
+    await writeFile(join(env.dir, 'home', 'github.yml'), 'repos: [acme/quiet, acme/broken]\n');
+    env.trigger.start();
+  }, 180_000);
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it("follows the repo's own command and switches, and fails a delivery for an invalid file with dot-paths and lines", async () => {
+    const custom = signedDelivery(
+      'issue_comment',
+      comment('/bot write the docs', { repo: 'acme/quiet' }),
+      SECRET,
+    );
+    const standard = signedDelivery(
+      'issue_comment',
+      comment('/nightshift write the docs', { repo: 'acme/quiet' }),
+      SECRET,
+    );
+    const label = labeled('nightshift');
+    label.repository = examplePayload('issues', 'acme/quiet').repository;
+    const off = signedDelivery('issues', label, SECRET);
+    const broken = signedDelivery(
+      'issue_comment',
+      comment('/nightshift hi', { repo: 'acme/broken' }),
+      SECRET,
+    );
+    for (const delivery of [custom, standard, off, broken])
+      expect((await send(env.webhookUrl, delivery)).status).toBe(202);
+
+    const rows = await waitFor(async () => {
+      const all = await listDeliveries(env.engine.store.db, 'github');
+      return all.filter((r) => r.deliveryId && r.processedAt).length === 4 ? all : undefined;
+    }, 'all deliveries');
+    const of = (id: string) => rows.find((r) => r.deliveryId === id)!;
+    expect(of(custom.id).outcome).toBe('accepted');
+    expect((await env.engine.store.getRun(of(custom.id).runId!)).inputs.prompt).toBe('write the docs');
+    expect(of(standard.id).reason).toBe('the comment does not start with /bot');
+    expect(of(off.id).reason).toBe('label nightshift starts no run');
+    expect(of(broken.id).outcome).toBe('failed');
+    expect(of(broken.id).reason).toContain('acme/broken:.nightshift/github.yml:3:8 review.on[0]:');
+    expect(of(broken.id).reason).toMatch(/:5:3 comment\.comand: .*did you mean `command`/);
   });
 });
