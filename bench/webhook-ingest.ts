@@ -113,7 +113,8 @@ async function main(): Promise<void> {
     for (const path of Object.values(paths)) await load(`${base}${path}`, body); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, path] of Object.entries(paths)) {
-        (results[name] ??= []).push(await load(`${base}${path}`, body));
+        const sample = await load(`${base}${path}`, body);
+        results[name] = [...(results[name] ?? []), sample];
       }
     }
     const enqueued: Record<string, number> = {};
