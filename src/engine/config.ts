@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { toolsDir } from '../agents/tools/index.ts';
 import type { ModelGatewayOptions } from '../egress/gateway/index.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
+import { type GithubSettings, githubSettings } from '../scm/github/settings.ts';
 import type { CommitAuthor } from '../scm/types.ts';
 
 export interface EngineConfig {
@@ -34,6 +35,8 @@ export interface EngineConfig {
   traceExecs: boolean;
   /** Model providers the per-run gateway forwards to, with their keys; null when none is configured. */
   modelProviders: ModelGatewayOptions['providers'] | null;
+  /** GitHub App or token, API and webhook settings (`NIGHTSHIFT_GITHUB_*`); GitHub repos need it. */
+  github?: GithubSettings;
 }
 
 /** Defaults, then environment variables (documented in docs/configuration.md). */
@@ -71,6 +74,7 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
     bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
     modelProviders: modelProviders(env),
     traceExecs: env.NIGHTSHIFT_TRACE_EXECS !== '0',
+    github: githubSettings(env),
     secrets: Object.fromEntries(
       Object.entries(env)
         .filter(([key, value]) => key.startsWith('NIGHTSHIFT_SECRET_') && value !== undefined)

@@ -13,7 +13,7 @@ import type { Change, Repo, Run } from '../core/run.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
-import { LocalScmProvider } from '../scm/local/index.ts';
+import { scmProviderFor } from '../scm/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
@@ -44,6 +44,8 @@ export interface RunRequest {
   priority?: number;
   trigger?: string;
   author?: string | null;
+  /** Publish to this existing branch instead of a new `nightshift/...` one. */
+  branch?: string;
 }
 
 /** A run with what a person wants to see beside it. */
@@ -137,7 +139,7 @@ export class Engine {
             hiddenPaths: [paths.home],
             traceExecs: config.traceExecs,
           }),
-        parts.scm ?? new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }),
+        parts.scm ?? scmProviderFor(config, paths),
         parts.harnesses ??
           new HarnessRegistry()
             .register(
@@ -188,6 +190,7 @@ export class Engine {
       priority: request.priority,
       trigger: request.trigger,
       author: request.author,
+      branch: request.branch,
     });
   }
 

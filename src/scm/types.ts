@@ -31,6 +31,16 @@ export interface PublishInput {
    * returned reason stops the publish with a `PublishDeniedError` (the policy's publish rules).
    */
   review?: (change: { diffstat: DiffStat }) => string | null;
+  /** What the run was, for providers that describe the change (a pull request body). */
+  summary?: RunSummary;
+}
+
+/** The run behind a change, as a pull request body shows it. */
+export interface RunSummary {
+  prompt?: string;
+  blueprint: string;
+  /** Gates of the run and whether they passed. */
+  checks: { name: string; ok: boolean }[];
 }
 
 export interface PublishResult {
@@ -39,6 +49,8 @@ export interface PublishResult {
   diff: string;
   /** Where a person looks at the change (a PR URL later); null for local repos. */
   url: string | null;
+  /** The change's state: `local` (the default) for a pushed branch, `open` for a new pull request. */
+  state?: string;
 }
 
 /** Where repos come from and where changes go. */

@@ -43,7 +43,7 @@ export interface NewRun {
   author?: string | null;
   /** The run this one continues; `branch` is then that run's branch. */
   continues?: string | null;
-  /** The branch to publish to; by default one is derived from the prompt and run id. */
+  /** The branch to publish to; by default one is derived from the prompt and run id (a continuing run or a CI fix names an existing one). */
   branch?: string | null;
 }
 

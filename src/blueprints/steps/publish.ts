@@ -11,6 +11,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
   const title = renderTemplate(step.title, context.vars).trim() || `Nightshift run ${context.run.id}`;
   const body = renderTemplate(step.body, context.vars);
   let result: Awaited<ReturnType<typeof context.scm.publish>>;
+  const checks = await gateResults(context);
   try {
     result = await context.scm.publish({
       repo: context.repo,
@@ -23,6 +24,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
       date: context.run.createdAt,
       workspace: context.sandbox.view,
       review: context.reviewChange,
+      summary: { prompt: context.run.inputs.prompt, blueprint: context.run.blueprint, checks },
     });
   } catch (error) {
     if (error instanceof PublishDeniedError)
@@ -40,7 +42,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
     body,
     diffstat: result.diffstat,
     diff: result.diff,
-    state: 'local',
+    state: result.state ?? 'local',
     url: result.url,
   });
   await context.events.emit({
@@ -53,4 +55,20 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
     },
   });
   return { ok: true };
+}
+
+/** Each gate of the run and whether its last round passed, for the change's summary. */
+async function gateResults(context: StepContext): Promise<{ name: string; ok: boolean }[]> {
+  await context.events.flush();
+  const results = new Map<string, boolean>();
+  for (let after = 0; ; ) {
+    const page = await context.store.events(context.run.id, after);
+    for (const event of page) {
+      if (event.type === 'step.finished' && event.data.kind === 'gate' && !event.data.skipped)
+        results.set(event.data.step, event.data.ok);
+    }
+    if (page.length === 0) break;
+    after = page.at(-1)!.seq;
+  }
+  return [...results].map(([name, ok]) => ({ name, ok }));
 }

@@ -2,6 +2,7 @@ import { sql as initial } from './0001_initial.ts';
 import { sql as audit } from './0002_audit.ts';
 import { sql as steering } from './0003_steering.ts';
 import { sql as apiTokens } from './0004_api_tokens.ts';
+import { sql as webhookDeliveries } from './0005_webhook_deliveries.ts';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'audit', sql: audit },
   { version: 3, name: 'steering', sql: steering },
   { version: 4, name: 'api_tokens', sql: apiTokens },
+  { version: 5, name: 'webhook_deliveries', sql: webhookDeliveries },
 ];

@@ -1,0 +1,185 @@
+import { NightshiftError } from '../../core/errors.ts';
+import { appJwt, type GithubAuth, InstallationTokens } from './auth.ts';
+import type { GithubRepoRef } from './location.ts';
+
+/** A pull request, with the fields Nightshift uses. */
+export interface GithubPull {
+  number: number;
+  html_url: string;
+  state: 'open' | 'closed';
+  merged_at?: string | null;
+  head: { ref: string; sha: string };
+  base: { ref: string };
+}
+
+/** Where the GitHub API lives and how to authenticate to it. */
+export interface GithubApiOptions {
+  /** REST API base URL: `https://api.github.com`, or `https://HOST/api/v3` for GitHub Enterprise. */
+  apiUrl?: string;
+  auth: GithubAuth;
+  fetch?: typeof fetch;
+}
+
+/**
+ * The GitHub REST calls Nightshift makes, authenticated as the app's installation (or with a
+ * plain token). Errors are SCM_FAILED with GitHub's status and message.
+ */
+export class GithubApi {
+  readonly apiUrl: string;
+  private readonly tokens: InstallationTokens;
+  private readonly installations = new Map<string, number>();
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: GithubApiOptions) {
+    this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.tokens = new InstallationTokens(async (id) => {
+      const body = await this.request<{ token: string; expires_at: string }>(
+        'POST',
+        `/app/installations/${id}/access_tokens`,
+        { auth: `Bearer ${this.jwt()}` },
+      );
+      return { token: body.token, expiresAt: Date.parse(body.expires_at) };
+    });
+  }
+
+  /** A token that may read and write `repo` (an installation token, or the configured token). */
+  async tokenFor(repo: GithubRepoRef): Promise<string> {
+    const { auth } = this.options;
+    if (auth.kind === 'token') return auth.token;
+    return this.tokens.get(auth.installationId ?? (await this.installationOf(repo)));
+  }
+
+  getRepo(repo: GithubRepoRef) {
+    return this.call<{ default_branch: string; html_url: string; full_name: string }>(repo, 'GET', '');
+  }
+
+  /** `admin`, `write`, `read` or `none`: what `user` may do in `repo`. */
+  async permission(repo: GithubRepoRef, user: string): Promise<string> {
+    try {
+      const body = await this.call<{ permission: string }>(
+        repo,
+        'GET',
+        `/collaborators/${encodeURIComponent(user)}/permission`,
+      );
+      return body.permission;
+    } catch (error) {
+      if (error instanceof GithubApiError && error.status === 404) return 'none';
+      throw error;
+    }
+  }
+
+  getPull(repo: GithubRepoRef, number: number) {
+    return this.call<GithubPull>(repo, 'GET', `/pulls/${number}`);
+  }
+
+  /** The pull request from `branch` (open first, else the newest), or null. */
+  async findPull(repo: GithubRepoRef, branch: string): Promise<GithubPull | null> {
+    const head = encodeURIComponent(`${repo.owner}:${branch}`);
+    const pulls = await this.call<GithubPull[]>(repo, 'GET', `/pulls?state=all&head=${head}`);
+    return pulls.find((p) => p.state === 'open') ?? pulls[0] ?? null;
+  }
+
+  createPull(repo: GithubRepoRef, input: { title: string; body: string; head: string; base: string }) {
+    return this.call<GithubPull>(repo, 'POST', '/pulls', input);
+  }
+
+  updatePull(repo: GithubRepoRef, number: number, input: { title?: string; body?: string; state?: 'open' }) {
+    return this.call<GithubPull>(repo, 'PATCH', `/pulls/${number}`, input);
+  }
+
+  /** Comments on an issue or a pull request's conversation. */
+  comment(repo: GithubRepoRef, number: number, body: string) {
+    return this.call<{ id: number; html_url: string }>(repo, 'POST', `/issues/${number}/comments`, { body });
+  }
+
+  /** A pull request review (event COMMENT) with a body and optional line comments. */
+  review(
+    repo: GithubRepoRef,
+    number: number,
+    input: { body: string; commit_id?: string; comments?: { path: string; line: number; body: string }[] },
+  ) {
+    return this.call<{ id: number }>(repo, 'POST', `/pulls/${number}/reviews`, {
+      ...input,
+      event: 'COMMENT',
+    });
+  }
+
+  private async installationOf(repo: GithubRepoRef): Promise<number> {
+    const key = `${repo.owner}/${repo.name}`.toLowerCase();
+    const known = this.installations.get(key);
+    if (known) return known;
+    const body = await this.request<{ id: number }>('GET', `/repos/${repo.owner}/${repo.name}/installation`, {
+      auth: `Bearer ${this.jwt()}`,
+    });
+    this.installations.set(key, body.id);
+    return body.id;
+  }
+
+  private jwt(): string {
+    const { auth } = this.options;
+    if (auth.kind !== 'app') throw new Error('a JWT needs GitHub App credentials');
+    return appJwt(auth.appId, auth.privateKey);
+  }
+
+  private async call<T>(repo: GithubRepoRef, method: string, path: string, body?: unknown): Promise<T> {
+    const token = await this.tokenFor(repo);
+    return this.request<T>(method, `/repos/${repo.owner}/${repo.name}${path}`, {
+      auth: `token ${token}`,
+      body,
+    });
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    options: { auth: string; body?: unknown },
+  ): Promise<T> {
+    const url = `${this.apiUrl}${path}`;
+    let response: Response;
+    try {
+      response = await this.fetch(url, {
+        method,
+        headers: {
+          accept: 'application/vnd.github+json',
+          authorization: options.auth,
+          'user-agent': 'nightshift',
+          'x-github-api-version': '2022-11-28',
+          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new NightshiftError('SCM_FAILED', `GitHub API ${method} ${path} failed: ${String(error)}`, {
+        hint: 'check NIGHTSHIFT_GITHUB_API_URL and the network',
+        cause: error,
+      });
+    }
+    const text = await response.text();
+    if (!response.ok) throw new GithubApiError(method, path, response.status, text);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+}
+
+/** A GitHub API call answered with an error status. */
+export class GithubApiError extends NightshiftError {
+  constructor(
+    method: string,
+    path: string,
+    readonly status: number,
+    body: string,
+  ) {
+    let message = body.slice(0, 200);
+    try {
+      message = (JSON.parse(body) as { message?: string }).message ?? message;
+    } catch {}
+    super('SCM_FAILED', `GitHub API ${method} ${path} answered ${status}: ${message}`, {
+      hint:
+        status === 401 || status === 403
+          ? 'check the GitHub App id, private key and installation (or the token) and its permissions'
+          : 'see docs/github.md',
+    });
+    this.name = 'GithubApiError';
+  }
+}

@@ -1,0 +1,45 @@
+/** The fields of GitHub webhook payloads Nightshift reads (everything else is ignored). */
+
+export interface GithubUser {
+  login: string;
+  type?: string;
+}
+
+export interface GithubPayload {
+  action?: string;
+  repository?: { full_name: string; html_url?: string; owner?: { login: string }; name?: string };
+  installation?: { id: number };
+  sender?: GithubUser;
+  comment?: { id: number; body?: string | null; user?: GithubUser; html_url?: string };
+  issue?: { number: number; title: string; body?: string | null; pull_request?: unknown; user?: GithubUser };
+  label?: { name: string };
+  pull_request?: {
+    number: number;
+    title: string;
+    html_url: string;
+    merged?: boolean | null;
+    draft?: boolean;
+    head: { ref: string; sha: string; repo?: { full_name: string } | null };
+    base: { ref: string };
+  };
+  check_suite?: CheckSuite;
+  check_run?: { name: string; conclusion: string | null; head_sha: string; check_suite?: CheckSuite };
+}
+
+interface CheckSuite {
+  conclusion: string | null;
+  head_branch: string | null;
+  head_sha: string;
+  pull_requests?: { number: number }[];
+}
+
+/** True for comments and actions by bots, Nightshift's own app included: they never start runs. */
+export function isBot(user: GithubUser | undefined, botLogin?: string): boolean {
+  if (!user) return true;
+  const login = user.login.toLowerCase();
+  return (
+    user.type === 'Bot' ||
+    login.endsWith('[bot]') ||
+    (botLogin !== undefined && login === botLogin.toLowerCase())
+  );
+}
