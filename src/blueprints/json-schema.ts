@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { AutomationsFile } from '../automations/schema.ts';
 import { EnvironmentFile } from '../environments/schema.ts';
 import { PolicyFile } from '../policy/schema.ts';
 import { BlueprintFile } from './schema.ts';
@@ -19,6 +20,7 @@ export const SCHEMA_FILES = {
   'schemas/blueprint.schema.json': { schema: BlueprintFile, id: 'blueprint.schema.json' },
   'schemas/environment.schema.json': { schema: EnvironmentFile, id: 'environment.schema.json' },
   'schemas/policy.schema.json': { schema: PolicyFile, id: 'policy.schema.json' },
+  'schemas/automations.schema.json': { schema: AutomationsFile, id: 'automations.schema.json' },
 } as const;
 
 /** The text of each schema file, by path relative to the repository root. */

@@ -15,7 +15,7 @@ describe.each(DATABASE_KINDS)('cron scheduler on %s', (kind) => {
 
   beforeAll(async () => {
     world = await automationWorld(kind);
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await world?.close();

@@ -20,7 +20,7 @@ describe('generic webhooks', () => {
     });
     const app = new Hono().route('/webhooks/in', webhookInRoutes({ ...deps, maxBodyBytes: 4096 }));
     server = await serveApp(app);
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await server?.close();

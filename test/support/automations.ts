@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import pino from 'pino';
+import { HarnessRegistry } from '../../src/agents/registry.ts';
 import type { AutomationDeps } from '../../src/automations/service.ts';
 import type { Automation } from '../../src/automations/types.ts';
 import { Engine, engineConfig } from '../../src/engine/index.ts';
@@ -7,6 +8,7 @@ import { automationQueries } from '../../src/store/automations.ts';
 import type { DatabaseKind } from './databases.ts';
 import { newPostgresDatabase } from './databases.ts';
 import { makeRepo, tempDir } from './repos.ts';
+import { ScriptedHarness } from './scripted-harness.ts';
 
 /** A clock a test moves by hand. */
 export interface TestClock {
@@ -23,10 +25,26 @@ export function testClock(iso: string): TestClock {
  * An engine (no worker: runs stay queued until the test completes them) on a fresh database
  * of `kind`, a temp dir with `repos` (git repositories named as given) and automation deps.
  */
-export async function automationWorld(kind: DatabaseKind, repos: string[] = ['api', 'web']) {
+export async function automationWorld(
+  kind: DatabaseKind,
+  repos: string[] = ['api', 'web'],
+  options: { worker?: boolean } = {},
+) {
   const temp = await tempDir();
   const databaseUrl = kind === 'postgres' ? await newPostgresDatabase() : undefined;
-  const engine = await Engine.open({ ...engineConfig(join(temp.dir, 'home'), {}), databaseUrl });
+  const harnesses = new HarnessRegistry().register(
+    new ScriptedHarness('scripted', [{ commands: ['echo fixed >> README.md'], say: 'fixed' }]),
+  );
+  const engine = await Engine.open(
+    {
+      ...engineConfig(join(temp.dir, 'home'), {}),
+      databaseUrl,
+      defaultHarness: 'scripted',
+      limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
+    },
+    { harnesses },
+  );
+  if (options.worker) await engine.startWorker();
   const paths: Record<string, string> = {};
   for (const name of repos) {
     paths[name] = join(temp.dir, name);
@@ -52,6 +70,21 @@ export async function automationWorld(kind: DatabaseKind, repos: string[] = ['ap
       await temp.cleanup();
     },
   };
+}
+
+/** Polls `check` until it returns a value other than undefined/false (slow, shared machines). */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** A complete automation with sensible defaults, for tests that store one directly. */
