@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { z } from 'zod';
 import {
   formatPath,
   type Locator,
@@ -31,7 +32,7 @@ export interface ParseOptions {
 }
 
 const TRIGGER_KINDS = Object.keys(TRIGGER_SCHEMAS) as TriggerKind[];
-const Header = AutomationsFile.extend({ automations: AutomationsFile.shape.automations.optional() });
+const Header = AutomationsFile.extend({ automations: z.unknown().optional() });
 
 /** Template roots each trigger kind provides (besides `automation` and `fire`). */
 const TEMPLATE_ROOTS: Record<TriggerKind, string[]> = {
@@ -69,14 +70,16 @@ export function parseAutomations(text: string, options: ParseOptions): Automatio
   const automations: Automation[] = [];
   const seen = new Map<string, number>();
   for (const [index, item] of list.entries()) {
+    const name = (item as { name?: unknown } | null)?.name;
+    if (typeof name === 'string') {
+      const first = seen.get(name);
+      if (first !== undefined) {
+        const message = `duplicate name \`${name}\`: automations[${first}] has it too`;
+        errors.push(problemAt(['automations', index, 'name'], message, yaml.locate));
+      } else seen.set(name, index);
+    }
     const automation = parseOne(item, ['automations', index], options, yaml.locate, errors, warnings);
-    if (!automation) continue;
-    const first = seen.get(automation.name);
-    if (first !== undefined) {
-      const message = `duplicate name \`${automation.name}\`: automations[${first}] has it too`;
-      errors.push(problemAt(['automations', index, 'name'], message, yaml.locate));
-    } else seen.set(automation.name, index);
-    automations.push(automation);
+    if (automation) automations.push(automation);
   }
   const result = { errors: sortProblems(errors), warnings: sortProblems(warnings) };
   return errors.length > 0 ? result : { automations, ...result };
@@ -242,6 +245,18 @@ function normalizeTrigger(
 ): AutomationTrigger | undefined {
   if (kind === 'cron') {
     const timezone = (raw.timezone as string | undefined) ?? 'UTC';
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: timezone });
+    } catch {
+      errors.push(
+        problemAt(
+          [...path, 'timezone'],
+          `unknown time zone \`${timezone}\`; use an IANA name such as \`Europe/Berlin\``,
+          locate,
+        ),
+      );
+      return undefined;
+    }
     try {
       new Cron(raw.cron as string, { timezone, paused: true });
     } catch (error) {
