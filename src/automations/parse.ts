@@ -296,8 +296,8 @@ export function checkAutomationTemplate(text: string, roots: string[]): string[]
     if (!roots.includes(root))
       errors.push(`unknown template variable \`${root}\` in \`${source}\`; here: ${roots.join(', ')}`);
     for (const filter of filters)
-      if (!['firstline', 'trim'].includes(filter))
-        errors.push(`unknown filter \`${filter}\`; filters: firstline, trim`);
+      if (!(filter in TEMPLATE_FILTERS))
+        errors.push(`unknown filter \`${filter}\`; filters: ${Object.keys(TEMPLATE_FILTERS).join(', ')}`);
   }
   return errors;
 }
