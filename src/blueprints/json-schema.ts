@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { AutomationsFile } from '../automations/schema.ts';
 import { EnvironmentFile } from '../environments/schema.ts';
 import { PolicyFile } from '../policy/schema.ts';
 import { GithubConfigFile } from '../triggers/github/schema.ts';
@@ -21,6 +22,7 @@ export const SCHEMA_FILES = {
   'schemas/environment.schema.json': { schema: EnvironmentFile, id: 'environment.schema.json' },
   'schemas/policy.schema.json': { schema: PolicyFile, id: 'policy.schema.json' },
   'schemas/github.schema.json': { schema: GithubConfigFile, id: 'github.schema.json' },
+  'schemas/automations.schema.json': { schema: AutomationsFile, id: 'automations.schema.json' },
 } as const;
 
 /** The text of each schema file, by path relative to the repository root. */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { type ErrorCode, toNightshiftError } from '../core/errors.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerAutomations } from './commands/automations.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
     registerServe,
     registerToken,
     registerHarness,
+    registerAutomations,
   ]) {
     register(program);
   }

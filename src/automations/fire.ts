@@ -1,0 +1,179 @@
+import { isAbsolute, resolve } from 'node:path';
+import type pino from 'pino';
+import { renderTemplate, type TemplateVars } from '../blueprints/template.ts';
+import { invalidInput, toNightshiftError } from '../core/errors.ts';
+import type { Run } from '../core/run.ts';
+import type { RunRequest } from '../engine/engine.ts';
+import type { AutomationFire, AutomationQueries } from '../store/automations.ts';
+import { targetName } from './parse.ts';
+import type { Automation, AutomationFilter, FireKind } from './types.ts';
+
+/** What firing an automation needs: its tables, a way to queue runs, a logger and a clock. */
+export interface FireDeps {
+  automations: AutomationQueries;
+  submit: (request: RunRequest) => Promise<Run>;
+  log: pino.Logger;
+  now: () => Date;
+}
+
+/** The trigger's data for one fire. */
+export interface FireInput {
+  kind: FireKind;
+  /** The scheduled slot a cron fire claims (unique per automation). */
+  slot?: Date;
+  catchUp?: boolean;
+  reason?: string;
+  /** A webhook's JSON body: `{{payload.x}}`. */
+  payload?: unknown;
+  /** A Slack message: `{{slack.text}}`; `repo` is the target it named. */
+  slack?: { text: string; user: string; channel: string; repo?: string };
+  reply?: AutomationFire['reply'];
+}
+
+/**
+ * Fires an automation: checks filters, claims the fire (a cron slot at most once), applies
+ * the concurrency limit (cron: `overlap` skip or queue), renders the inputs and queues one
+ * run per target. Returns null when the slot was already claimed elsewhere.
+ */
+export async function fireAutomation(
+  deps: FireDeps,
+  automation: Automation,
+  input: FireInput,
+): Promise<AutomationFire | null> {
+  const vars = templateVars(automation, input);
+  const failing = automation.filters.find((filter) => !filterHolds(filter, vars));
+  const fire = await deps.automations.claimFire({
+    automation: automation.name,
+    kind: input.kind,
+    slot: input.slot,
+    catchUp: input.catchUp,
+    reason: input.reason,
+    reply: input.reply,
+    now: deps.now(),
+  });
+  if (!fire) return null;
+  if (failing) {
+    return deps.automations.settleFire(fire.id, 'filtered', {
+      reason: `filter on ${failing.field} did not match`,
+    });
+  }
+  const active = await deps.automations.activeFires(automation.name);
+  if (active >= automation.concurrency) {
+    const busy = `${active} earlier fire(s) still running (concurrency ${automation.concurrency})`;
+    const queue = automation.trigger.kind === 'cron' && automation.trigger.overlap === 'queue';
+    if (queue && !(await deps.automations.hasWaiting(automation.name))) {
+      return deps.automations.settleFire(fire.id, 'waiting', { reason: `queued: ${busy}` });
+    }
+    return deps.automations.settleFire(fire.id, 'skipped', {
+      reason: queue ? `skipped: one fire is already queued; ${busy}` : `skipped: ${busy}`,
+    });
+  }
+  return startRuns(deps, automation, fire, vars, input);
+}
+
+/** Starts the runs of a claimed (or dequeued) fire and records them. */
+export async function startRuns(
+  deps: FireDeps,
+  automation: Automation,
+  fire: AutomationFire,
+  vars: TemplateVars,
+  input: Pick<FireInput, 'slack'> = {},
+): Promise<AutomationFire> {
+  let request: Omit<RunRequest, 'repo'>;
+  let targets: string[];
+  try {
+    request = renderRequest(automation, fire, vars);
+    targets = chooseTargets(automation, vars, input.slack?.repo);
+  } catch (error) {
+    const e = toNightshiftError(error);
+    deps.log.warn({ automation: automation.name, fire: fire.id, code: e.code }, 'automation fire failed');
+    return deps.automations.settleFire(fire.id, 'failed', { reason: e.message });
+  }
+  const runIds: string[] = [];
+  const failures: string[] = [];
+  for (const target of targets) {
+    try {
+      runIds.push((await deps.submit({ ...request, repo: resolveTarget(automation, target) })).id);
+    } catch (error) {
+      failures.push(`${targetName(target)}: ${toNightshiftError(error).message}`);
+    }
+  }
+  if (failures.length > 0)
+    deps.log.warn({ automation: automation.name, fire: fire.id, failures }, 'automation runs not started');
+  const outcome = runIds.length > 0 ? 'started' : 'failed';
+  const reason = failures.length > 0 ? failures.join('; ') : null;
+  deps.log.info(
+    { automation: automation.name, fire: fire.id, runs: runIds.length, kind: fire.kind },
+    'automation fired',
+  );
+  return deps.automations.settleFire(fire.id, outcome, { runIds, reason });
+}
+
+/** The variables an automation's templates and filters see. */
+export function templateVars(automation: Automation, input: FireInput): TemplateVars {
+  const vars: Record<string, unknown> = {
+    automation: { name: automation.name },
+    fire: { kind: input.kind, scheduled_at: input.slot?.toISOString() ?? '' },
+  };
+  if (input.payload !== undefined) vars.payload = input.payload;
+  if (input.slack) vars.slack = input.slack;
+  return vars as TemplateVars;
+}
+
+function renderRequest(
+  automation: Automation,
+  fire: AutomationFire,
+  vars: TemplateVars,
+): Omit<RunRequest, 'repo'> {
+  const { prompt, script, values } = automation.inputs;
+  return {
+    prompt: prompt === undefined ? undefined : renderTemplate(prompt, vars),
+    script: script === undefined ? undefined : renderTemplate(script, vars),
+    values: {
+      ...Object.fromEntries(Object.entries(values).map(([key, text]) => [key, renderTemplate(text, vars)])),
+      automation: automation.name,
+      fire: fire.id,
+    },
+    blueprint: automation.blueprint ?? undefined,
+    cwd: automation.cwd,
+    trigger: `${fire.kind}:${automation.name}`,
+    author: automation.runAs,
+  };
+}
+
+/** Every target, or the one named by the webhook mapping or the Slack message (only among the targets). */
+function chooseTargets(automation: Automation, vars: TemplateVars, named?: string): string[] {
+  const trigger = automation.trigger;
+  const wanted =
+    named ??
+    (trigger.kind === 'webhook' && trigger.repo ? renderTemplate(trigger.repo, vars).trim() : undefined);
+  if (wanted === undefined) return automation.targets;
+  const match = automation.targets.find((target) => target === wanted || targetName(target) === wanted);
+  if (!match) {
+    const names = automation.targets.map(targetName).join(', ');
+    throw invalidInput(
+      `repo "${wanted}" is not a target of automation ${automation.name}`,
+      `targets: ${names}`,
+    );
+  }
+  return [match];
+}
+
+function resolveTarget(automation: Automation, target: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) || /^[^/]+@[^:]+:/.test(target) || isAbsolute(target))
+    return target;
+  return resolve(automation.cwd, target);
+}
+
+function filterHolds(filter: AutomationFilter, vars: TemplateVars): boolean {
+  let value: unknown = vars;
+  for (const segment of filter.field.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, segment)) return false;
+    value = (value as Record<string, unknown>)[segment];
+  }
+  if (filter.equals !== undefined) return value === filter.equals;
+  if (filter.in !== undefined) return filter.in.includes(value as string);
+  if (filter.matches !== undefined)
+    return typeof value === 'string' && new RegExp(filter.matches).test(value);
+  return true;
+}

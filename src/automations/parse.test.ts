@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { formatProblem } from '../blueprints/problems.ts';
+import { parseAutomations } from './parse.ts';
+
+const options = { source: '/srv/automations/nightly.yml', cwd: '/srv/automations' };
+
+describe('parseAutomations', () => {
+  it('normalizes a file of automations with defaults filled in', () => {
+    const text = `automations:
+  - name: nightly-deps
+    trigger: { cron: "0 3 * * 1-5", timezone: Europe/Berlin }
+    inputs: { prompt: "Update dependencies ({{fire.scheduled_at}})" }
+    targets: [/srv/repos/api, ../web]
+  - name: alerts
+    trigger:
+      webhook: alerts
+      secrets: [{ env: ALERT_SECRET }, { secret: ALERTS_OLD }]
+      repo: "{{payload.service}}"
+    filters: [{ field: payload.alert.severity, in: [critical] }]
+    inputs: { prompt: "Fix {{payload.alert.title}}" }
+    targets: [/srv/repos/api]
+    concurrency: 3
+    run_as: svc-alerts
+`;
+
+    const { automations, errors } = parseAutomations(text, options);
+
+    expect(errors).toEqual([]);
+    expect(automations![0]).toMatchObject({
+      name: 'nightly-deps',
+      enabled: true,
+      trigger: { kind: 'cron', cron: '0 3 * * 1-5', timezone: 'Europe/Berlin', overlap: 'skip' },
+      concurrency: 1,
+      runAs: 'automation-nightly-deps',
+      targets: ['/srv/repos/api', '../web'],
+      cwd: '/srv/automations',
+    });
+    expect(automations![1]).toMatchObject({
+      trigger: { kind: 'webhook', deliveryHeader: 'X-Nightshift-Delivery', repo: '{{payload.service}}' },
+      runAs: 'svc-alerts',
+      concurrency: 3,
+    });
+  });
+
+  it.each([
+    ['a bad cron expression', 'trigger: { cron: "61 * * * *" }', 'automations[0].trigger.cron', 3],
+    [
+      'an unknown time zone',
+      'trigger: { cron: "0 3 * * *", timezone: Mars/Olympus }',
+      'automations[0].trigger.timezone',
+      3,
+    ],
+    ['a trigger kind typo', 'trigger: { corn: "0 3 * * *" }', 'automations[0].trigger', 3],
+    ['two trigger kinds', 'trigger: { cron: "0 3 * * *", manual: true }', 'automations[0].trigger', 3],
+    ['a bad overlap', 'trigger: { cron: "0 3 * * *", overlap: always }', 'automations[0].trigger.overlap', 3],
+    ['a webhook without secrets', 'trigger: { webhook: alerts }', 'automations[0].trigger.secrets', 3],
+  ])('reports %s at its dot-path, line and column', (_, trigger, path, line) => {
+    const text = `automations:\n  - name: a\n    ${trigger}\n    inputs: { prompt: hi }\n    targets: [/srv/api]\n`;
+
+    const { automations, errors } = parseAutomations(text, options);
+
+    expect(automations).toBeUndefined();
+    expect(errors.map((e) => e.path)).toContain(path);
+    expect(errors.find((e) => e.path === path)!.line).toBe(line);
+  });
+
+  it('reports every problem of a file, each with file:line:col', () => {
+    const text = `automations:
+  - name: Bad Name
+    trigger: { manual: true }
+    inputs: { prompt: "{{payload.x}}" }
+    targets: []
+    concurrency: 0
+  - name: b
+    trigger: { manual: true }
+    inputs: { prompt: hi }
+    targets: [/srv/api]
+    tagets: [/srv/web]
+`;
+
+    const { errors } = parseAutomations(text, options);
+
+    const lines = errors.map((problem) => formatProblem(problem, 'nightly.yml'));
+    expect(lines).toEqual([
+      expect.stringMatching(/^nightly\.yml:2:11 automations\[0\]\.name: expected a name/),
+      expect.stringMatching(/^nightly\.yml:5:14 automations\[0\]\.targets: /),
+      expect.stringMatching(/^nightly\.yml:6:18 automations\[0\]\.concurrency: /),
+      expect.stringMatching(
+        /^nightly\.yml:11:5 automations\[1\]\.tagets: unknown key `tagets` \(did you mean `targets`\?\)/,
+      ),
+    ]);
+  });
+
+  it('refuses templates naming data the trigger does not have, and unknown filter roots', () => {
+    const text = `automations:
+  - name: nightly
+    trigger: { cron: "0 3 * * *" }
+    filters: [{ field: payload.kind, equals: x }]
+    inputs: { prompt: "Fix {{payload.title}}" }
+    targets: [/srv/api]
+`;
+
+    const { errors } = parseAutomations(text, options);
+
+    expect(errors.map((e) => [e.path, e.line])).toEqual([
+      ['automations[0].filters[0].field', 4],
+      ['automations[0].inputs.prompt', 5],
+    ]);
+    expect(errors[1]!.message).toContain('unknown template variable `payload`');
+  });
+
+  it("runs a repo's automations on that repo only, and says so when targets are given", () => {
+    const text = `automations:
+  - name: weekly
+    trigger: { cron: "0 9 * * 1" }
+    inputs: { prompt: tidy }
+    targets: [/elsewhere]
+`;
+
+    const result = parseAutomations(text, {
+      source: '/r/.nightshift/automations.yml',
+      cwd: '/r',
+      repo: '/r',
+    });
+
+    expect(result.automations![0]!.targets).toEqual(['/r']);
+    expect(result.warnings.map((w) => w.path)).toEqual(['automations[0].targets']);
+  });
+
+  it('refuses duplicate names and a Slack channel default that is not a target', () => {
+    const text = `automations:
+  - name: ask
+    trigger: { slack: { channels: { C1: nope } } }
+    targets: [/srv/api]
+  - name: ask
+    trigger: { manual: true }
+    inputs: { prompt: hi }
+    targets: [/srv/api]
+`;
+
+    const { errors } = parseAutomations(text, options);
+
+    expect(errors.map((e) => e.path)).toEqual([
+      'automations[0].trigger.slack.channels.C1',
+      'automations[1].name',
+    ]);
+  });
+});

@@ -1,0 +1,167 @@
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import {
+  AutomationService,
+  automationsDir,
+  parseAutomations,
+  syncAutomations,
+} from '../../automations/index.ts';
+import { formatProblem, type Problem } from '../../blueprints/problems.ts';
+import { NightshiftError } from '../../core/errors.ts';
+import { resolveHome } from '../../core/home.ts';
+import type { Engine } from '../../engine/index.ts';
+import { type GlobalOptions, openClient } from '../context.ts';
+import { print, printJson } from '../output.ts';
+
+/** `nightshift automations validate|apply|list|run|history`. */
+export function registerAutomations(program: Command): void {
+  const automations = program
+    .command('automations')
+    .description(
+      'automations: cron, webhook, Slack and manual triggers that start runs (docs/automations.md)',
+    );
+
+  automations
+    .command('validate')
+    .description('check automation files; exit 2 when any has problems')
+    .argument('<files...>', 'automation YAML files')
+    .action(async (files: string[], _options, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const results: { file: string; errors: Problem[]; warnings: Problem[]; automations: string[] }[] = [];
+      for (const file of files) {
+        const path = resolve(file);
+        const text = await readFile(path, 'utf8').catch((error: Error) => {
+          throw new NightshiftError('NOT_FOUND', `cannot read ${file}: ${error.message}`);
+        });
+        const repo = basename(dirname(path)) === '.nightshift' ? dirname(dirname(path)) : undefined;
+        const parsed = parseAutomations(text, { source: path, cwd: repo ?? dirname(path), repo });
+        results.push({
+          file,
+          errors: parsed.errors,
+          warnings: parsed.warnings,
+          automations: (parsed.automations ?? []).map((a) => a.name),
+        });
+      }
+      if (global.json) printJson(results);
+      else
+        for (const { file, errors, warnings, automations: names } of results) {
+          for (const problem of errors) print(`${formatProblem(problem, file)} (error)`);
+          for (const problem of warnings) print(`${formatProblem(problem, file)} (warning)`);
+          if (errors.length === 0) print(`${file}: ok (${names.join(', ') || 'no automations'})`);
+        }
+      if (results.some((r) => r.errors.length > 0)) process.exitCode = 2;
+    });
+
+  automations
+    .command('apply')
+    .description('sync the database with the automation files (the directory, and repos given)')
+    .option(
+      '--dir <dir>',
+      'automations directory (default $NIGHTSHIFT_AUTOMATIONS_DIR or $NIGHTSHIFT_HOME/automations)',
+    )
+    .option('--repo <path...>', 'repos whose .nightshift/automations.yml to apply')
+    .action(async (options: { dir?: string; repo?: string[] }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const dir = resolve(options.dir ?? automationsDir(global.home ?? resolveHome()));
+      await withService(global, 'nightshift automations apply', async (service) => {
+        const result = await syncAutomations(service, {
+          dir,
+          repos: (options.repo ?? []).map((r) => resolve(r)),
+        });
+        if (global.json) printJson({ applied: result.applied, removed: result.removed });
+        else
+          print(
+            `applied ${result.applied.length} automation(s)${result.removed.length ? `, removed ${result.removed.join(', ')}` : ''} from ${dir}`,
+          );
+      });
+    });
+
+  automations
+    .command('list')
+    .description('list automations with their trigger and next fire time')
+    .action(async (_options, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      await withService(global, 'nightshift automations list', async (service) => {
+        const views = await service.list();
+        if (global.json) return printJson(views);
+        if (views.length === 0)
+          return print(
+            'no automations (add files to the automations directory, then `nightshift automations apply`)',
+          );
+        for (const { automation: a, nextFireAt } of views) {
+          const t = a.trigger;
+          const trigger =
+            t.kind === 'cron'
+              ? `cron ${t.cron} ${t.timezone}`
+              : t.kind === 'webhook'
+                ? `webhook /webhooks/in/${t.webhook}`
+                : t.kind;
+          const next = nextFireAt ? `next ${nextFireAt.toISOString()}` : '';
+          print(
+            `${a.name.padEnd(24)} ${a.enabled ? 'enabled ' : 'disabled'} ${trigger.padEnd(36)} ${next}`.trimEnd(),
+          );
+        }
+      });
+    });
+
+  automations
+    .command('run')
+    .description('fire an automation now, on all its targets')
+    .argument('<name>')
+    .action(async (name: string, _options, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      await withService(global, 'nightshift automations run', async (service) => {
+        const fire = await service.runNow(name);
+        if (global.json) return printJson(fire);
+        print(`${fire.id} ${fire.outcome}${fire.reason ? `: ${fire.reason}` : ''}`);
+        for (const runId of fire.runIds) print(`  ${runId}  (nightshift logs ${runId} --follow)`);
+        if (fire.outcome === 'failed') process.exitCode = 1;
+      });
+    });
+
+  automations
+    .command('history')
+    .description('the latest fires of an automation and the runs they started')
+    .argument('<name>')
+    .option('--limit <n>', 'how many (default 20)', '20')
+    .action(async (name: string, options: { limit: string }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      await withService(global, 'nightshift automations history', async (service) => {
+        const fires = await service.history(name, Number(options.limit) || 20);
+        if (global.json) return printJson(fires);
+        for (const f of fires) {
+          const when = (f.slot ?? f.createdAt).toISOString();
+          const flag = f.catchUp ? ' catch-up' : '';
+          print(
+            `${when} ${f.kind.padEnd(7)} ${f.outcome}${flag} ${f.runIds.join(' ')}${f.reason ? ` — ${f.reason}` : ''}`,
+          );
+        }
+      });
+    });
+}
+
+async function withService(
+  global: GlobalOptions,
+  command: string,
+  use: (service: AutomationService) => Promise<void>,
+) {
+  const client = await openClient(global, { worker: false, command });
+  try {
+    const engine: Engine | undefined = client.engine;
+    if (!engine) {
+      throw new NightshiftError('HOME_LOCKED', 'another Nightshift process owns this home', {
+        hint: 'use the server API (/api/automations) or stop that process first',
+      });
+    }
+    const service = new AutomationService({
+      db: engine.store.db,
+      submit: (request) => engine.submit(request),
+      log: pino({ level: 'warn' }),
+    });
+    await use(service);
+  } finally {
+    await client.close();
+  }
+}

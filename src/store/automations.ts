@@ -1,0 +1,265 @@
+import type { Automation, FireKind } from '../automations/types.ts';
+import { newId } from '../core/ids.ts';
+import type { Queryable } from './db.ts';
+
+/** An automation as stored, with when it may first fire on a schedule. */
+export interface StoredAutomation {
+  automation: Automation;
+  /** Scheduled slots before this time are never fired (set when created, enabled or rescheduled). */
+  scheduleFrom: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One time an automation was triggered, and what came of it. */
+export interface AutomationFire {
+  id: string;
+  automation: string;
+  kind: FireKind;
+  /** The scheduled time this fire claimed (cron), else null. */
+  slot: Date | null;
+  /** Fired late, once, for slots missed while no scheduler was running. */
+  catchUp: boolean;
+  /** `claimed` → `started` | `waiting` (overlap queue) | `skipped` | `filtered` | `failed`. */
+  outcome: 'claimed' | 'started' | 'waiting' | 'skipped' | 'filtered' | 'failed';
+  reason: string | null;
+  runIds: string[];
+  /** Where to answer (Slack channel and thread). */
+  reply: { channel: string; threadTs: string } | null;
+  notifiedAt: Date | null;
+  createdAt: Date;
+}
+
+interface AutomationRow {
+  name: string;
+  spec: Automation;
+  enabled: boolean;
+  schedule_from: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface FireRow {
+  id: string;
+  automation: string;
+  kind: FireKind;
+  slot: Date | null;
+  catch_up: boolean;
+  outcome: AutomationFire['outcome'];
+  reason: string | null;
+  run_ids: string[];
+  reply: AutomationFire['reply'];
+  notified_at: Date | null;
+  created_at: Date;
+}
+
+function toStored(row: AutomationRow): StoredAutomation {
+  return {
+    automation: { ...row.spec, enabled: row.enabled },
+    scheduleFrom: row.schedule_from,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toFire(row: FireRow): AutomationFire {
+  return {
+    id: row.id,
+    automation: row.automation,
+    kind: row.kind,
+    slot: row.slot,
+    catchUp: row.catch_up,
+    outcome: row.outcome,
+    reason: row.reason,
+    runIds: row.run_ids,
+    reply: row.reply,
+    notifiedAt: row.notified_at,
+    createdAt: row.created_at,
+  };
+}
+
+/** Queries on `automations`, `automation_fires` and `automation_deliveries`. */
+export function automationQueries(db: Queryable) {
+  return {
+    async list(): Promise<StoredAutomation[]> {
+      const rows = await db.query<AutomationRow>('SELECT * FROM automations ORDER BY name');
+      return rows.map(toStored);
+    },
+
+    async get(name: string): Promise<StoredAutomation | null> {
+      const rows = await db.query<AutomationRow>('SELECT * FROM automations WHERE name = $1', [name]);
+      return rows[0] ? toStored(rows[0]) : null;
+    },
+
+    /**
+     * Creates or replaces an automation. The schedule restarts at `now` when it is new, its
+     * trigger changed, or it goes from disabled to enabled, so nothing fires for the past.
+     */
+    async upsert(automation: Automation, now: Date): Promise<StoredAutomation> {
+      const rows = await db.query<AutomationRow>(
+        `INSERT INTO automations (name, source, spec, enabled, schedule_from, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5, $5)
+         ON CONFLICT (name) DO UPDATE SET source = $2, spec = $3, enabled = $4, updated_at = $5,
+           schedule_from = CASE
+             WHEN automations.spec->'trigger' IS DISTINCT FROM ($3::jsonb)->'trigger'
+               OR (NOT automations.enabled AND $4) THEN $5
+             ELSE automations.schedule_from END
+         RETURNING *`,
+        [automation.name, automation.source, JSON.stringify(automation), automation.enabled, now],
+      );
+      return toStored(rows[0]!);
+    },
+
+    async setEnabled(name: string, enabled: boolean, now: Date): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE automations SET enabled = $2, updated_at = $3,
+           schedule_from = CASE WHEN NOT enabled AND $2 THEN $3 ELSE schedule_from END
+         WHERE name = $1 RETURNING name`,
+        [name, enabled, now],
+      );
+      return rows.length > 0;
+    },
+
+    async remove(name: string): Promise<boolean> {
+      return (await db.query('DELETE FROM automations WHERE name = $1 RETURNING name', [name])).length > 0;
+    },
+
+    /** Removes automations of `sources` (files) that are not in `keep`; returns their names. */
+    async removeMissing(sourcePrefix: string, keep: string[]): Promise<string[]> {
+      const rows = await db.query<{ name: string }>(
+        `DELETE FROM automations WHERE source <> 'api' AND starts_with(source, $1) AND NOT (name = ANY($2))
+         RETURNING name`,
+        [sourcePrefix, keep],
+      );
+      return rows.map((row) => row.name);
+    },
+
+    /**
+     * Records a fire. With a `slot`, the insert is the claim: it returns null when another
+     * scheduler (or this one before a restart) already claimed that slot.
+     */
+    async claimFire(fire: {
+      automation: string;
+      kind: FireKind;
+      slot?: Date | null;
+      catchUp?: boolean;
+      reason?: string | null;
+      reply?: AutomationFire['reply'];
+      now: Date;
+    }): Promise<AutomationFire | null> {
+      const rows = await db.query<FireRow>(
+        `INSERT INTO automation_fires (id, automation, kind, slot, catch_up, outcome, reason, reply, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'claimed', $6, $7, $8)
+         ON CONFLICT (automation, slot) DO NOTHING RETURNING *`,
+        [
+          `fire_${newId('run').slice(4)}`,
+          fire.automation,
+          fire.kind,
+          fire.slot ?? null,
+          fire.catchUp ?? false,
+          fire.reason ?? null,
+          fire.reply ? JSON.stringify(fire.reply) : null,
+          fire.now,
+        ],
+      );
+      return rows[0] ? toFire(rows[0]) : null;
+    },
+
+    async settleFire(
+      id: string,
+      outcome: AutomationFire['outcome'],
+      patch: { reason?: string | null; runIds?: string[] } = {},
+    ): Promise<AutomationFire> {
+      const rows = await db.query<FireRow>(
+        `UPDATE automation_fires SET outcome = $2, reason = coalesce($3, reason),
+           run_ids = coalesce($4, run_ids) WHERE id = $1 RETURNING *`,
+        [id, outcome, patch.reason ?? null, patch.runIds ? JSON.stringify(patch.runIds) : null],
+      );
+      return toFire(rows[0]!);
+    },
+
+    /** Takes a waiting fire (overlap `queue`) of the automation, at most once across processes. */
+    async takeWaiting(automation: string): Promise<AutomationFire | null> {
+      const rows = await db.query<FireRow>(
+        `UPDATE automation_fires SET outcome = 'claimed' WHERE id = (
+           SELECT id FROM automation_fires WHERE automation = $1 AND outcome = 'waiting'
+           ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *`,
+        [automation],
+      );
+      return rows[0] ? toFire(rows[0]) : null;
+    },
+
+    async hasWaiting(automation: string): Promise<boolean> {
+      const rows = await db.query(
+        "SELECT 1 FROM automation_fires WHERE automation = $1 AND outcome = 'waiting' LIMIT 1",
+        [automation],
+      );
+      return rows.length > 0;
+    },
+
+    /** The latest slot this automation fired for, or null. */
+    async lastSlot(automation: string): Promise<Date | null> {
+      const rows = await db.query<{ slot: Date | null }>(
+        'SELECT max(slot) AS slot FROM automation_fires WHERE automation = $1',
+        [automation],
+      );
+      return rows[0]?.slot ?? null;
+    },
+
+    /** Fires of this automation with a run that has not completed. */
+    async activeFires(automation: string): Promise<number> {
+      const rows = await db.query<{ n: number }>(
+        `SELECT count(DISTINCT f.id)::int AS n FROM automation_fires f
+           CROSS JOIN LATERAL jsonb_array_elements_text(f.run_ids) AS r(run_id)
+           JOIN runs ON runs.id = r.run_id
+         WHERE f.automation = $1 AND runs.status <> 'completed'`,
+        [automation],
+      );
+      return rows[0]?.n ?? 0;
+    },
+
+    async history(automation: string, limit = 20): Promise<AutomationFire[]> {
+      const rows = await db.query<FireRow>(
+        'SELECT * FROM automation_fires WHERE automation = $1 ORDER BY created_at DESC, id DESC LIMIT $2',
+        [automation, Math.min(Math.max(limit, 1), 500)],
+      );
+      return rows.map(toFire);
+    },
+
+    /** Fires with a reply address whose runs all completed and nobody answered yet. */
+    async unansweredEnded(): Promise<AutomationFire[]> {
+      const rows = await db.query<FireRow>(
+        `SELECT * FROM automation_fires f WHERE reply IS NOT NULL AND notified_at IS NULL
+           AND outcome = 'started' AND NOT EXISTS (
+             SELECT 1 FROM jsonb_array_elements_text(f.run_ids) AS r(run_id)
+             JOIN runs ON runs.id = r.run_id WHERE runs.status <> 'completed')
+         ORDER BY created_at LIMIT 50`,
+      );
+      return rows.map(toFire);
+    },
+
+    /** Marks a fire answered; false when another process did it first. */
+    async markNotified(id: string, now: Date): Promise<boolean> {
+      const rows = await db.query(
+        'UPDATE automation_fires SET notified_at = $2 WHERE id = $1 AND notified_at IS NULL RETURNING id',
+        [id, now],
+      );
+      return rows.length > 0;
+    },
+
+    /**
+     * Claims a delivery id of a webhook or Slack source; false when it was seen before.
+     * Kept behind this one function so it can move to the shared delivery table later.
+     */
+    async claimDelivery(source: string, deliveryId: string): Promise<boolean> {
+      const rows = await db.query(
+        `INSERT INTO automation_deliveries (source, delivery_id) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING RETURNING delivery_id`,
+        [source, deliveryId],
+      );
+      return rows.length > 0;
+    },
+  };
+}
+
+export type AutomationQueries = ReturnType<typeof automationQueries>;

@@ -1,0 +1,4 @@
+export { type AnswerDeps, answerEndedRuns } from './answers.ts';
+export { type SlackClient, slackClient } from './client.ts';
+export { type SlackDeps, slackRoutes } from './routes.ts';
+export { signSlackRequest, verifySlackRequest } from './verify.ts';

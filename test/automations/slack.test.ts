@@ -1,0 +1,235 @@
+import { Hono } from 'hono';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  answerEndedRuns,
+  signSlackRequest,
+  slackClient,
+  slackRoutes,
+} from '../../src/triggers/slack/index.ts';
+import { automation, automationWorld, testClock, waitFor } from '../support/automations.ts';
+import { serveApp } from '../support/serve.ts';
+import { startSlackServer } from '../support/slack-server.ts';
+
+const SIGNING_SECRET = 'slack-signing-secret-8f3a';
+const BOT_TOKEN = 'xoxb-test-bot-token';
+const NOW = '2026-01-05T10:00:00Z';
+const nowSeconds = () => String(Math.floor(new Date(NOW).getTime() / 1000));
+
+describe('Slack', () => {
+  let world: Awaited<ReturnType<typeof automationWorld>>;
+  let slack: Awaited<ReturnType<typeof startSlackServer>>;
+  let server: Awaited<ReturnType<typeof serveApp>>;
+  const pending: Promise<void>[] = [];
+  const clock = testClock(NOW);
+
+  beforeAll(async () => {
+    world = await automationWorld('pglite', ['api', 'web'], { worker: true });
+    slack = await startSlackServer({ botToken: BOT_TOKEN });
+    const routes = slackRoutes({
+      ...world.deps(clock),
+      slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.apiUrl },
+      publicUrl: 'https://nightshift.example',
+      background: (work) => void pending.push(work),
+    });
+    server = await serveApp(new Hono().route('/slack', routes));
+  }, 300_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await slack?.close();
+    await world?.close();
+  });
+
+  beforeEach(async () => {
+    await Promise.all(pending.splice(0));
+    slack.messages.splice(0);
+    await world.queries.remove('anywhere');
+    await world.queries.upsert(
+      automation({
+        name: 'ask',
+        trigger: { kind: 'slack', channels: { CAPI: world.repos.api! } },
+        targets: [world.repos.api!, world.repos.web!],
+        inputs: { prompt: '{{slack.text}}', values: {} },
+        concurrency: 10,
+      }),
+      new Date(),
+    );
+  });
+
+  function send(path: string, body: string, headers: Record<string, string> = {}, ts = nowSeconds()) {
+    const type = path === '/commands' ? 'application/x-www-form-urlencoded' : 'application/json';
+    return fetch(`${server.url}/slack${path}`, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': type,
+        'X-Slack-Request-Timestamp': ts,
+        'X-Slack-Signature': signSlackRequest(SIGNING_SECRET, ts, body),
+        ...headers,
+      },
+    });
+  }
+
+  const mention = (eventId: string, text: string, channel = 'CAPI', ts = '1736071200.000200') =>
+    JSON.stringify({
+      type: 'event_callback',
+      event_id: eventId,
+      event: { type: 'app_mention', text, user: 'U42', channel, ts },
+    });
+
+  const runCount = async () => (await world.engine.store.listRuns({ limit: 500 })).length;
+
+  it('answers the url_verification challenge', async () => {
+    const response = await send('/events', JSON.stringify({ type: 'url_verification', challenge: 'c-123' }));
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ challenge: 'c-123' });
+  });
+
+  it('starts a run on the repo a mention names and answers in the thread when it starts and ends', async () => {
+    const response = await send('/events', mention('Ev1', '<@UBOT> web make the README say fixed'));
+    expect(response.status).toBe(200);
+    await Promise.all(pending);
+
+    const started = slack.messages.find((m) => m.text.startsWith('Started run'));
+    expect(started).toMatchObject({ channel: 'CAPI', thread_ts: '1736071200.000200' });
+    const runId = /run_[0-9a-z]+/.exec(started!.text)![0];
+    const run = await world.engine.store.getRun(runId);
+    expect(run).toMatchObject({ trigger: 'slack:ask', author: 'automation-ask' });
+    expect(run.inputs.prompt).toBe('make the README say fixed');
+    expect((await world.engine.store.repos.get(run.repoId)).name).toBe('web');
+    expect(started!.text).toContain(`https://nightshift.example/runs/${runId}`);
+
+    await waitFor(
+      async () => (await world.engine.store.getRun(runId)).status === 'completed',
+      'the run to end',
+      120_000,
+    );
+    const answers = {
+      db: world.engine.store.db,
+      automations: world.queries,
+      client: slackClient(slack.apiUrl, BOT_TOKEN),
+      log: world.deps(clock).log,
+      now: clock.now,
+    };
+    await answerEndedRuns(answers);
+    await answerEndedRuns(answers);
+
+    const change = await world.engine.store.changes.forRun(runId);
+    const ended = slack.messages.filter((m) => m.text.includes('ended'));
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ channel: 'CAPI', thread_ts: '1736071200.000200' });
+    expect(ended[0]!.text).toContain('*success*');
+    expect(ended[0]!.text).toContain(change!.branch);
+  });
+
+  it("uses the channel's default repo when the message names none", async () => {
+    await send('/events', mention('Ev2', '<@UBOT> bump the version'));
+    await Promise.all(pending);
+
+    const runs = await world.engine.store.listRuns({ limit: 1 });
+    expect((await world.engine.store.repos.get(runs[0]!.repoId)).name).toBe('api');
+    expect(runs[0]!.inputs.prompt).toBe('bump the version');
+  });
+
+  it('starts no second run when Slack retries an event', async () => {
+    const before = await runCount();
+    const body = mention('Ev3', '<@UBOT> web tidy up');
+
+    const responses = [await send('/events', body)];
+    responses.push(
+      await send('/events', body, { 'X-Slack-Retry-Num': '1', 'X-Slack-Retry-Reason': 'http_timeout' }),
+    );
+    responses.push(
+      await send('/events', body, { 'X-Slack-Retry-Num': '2', 'X-Slack-Retry-Reason': 'http_timeout' }),
+    );
+    await Promise.all(pending);
+
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await runCount()).toBe(before + 1);
+    expect(slack.messages.filter((m) => m.text.startsWith('Started run'))).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'a forged signature',
+      (body: string, ts: string) => ({ 'X-Slack-Signature': signSlackRequest('guessed', ts, body) }),
+      0,
+    ],
+    ['a stale timestamp (replay after 6 minutes)', () => ({}), -360],
+    ['a timestamp 6 minutes ahead', () => ({}), 360],
+    [
+      'a tampered body',
+      (_: string, ts: string) => ({
+        'X-Slack-Signature': signSlackRequest(SIGNING_SECRET, ts, mention('Ev9', 'api other')),
+      }),
+      0,
+    ],
+    ['a malformed signature', () => ({ 'X-Slack-Signature': 'v1=abc' }), 0],
+    ['a missing signature', () => ({ 'X-Slack-Signature': '' }), 0],
+  ])('rejects a request with %s (401), starting and posting nothing', async (_, headers, shift) => {
+    const before = await runCount();
+    const body = mention(`Ev-attack-${shift}-${Math.random()}`, '<@UBOT> web rm -rf everything');
+    const ts = String(Number(nowSeconds()) + shift);
+
+    const response = await send('/events', body, headers(body, ts), ts);
+    await Promise.all(pending);
+
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('SIGNATURE_INVALID');
+    expect(await runCount()).toBe(before);
+    expect(slack.messages).toEqual([]);
+  });
+
+  async function anywhere() {
+    await world.queries.upsert(
+      automation({
+        name: 'anywhere',
+        trigger: { kind: 'slack', channels: {} },
+        targets: [world.repos.api!, world.repos.web!],
+        inputs: { prompt: '{{slack.text}}', values: {} },
+      }),
+      new Date(),
+    );
+  }
+
+  it('answers that no automation takes requests in a channel none lists', async () => {
+    await send('/events', mention('Ev5', '<@UBOT> api fix it', 'COTHER'));
+    await Promise.all(pending);
+
+    expect(slack.messages.map((m) => m.text)).toEqual([
+      'No Nightshift automation takes requests in this channel.',
+    ]);
+  });
+
+  it('starts a run from a slash command and answers in a new thread', async () => {
+    await anywhere();
+    const body = new URLSearchParams({
+      command: '/nightshift',
+      text: 'api add a CHANGELOG entry',
+      channel_id: 'CGENERAL',
+      user_id: 'U7',
+      trigger_id: 'T-1',
+    }).toString();
+
+    const response = await send('/commands', body);
+    await Promise.all(pending);
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ response_type: 'ephemeral' });
+    const [asked, started] = slack.messages;
+    expect(asked).toMatchObject({ channel: 'CGENERAL', text: '<@U7> asked: add a CHANGELOG entry' });
+    expect(asked!.thread_ts).toBeUndefined();
+    expect(started).toMatchObject({ channel: 'CGENERAL', thread_ts: asked!.ts });
+    expect(started!.text).toMatch(/^Started run <https:\/\/nightshift\.example\/runs\/run_/);
+  });
+
+  it('asks which repo when the channel has no default and the message names none', async () => {
+    await anywhere();
+    await send('/events', mention('Ev4', '<@UBOT> fix it', 'CRANDOM'));
+    await Promise.all(pending);
+
+    expect(slack.messages).toHaveLength(1);
+    expect(slack.messages[0]!.text).toContain('Which repo?');
+  });
+});
