@@ -8,6 +8,7 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { invalidInput } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Run } from '../core/run.ts';
+import { FleetService } from '../fleets/service.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
@@ -52,6 +53,8 @@ export interface EngineParts {
  */
 export class Engine {
   readonly worker: Worker;
+  /** Fleet operations and the rollout loop (started with the worker). */
+  readonly fleets: FleetService;
   private closed = false;
 
   private constructor(
@@ -64,6 +67,7 @@ export class Engine {
     private readonly releaseLock: () => void,
   ) {
     const paths = homePaths(config.home);
+    this.fleets = new FleetService({ store, scm, log, defaultTimeoutMs: config.defaultTimeoutMs });
     this.worker = new Worker(
       {
         ...this.provisionDeps(),
@@ -173,11 +177,13 @@ export class Engine {
       if (taken > 0) this.log.warn({ runs: taken }, 'resuming runs left by a process that stopped');
     }
     this.worker.start();
+    this.fleets.start();
   }
 
   async close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.fleets.stop();
     await this.worker.stop(options);
     await this.store.close();
     this.releaseLock();

@@ -35,6 +35,10 @@ export interface NewRun {
   priority?: number;
   trigger?: string;
   author?: string | null;
+  /** The branch to publish to; by default one made from the task and the run id. */
+  branch?: string | null;
+  /** Queued but not claimable until released (fleets release their runs as the rollout allows). */
+  held?: boolean;
 }
 
 export interface StoreOptions extends DatabaseOptions {
@@ -83,8 +87,8 @@ export class Store {
     const repo = await this.repos.get(input.repoId);
     const run = await this.db.transaction(async (tx) => {
       const rows = await tx.query<RunRow>(
-        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref, priority, trigger, author)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING *`,
+        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref, priority, trigger, author, branch)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11) RETURNING *`,
         [
           id,
           input.repoId,
@@ -96,6 +100,7 @@ export class Store {
           input.priority ?? 0,
           input.trigger ?? 'cli',
           input.author ?? null,
+          input.branch ?? null,
         ],
       );
       await appendEvents(tx, id, [
@@ -105,11 +110,11 @@ export class Store {
         },
         { type: 'run.status', data: { status: 'queued' } },
       ]);
-      await tx.query('INSERT INTO run_queue (run_id, repo_id, priority) VALUES ($1, $2, $3)', [
-        id,
-        input.repoId,
-        input.priority ?? 0,
-      ]);
+      await tx.query(
+        `INSERT INTO run_queue (run_id, repo_id, priority, available_at)
+         VALUES ($1, $2, $3, CASE WHEN $4 THEN 'infinity'::timestamptz ELSE now() END)`,
+        [id, input.repoId, input.priority ?? 0, input.held ?? false],
+      );
       return toRun(rows[0]!);
     });
     this.notify(id);
