@@ -122,7 +122,7 @@ describe('fleets', () => {
   });
 
   it('retries the failed repos only', async () => {
-    const dir = await newRepos(4, (i) => (i % 2 ? { broken: 'yes\n' } : {}));
+    const dir = await newRepos(4, (i): Record<string, string> => (i % 2 ? { broken: 'yes\n' } : {}));
     const fleet = spec(
       'name: retry\ntargets:\n  - glob: "svc-*"\nscript: "test ! -e broken && echo ok > DONE"\n',
     );

@@ -98,12 +98,9 @@ export const FleetSpec = z
       .meta({ description: 'The fleet’s identity: applying a spec with the same name updates that fleet.' }),
     description: z.string().optional(),
     targets: z.array(FleetTarget).min(1),
-    blueprint: z
-      .string()
-      .optional()
-      .meta({
-        description: 'Built-in blueprint or YAML file; `script` with a script, `default` with a prompt.',
-      }),
+    blueprint: z.string().optional().meta({
+      description: 'Built-in blueprint or YAML file; `script` with a script, `default` with a prompt.',
+    }),
     script: z.string().optional().meta({ description: 'Script template, rendered per repo.' }),
     prompt: z.string().optional().meta({ description: 'Prompt template, rendered per repo.' }),
     values: Values.optional(),
