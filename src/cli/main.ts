@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerFleet } from './commands/fleet.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
     registerAudit,
     registerPolicy,
     registerSandbox,
+    registerFleet,
   ]) {
     register(program);
   }
