@@ -24,7 +24,7 @@ describe('fleets', () => {
     };
     engine = await Engine.open(config, { harnesses: new HarnessRegistry() });
     await engine.startWorker();
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await engine?.close();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { EnvironmentFile } from '../environments/schema.ts';
+import { FleetSpec, SwarmSpec } from '../fleets/schema.ts';
 import { PolicyFile } from '../policy/schema.ts';
 import { BlueprintFile } from './schema.ts';
 
@@ -19,6 +20,8 @@ export const SCHEMA_FILES = {
   'schemas/blueprint.schema.json': { schema: BlueprintFile, id: 'blueprint.schema.json' },
   'schemas/environment.schema.json': { schema: EnvironmentFile, id: 'environment.schema.json' },
   'schemas/policy.schema.json': { schema: PolicyFile, id: 'policy.schema.json' },
+  'schemas/fleet.schema.json': { schema: FleetSpec, id: 'fleet.schema.json' },
+  'schemas/swarm.schema.json': { schema: SwarmSpec, id: 'swarm.schema.json' },
 } as const;
 
 /** The text of each schema file, by path relative to the repository root. */

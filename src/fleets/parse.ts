@@ -84,7 +84,7 @@ export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
 export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
   return parseSpec(SwarmSpec, text, 'swarm', (spec, report) => {
     const seen = new Set<string>();
-    for (const [index, facet] of (spec.facets ?? []).entries()) {
+    for (const [index, facet] of spec.facets.entries()) {
       if ((facet.script === undefined) === (facet.prompt === undefined)) {
         report(['facets', index], 'a facet needs exactly one of `script` and `prompt`');
       }

@@ -130,12 +130,7 @@ export const SwarmSpec = z
     repo: z.string().min(1),
     goal: z.string().min(1).meta({ description: 'What the swarm achieves; the title of its change.' }),
     base: z.string().optional(),
-    facets: z
-      .array(SwarmFacet)
-      .min(1)
-      .optional()
-      .meta({ description: 'The facets; a planner agent proposes them when omitted.' }),
-    planner: z.strictObject({ prompt: z.string().optional(), harness: z.string().optional() }).optional(),
+    facets: z.array(SwarmFacet).min(1).meta({ description: 'The facets, each a sub-run on its own branch.' }),
     converge: z
       .strictObject({
         resolve: z
