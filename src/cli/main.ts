@@ -12,6 +12,7 @@ import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSandbox } from './commands/sandbox.ts';
 import { registerShow } from './commands/show.ts';
+import { registerSwarm } from './commands/swarm.ts';
 import { registerWorker } from './commands/worker.ts';
 
 /** Exit codes for errors before or around a run (a run's own conclusion has its own codes). */
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
     registerPolicy,
     registerSandbox,
     registerFleet,
+    registerSwarm,
   ]) {
     register(program);
   }

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseBlueprint } from '../blueprints/parse.ts';
 import { sleep } from '../core/clock.ts';
@@ -74,7 +75,9 @@ export async function runSwarm(
   onProgress?: (line: string) => void,
 ): Promise<SwarmResult> {
   const { store, scm } = deps;
-  const repo = await store.repos.upsert(await scm.resolve(spec.repo));
+  const repo = await store.repos.upsert(
+    await scm.resolve(/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo)),
+  );
   const { commit: base } = await scm.fetch(repo, spec.base);
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
