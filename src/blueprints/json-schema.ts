@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AutomationsFile } from '../automations/schema.ts';
 import { EnvironmentFile } from '../environments/schema.ts';
+import { FleetSpec, SwarmSpec } from '../fleets/schema.ts';
 import { PolicyFile } from '../policy/schema.ts';
 import { GithubConfigFile } from '../triggers/github/schema.ts';
 import { BlueprintFile } from './schema.ts';
@@ -23,6 +24,8 @@ export const SCHEMA_FILES = {
   'schemas/policy.schema.json': { schema: PolicyFile, id: 'policy.schema.json' },
   'schemas/github.schema.json': { schema: GithubConfigFile, id: 'github.schema.json' },
   'schemas/automations.schema.json': { schema: AutomationsFile, id: 'automations.schema.json' },
+  'schemas/fleet.schema.json': { schema: FleetSpec, id: 'fleet.schema.json' },
+  'schemas/swarm.schema.json': { schema: SwarmSpec, id: 'swarm.schema.json' },
 } as const;
 
 /** The text of each schema file, by path relative to the repository root. */

@@ -6,6 +6,7 @@ import { registerAutomations } from './commands/automations.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerFleet } from './commands/fleet.ts';
 import { registerHarness } from './commands/harness.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerPolicy } from './commands/policy.ts';
@@ -16,6 +17,7 @@ import { registerSay } from './commands/say.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerShow } from './commands/show.ts';
 import { registerStop } from './commands/stop.ts';
+import { registerSwarm } from './commands/swarm.ts';
 import { registerToken } from './commands/token.ts';
 import { registerWorker } from './commands/worker.ts';
 
@@ -86,6 +88,8 @@ export function buildProgram(): Command {
     registerToken,
     registerHarness,
     registerAutomations,
+    registerFleet,
+    registerSwarm,
   ]) {
     register(program);
   }

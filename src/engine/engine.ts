@@ -10,6 +10,7 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { invalidInput, NightshiftError } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Change, Repo, Run } from '../core/run.ts';
+import { FleetService } from '../fleets/service.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
@@ -70,6 +71,8 @@ export interface EngineParts {
  */
 export class Engine {
   readonly worker: Worker;
+  /** Fleet operations and the rollout loop (started with the worker). */
+  readonly fleets: FleetService;
   private closed = false;
 
   private constructor(
@@ -82,6 +85,7 @@ export class Engine {
     private readonly releaseLock: () => void,
   ) {
     const paths = homePaths(config.home);
+    this.fleets = new FleetService({ store, scm, log, defaultTimeoutMs: config.defaultTimeoutMs });
     this.worker = new Worker(
       {
         ...this.provisionDeps(),
@@ -257,11 +261,13 @@ export class Engine {
       if (taken > 0) this.log.warn({ runs: taken }, 'resuming runs left by a process that stopped');
     }
     this.worker.start();
+    this.fleets.start();
   }
 
   async close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.fleets.stop();
     await this.worker.stop(options);
     await this.store.close();
     this.releaseLock();

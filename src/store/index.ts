@@ -45,6 +45,8 @@ export interface NewRun {
   continues?: string | null;
   /** The branch to publish to; by default one is derived from the prompt and run id (a continuing run or a CI fix names an existing one). */
   branch?: string | null;
+  /** Queued but not claimable until released (fleets release their runs as the rollout allows). */
+  held?: boolean;
 }
 
 export interface StoreOptions extends DatabaseOptions {
@@ -129,11 +131,11 @@ export class Store {
         },
         { type: 'run.status', data: { status: 'queued' } },
       ]);
-      await tx.query('INSERT INTO run_queue (run_id, repo_id, priority) VALUES ($1, $2, $3)', [
-        id,
-        input.repoId,
-        input.priority ?? 0,
-      ]);
+      await tx.query(
+        `INSERT INTO run_queue (run_id, repo_id, priority, available_at)
+         VALUES ($1, $2, $3, CASE WHEN $4 THEN 'infinity'::timestamptz ELSE now() END)`,
+        [id, input.repoId, input.priority ?? 0, input.held ?? false],
+      );
       return toRun(rows[0]!);
     });
     this.notify(id);

@@ -3,6 +3,7 @@ import { sql as audit } from './0002_audit.ts';
 import { sql as steering } from './0003_steering.ts';
 import { sql as apiTokens } from './0004_api_tokens.ts';
 import { sql as webhookDeliveries } from './0005_webhook_deliveries.ts';
+import { sql as fleets } from './0006_fleets.ts';
 import { sql as automations } from './0007_automations.ts';
 
 export interface Migration {
@@ -18,5 +19,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'steering', sql: steering },
   { version: 4, name: 'api_tokens', sql: apiTokens },
   { version: 5, name: 'webhook_deliveries', sql: webhookDeliveries },
+  { version: 6, name: 'fleets', sql: fleets },
   { version: 7, name: 'automations', sql: automations },
 ];

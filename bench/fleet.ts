@@ -1,0 +1,126 @@
+/**
+ * A fleet of N generated local repos (default 200) with the `script` blueprint (a small codemod
+ * plus each repo's test command), against a shell pipeline doing the same git work with
+ * `xargs -P` at the same concurrency (fleet.baseline.sh), in one invocation. Prints both wall
+ * times, their ratio, the platform's per-repo overhead and the engine process's peak memory.
+ *
+ *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--json]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { Engine, engineConfig } from '../src/engine/index.ts';
+import { parseFleetSpec } from '../src/fleets/parse.ts';
+import { round } from './support/stats.ts';
+
+const sh = promisify(execFile);
+const CODEMOD = "sed -i 's/colour/color/g' README.md";
+const TEST = 'sh test.sh';
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--${name} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+/** N copies of one small repo (a README to fix, a test, an environment naming the test). */
+async function makeRepos(dir: string, count: number): Promise<void> {
+  const script = `
+set -e
+mkdir -p template/.nightshift && cd template
+git init --quiet --initial-branch=main
+printf '# svc\\nThe colour of the service.\\n' > README.md
+printf 'grep -q color README.md\\n! grep -q colour README.md\\n' > test.sh
+printf 'test: sh test.sh\\n' > .nightshift/environment.yml
+git add -A && git -c user.name=bench -c user.email=bench@localhost commit --quiet -m init
+cd ..
+for i in $(seq 1 ${count}); do cp -r template nightshift-$i; cp -r template baseline-$i; done
+rm -rf template`;
+  await sh('sh', ['-c', script], { cwd: dir });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      repos: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '4' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const repos = positive('repos', values.repos);
+  const concurrency = positive('concurrency', values.concurrency);
+  const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-fleet-'));
+  let engine: Engine | undefined;
+  try {
+    await makeRepos(root, repos);
+    const load = loadavg()[0]!;
+
+    const baselineStart = performance.now();
+    const pipeline = `ls -d ${root}/baseline-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
+    await sh('sh', ['-c', pipeline], { maxBuffer: 64 * 1024 * 1024 });
+    const baselineMs = performance.now() - baselineStart;
+
+    const config = {
+      ...engineConfig(join(root, 'home'), {}),
+      concurrency,
+      perRepoConcurrency: 2,
+      traceExecs: false,
+    };
+    engine = await Engine.open(config);
+    await engine.startWorker();
+    const rssBefore = process.memoryUsage().rss;
+    let peakRss = rssBefore;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 100);
+    const { spec, errors } = parseFleetSpec(
+      `name: bench\ntargets:\n  - glob: "nightshift-*"\nscript: "${CODEMOD}"\nconcurrency: ${concurrency}\n`,
+    );
+    if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
+    const fleetStart = performance.now();
+    await engine.fleets.apply(spec, { cwd: root });
+    let status = await engine.fleets.status('bench');
+    while (status.counts.queued + status.counts.running > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await engine.fleets.status('bench');
+    }
+    const fleetMs = performance.now() - fleetStart;
+    clearInterval(sampler);
+    const figures = {
+      repos,
+      concurrency,
+      cpus: cpus().length,
+      loadAverageAtStart: round(load),
+      counts: status.counts,
+      baselineMs: Math.round(baselineMs),
+      nightshiftMs: Math.round(fleetMs),
+      ratio: round((fleetMs / baselineMs) * 100) / 100,
+      perRepoOverheadMs: Math.round(((fleetMs - baselineMs) * concurrency) / repos),
+      engineRssMiB: { before: round(rssBefore / 2 ** 20), peak: round(peakRss / 2 ** 20) },
+    };
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+    } else {
+      process.stdout.write(
+        [
+          `fleet of ${repos} repos, concurrency ${concurrency} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start)`,
+          `  baseline (xargs -P ${concurrency} + git):  ${(baselineMs / 1000).toFixed(1)} s`,
+          `  nightshift fleet apply:          ${(fleetMs / 1000).toFixed(1)} s   (${figures.ratio}x the baseline)`,
+          `  per-repo overhead:               ${figures.perRepoOverheadMs} ms (sandbox, mirror, store, rollout)`,
+          `  engine RSS:                      ${figures.engineRssMiB.before} MiB before, ${figures.engineRssMiB.peak} MiB peak`,
+          `  outcome:                         ${JSON.stringify(status.counts)}`,
+          '',
+        ].join('\n'),
+      );
+    }
+    if (status.counts.succeeded !== repos) process.exitCode = 1;
+  } finally {
+    await engine?.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,65 @@
+import pc from 'picocolors';
+import type { FleetStatus } from '../../fleets/service.ts';
+import type { FleetRepoRow } from '../../fleets/store.ts';
+import { duration } from '../render.ts';
+
+/** `done/total` bar with counts per state and an ETA from the pace so far. */
+export function progressLine(
+  status: FleetStatus,
+  startedMs: number,
+  doneAtStart: number,
+  width = 24,
+): string {
+  const { counts, total } = status;
+  const done = counts.succeeded + counts.no_changes + counts.failed + counts.cancelled;
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+  const elapsed = Date.now() - startedMs;
+  const finishedHere = done - doneAtStart;
+  const eta =
+    finishedHere > 0 && done < total
+      ? ` · ETA ${duration(Math.round((elapsed / finishedHere) * (total - done)))}`
+      : '';
+  return `[${bar}] ${done}/${total} done · ${counts.running} running · ${counts.queued} queued · ${counts.failed} failed${eta}`;
+}
+
+const STATE_COLOUR: Record<string, (text: string) => string> = {
+  succeeded: pc.green,
+  no_changes: pc.dim,
+  failed: pc.red,
+  cancelled: pc.yellow,
+  running: pc.cyan,
+};
+
+/** The summary of `nightshift fleet status`: state, counts per state, failures grouped by message. */
+export function statusSummary(status: FleetStatus): string {
+  const { fleet, counts, total, failures } = status;
+  const lines = [
+    `fleet ${pc.bold(fleet.name)}: ${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''} · ${total} repos`,
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([state, n]) => (STATE_COLOUR[state] ?? ((text: string) => text))(`${state} ${n}`))
+      .join(' · ') || pc.dim('no repos'),
+  ];
+  if (failures.length > 0) {
+    lines.push('', 'failures by message:');
+    for (const failure of failures) {
+      const more = failure.count > failure.repos.length ? ', ...' : '';
+      lines.push(
+        `  ${pc.red(String(failure.count).padStart(4))}  ${failure.reason}`,
+        `        ${pc.dim(failure.repos.join(', ') + more)}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** One row of the repo table. */
+export function repoLine(row: FleetRepoRow): string {
+  const state = (STATE_COLOUR[row.state] ?? ((text: string) => text))(row.state.padEnd(10));
+  const change = row.change
+    ? `${row.change.draft ? 'draft' : row.change.state} ${row.change.headCommit.slice(0, 8)}`
+    : '-';
+  const reason = row.state === 'failed' && row.reason ? pc.dim(` ${row.reason.slice(0, 60)}`) : '';
+  return `${String(row.position).padStart(4)}  ${row.repo.padEnd(24)} ${state} ${(row.runId?.slice(-8) ?? '-').padEnd(8)}  ${change}${reason}`;
+}

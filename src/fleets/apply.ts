@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { loadBlueprint } from '../blueprints/load.ts';
+import { renderTemplate } from '../blueprints/template.ts';
+import type { Blueprint } from '../blueprints/types.ts';
+import { NightshiftError } from '../core/errors.ts';
+import type { RunInputs } from '../core/run.ts';
+import type { ScmProvider } from '../scm/types.ts';
+import type { Store } from '../store/index.ts';
+import { FLEET_PRIORITY } from './rollout.ts';
+import type { FleetSpec } from './schema.ts';
+import { fleetQueries } from './store.ts';
+import { targetRepos } from './targets.ts';
+
+/** What applying a spec does to one repo. */
+export type ApplyAction = 'create' | 'update' | 'unchanged';
+
+export interface PlannedRepo {
+  repo: string;
+  url: string;
+  action: ApplyAction;
+  /** Why: `new repo`, `inputs changed`, `already succeeded` ... */
+  why: string;
+  inputs: RunInputs;
+  branch: string;
+  runId: string | null;
+}
+
+export interface ApplySummary {
+  fleet: string;
+  dryRun: boolean;
+  repos: number;
+  create: number;
+  update: number;
+  unchanged: number;
+}
+
+export interface ApplyDeps {
+  store: Store;
+  scm: ScmProvider;
+}
+
+export interface ApplyOptions {
+  /** Directory relative paths of the spec are resolved against (the spec file's). */
+  cwd: string;
+  dryRun?: boolean;
+  author?: string | null;
+  defaultTimeoutMs: number;
+  /** Called for every repo as it is planned (and, without `dryRun`, queued). */
+  onRepo?: (repo: PlannedRepo) => void;
+}
+
+/** The blueprint with the fleet's change template in its publish step. */
+function withChangeTemplate(blueprint: Blueprint, spec: FleetSpec): Blueprint {
+  const change = spec.change;
+  if (!change?.title && !change?.body) return blueprint;
+  return {
+    ...blueprint,
+    steps: blueprint.steps.map((step) =>
+      step.kind === 'publish'
+        ? { ...step, title: change.title ?? step.title, body: change.body ?? step.body }
+        : step,
+    ),
+  };
+}
+
+/** Hash of everything that decides what a repo's run does: the same hash means nothing to redo. */
+export function inputHash(parts: {
+  blueprint: Blueprint;
+  inputs: RunInputs;
+  branch: string;
+  base: string | null;
+}): string {
+  const { source: _source, ...blueprint } = parts.blueprint;
+  return createHash('sha256')
+    .update(JSON.stringify({ ...parts, blueprint }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * Applies a fleet spec: every target repo is resolved, its run's inputs rendered and hashed,
+ * and compared with what the fleet already did. New repos and repos whose inputs changed get
+ * a run on the fleet's branch (held until the rollout releases it, below interactive runs);
+ * unchanged repos are left alone, so applying a spec twice queues nothing the second time.
+ * Repos stream through one at a time: memory does not grow with the fleet.
+ */
+export async function applyFleet(
+  deps: ApplyDeps,
+  spec: FleetSpec,
+  options: ApplyOptions,
+): Promise<ApplySummary> {
+  const { store } = deps;
+  const fleets = fleetQueries(store.db);
+  const blueprintName = spec.blueprint ?? (spec.prompt !== undefined ? 'default' : 'script');
+  const blueprint = withChangeTemplate(
+    (await loadBlueprint(blueprintName, { cwd: options.cwd })).blueprint,
+    spec,
+  );
+  const branch = spec.change?.branch ?? `nightshift/fleet/${spec.name}`;
+  const summary: ApplySummary = {
+    fleet: spec.name,
+    dryRun: options.dryRun ?? false,
+    repos: 0,
+    create: 0,
+    update: 0,
+    unchanged: 0,
+  };
+  if (!options.dryRun) await fleets.upsert(spec);
+  const seen = new Set<string>();
+  for await (const target of targetRepos(spec.targets, options.cwd)) {
+    const resolved = await deps.scm.resolve(target.location).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new NightshiftError('REPO_INVALID', `${target.source}: ${message}`, {
+        hint: error instanceof NightshiftError ? error.hint : undefined,
+      });
+    });
+    if (seen.has(resolved.url)) continue;
+    seen.add(resolved.url);
+    const values = { ...stringValues(spec.values), ...target.values };
+    const vars = { repo: { name: resolved.name, url: resolved.url }, inputs: values };
+    const inputs: RunInputs = {
+      ...(spec.script !== undefined ? { script: renderTemplate(spec.script, vars) } : {}),
+      ...(spec.prompt !== undefined ? { prompt: renderTemplate(spec.prompt, vars) } : {}),
+      values,
+    };
+    const hash = inputHash({ blueprint, inputs, branch, base: spec.base ?? null });
+    const known = await store.db.query<{ id: string }>('SELECT id FROM repos WHERE url = $1', [resolved.url]);
+    const existing = known[0] ? await fleets.repo(spec.name, known[0].id) : null;
+    let action: ApplyAction = 'create';
+    let why = 'new repo';
+    if (
+      existing &&
+      existing.input_hash === hash &&
+      existing.state !== 'cancelled' &&
+      existing.state !== 'pending'
+    ) {
+      action = 'unchanged';
+      why = `inputs unchanged (${existing.state})`;
+    } else if (existing) {
+      action = 'update';
+      why = existing.input_hash === hash ? `was ${existing.state}` : 'inputs changed';
+    }
+    summary.repos++;
+    summary[action]++;
+    let runId = existing?.run_id ?? null;
+    if (!options.dryRun && action !== 'unchanged') {
+      const repo = await store.repos.upsert(resolved);
+      if (existing?.run_id) await store.requestCancel(existing.run_id, `fleet ${spec.name} (inputs changed)`);
+      const run = await store.createRun({
+        repoId: repo.id,
+        blueprint: blueprint.name,
+        blueprintSpec: blueprint,
+        inputs,
+        timeoutMs: blueprint.timeoutMs ?? options.defaultTimeoutMs,
+        baseRef: spec.base ?? null,
+        priority: FLEET_PRIORITY,
+        trigger: `fleet:${spec.name}`,
+        author: options.author ?? null,
+        branch,
+        held: true,
+      });
+      await fleets.setRepoRun(spec.name, repo.id, { inputHash: hash, branch, runId: run.id });
+      runId = run.id;
+    }
+    options.onRepo?.({ repo: resolved.name, url: resolved.url, action, why, inputs, branch, runId });
+  }
+  return summary;
+}
+
+function stringValues(values: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(values ?? {}).map(([key, value]) => [key, String(value)]));
+}

@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { NightshiftError } from '../core/errors.ts';
+import type { CommitAuthor } from '../scm/types.ts';
+
+const run = promisify(execFile);
+
+/** Git on the host, outside any sandbox, without the user's config or hooks. */
+async function git(cwd: string, args: string[], author?: CommitAuthor): Promise<string> {
+  const env = {
+    ...process.env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    ...(author && {
+      GIT_AUTHOR_NAME: author.name,
+      GIT_AUTHOR_EMAIL: author.email,
+      GIT_COMMITTER_NAME: author.name,
+      GIT_COMMITTER_EMAIL: author.email,
+    }),
+  };
+  const { stdout } = await run('git', ['-c', 'core.hooksPath=/dev/null', ...args], {
+    cwd,
+    env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout.trim();
+}
+
+/** Runs `fn` in a scratch clone of `url`, removed afterwards. */
+async function inClone<T>(url: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'nightshift-converge-'));
+  try {
+    await git(dir, ['clone', '--quiet', '--no-checkout', '--', url, 'work']);
+    return await fn(join(dir, 'work'));
+  } catch (error) {
+    if (error instanceof NightshiftError) throw error;
+    throw new NightshiftError('SCM_FAILED', `converging the swarm failed: ${(error as Error).message}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Merges the facet branches, in order, into a new integration branch from `base` and pushes
+ * it. A conflicting merge is committed with its conflict markers, for the converge run's
+ * agent step to resolve; the files that conflicted are returned.
+ */
+export async function mergeFacets(options: {
+  url: string;
+  base: string;
+  branches: { facet: string; branch: string }[];
+  integration: string;
+  author: CommitAuthor;
+}): Promise<{ conflicts: string[] }> {
+  return inClone(options.url, async (dir) => {
+    await git(dir, ['checkout', '--quiet', '-B', 'integration', options.base]);
+    const conflicts = new Set<string>();
+    for (const { facet, branch } of options.branches) {
+      const message = `Merge facet ${facet}`;
+      const merged = await git(
+        dir,
+        ['merge', '--no-ff', '--quiet', '-m', message, `origin/${branch}`],
+        options.author,
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (merged) continue;
+      const unmerged = await git(dir, ['diff', '--name-only', '--diff-filter=U']);
+      for (const file of unmerged.split('\n').filter(Boolean)) conflicts.add(file);
+      await git(dir, ['add', '-A']);
+      await git(
+        dir,
+        ['commit', '--quiet', '--no-verify', '-m', `${message} (conflicts left for the converge step)`],
+        options.author,
+      );
+    }
+    await git(dir, ['push', '--quiet', '--force', 'origin', `integration:refs/heads/${options.integration}`]);
+    return { conflicts: [...conflicts].sort() };
+  });
+}
+
+/**
+ * Points `branch` at one commit on `base` holding the tree of `from`'s head: the swarm's one
+ * change, whose message credits every facet. Returns the new head and its diff from `base`.
+ */
+export async function squashChange(options: {
+  url: string;
+  base: string;
+  from: string;
+  branch: string;
+  message: string;
+  author: CommitAuthor;
+}): Promise<{ head: string; diff: string; numstat: string }> {
+  return inClone(options.url, async (dir) => {
+    const tree = await git(dir, ['rev-parse', `origin/${options.from}^{tree}`]);
+    const head = await git(
+      dir,
+      ['commit-tree', tree, '-p', options.base, '-m', options.message],
+      options.author,
+    );
+    const lease = await git(dir, ['rev-parse', '--verify', '--quiet', `origin/${options.branch}`]).catch(
+      () => '',
+    );
+    // Lease on the head we read: a push by anyone else in between is not overwritten.
+    await git(dir, [
+      'push',
+      '--quiet',
+      `--force-with-lease=refs/heads/${options.branch}:${lease}`,
+      'origin',
+      `${head}:refs/heads/${options.branch}`,
+    ]);
+    return {
+      head,
+      diff: await git(dir, ['diff', options.base, head]),
+      numstat: await git(dir, ['diff', '--numstat', '-z', '--no-renames', options.base, head]),
+    };
+  });
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { failureRate, parseFleetSpec, parseSwarmSpec, rateInterval } from './parse.ts';
+import { inWindow, stopReason } from './rollout.ts';
+import type { Fleet } from './store.ts';
+
+describe('fleet spec parser', () => {
+  it('accepts a full spec and fills in defaults', () => {
+    const { spec, errors } = parseFleetSpec(
+      'name: bump\ntargets:\n  - repos: [a, { repo: b, values: { v: 2 } }]\n  - glob: "svc-*"\n  - file: repos.txt\nscript: "npm i x@{{inputs.v}}"\nrollout: { rate: 10/hour, windows: [{ days: [mon], hours: "9-17" }] }\nstop_when: { failure_rate: 20% }\nchange: { branch: deps/x, title: "Bump x", draft: true }\n',
+    );
+
+    expect(errors).toEqual([]);
+    expect(spec).toMatchObject({ name: 'bump', concurrency: 4, stop_when: { after: 10 } });
+  });
+
+  it.each([
+    ['name: a\ntargets: []\nscript: x\n', 'targets', 'expected'],
+    ['name: a\ntargets:\n  - repos: [x]\n', '', 'exactly one of `script` and `prompt`'],
+    ['name: a\ntargets:\n  - repos: [x]\nscript: x\nprompt: y\n', '', 'exactly one of'],
+    ['name: a\ntargets:\n  - glob: x\n    file: y\nscript: x\n', 'targets[0]', ''],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nrollout: { rate: fast }\n',
+      'rollout.rate',
+      'like `10/hour`',
+    ],
+    ['name: a\ntargets:\n  - repos: [x]\nscript: "{{nope}}"\n', 'script', 'nope'],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nconcurency: 3\n',
+      'concurency',
+      'did you mean `concurrency`',
+    ],
+  ])('reports %j at its path', (text, path, message) => {
+    const { spec, errors } = parseFleetSpec(text);
+
+    expect(spec).toBeUndefined();
+    expect(errors.some((p) => p.path === path && p.message.includes(message))).toBe(true);
+    expect(errors.every((p) => p.line !== undefined)).toBe(true);
+  });
+
+  it('rejects swarm facets without work and duplicate ids', () => {
+    const { errors } = parseSwarmSpec(
+      'name: s\nrepo: .\ngoal: g\nfacets:\n  - id: a\n    script: x\n  - id: a\n',
+    );
+
+    expect(errors.map((p) => p.path)).toEqual(['facets[1]', 'facets[1].id']);
+  });
+
+  it('converts rates and failure rates', () => {
+    expect(rateInterval('10/hour')).toBe(360_000);
+    expect(rateInterval('2 / second')).toBe(500);
+    expect(failureRate('20%')).toBe(0.2);
+    expect(failureRate(0.5)).toBe(0.5);
+  });
+});
+
+describe('rollout rules', () => {
+  it('starts runs only inside the windows (UTC)', () => {
+    const windows = [{ days: ['mon' as const], hours: '9-17' }];
+
+    expect(inWindow(windows, new Date('2026-11-23T09:00:00Z'))).toBe(true);
+    expect(inWindow(windows, new Date('2026-11-23T17:00:00Z'))).toBe(false);
+    expect(inWindow(windows, new Date('2026-11-24T10:00:00Z'))).toBe(false);
+    expect(inWindow([{ hours: '22-6' }], new Date('2026-11-24T03:00:00Z'))).toBe(true);
+    expect(inWindow(undefined, new Date())).toBe(true);
+  });
+
+  it('stops only after `after` runs concluded and above the failure rate', () => {
+    const fleet = { spec: { stop_when: { failure_rate: '50%', after: 4 } } } as unknown as Fleet;
+    const counts = (failed: number, succeeded: number) => ({
+      pending: 0,
+      queued: 10,
+      running: 1,
+      succeeded,
+      no_changes: 0,
+      failed,
+      cancelled: 0,
+    });
+
+    expect(stopReason(fleet, counts(3, 0))).toBeNull();
+    expect(stopReason(fleet, counts(2, 2))).toBeNull();
+    expect(stopReason(fleet, counts(3, 1))).toMatch(/3 of 4 runs failed \(75%, more than 50%\)/);
+  });
+});

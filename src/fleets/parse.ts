@@ -1,0 +1,95 @@
+import type { z } from 'zod';
+import { type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
+import { checkTemplate } from '../blueprints/template.ts';
+import { parseYamlSource } from '../blueprints/yaml-source.ts';
+import { describeValue, validateWithSchema } from '../blueprints/zod-problems.ts';
+import { FleetSpec, SwarmSpec } from './schema.ts';
+
+/** What the spec parsers hand back: the spec when there are no errors, and every problem. */
+export interface SpecParseResult<T> {
+  spec?: T;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+const PERIOD_MS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+
+/** `10/hour` as the time between two starts, in ms. */
+export function rateInterval(rate: string): number {
+  const [count, period] = rate.split('/').map((part) => part.trim());
+  return Math.ceil(PERIOD_MS[period as keyof typeof PERIOD_MS] / Math.max(1, Number(count)));
+}
+
+/** `0.2` or `20%` as a fraction. */
+export function failureRate(value: number | string): number {
+  return typeof value === 'number' ? value : Number(value.slice(0, -1)) / 100;
+}
+
+function parseSpec<S extends z.ZodType>(
+  schema: S,
+  text: string,
+  what: string,
+  check: (spec: z.output<S>, report: (path: (string | number)[], message: string) => void) => void,
+): SpecParseResult<z.output<S>> {
+  const yaml = parseYamlSource(text);
+  if (yaml.errors.length > 0) return { errors: yaml.errors, warnings: yaml.warnings };
+  if (yaml.data === null || typeof yaml.data !== 'object' || Array.isArray(yaml.data)) {
+    const message = `expected a mapping (a ${what} spec), got ${describeValue(yaml.data)}`;
+    return { errors: [problemAt([], message, yaml.locate)], warnings: yaml.warnings };
+  }
+  const { value, problems } = validateWithSchema(schema, yaml.data, { locate: yaml.locate });
+  if (!value) return { errors: problems, warnings: yaml.warnings };
+  const errors: Problem[] = [];
+  check(value, (path, message) => errors.push(problemAt(path, message, yaml.locate)));
+  if (errors.length > 0) return { errors: sortProblems(errors), warnings: yaml.warnings };
+  return { spec: value, errors: [], warnings: yaml.warnings };
+}
+
+function checkTemplates(
+  fields: [(string | number)[], string | undefined][],
+  report: (path: (string | number)[], message: string) => void,
+): void {
+  for (const [path, text] of fields) {
+    if (text === undefined) continue;
+    for (const message of checkTemplate(text, { allowGate: false }).errors) report(path, message);
+  }
+}
+
+/**
+ * Parses a fleet spec: YAML, schema, then the rules between fields (a script or a prompt,
+ * not both; templates that name known variables). Every problem has its dot-path and line.
+ *
+ * @example
+ * const { spec, errors } = parseFleetSpec(text);
+ * for (const problem of errors) console.error(formatProblem(problem, 'fleet.yml'));
+ */
+export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
+  return parseSpec(FleetSpec, text, 'fleet', (spec, report) => {
+    if ((spec.script === undefined) === (spec.prompt === undefined)) {
+      report([], 'a fleet needs exactly one of `script` and `prompt`');
+    }
+    checkTemplates(
+      [
+        [['script'], spec.script],
+        [['prompt'], spec.prompt],
+        [['change', 'title'], spec.change?.title],
+        [['change', 'body'], spec.change?.body],
+      ],
+      report,
+    );
+  });
+}
+
+/** Parses a swarm spec the same way: every facet has a script or a prompt, ids are unique. */
+export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
+  return parseSpec(SwarmSpec, text, 'swarm', (spec, report) => {
+    const seen = new Set<string>();
+    for (const [index, facet] of spec.facets.entries()) {
+      if ((facet.script === undefined) === (facet.prompt === undefined)) {
+        report(['facets', index], 'a facet needs exactly one of `script` and `prompt`');
+      }
+      if (seen.has(facet.id)) report(['facets', index, 'id'], `duplicate facet id \`${facet.id}\``);
+      seen.add(facet.id);
+    }
+  });
+}

@@ -1,0 +1,111 @@
+import type { Queryable } from '../store/db.ts';
+import { failureRate, rateInterval } from './parse.ts';
+import type { RolloutWindow } from './schema.ts';
+import { type Fleet, type FleetCounts, fleetQueries } from './store.ts';
+
+/** Fleet runs are queued below interactive runs (priority 0), so a fleet never starves them. */
+export const FLEET_PRIORITY = -10;
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/** Whether `now` is inside one of the windows (UTC); always true without windows. */
+export function inWindow(windows: readonly RolloutWindow[] | undefined, now: Date): boolean {
+  if (!windows || windows.length === 0) return true;
+  const day = DAYS[now.getUTCDay()]!;
+  const hour = now.getUTCHours();
+  return windows.some((window) => {
+    if (window.days && !window.days.includes(day)) return false;
+    const [start, end] = window.hours.split('-').map(Number) as [number, number];
+    return start <= end ? hour >= start && hour < end : hour >= start || hour < end;
+  });
+}
+
+/** The `stop_when` threshold the counts passed, as a reason; null while within it. */
+export function stopReason(fleet: Fleet, counts: FleetCounts): string | null {
+  const stop = fleet.spec.stop_when;
+  if (!stop) return null;
+  const concluded = counts.succeeded + counts.no_changes + counts.failed;
+  if (concluded < stop.after) return null;
+  const rate = counts.failed / concluded;
+  const limit = failureRate(stop.failure_rate);
+  if (rate <= limit) return null;
+  return `stop_when: ${counts.failed} of ${concluded} runs failed (${Math.round(rate * 100)}%, more than ${Math.round(limit * 100)}%)`;
+}
+
+/** Makes the fleet's first `count` held runs claimable. */
+export async function releaseRuns(db: Queryable, fleet: string, count: number): Promise<number> {
+  if (count <= 0) return 0;
+  const rows = await db.query(
+    `WITH picked AS (
+       SELECT fr.repo_id, fr.run_id FROM fleet_repos fr
+       WHERE fr.fleet = $1 AND fr.held ORDER BY fr.position LIMIT $2),
+     flagged AS (
+       UPDATE fleet_repos fr SET held = false FROM picked
+       WHERE fr.fleet = $1 AND fr.repo_id = picked.repo_id RETURNING fr.run_id)
+     UPDATE run_queue q SET available_at = now() FROM flagged
+     WHERE q.run_id = flagged.run_id RETURNING q.run_id`,
+    [fleet, count],
+  );
+  return rows.length;
+}
+
+/** Holds the fleet's runs nobody has claimed yet (pause); running ones finish. */
+export async function holdRuns(db: Queryable, fleet: string): Promise<number> {
+  const rows = await db.query(
+    `WITH waiting AS (
+       UPDATE run_queue q SET available_at = 'infinity'
+       FROM fleet_repos fr WHERE fr.fleet = $1 AND fr.run_id = q.run_id AND NOT fr.held
+         AND (q.lease_owner IS NULL OR q.lease_expires_at < now())
+         AND EXISTS (SELECT 1 FROM runs r WHERE r.id = q.run_id AND r.status = 'queued')
+       RETURNING q.run_id)
+     UPDATE fleet_repos fr SET held = true FROM waiting WHERE fr.fleet = $1 AND fr.run_id = waiting.run_id
+     RETURNING fr.run_id`,
+    [fleet],
+  );
+  return rows.length;
+}
+
+/** Runs of the fleet released and not completed: what counts against its concurrency. */
+async function releasedActive(db: Queryable, fleet: string): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    `SELECT count(*)::integer AS n FROM fleet_repos fr JOIN runs r ON r.id = fr.run_id
+     WHERE fr.fleet = $1 AND NOT fr.held AND r.status <> 'completed'`,
+    [fleet],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * One step of a fleet's rollout: records its counts, pauses it when `stop_when` passed, then
+ * releases as many held runs as its concurrency, rate and windows allow.
+ */
+export async function tickFleet(
+  db: Queryable,
+  fleet: Fleet,
+  now = new Date(),
+): Promise<{ released: number; paused: string | null }> {
+  const fleets = fleetQueries(db);
+  const counts = await fleets.counts(fleet.name);
+  await fleets.recordCounts(fleet.name, counts);
+  if (fleet.state !== 'active') return { released: 0, paused: null };
+  const reason = stopReason(fleet, counts);
+  if (reason) {
+    await fleets.setState(fleet.name, 'paused', reason);
+    await holdRuns(db, fleet.name);
+    return { released: 0, paused: reason };
+  }
+  if (!inWindow(fleet.spec.rollout?.windows, now)) return { released: 0, paused: null };
+  let slots = fleet.spec.concurrency - (await releasedActive(db, fleet.name));
+  const rate = fleet.spec.rollout?.rate;
+  if (rate && slots > 0) {
+    const interval = rateInterval(rate);
+    const rows = await db.query<{ due: boolean }>(
+      `UPDATE fleets SET next_start_at = greatest(next_start_at, now()) + make_interval(secs => $2::double precision / 1000)
+       WHERE name = $1 AND next_start_at <= now() AND EXISTS (SELECT 1 FROM fleet_repos WHERE fleet = $1 AND held)
+       RETURNING true AS due`,
+      [fleet.name, interval],
+    );
+    slots = rows.length > 0 ? 1 : 0;
+  }
+  return { released: await releaseRuns(db, fleet.name, slots), paused: null };
+}

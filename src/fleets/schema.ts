@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/**
+ * Zod schemas of fleet and swarm spec files (YAML). The JSON Schemas in `schemas/` are
+ * generated from these (`npm run schemas`).
+ */
+
+/** Template values for one repo: `{{inputs.name}}` in the script, prompt and change template. */
+const Values = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .meta({ description: 'Per-repo template values, used as `{{inputs.<name>}}`.' });
+
+/** One repo of a `repos` target: a path (or file:// URL), optionally with its own values. */
+export const FleetRepoEntry = z.union([
+  z.string().min(1),
+  z.strictObject({ repo: z.string().min(1), values: Values.optional() }),
+]);
+export type FleetRepoEntry = z.infer<typeof FleetRepoEntry>;
+
+/** Where a fleet's repos come from: exactly one kind per target. */
+export const FleetTarget = z.union([
+  z.strictObject({
+    repos: z.array(FleetRepoEntry).min(1).meta({ description: 'Repository paths or file:// URLs.' }),
+  }),
+  z.strictObject({
+    glob: z.string().min(1).meta({
+      description:
+        'A glob of local repository directories, relative to the spec file: `repos/*`, `src/**/svc-*`.',
+    }),
+  }),
+  z.strictObject({
+    file: z.string().min(1).meta({
+      description: 'A text file with one repository location a line (`#` comments and blank lines skipped).',
+    }),
+  }),
+  z.strictObject({
+    github: z
+      .strictObject({
+        org: z.string().min(1),
+        topics: z.array(z.string()).optional(),
+        name: z.string().optional().meta({ description: 'A glob over repository names.' }),
+      })
+      .meta({ description: 'Repositories of a GitHub organization (needs the GitHub provider).' }),
+  }),
+]);
+export type FleetTarget = z.infer<typeof FleetTarget>;
+
+/** A rollout window: runs only start inside it (UTC). */
+export const RolloutWindow = z.strictObject({
+  days: z
+    .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+    .optional()
+    .meta({ description: 'Days of the week (UTC); every day when omitted.' }),
+  hours: z
+    .string()
+    .regex(/^([01]?\d|2[0-3])-([01]?\d|2[0-4])$/, { error: 'expected hours like `9-17` (UTC)' })
+    .meta({ description: 'Start and end hour (UTC), end excluded: `9-17`.' }),
+});
+export type RolloutWindow = z.infer<typeof RolloutWindow>;
+
+export const FleetRollout = z.strictObject({
+  rate: z
+    .string()
+    .regex(/^\s*\d+\s*\/\s*(second|minute|hour|day)\s*$/, {
+      error: 'expected a rate like `10/hour` (per second, minute, hour or day)',
+    })
+    .optional()
+    .meta({ description: 'Most runs started per period: `10/hour`.' }),
+  windows: z.array(RolloutWindow).optional(),
+});
+export type FleetRollout = z.infer<typeof FleetRollout>;
+
+export const FleetChange = z.strictObject({
+  branch: z
+    .string()
+    .optional()
+    .meta({ description: 'Branch of every repo’s change; default `nightshift/fleet/<name>`.' }),
+  title: z.string().optional().meta({ description: 'Change title (a template).' }),
+  body: z.string().optional().meta({ description: 'Change description (a template).' }),
+  draft: z.boolean().optional(),
+});
+export type FleetChange = z.infer<typeof FleetChange>;
+
+export const StopWhen = z.strictObject({
+  failure_rate: z
+    .union([z.number().min(0).max(1), z.string().regex(/^\d+(\.\d+)?%$/, { error: 'expected e.g. `20%`' })])
+    .meta({ description: 'Pause when the share of failed runs passes this (0.2 or `20%`).' }),
+  after: z.number().int().min(1).default(10).meta({ description: 'Only once this many runs concluded.' }),
+});
+export type StopWhen = z.infer<typeof StopWhen>;
+
+/** A fleet spec file as written. */
+export const FleetSpec = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { error: 'expected lower-case letters, digits, `.`, `_`, `-`' })
+      .meta({ description: 'The fleet’s identity: applying a spec with the same name updates that fleet.' }),
+    description: z.string().optional(),
+    targets: z.array(FleetTarget).min(1),
+    blueprint: z.string().optional().meta({
+      description: 'Built-in blueprint or YAML file; `script` with a script, `default` with a prompt.',
+    }),
+    script: z.string().optional().meta({ description: 'Script template, rendered per repo.' }),
+    prompt: z.string().optional().meta({ description: 'Prompt template, rendered per repo.' }),
+    values: Values.optional(),
+    base: z.string().optional().meta({ description: 'Ref to start from; the default branch when omitted.' }),
+    concurrency: z.number().int().min(1).max(1000).default(4),
+    rollout: FleetRollout.optional(),
+    change: FleetChange.optional(),
+    stop_when: StopWhen.optional(),
+  })
+  .meta({ title: 'Nightshift fleet', description: 'One change applied to many repositories.' });
+export type FleetSpec = z.infer<typeof FleetSpec>;
+
+/** One facet of a swarm: a sub-run on its own branch. */
+export const SwarmFacet = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'expected lower-case letters, digits and `-`' }),
+  prompt: z.string().optional(),
+  script: z.string().optional(),
+});
+export type SwarmFacet = z.infer<typeof SwarmFacet>;
+
+/** A swarm spec file as written. */
+export const SwarmSpec = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { error: 'expected lower-case letters, digits, `.`, `_`, `-`' }),
+    repo: z.string().min(1),
+    goal: z.string().min(1).meta({ description: 'What the swarm achieves; the title of its change.' }),
+    base: z.string().optional(),
+    facets: z.array(SwarmFacet).min(1).meta({ description: 'The facets, each a sub-run on its own branch.' }),
+    converge: z
+      .strictObject({
+        resolve: z
+          .string()
+          .optional()
+          .meta({ description: 'Prompt of the agent that resolves merge conflicts.' }),
+        harness: z.string().optional(),
+        gate: z.string().optional().meta({ description: 'Command that checks the integration branch.' }),
+        branch: z.string().optional(),
+      })
+      .optional(),
+  })
+  .meta({ title: 'Nightshift swarm', description: 'Many agents, one outcome.' });
+export type SwarmSpec = z.infer<typeof SwarmSpec>;

@@ -1,0 +1,239 @@
+import { notFound } from '../core/errors.ts';
+import type { RunConclusion, RunStatus } from '../core/run.ts';
+import type { Queryable } from '../store/db.ts';
+import type { FleetSpec } from './schema.ts';
+
+/** Where a repo of a fleet stands, from its latest run. */
+export const FLEET_REPO_STATES = [
+  'pending',
+  'queued',
+  'running',
+  'succeeded',
+  'no_changes',
+  'failed',
+  'cancelled',
+] as const;
+export type FleetRepoState = (typeof FLEET_REPO_STATES)[number];
+export type FleetCounts = Record<FleetRepoState, number>;
+
+export type FleetState = 'active' | 'paused' | 'cancelled';
+
+export interface Fleet {
+  name: string;
+  spec: FleetSpec;
+  state: FleetState;
+  /** Why the fleet is paused or cancelled (`stop_when` says which threshold passed). */
+  stateReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One row of a fleet's repo table. */
+export interface FleetRepoRow {
+  position: number;
+  repoId: string;
+  repo: string;
+  url: string;
+  branch: string;
+  inputHash: string;
+  state: FleetRepoState;
+  runId: string | null;
+  status: RunStatus | null;
+  conclusion: RunConclusion | null;
+  reason: string | null;
+  /** The change's state (`local` for a pushed local branch; `open`, `merged` ... for pull requests). */
+  change: { state: string; draft: boolean; headCommit: string; url: string | null } | null;
+}
+
+/** SQL deciding a repo's state from its run (`r`); failures are every unsuccessful conclusion but cancel. */
+export const STATE_SQL = `CASE WHEN r.id IS NULL THEN 'pending'
+  WHEN r.status = 'queued' THEN 'queued'
+  WHEN r.status <> 'completed' THEN 'running'
+  WHEN r.conclusion = 'success' THEN 'succeeded'
+  WHEN r.conclusion = 'no_changes' THEN 'no_changes'
+  WHEN r.conclusion = 'cancelled' THEN 'cancelled'
+  ELSE 'failed' END`;
+
+interface FleetRow {
+  name: string;
+  spec: FleetSpec;
+  state: FleetState;
+  state_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toFleet(row: FleetRow): Fleet {
+  return {
+    name: row.name,
+    spec: row.spec,
+    state: row.state,
+    stateReason: row.state_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Fleet rows: the fleet, its repos (one row each, with the hash of their inputs) and counts over time. */
+export function fleetQueries(db: Queryable) {
+  return {
+    async upsert(spec: FleetSpec): Promise<{ fleet: Fleet; created: boolean }> {
+      const rows = await db.query<FleetRow & { created: boolean }>(
+        `INSERT INTO fleets (name, spec, state) VALUES ($1, $2, 'active')
+         ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, state = 'active', state_reason = NULL, updated_at = now()
+         RETURNING *, (xmax = 0) AS created`,
+        [spec.name, JSON.stringify(spec)],
+      );
+      return { fleet: toFleet(rows[0]!), created: rows[0]!.created };
+    },
+
+    async get(name: string): Promise<Fleet> {
+      const rows = await db.query<FleetRow>('SELECT * FROM fleets WHERE name = $1', [name]);
+      if (!rows[0]) throw notFound('fleet', name, 'list fleets with `nightshift fleet list`');
+      return toFleet(rows[0]);
+    },
+
+    async list(): Promise<Fleet[]> {
+      const rows = await db.query<FleetRow>('SELECT * FROM fleets ORDER BY name');
+      return rows.map(toFleet);
+    },
+
+    async setState(name: string, state: FleetState, reason: string | null): Promise<void> {
+      await db.query('UPDATE fleets SET state = $2, state_reason = $3, updated_at = now() WHERE name = $1', [
+        name,
+        state,
+        reason,
+      ]);
+    },
+
+    async repo(name: string, repoId: string) {
+      const rows = await db.query<{
+        input_hash: string;
+        run_id: string | null;
+        position: number;
+        state: FleetRepoState;
+      }>(
+        `SELECT fr.input_hash, fr.run_id, fr.position, ${STATE_SQL} AS state
+         FROM fleet_repos fr LEFT JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = $1 AND fr.repo_id = $2`,
+        [name, repoId],
+      );
+      return rows[0] ?? null;
+    },
+
+    /** Records the repo's current run (new, or replacing the previous one) as held for the rollout. */
+    async setRepoRun(
+      name: string,
+      repoId: string,
+      fields: { inputHash: string; branch: string; runId: string },
+    ): Promise<void> {
+      await db.query(
+        `INSERT INTO fleet_repos (fleet, repo_id, position, input_hash, branch, run_id, held)
+         VALUES ($1, $2, (SELECT coalesce(max(position), 0) + 1 FROM fleet_repos WHERE fleet = $1), $3, $4, $5, true)
+         ON CONFLICT (fleet, repo_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, branch = EXCLUDED.branch,
+           run_id = EXCLUDED.run_id, held = true, updated_at = now()`,
+        [name, repoId, fields.inputHash, fields.branch, fields.runId],
+      );
+    },
+
+    async counts(name: string): Promise<FleetCounts> {
+      const rows = await db.query<{ state: FleetRepoState; n: number }>(
+        `SELECT ${STATE_SQL} AS state, count(*)::integer AS n
+         FROM fleet_repos fr LEFT JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = $1 GROUP BY 1`,
+        [name],
+      );
+      const counts = Object.fromEntries(FLEET_REPO_STATES.map((state) => [state, 0])) as FleetCounts;
+      for (const row of rows) counts[row.state] = row.n;
+      return counts;
+    },
+
+    /** Failed repos grouped by the reason their run gave, biggest group first. */
+    async failures(name: string, limit = 20): Promise<{ reason: string; count: number; repos: string[] }[]> {
+      return db.query(
+        `SELECT coalesce(r.reason, r.conclusion) AS reason, count(*)::integer AS count,
+           (array_agg(p.name ORDER BY fr.position))[1:5] AS repos
+         FROM fleet_repos fr JOIN runs r ON r.id = fr.run_id JOIN repos p ON p.id = fr.repo_id
+         WHERE fr.fleet = $1 AND r.status = 'completed' AND r.conclusion NOT IN ('success', 'no_changes', 'cancelled')
+         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2`,
+        [name, limit],
+      );
+    },
+
+    /** One page of the repo table in rollout order: pass the last row's position as `after`. */
+    async repoPage(name: string, after = 0, limit = 200, state?: FleetRepoState): Promise<FleetRepoRow[]> {
+      const rows = await db.query<{
+        position: number;
+        repo_id: string;
+        name: string;
+        url: string;
+        branch: string;
+        input_hash: string;
+        state: FleetRepoState;
+        run_id: string | null;
+        status: RunStatus | null;
+        conclusion: RunConclusion | null;
+        reason: string | null;
+        change_state: string | null;
+        head_commit: string | null;
+        change_url: string | null;
+      }>(
+        `SELECT * FROM (
+           SELECT fr.position, fr.repo_id, p.name, p.url, fr.branch, fr.input_hash, ${STATE_SQL} AS state,
+             r.id AS run_id, r.status, r.conclusion, r.reason,
+             c.state AS change_state, c.head_commit, c.url AS change_url
+           FROM fleet_repos fr JOIN repos p ON p.id = fr.repo_id
+             LEFT JOIN runs r ON r.id = fr.run_id LEFT JOIN changes c ON c.run_id = fr.run_id
+           WHERE fr.fleet = $1 AND fr.position > $2) t
+         WHERE $4::text IS NULL OR t.state = $4 ORDER BY t.position LIMIT $3`,
+        [name, after, limit, state ?? null],
+      );
+      const draft = (await this.get(name)).spec.change?.draft ?? false;
+      return rows.map((row) => ({
+        position: row.position,
+        repoId: row.repo_id,
+        repo: row.name,
+        url: row.url,
+        branch: row.branch,
+        inputHash: row.input_hash,
+        state: row.state,
+        runId: row.run_id,
+        status: row.status,
+        conclusion: row.conclusion,
+        reason: row.reason,
+        change: row.change_state
+          ? { state: row.change_state, draft, headCommit: row.head_commit!, url: row.change_url }
+          : null,
+      }));
+    },
+
+    /** Every repo row, page by page, so memory stays flat however large the fleet. */
+    async *repos(name: string, state?: FleetRepoState, pageSize = 200): AsyncGenerator<FleetRepoRow> {
+      let after = 0;
+      for (;;) {
+        const page = await this.repoPage(name, after, pageSize, state);
+        yield* page;
+        if (page.length < pageSize) return;
+        after = page[page.length - 1]!.position;
+      }
+    },
+
+    async recordCounts(name: string, counts: FleetCounts): Promise<void> {
+      await db.query(
+        `INSERT INTO fleet_counts (fleet, at, counts) SELECT $1, now(), $2::jsonb
+         WHERE (SELECT counts FROM fleet_counts WHERE fleet = $1 ORDER BY at DESC LIMIT 1) IS DISTINCT FROM $2::jsonb
+         ON CONFLICT DO NOTHING`,
+        [name, JSON.stringify(counts)],
+      );
+    },
+
+    /** Counts over time (a point whenever they changed), oldest first: a burn-down chart's data. */
+    async series(name: string, limit = 1000): Promise<{ at: Date; counts: FleetCounts }[]> {
+      const rows = await db.query<{ at: Date; counts: FleetCounts }>(
+        'SELECT at, counts FROM (SELECT at, counts FROM fleet_counts WHERE fleet = $1 ORDER BY at DESC LIMIT $2) t ORDER BY at',
+        [name, limit],
+      );
+      return rows;
+    },
+  };
+}
+
+export type FleetQueries = ReturnType<typeof fleetQueries>;

@@ -1,0 +1,210 @@
+import { resolve as resolvePath } from 'node:path';
+import { loadBlueprint } from '../blueprints/load.ts';
+import { parseBlueprint } from '../blueprints/parse.ts';
+import { sleep } from '../core/clock.ts';
+import { NightshiftError } from '../core/errors.ts';
+import type { Run, RunConclusion } from '../core/run.ts';
+import { parseNumstat } from '../scm/local/diff.ts';
+import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
+import type { Store } from '../store/index.ts';
+import { mergeFacets, squashChange } from './converge.ts';
+import type { SwarmSpec } from './schema.ts';
+
+export interface SwarmDeps {
+  store: Store;
+  scm: ScmProvider;
+  author: CommitAuthor;
+  defaultTimeoutMs: number;
+}
+
+export interface SwarmResult {
+  name: string;
+  facets: { id: string; runId: string; conclusion: RunConclusion; branch: string }[];
+  conflicts: string[];
+  convergeRunId: string | null;
+  conclusion: RunConclusion;
+  reason: string | null;
+  /** The branch of the swarm's one change, and its head (one commit on the base). */
+  branch: string;
+  head: string | null;
+}
+
+const MARKERS_GATE = `! grep -rIlE '^(<<<<<<<|>>>>>>>)( |$)' --exclude-dir=.git .`;
+
+/** The converge run's steps: resolve conflicts (when there are any) until no marker is left, the gate, publish. */
+export function convergeBlueprint(spec: SwarmSpec, conflicts: boolean) {
+  const harness = spec.converge?.harness ? `\n      harness: ${JSON.stringify(spec.converge.harness)}` : '';
+  const fix = conflicts ? '\n    fix: resolve\n    max_rounds: 2' : '';
+  const gate = spec.converge?.gate ?? null;
+  const text = [
+    'name: swarm-converge',
+    'steps:',
+    '  - id: setup\n    run: "{{environment.setup}}"\n    secrets: true',
+    conflicts ? `  - id: resolve\n    agent:\n      prompt: "{{prompt}}"${harness}` : '',
+    conflicts ? `  - id: markers\n    gate: ${JSON.stringify(MARKERS_GATE)}${fix}` : '',
+    gate ? `  - id: gate\n    gate: ${JSON.stringify(gate)}${fix}` : '',
+    '  - id: publish\n    publish:\n      title: "{{inputs.goal}}"',
+  ].filter(Boolean);
+  const { blueprint, errors } = parseBlueprint(`${text.join('\n')}\n`, { source: 'swarm-converge' });
+  if (!blueprint)
+    throw new NightshiftError(
+      'BLUEPRINT_INVALID',
+      `converge blueprint: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
+  return blueprint;
+}
+
+async function finished(store: Store, runId: string): Promise<Run> {
+  for (;;) {
+    const run = await store.getRun(runId);
+    if (run.status === 'completed') return run;
+    await sleep(200);
+  }
+}
+
+/**
+ * Runs a swarm: one sub-run per facet (own branch, own sandbox, in parallel), then merges the
+ * successful facets into an integration branch; a converge run resolves conflicts with an
+ * agent step, runs the gate, and publishes; finally the change becomes one commit on the base
+ * crediting every facet. Needs a worker executing runs meanwhile.
+ */
+export async function runSwarm(
+  deps: SwarmDeps,
+  spec: SwarmSpec,
+  cwd: string,
+  onProgress?: (line: string) => void,
+): Promise<SwarmResult> {
+  const { store, scm } = deps;
+  const repo = await store.repos.upsert(
+    await scm.resolve(/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo)),
+  );
+  const { commit: base } = await scm.fetch(repo, spec.base);
+  const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
+  const trigger = `swarm:${spec.name}`;
+  const facetRuns: { id: string; run: Run; branch: string }[] = [];
+  for (const facet of spec.facets) {
+    const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
+    const facetBranch = `${branch}/${facet.id}`;
+    const run = await store.createRun({
+      repoId: repo.id,
+      blueprint: blueprint.name,
+      blueprintSpec: blueprint,
+      inputs: { prompt: facet.prompt, script: facet.script, values: { goal: spec.goal, facet: facet.id } },
+      timeoutMs: blueprint.timeoutMs ?? deps.defaultTimeoutMs,
+      baseRef: base,
+      trigger,
+      branch: facetBranch,
+    });
+    facetRuns.push({ id: facet.id, run, branch: facetBranch });
+  }
+  await saveSwarm(
+    store,
+    spec,
+    repo.id,
+    'facets',
+    facetRuns.map((f) => ({ id: f.id, runId: f.run.id })),
+    null,
+    null,
+  );
+  onProgress?.(`${facetRuns.length} facets started`);
+  const facets: SwarmResult['facets'] = [];
+  for (const facet of facetRuns) {
+    const run = await finished(store, facet.run.id);
+    facets.push({ id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch });
+    onProgress?.(`facet ${facet.id}: ${run.conclusion}`);
+  }
+  const merged = facets.filter((facet) => facet.conclusion === 'success');
+  const result: SwarmResult = {
+    name: spec.name,
+    facets,
+    conflicts: [],
+    convergeRunId: null,
+    conclusion: 'failure',
+    reason: null,
+    branch,
+    head: null,
+  };
+  if (merged.length === 0) {
+    result.reason = 'no facet produced a change';
+    await saveSwarm(store, spec, repo.id, 'failed', facets, null, result.reason);
+    return result;
+  }
+  const integration = `${branch}/integration`;
+  const { conflicts } = await mergeFacets({
+    url: repo.url,
+    base,
+    branches: merged.map((f) => ({ facet: f.id, branch: f.branch })),
+    integration,
+    author: deps.author,
+  });
+  result.conflicts = conflicts;
+  onProgress?.(
+    conflicts.length ? `merged with conflicts in ${conflicts.join(', ')}` : 'merged without conflicts',
+  );
+  const blueprint = convergeBlueprint(spec, conflicts.length > 0);
+  const resolve =
+    spec.converge?.resolve ??
+    `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
+  const converge = await store.createRun({
+    repoId: repo.id,
+    blueprint: blueprint.name,
+    blueprintSpec: blueprint,
+    inputs: { prompt: resolve, values: { goal: spec.goal } },
+    timeoutMs: deps.defaultTimeoutMs,
+    baseRef: integration,
+    trigger,
+    branch,
+  });
+  result.convergeRunId = converge.id;
+  await saveSwarm(store, spec, repo.id, 'converging', facets, converge.id, null);
+  const done = await finished(store, converge.id);
+  result.conclusion = done.conclusion!;
+  result.reason = done.reason;
+  if (done.conclusion === 'success' || done.conclusion === 'no_changes') {
+    const credits = merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`).join('\n');
+    const message = `${spec.goal}\n\nConverged by Nightshift swarm ${spec.name} from ${merged.length} facets.\n\nNightshift-Swarm: ${spec.name}\n${credits}\nNightshift-Run: ${converge.id}\n`;
+    const from = done.conclusion === 'success' ? branch : integration;
+    const squashed = await squashChange({ url: repo.url, base, from, branch, message, author: deps.author });
+    await store.recordChange({
+      runId: converge.id,
+      repoId: repo.id,
+      branch,
+      baseCommit: base,
+      headCommit: squashed.head,
+      title: spec.goal,
+      body: message,
+      diffstat: parseNumstat(squashed.numstat),
+      diff: squashed.diff,
+      state: 'local',
+      url: null,
+    });
+    result.conclusion = 'success';
+    result.head = squashed.head;
+  }
+  await saveSwarm(
+    store,
+    spec,
+    repo.id,
+    result.conclusion === 'success' ? 'completed' : 'failed',
+    facets,
+    converge.id,
+    result.reason,
+  );
+  return result;
+}
+
+async function saveSwarm(
+  store: Store,
+  spec: SwarmSpec,
+  repoId: string,
+  state: string,
+  facets: unknown,
+  convergeRunId: string | null,
+  reason: string | null,
+) {
+  await store.db.query(
+    `INSERT INTO swarms (name, repo_id, spec, state, facets, converge_run_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (name) DO UPDATE SET repo_id = $2, spec = $3, state = $4, facets = $5, converge_run_id = $6, reason = $7, updated_at = now()`,
+    [spec.name, repoId, JSON.stringify(spec), state, JSON.stringify(facets), convergeRunId, reason],
+  );
+}

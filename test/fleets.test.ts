@@ -1,0 +1,195 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HarnessRegistry } from '../src/agents/registry.ts';
+import { Engine, engineConfig } from '../src/engine/index.ts';
+import { parseFleetSpec } from '../src/fleets/parse.ts';
+import type { FleetSpec } from '../src/fleets/schema.ts';
+import type { FleetRepoRow } from '../src/fleets/store.ts';
+import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
+
+/** Fleets end to end: real repos, real sandboxes, the embedded database, the engine's worker. */
+describe('fleets', () => {
+  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-fleets-')) };
+  let engine: Engine;
+  let fleetCount = 0;
+
+  beforeAll(async () => {
+    const config = {
+      ...engineConfig(join(temp.dir, 'home'), {}),
+      concurrency: 2,
+      traceExecs: false,
+      limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
+    };
+    engine = await Engine.open(config, { harnesses: new HarnessRegistry() });
+    await engine.startWorker();
+  }, 300_000);
+
+  afterAll(async () => {
+    await engine?.close();
+    rmSync(temp.dir, { recursive: true, force: true });
+  });
+
+  /** `count` repos under a new directory, each with a README and a `check.sh` test. */
+  async function newRepos(count: number, files: (i: number) => Record<string, string> = () => ({})) {
+    const dir = join(temp.dir, `fleet${fleetCount++}`);
+    for (let i = 0; i < count; i++) {
+      await makeRepo(join(dir, `svc-${i}`), { 'README.md': `# svc-${i}\n`, ...files(i) });
+    }
+    return dir;
+  }
+
+  function spec(yaml: string): FleetSpec {
+    const { spec, errors } = parseFleetSpec(yaml);
+    expect(errors).toEqual([]);
+    return spec!;
+  }
+
+  /** Waits until no repo of the fleet is queued or running (or the fleet paused with runs held). */
+  async function settled(name: string, timeoutMs = 120_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await engine.fleets.status(name);
+      const { queued, running } = status.counts;
+      if (running === 0 && (queued === 0 || status.fleet.state !== 'active')) {
+        await engine.fleets.tick(name);
+        return engine.fleets.status(name);
+      }
+      if (Date.now() > deadline)
+        throw new Error(`fleet ${name} did not settle: ${JSON.stringify(status.counts)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async function table(name: string): Promise<FleetRepoRow[]> {
+    const rows: FleetRepoRow[] = [];
+    for await (const row of engine.fleets.queries.repos(name)) rows.push(row);
+    return rows;
+  }
+
+  it('applies a spec to every repo of a glob, and applying it again changes nothing', async () => {
+    const dir = await newRepos(3);
+    const fleet = spec(
+      `name: tidy\ntargets:\n  - glob: "svc-*"\nscript: "echo '{{inputs.owner}}' >> OWNERS"\nvalues: { owner: team-a }\nconcurrency: 2\n`,
+    );
+
+    const first = await engine.fleets.apply(fleet, { cwd: dir });
+    const status = await settled('tidy');
+    const again = await engine.fleets.apply(fleet, { cwd: dir });
+
+    expect(first).toMatchObject({ repos: 3, create: 3, update: 0, unchanged: 0 });
+    expect(status.counts).toMatchObject({ succeeded: 3, failed: 0, queued: 0 });
+    expect(again).toMatchObject({ repos: 3, create: 0, update: 0, unchanged: 3 });
+    for (let i = 0; i < 3; i++) {
+      const repo = join(dir, `svc-${i}`);
+      expect(await nightshiftBranches(repo)).toEqual(['nightshift/fleet/tidy']);
+      expect(await gitIn(repo, 'show', 'nightshift/fleet/tidy:OWNERS')).toBe('team-a');
+    }
+    const series = await engine.fleets.queries.series('tidy');
+    expect(series.at(-1)!.counts.succeeded).toBe(3);
+    expect(series.some((point) => point.counts.succeeded < 3)).toBe(true);
+  });
+
+  it('reruns only the repos whose inputs changed, updating their change in place', async () => {
+    const dir = await newRepos(2);
+    const text = (owner: string, extra = '') =>
+      `name: owners\ntargets:\n  - repos:\n      - svc-0\n      - repo: svc-1\n        values: { owner: ${owner}${extra} }\nscript: "echo '{{inputs.owner}}' > OWNERS"\nvalues: { owner: team-a }\n`;
+    await engine.fleets.apply(spec(text('team-b')), { cwd: dir });
+    await settled('owners');
+    const before = await table('owners');
+
+    const summary = await engine.fleets.apply(spec(text('team-c')), { cwd: dir });
+    await settled('owners');
+    const after = await table('owners');
+
+    expect(summary).toMatchObject({ create: 0, update: 1, unchanged: 1 });
+    expect(after[0]!.runId).toBe(before[0]!.runId);
+    expect(after[1]!.runId).not.toBe(before[1]!.runId);
+    const repo = join(dir, 'svc-1');
+    expect(await nightshiftBranches(repo)).toEqual(['nightshift/fleet/owners']);
+    expect(await gitIn(repo, 'show', 'nightshift/fleet/owners:OWNERS')).toBe('team-c');
+    expect(await gitIn(repo, 'rev-list', '--count', 'main..nightshift/fleet/owners')).toBe('1');
+    expect(after[1]!.change).toMatchObject({
+      state: 'local',
+      headCommit: await gitIn(repo, 'rev-parse', 'nightshift/fleet/owners'),
+    });
+    const changes = await engine.store.db.query<{ state: string }>(
+      'SELECT c.state FROM changes c JOIN repos r ON r.id = c.repo_id WHERE r.url = $1 ORDER BY c.created_at',
+      [repo],
+    );
+    expect(changes.map((change) => change.state)).toEqual(['superseded', 'local']);
+  });
+
+  it('retries the failed repos only', async () => {
+    const dir = await newRepos(4, (i): Record<string, string> => (i % 2 ? { broken: 'yes\n' } : {}));
+    const fleet = spec(
+      'name: retry\ntargets:\n  - glob: "svc-*"\nscript: "test ! -e broken && echo ok > DONE"\n',
+    );
+    await engine.fleets.apply(fleet, { cwd: dir });
+    const failed = await settled('retry');
+    const before = await table('retry');
+    for (const i of [1, 3]) {
+      await gitIn(join(dir, `svc-${i}`), 'rm', '--quiet', 'broken');
+      await gitIn(join(dir, `svc-${i}`), 'commit', '--quiet', '-m', 'fix');
+    }
+
+    const { retried } = await engine.fleets.retryFailed('retry', 'test');
+    const status = await settled('retry');
+    const after = await table('retry');
+
+    expect(failed.counts).toMatchObject({ succeeded: 2, failed: 2 });
+    expect(failed.failures).toHaveLength(1);
+    expect(failed.failures[0]).toMatchObject({ count: 2, repos: ['svc-1', 'svc-3'] });
+    expect(retried).toBe(2);
+    expect(status.counts).toMatchObject({ succeeded: 4, failed: 0 });
+    expect(after.map((row) => row.runId === before[row.position - 1]!.runId)).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it('pauses the fleet when the failure rate passes stop_when, leaving the rest unstarted', async () => {
+    const dir = await newRepos(8);
+    const fleet = spec(
+      'name: stopper\ntargets:\n  - glob: "svc-*"\nscript: "exit 3"\nconcurrency: 1\nstop_when: { failure_rate: 50%, after: 2 }\n',
+    );
+
+    await engine.fleets.apply(fleet, { cwd: dir });
+    const status = await settled('stopper');
+
+    expect(status.fleet.state).toBe('paused');
+    expect(status.fleet.stateReason).toMatch(/stop_when: \d of \d runs failed/);
+    expect(status.counts.failed).toBeGreaterThanOrEqual(2);
+    expect(status.counts.failed).toBeLessThanOrEqual(3);
+    expect(status.counts.queued).toBe(8 - status.counts.failed);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await engine.fleets.status('stopper')).counts.failed).toBe(status.counts.failed);
+  });
+
+  it('pauses, resumes and cancels a fleet', async () => {
+    const dir = await newRepos(4);
+    await engine.fleets.apply(
+      spec('name: ctl\ntargets:\n  - glob: "svc-*"\nscript: "sleep 1; date > D"\nconcurrency: 1\n'),
+      {
+        cwd: dir,
+      },
+    );
+
+    await engine.fleets.pause('ctl');
+    const paused = await settled('ctl');
+    await engine.fleets.resume('ctl');
+    await engine.fleets.pause('ctl');
+    const { cancelled } = await engine.fleets.cancel('ctl', 'test');
+    const final = await settled('ctl');
+
+    expect(paused.fleet.state).toBe('paused');
+    expect(paused.counts.succeeded + paused.counts.queued).toBe(4);
+    expect(final.fleet.state).toBe('cancelled');
+    expect(cancelled).toBeGreaterThan(0);
+    expect(final.counts.queued + final.counts.running).toBe(0);
+    expect(final.counts.cancelled).toBe(cancelled);
+  });
+});
