@@ -1,10 +1,93 @@
+import {
+  AutomationService,
+  automationRoutes,
+  automationsDir,
+  syncAutomations,
+} from '../automations/index.ts';
 import type { Engine } from '../engine/index.ts';
+import { startScheduler } from '../triggers/cron/index.ts';
+import { createGithubTrigger, webhookDeliveryMetrics } from '../triggers/github/index.ts';
+import { triggerConfig } from '../triggers/http.ts';
+import { answerEndedRuns, slackClient, slackRoutes } from '../triggers/slack/index.ts';
+import { webhookInRoutes } from '../triggers/webhook/routes.ts';
 import type { ServerModule } from './app.ts';
+import { fleetRoutes } from './fleets.ts';
+
+/** What `nightshift serve` adds beside the core API, and the background work those parts need. */
+export interface ServerParts {
+  modules: ServerModule[];
+  /** Syncs automation files, starts the cron scheduler (with Slack answers) and the GitHub worker. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
 
 /**
- * The modules `nightshift serve` mounts beside the core API (webhook ingress, automations,
- * fleets). Each part adds itself here: one import and one entry.
+ * The modules `nightshift serve` mounts: automations (API), fleets (API), generic webhooks,
+ * Slack and, when GitHub is configured, GitHub webhooks. Each part adds itself here.
  */
-export function serverModules(_engine: Engine): ServerModule[] {
-  return [];
+export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.env): ServerParts {
+  const log = engine.log.child({ part: 'triggers' });
+  const config = triggerConfig(env);
+  const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log, env };
+  const automations = new AutomationService(deps);
+  const modules: ServerModule[] = [
+    { name: 'automations', basePath: '/api/automations', routes: automationRoutes(deps) },
+    { name: 'fleets', basePath: '/api/fleets', routes: fleetRoutes(engine) },
+    {
+      name: 'webhooks',
+      basePath: '/webhooks/in',
+      routes: webhookInRoutes({ ...deps, maxBodyBytes: config.maxBodyBytes }),
+      public: true,
+    },
+    {
+      name: 'slack',
+      basePath: '/slack',
+      routes: slackRoutes({
+        ...deps,
+        slack: config.slack,
+        publicUrl: config.publicUrl,
+        maxBodyBytes: config.maxBodyBytes,
+      }),
+      public: true,
+    },
+  ];
+  const github = engine.config.github?.webhookSecrets.length ? createGithubTrigger(engine) : null;
+  if (github) {
+    modules.push({
+      name: 'github',
+      basePath: '/webhooks/github',
+      routes: github.routes,
+      public: true,
+      metrics: async () => (await webhookDeliveryMetrics(engine.store.db)).split('\n').filter(Boolean),
+    });
+  }
+  let scheduler: ReturnType<typeof startScheduler> | null = null;
+  return {
+    modules,
+    async start() {
+      await syncAutomations(automations, {
+        dir: config.automationsDir ?? automationsDir(engine.config.home, env),
+      });
+      const slack = config.slack.botToken ? slackClient(config.slack.apiUrl, config.slack.botToken) : null;
+      scheduler = startScheduler(deps, {
+        tasks: slack
+          ? [
+              () =>
+                answerEndedRuns({
+                  db: engine.store.db,
+                  automations: automations.queries,
+                  client: slack,
+                  log,
+                  now: () => new Date(),
+                  publicUrl: config.publicUrl,
+                }),
+            ]
+          : [],
+      });
+      github?.start();
+    },
+    async stop() {
+      await Promise.all([scheduler?.stop(), github?.stop()]);
+    },
+  };
 }

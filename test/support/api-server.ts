@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Engine, engineConfig } from '../../src/engine/index.ts';
 import { type AppOptions, createApp } from '../../src/server/app.ts';
 import { type Listening, listen } from '../../src/server/listen.ts';
+import type { ServerParts } from '../../src/server/modules.ts';
 import { type DatabaseKind, newPostgresDatabase } from './databases.ts';
 import { tempDir } from './repos.ts';
 
@@ -21,17 +22,31 @@ export interface TestApi {
 
 export async function startTestApi(
   kind: DatabaseKind,
-  options: Omit<AppOptions, 'engine' | 'auth' | 'closing'> = {},
+  options: Omit<AppOptions, 'engine' | 'auth' | 'closing'> & {
+    /** The modules `serve` mounts (see `serverModules`), built on this engine and started. */
+    parts?: (engine: Engine) => ServerParts;
+  } = {},
 ): Promise<TestApi> {
   const { dir, cleanup } = await tempDir();
   const env = { ...process.env, DATABASE_URL: kind === 'postgres' ? await newPostgresDatabase() : '' };
   const engine = await Engine.open(engineConfig(join(dir, 'home'), env));
   const closing = new AbortController();
   let listening: Listening;
+  const { parts: makeParts, ...appOptions } = options;
+  const parts = makeParts?.(engine);
   try {
-    const app = createApp({ engine, auth: 'tokens', closing: closing.signal, heartbeatMs: 200, ...options });
+    const app = createApp({
+      engine,
+      auth: 'tokens',
+      closing: closing.signal,
+      heartbeatMs: 200,
+      ...appOptions,
+      modules: parts?.modules ?? appOptions.modules,
+    });
     listening = await listen(app, { host: '127.0.0.1', port: 0 });
+    await parts?.start();
   } catch (error) {
+    await parts?.stop();
     await engine.close();
     await cleanup();
     throw error;
@@ -48,6 +63,7 @@ export async function startTestApi(
     async close() {
       closing.abort();
       await listening.close();
+      await parts?.stop();
       await engine.close();
       await cleanup();
     },

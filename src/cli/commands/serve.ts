@@ -32,17 +32,19 @@ export function registerServe(program: Command): void {
       const engine = await openEngine(global, 'nightshift serve');
       const closing = new AbortController();
       const listeners: Listening[] = [];
+      const parts = serverModules(engine);
       const stop = async () => {
         // Streams end first (clients reconnect elsewhere), requests in flight are answered,
         // then the worker gives its runs back to the queue and the database closes.
         closing.abort();
         await Promise.all(listeners.map((l) => l.close()));
+        await parts.stop();
         await engine.close();
       };
       try {
         const app = createApp({
           engine,
-          modules: serverModules(engine),
+          modules: parts.modules,
           auth: 'tokens',
           closing: closing.signal,
           workers: options.workers,
@@ -52,6 +54,7 @@ export function registerServe(program: Command): void {
           listeners.push(await serveSocket(engine, closing.signal, options.workers));
         }
         if (options.workers) await engine.startWorker();
+        await parts.start();
       } catch (error) {
         await stop();
         throw error;

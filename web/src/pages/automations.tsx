@@ -45,7 +45,7 @@ export function AutomationsPage() {
 function AutomationCard(props: { view: AutomationView; onChange: () => void }) {
   const { automation, nextFireAt } = props.view;
   const fires = useLoad(
-    (signal) => api<{ fires: AutomationFire[] }>(`${base(automation.name)}/fires?limit=5`, { signal }),
+    (signal) => api<{ fires: AutomationFire[] }>(`${base(automation.name)}/history?limit=5`, { signal }),
     [automation.name],
     10_000,
   );

@@ -1,0 +1,106 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverModules } from '../src/server/modules.ts';
+import { createToken } from '../src/server/tokens.ts';
+import { signBody } from '../src/triggers/webhook/verify.ts';
+import { startTestApi, type TestApi } from './support/api-server.ts';
+import { makeRepo, tempDir } from './support/repos.ts';
+
+/** `nightshift serve` mounts automations, fleets, generic webhooks and Slack beside the core API. */
+describe('the modules nightshift serve mounts', () => {
+  let api: TestApi;
+  let files: Awaited<ReturnType<typeof tempDir>>;
+  const tokens = { reader: '', writer: '' };
+
+  beforeAll(async () => {
+    files = await tempDir();
+    const repo = join(files.dir, 'repo');
+    await makeRepo(repo, { 'README.md': '# hooks\n' });
+    const automations = join(files.dir, 'automations');
+    mkdirSync(automations);
+    writeFileSync(
+      join(automations, 'alerts.yml'),
+      [
+        'automations:',
+        '  - name: alert-fix',
+        '    trigger:',
+        '      webhook: alerts',
+        '      secrets: [{ env: ALERT_SECRET }]',
+        '    blueprint: script',
+        '    inputs: { script: "echo {{payload.title}} > alert.txt" }',
+        `    targets: [${repo}]`,
+        '',
+      ].join('\n'),
+    );
+    const env = { ...process.env, NIGHTSHIFT_AUTOMATIONS_DIR: automations, ALERT_SECRET: 's3cret-hook' };
+    api = await startTestApi('pglite', { parts: (engine) => serverModules(engine, env) });
+    tokens.reader = (await createToken(api.engine.store, { name: 'reader', scopes: ['runs:read'] })).token;
+    tokens.writer = (await createToken(api.engine.store, { name: 'writer', scopes: ['runs:write'] })).token;
+  }, 300_000);
+
+  afterAll(async () => {
+    await api?.close();
+    await files?.cleanup();
+  });
+
+  it('lists the automations synced from the server directory on start, behind auth', async () => {
+    const anonymous = await api.fetch('/api/automations');
+    const listed = await api.fetch('/api/automations', { token: tokens.reader });
+
+    expect(anonymous.status).toBe(401);
+    expect(listed.status).toBe(200);
+    const body = await listed.json();
+    expect(body.automations.map((a: { automation: { name: string } }) => a.automation.name)).toEqual([
+      'alert-fix',
+    ]);
+  });
+
+  it('starts a run from a signed generic webhook and refuses a forged one', async () => {
+    const payload = JSON.stringify({ title: 'disk full' });
+
+    const forged = await api.fetch('/webhooks/in/alerts', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-nightshift-signature-256': signBody('wrong', payload),
+      },
+      body: payload,
+    });
+    const signed = await api.fetch('/webhooks/in/alerts', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-nightshift-signature-256': signBody('s3cret-hook', payload),
+      },
+      body: payload,
+    });
+
+    expect(forged.status).toBe(401);
+    expect(signed.status).toBe(202);
+    const runs = await api.engine.store.listRuns({});
+    expect(runs.map((r) => [r.trigger, r.inputs.script])).toEqual([
+      ['webhook:alert-fix', 'echo disk full > alert.txt'],
+    ]);
+  });
+
+  it('serves the fleets API with read and write scopes', async () => {
+    const list = await api.fetch('/api/fleets', { token: tokens.reader });
+    const pauseAsReader = await api.fetch('/api/fleets/none/pause', { method: 'POST', token: tokens.reader });
+    const pauseUnknown = await api.fetch('/api/fleets/none/pause', { method: 'POST', token: tokens.writer });
+
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual({ fleets: [] });
+    expect(pauseAsReader.status).toBe(403);
+    expect(pauseUnknown.status).toBe(404);
+  });
+
+  it('answers Slack and GitHub ingress with what is missing when they are not configured', async () => {
+    const slack = await api.fetch('/slack/events', { method: 'POST', body: '{}' });
+    const github = await api.fetch('/webhooks/github', { method: 'POST', body: '{}' });
+
+    expect(slack.status).toBe(503);
+    expect((await slack.json()).error.hint).toMatch(/NIGHTSHIFT_SLACK_SIGNING_SECRET/);
+    expect(github.status).toBe(404);
+  });
+});
