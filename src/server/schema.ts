@@ -15,6 +15,8 @@ export const RunCreateBody = z.strictObject({
   blueprint: z.string().min(1).optional().describe('a built-in blueprint or a YAML file on the server'),
   cwd: z.string().optional().describe('directory relative paths are resolved against, on the server'),
   baseRef: z.string().min(1).optional(),
+  harness: z.string().min(1).optional().describe('harness for agent steps that name none'),
+  model: z.string().min(1).optional().describe('`provider:model` for agent steps that name none'),
   timeoutMs: z.number().int().positive().optional(),
   priority: z.number().int().optional(),
   trigger: z.string().min(1).max(64).optional(),

@@ -17,9 +17,6 @@ export function NewRunPage() {
           e.preventDefault();
           const form = new FormData(e.currentTarget);
           const text = (name: string) => String(form.get(name) ?? '').trim();
-          const values: Record<string, string> = {};
-          if (text('harness')) values.harness = text('harness');
-          if (text('model')) values.model = text('model');
           setBusy(true);
           setError(null);
           try {
@@ -29,7 +26,8 @@ export function NewRunPage() {
                 repo: text('repo'),
                 [kind]: text('task'),
                 blueprint: text('blueprint') || undefined,
-                values: Object.keys(values).length ? values : undefined,
+                harness: kind === 'prompt' ? text('harness') || undefined : undefined,
+                model: kind === 'prompt' ? text('model') || undefined : undefined,
               },
             });
             navigate(`/runs/${run.id}`);
@@ -78,10 +76,7 @@ export function NewRunPage() {
             <input name="model" placeholder="the server's default" disabled={kind === 'script'} />
           </label>
         </div>
-        <p class="help">
-          Harness and model are passed to the blueprint as the values <code>harness</code> and{' '}
-          <code>model</code>.
-        </p>
+        <p class="help">Harness and model apply to the blueprint's agent steps that name none.</p>
         {error ? <ErrorBox error={error} /> : null}
         <button type="submit" disabled={busy}>
           {busy ? 'Queueing…' : 'Start run'}
