@@ -294,7 +294,12 @@ describe('GitHub webhooks', () => {
       ['add docs for this', 'feature'],
       ['rename this variable', 'feature'],
     ]);
-    expect(env.github.comments.filter((c) => c.number === pull).length).toBe(2);
+    // Each run is answered with a comment after it is queued: wait for both answers.
+    const answers = await waitFor(async () => {
+      const posted = env.github.comments.filter((c) => c.number === pull);
+      return posted.length >= 2 ? posted : undefined;
+    }, 'both answers');
+    expect(answers).toHaveLength(2);
   });
 
   it('starts a CI fix on a failed Nightshift branch, once per commit, for at most 2 rounds, then hands back', async () => {
