@@ -84,7 +84,8 @@ export async function runSwarm(
   const facetRuns: { id: string; run: Run; branch: string }[] = [];
   for (const facet of spec.facets) {
     const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
-    const facetBranch = `${branch}/${facet.id}`;
+    // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
+    const facetBranch = `${branch}--facet-${facet.id}`;
     const run = await store.createRun({
       repoId: repo.id,
       blueprint: blueprint.name,
@@ -129,7 +130,7 @@ export async function runSwarm(
     await saveSwarm(store, spec, repo.id, 'failed', facets, null, result.reason);
     return result;
   }
-  const integration = `${branch}/integration`;
+  const integration = `${branch}--integration`;
   const { conflicts } = await mergeFacets({
     url: repo.url,
     base,
