@@ -54,7 +54,7 @@ describe('nightshift serve restarted mid-stream', () => {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           repo: join(dir, 'repo'),
-          script: `for i in $(seq 1 40); do echo line $i; sleep 0.25; done # ${marker}`,
+          script: `for i in $(seq 1 40); do echo line $i; echo $i >> counted.txt; sleep 0.25; done # ${marker}`,
         }),
       });
       expect(res.status).toBe(201);
