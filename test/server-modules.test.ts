@@ -48,7 +48,13 @@ describe('the modules nightshift serve mounts', () => {
     const anonymous = await api.fetch('/api/automations');
     const listed = await api.fetch('/api/automations', { token: tokens.reader });
 
+    const runAsReader = await api.fetch('/api/automations/alert-fix/disable', {
+      method: 'POST',
+      token: tokens.reader,
+    });
+
     expect(anonymous.status).toBe(401);
+    expect(runAsReader.status).toBe(403);
     expect(listed.status).toBe(200);
     const body = await listed.json();
     expect(body.automations.map((a: { automation: { name: string } }) => a.automation.name)).toEqual([

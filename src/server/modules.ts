@@ -1,3 +1,4 @@
+import { Hono } from 'hono';
 import {
   AutomationService,
   automationRoutes,
@@ -11,7 +12,9 @@ import { triggerConfig } from '../triggers/http.ts';
 import { answerEndedRuns, slackClient, slackRoutes } from '../triggers/slack/index.ts';
 import { webhookInRoutes } from '../triggers/webhook/routes.ts';
 import type { ServerModule } from './app.ts';
+import { requireScope } from './auth.ts';
 import { fleetRoutes } from './fleets.ts';
+import type { AppEnv } from './router.ts';
 
 /** What `nightshift serve` adds beside the core API, and the background work those parts need. */
 export interface ServerParts {
@@ -31,7 +34,7 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
   const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log, env };
   const automations = new AutomationService(deps);
   const modules: ServerModule[] = [
-    { name: 'automations', basePath: '/api/automations', routes: automationRoutes(deps) },
+    { name: 'automations', basePath: '/api/automations', routes: scoped(automationRoutes(deps)) },
     { name: 'fleets', basePath: '/api/fleets', routes: fleetRoutes(engine) },
     {
       name: 'webhooks',
@@ -90,4 +93,15 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
       await Promise.all([scheduler?.stop(), github?.stop()]);
     },
   };
+}
+
+/** Reading needs `runs:read`; anything else (create, change, enable, run now) needs `runs:write`. */
+function scoped(routes: Hono): Hono<AppEnv> {
+  const read = requireScope('runs:read');
+  const write = requireScope('runs:write');
+  return new Hono<AppEnv>()
+    .use('*', (c, next) =>
+      c.req.method === 'GET' || c.req.method === 'HEAD' ? read(c, next) : write(c, next),
+    )
+    .route('/', routes);
 }
