@@ -296,7 +296,10 @@ describe('GitHub webhooks', () => {
     ]);
     // Each run is answered with a comment after it is queued: wait for both answers.
     const answers = await waitFor(async () => {
-      const posted = env.github.comments.filter((c) => c.number === pull);
+      // Issue numbers of earlier tests may equal this pull's: count the answers naming these runs.
+      const posted = env.github.comments.filter(
+        (c) => c.number === pull && runs.some((r) => c.body.includes(r.id)),
+      );
       return posted.length >= 2 ? posted : undefined;
     }, 'both answers');
     expect(answers).toHaveLength(2);
