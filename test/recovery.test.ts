@@ -27,7 +27,10 @@ describe('an engine killed with SIGKILL mid-run', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('finishes every run after a restart, with no duplicate branch and no gap in any event sequence', async () => {
+  // Two engines, a SIGKILL and a lease expiry: slow on a loaded 2-core machine, hence the longer limit.
+  it('finishes every run after a restart, with no duplicate branch and no gap in any event sequence', {
+    timeout: 180_000,
+  }, async () => {
     const marker = `recovery-${Date.now()}`;
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
