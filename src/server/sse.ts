@@ -43,8 +43,14 @@ export function streamRoutes(
         while (!signal.aborted) {
           let events = await store.events(run.id, after);
           if (events.length === 0) {
-            // The run is over and its last event is behind us: the stream is complete.
-            if ((await store.getRun(run.id)).status === 'completed') return end();
+            // The run is over and its last event is behind us: the stream is complete. Its last
+            // events may have landed between the read above and this check: read once more.
+            if ((await store.getRun(run.id)).status === 'completed') {
+              events = await store.events(run.id, after);
+              if (events.length === 0) return end();
+            }
+          }
+          if (events.length === 0) {
             const tick = AbortSignal.any([signal, AbortSignal.timeout(heartbeatMs)]);
             events = await store.waitForEvents(run.id, after, tick);
             if (signal.aborted) break;
