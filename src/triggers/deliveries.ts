@@ -122,7 +122,7 @@ export async function leaseDelivery(
     `UPDATE webhook_deliveries SET locked_until = now() + ($2 * interval '1 millisecond'), attempts = attempts + 1
      WHERE id = (SELECT id FROM webhook_deliveries
        WHERE source = $1 AND outcome = 'accepted' AND processed_at IS NULL
-         AND (locked_until IS NULL OR locked_until < now())
+         AND (locked_until IS NULL OR locked_until <= now())
        ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
      RETURNING *`,
     [source, leaseMs],
@@ -151,7 +151,8 @@ export async function retryDelivery(
   delayMs: number,
 ): Promise<void> {
   await db.query(
-    `UPDATE webhook_deliveries SET reason = $2, locked_until = now() + ($3 * interval '1 millisecond') WHERE id = $1`,
+    `UPDATE webhook_deliveries SET reason = $2,
+       locked_until = CASE WHEN $3::integer > 0 THEN now() + ($3::integer * interval '1 millisecond') END WHERE id = $1`,
     [id, reason, delayMs],
   );
 }
