@@ -71,6 +71,13 @@ export interface PublishStep extends StepBase {
   kind: 'publish';
   title: string;
   body: string;
+  /**
+   * Set by fleets, not written in YAML: the branch must not exist unless Nightshift pushed it
+   * (the push is leased on the head it pushed last, or on no branch at all).
+   */
+  lease?: boolean;
+  /** Set by fleets with a rollout rate: the change is opened when the rollout allows it. */
+  deferOpen?: boolean;
 }
 
 /** Defaults filled in when a blueprint leaves them out. */

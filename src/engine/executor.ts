@@ -103,6 +103,7 @@ export async function executeRun(
       repo,
       baseCommit: run.baseCommit,
       baseRef: run.baseRef,
+      queuedAt: run.createdAt,
       stateDir: join(deps.runsDir, run.id),
       files: await deps.harnesses.sandboxFiles(
         blueprint.steps.flatMap((step) =>

@@ -26,6 +26,8 @@ export interface ProvisionInput {
   /** The commit to start from; fetched from `baseRef` (default branch) when null. */
   baseCommit: string | null;
   baseRef?: string | null;
+  /** When the run was queued: a mirror fetch started since then is reused rather than repeated. */
+  queuedAt?: Date;
   /** The sandbox's private state directory; emptied first. */
   stateDir: string;
   /** A policy file standing in for the repo's `.nightshift/policy.yml` (`sandbox exec --policy`). */
@@ -57,7 +59,8 @@ export interface Provisioned {
  */
 export async function provision(deps: ProvisionDeps, input: ProvisionInput): Promise<Provisioned> {
   const baseCommit =
-    input.baseCommit ?? (await deps.scm.fetch(input.repo, input.baseRef ?? undefined)).commit;
+    input.baseCommit ??
+    (await deps.scm.fetch(input.repo, input.baseRef ?? undefined, { freshAfter: input.queuedAt })).commit;
   const base = await deps.scm.checkout(input.repo, baseCommit);
   const { environment } = await loadEnvironment(base.dir);
   const policy = await loadPolicy({

@@ -63,6 +63,19 @@ function withChangeTemplate(blueprint: Blueprint, spec: FleetSpec): Blueprint {
   };
 }
 
+/**
+ * The fleet's runs push with a lease (a branch someone else changed is never overwritten) and,
+ * with a rollout rate, leave opening their change to the rollout.
+ */
+function withRollout(blueprint: Blueprint, spec: FleetSpec): Blueprint {
+  return {
+    ...blueprint,
+    steps: blueprint.steps.map((step) =>
+      step.kind === 'publish' ? { ...step, lease: true, deferOpen: spec.rollout?.rate !== undefined } : step,
+    ),
+  };
+}
+
 /** Hash of everything that decides what a repo's run does: the same hash means nothing to redo. */
 export function inputHash(parts: {
   blueprint: Blueprint;
@@ -97,6 +110,8 @@ export async function applyFleet(
     spec,
   );
   const branch = spec.change?.branch ?? `nightshift/fleet/${spec.name}`;
+  // Not part of the inputs' hash: adding a rate later changes when changes open, not what runs do.
+  const runBlueprint = withRollout(blueprint, spec);
   const summary: ApplySummary = {
     fleet: spec.name,
     dryRun: options.dryRun ?? false,
@@ -149,7 +164,7 @@ export async function applyFleet(
       const run = await store.createRun({
         repoId: repo.id,
         blueprint: blueprint.name,
-        blueprintSpec: blueprint,
+        blueprintSpec: runBlueprint,
         inputs,
         timeoutMs: blueprint.timeoutMs ?? options.defaultTimeoutMs,
         baseRef: spec.base ?? null,

@@ -54,7 +54,7 @@ describe('fleet spec parser', () => {
 });
 
 describe('rollout rules', () => {
-  it('starts runs only inside the windows (UTC)', () => {
+  it('opens changes only inside the windows (UTC)', () => {
     const windows = [{ days: ['mon' as const], hours: '9-17' }];
 
     expect(inWindow(windows, new Date('2026-11-23T09:00:00Z'))).toBe(true);
@@ -70,6 +70,7 @@ describe('rollout rules', () => {
       pending: 0,
       queued: 10,
       running: 1,
+      waiting: 0,
       succeeded,
       no_changes: 0,
       failed,

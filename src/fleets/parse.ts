@@ -14,7 +14,7 @@ export interface SpecParseResult<T> {
 
 const PERIOD_MS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
-/** `10/hour` as the time between two starts, in ms. */
+/** `10/hour` as the time between two changes opened, in ms. */
 export function rateInterval(rate: string): number {
   const [count, period] = rate.split('/').map((part) => part.trim());
   return Math.ceil(PERIOD_MS[period as keyof typeof PERIOD_MS] / Math.max(1, Number(count)));

@@ -24,7 +24,7 @@ export function inWindow(windows: readonly RolloutWindow[] | undefined, now: Dat
 export function stopReason(fleet: Fleet, counts: FleetCounts): string | null {
   const stop = fleet.spec.stop_when;
   if (!stop) return null;
-  const concluded = counts.succeeded + counts.no_changes + counts.failed;
+  const concluded = counts.succeeded + counts.waiting + counts.no_changes + counts.failed;
   if (concluded < stop.after) return null;
   const rate = counts.failed / concluded;
   const limit = failureRate(stop.failure_rate);
@@ -75,37 +75,70 @@ async function releasedActive(db: Queryable, fleet: string): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+/** Most deferred changes opened in one step when the fleet has no rate (any more). */
+const OPEN_BATCH = 50;
+
+/** A change waiting for the rollout, with what opening it needs. */
+export interface PendingChange {
+  changeId: string;
+  runId: string;
+  repoId: string;
+  branch: string;
+  title: string;
+  body: string;
+}
+
+/**
+ * The deferred changes the rollout may open now: none outside the windows; with a rate, one
+ * each time its interval has passed (claimed by moving `next_start_at`, the fleet's next
+ * opening time); without one, every waiting change. Runs are never held back by the rate.
+ */
+async function changesToOpen(db: Queryable, fleet: Fleet, now: Date): Promise<PendingChange[]> {
+  if (!inWindow(fleet.spec.rollout?.windows, now)) return [];
+  const rate = fleet.spec.rollout?.rate;
+  const pending = `FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id
+    WHERE fr.fleet = $1 AND c.state = 'pending'`;
+  let limit = OPEN_BATCH;
+  if (rate) {
+    const rows = await db.query(
+      `UPDATE fleets SET next_start_at = greatest(next_start_at, now()) + make_interval(secs => $2::double precision / 1000)
+       WHERE name = $1 AND next_start_at <= now() AND EXISTS (SELECT 1 ${pending})
+       RETURNING true AS due`,
+      [fleet.name, rateInterval(rate)],
+    );
+    limit = rows.length;
+  }
+  if (limit === 0) return [];
+  return db.query<PendingChange>(
+    `SELECT c.id AS "changeId", c.run_id AS "runId", c.repo_id AS "repoId", c.branch, c.title, c.body
+     ${pending} ORDER BY fr.position LIMIT $2`,
+    [fleet.name, limit],
+  );
+}
+
 /**
  * One step of a fleet's rollout: records its counts, pauses it when `stop_when` passed, then
- * releases as many held runs as its concurrency, rate and windows allow.
+ * releases as many held runs as its concurrency allows and picks the waiting changes its rate
+ * and windows allow opening now (the caller opens them, outside the transaction).
  */
 export async function tickFleet(
   db: Queryable,
   fleet: Fleet,
   now = new Date(),
-): Promise<{ released: number; paused: string | null }> {
+): Promise<{ released: number; paused: string | null; open: PendingChange[] }> {
   const fleets = fleetQueries(db);
   const counts = await fleets.counts(fleet.name);
   await fleets.recordCounts(fleet.name, counts);
-  if (fleet.state !== 'active') return { released: 0, paused: null };
+  if (fleet.state === 'cancelled') return { released: 0, paused: null, open: [] };
+  // A paused fleet starts no runs, but the changes its finished runs made still open.
+  const open = await changesToOpen(db, fleet, now);
+  if (fleet.state !== 'active') return { released: 0, paused: null, open };
   const reason = stopReason(fleet, counts);
   if (reason) {
     await fleets.setState(fleet.name, 'paused', reason);
     await holdRuns(db, fleet.name);
-    return { released: 0, paused: reason };
+    return { released: 0, paused: reason, open };
   }
-  if (!inWindow(fleet.spec.rollout?.windows, now)) return { released: 0, paused: null };
-  let slots = fleet.spec.concurrency - (await releasedActive(db, fleet.name));
-  const rate = fleet.spec.rollout?.rate;
-  if (rate && slots > 0) {
-    const interval = rateInterval(rate);
-    const rows = await db.query<{ due: boolean }>(
-      `UPDATE fleets SET next_start_at = greatest(next_start_at, now()) + make_interval(secs => $2::double precision / 1000)
-       WHERE name = $1 AND next_start_at <= now() AND EXISTS (SELECT 1 FROM fleet_repos WHERE fleet = $1 AND held)
-       RETURNING true AS due`,
-      [fleet.name, interval],
-    );
-    slots = rows.length > 0 ? 1 : 0;
-  }
-  return { released: await releaseRuns(db, fleet.name, slots), paused: null };
+  const slots = fleet.spec.concurrency - (await releasedActive(db, fleet.name));
+  return { released: await releaseRuns(db, fleet.name, slots), paused: null, open };
 }

@@ -3,7 +3,7 @@ import { NightshiftError } from '../core/errors.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
-import { holdRuns, tickFleet } from './rollout.ts';
+import { holdRuns, type PendingChange, tickFleet } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
 import { type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from './store.ts';
 
@@ -32,6 +32,11 @@ export class FleetService {
   readonly queries: FleetQueries;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
+  /** A step was asked for while one was running: take another when it ends. */
+  private again = false;
+  private offCompleted: (() => void) | null = null;
+  /** Deferred changes being opened by this process. */
+  private readonly opening = new Set<string>();
 
   constructor(private readonly deps: FleetServiceDeps) {
     this.queries = fleetQueries(deps.store.db);
@@ -135,10 +140,10 @@ export class FleetService {
 
   /** One rollout step of one fleet, under a lock so concurrent engines never over-release. */
   async tick(name: string): Promise<void> {
-    await this.deps.store.db.transaction(async (tx) => {
+    const step = await this.deps.store.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FLEET_LOCK, name]);
       const fleet = await fleetQueries(tx).get(name);
-      const { paused } = await tickFleet(tx, fleet);
+      const { paused, released, open } = await tickFleet(tx, fleet);
       if (paused) this.deps.log.warn({ fleet: name, reason: paused }, 'fleet paused');
       await tx.query(
         `UPDATE changes c SET state = 'superseded' FROM fleet_repos fr
@@ -146,7 +151,30 @@ export class FleetService {
            AND c.state <> 'superseded' AND EXISTS (SELECT 1 FROM changes n WHERE n.run_id = fr.run_id)`,
         [name],
       );
+      return { released, open };
     });
+    // Workers in this process claim the released runs now, not at their next poll.
+    if (step.released > 0) this.deps.store.announceQueued();
+    for (const change of step.open) await this.openChange(name, change);
+  }
+
+  /** Opens a change the rollout deferred (a pull request on GitHub); a failure is retried next step. */
+  private async openChange(fleet: string, change: PendingChange): Promise<void> {
+    if (this.opening.has(change.changeId)) return;
+    this.opening.add(change.changeId);
+    try {
+      const { store, scm } = this.deps;
+      const repo = await store.repos.get(change.repoId);
+      const diffstat = (await store.changes.forRun(change.runId))?.diffstat;
+      if (!diffstat) return;
+      const opened = await scm.openChange({ ...change, repo, diffstat });
+      await store.changes.opened(change.changeId, opened.state, opened.url);
+      this.deps.log.info({ fleet, runId: change.runId, url: opened.url }, 'fleet change opened');
+    } catch (error) {
+      this.deps.log.warn({ fleet, runId: change.runId, err: error }, 'opening a fleet change failed');
+    } finally {
+      this.opening.delete(change.changeId);
+    }
   }
 
   /** Steps every fleet with something to do (held or unfinished runs, counts not recorded yet). */
@@ -155,26 +183,46 @@ export class FleetService {
       `SELECT f.name FROM fleets f WHERE EXISTS (
          SELECT 1 FROM fleet_repos fr LEFT JOIN runs r ON r.id = fr.run_id
          WHERE fr.fleet = f.name AND ((fr.held AND f.state = 'active') OR r.status <> 'completed'
-           OR r.finished_at >= coalesce((SELECT max(at) FROM fleet_counts c WHERE c.fleet = f.name), '-infinity')))`,
+           OR r.finished_at >= coalesce((SELECT max(at) FROM fleet_counts c WHERE c.fleet = f.name), '-infinity')
+           OR (f.state <> 'cancelled' AND EXISTS (SELECT 1 FROM changes w WHERE w.run_id = fr.run_id AND w.state = 'pending'))))`,
     );
     for (const { name } of rows) await this.tick(name);
   }
 
-  /** Runs rollout steps every `intervalMs` until `stop`. */
+  /**
+   * Runs rollout steps every `intervalMs` until `stop`, and at once when a run of this process
+   * completes, so a freed concurrency slot gets the fleet's next run without waiting a tick.
+   */
   start(intervalMs = 250): void {
     if (this.timer) return;
     const loop = () => {
+      if (this.ticking) {
+        this.again = true;
+        return;
+      }
+      if (this.timer) clearTimeout(this.timer);
       this.ticking = this.tickAll()
         .catch((error) => this.deps.log.error({ err: error }, 'fleet rollout step failed'))
         .finally(() => {
           this.ticking = null;
-          if (this.timer) this.timer = setTimeout(loop, intervalMs);
+          if (!this.timer) return;
+          if (this.again) {
+            this.again = false;
+            loop();
+          } else {
+            this.timer = setTimeout(loop, intervalMs);
+          }
         });
     };
+    this.offCompleted = this.deps.store.on('completed', () => {
+      if (this.timer) loop();
+    });
     this.timer = setTimeout(loop, 0);
   }
 
   async stop(): Promise<void> {
+    this.offCompleted?.();
+    this.offCompleted = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.ticking;

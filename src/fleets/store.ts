@@ -3,11 +3,15 @@ import type { RunConclusion, RunStatus } from '../core/run.ts';
 import type { Queryable } from '../store/db.ts';
 import type { FleetSpec } from './schema.ts';
 
-/** Where a repo of a fleet stands, from its latest run. */
+/**
+ * Where a repo of a fleet stands, from its latest run; `waiting` is a run that succeeded
+ * whose change waits for the rollout (rate, windows) to be opened.
+ */
 export const FLEET_REPO_STATES = [
   'pending',
   'queued',
   'running',
+  'waiting',
   'succeeded',
   'no_changes',
   'failed',
@@ -49,6 +53,8 @@ export interface FleetRepoRow {
 export const STATE_SQL = `CASE WHEN r.id IS NULL THEN 'pending'
   WHEN r.status = 'queued' THEN 'queued'
   WHEN r.status <> 'completed' THEN 'running'
+  WHEN r.conclusion = 'success' AND EXISTS (SELECT 1 FROM changes w WHERE w.run_id = r.id AND w.state = 'pending')
+    THEN 'waiting'
   WHEN r.conclusion = 'success' THEN 'succeeded'
   WHEN r.conclusion = 'no_changes' THEN 'no_changes'
   WHEN r.conclusion = 'cancelled' THEN 'cancelled'

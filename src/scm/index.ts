@@ -3,7 +3,14 @@ import type { Repo } from '../core/run.ts';
 import { GithubScmProvider } from './github/index.ts';
 import type { GithubSettings } from './github/settings.ts';
 import { LocalScmProvider } from './local/index.ts';
-import type { PublishInput, PublishResult, ResolvedRepo, ScmProvider } from './types.ts';
+import type {
+  FetchOptions,
+  OpenChangeInput,
+  PublishInput,
+  PublishResult,
+  ResolvedRepo,
+  ScmProvider,
+} from './types.ts';
 
 /**
  * Sends each repo to the provider of its location: GitHub locations (`github:OWNER/NAME`,
@@ -39,8 +46,8 @@ export class RoutingScmProvider implements ScmProvider {
     return this.providerFor(location).resolve(location);
   }
 
-  fetch(repo: Repo, ref?: string): Promise<{ commit: string }> {
-    return this.providerFor(repo.url).fetch(repo, ref);
+  fetch(repo: Repo, ref?: string, options?: FetchOptions): Promise<{ commit: string }> {
+    return this.providerFor(repo.url).fetch(repo, ref, options);
   }
 
   checkout(repo: Repo, commit: string): Promise<{ dir: string; cached: boolean }> {
@@ -49,6 +56,10 @@ export class RoutingScmProvider implements ScmProvider {
 
   publish(input: PublishInput): Promise<PublishResult | null> {
     return this.providerFor(input.repo.url).publish(input);
+  }
+
+  openChange(input: OpenChangeInput): Promise<{ state: string; url: string | null }> {
+    return this.providerFor(input.repo.url).openChange(input);
   }
 }
 

@@ -33,6 +33,33 @@ export interface PublishInput {
   review?: (change: { diffstat: DiffStat }) => string | null;
   /** What the run was, for providers that describe the change (a pull request body). */
   summary?: RunSummary;
+  /**
+   * What the branch must point at before the push (`--force-with-lease`): the head Nightshift
+   * pushed last, or null when the branch must not exist yet. Undefined: pushed with a plain
+   * force (a branch only this run writes to).
+   */
+  expectedHead?: string | null;
+  /**
+   * Push the branch but leave opening the change (a pull request) for later (`openChange`),
+   * when a fleet's rollout allows it: the result's state is then `pending`. A change already
+   * open is updated at once.
+   */
+  deferOpen?: boolean;
+}
+
+export interface FetchOptions {
+  /** Reuse a fetch of the repo that started at or after this time. */
+  freshAfter?: Date;
+}
+
+/** What opening a deferred change needs (see `PublishInput.deferOpen`). */
+export interface OpenChangeInput {
+  repo: Repo;
+  runId: string;
+  branch: string;
+  title: string;
+  body: string;
+  diffstat: DiffStat;
 }
 
 /** The run behind a change, as a pull request body shows it. */
@@ -58,8 +85,12 @@ export interface ScmProvider {
   readonly name: string;
   /** Throws REPO_INVALID with a hint when `location` is not a usable git repository. */
   resolve(location: string): Promise<ResolvedRepo>;
-  /** Brings the mirror cache up to date and returns the commit `ref` (default branch if omitted) points to. */
-  fetch(repo: Repo, ref?: string): Promise<{ commit: string }>;
+  /**
+   * Brings the mirror cache up to date and returns the commit `ref` (default branch if omitted)
+   * points to. With `freshAfter`, a fetch of the repo that started at or after that time (done
+   * or still going) is enough: runs queued together share one fetch instead of one each.
+   */
+  fetch(repo: Repo, ref?: string, options?: FetchOptions): Promise<{ commit: string }>;
   /** A checkout of `commit` (with a `.git`) that runs share read-only; created once and cached. */
   checkout(repo: Repo, commit: string): Promise<{ dir: string; cached: boolean }>;
   /**
@@ -67,4 +98,6 @@ export interface ScmProvider {
    * Returns null (and pushes nothing) when the files equal the base commit.
    */
   publish(input: PublishInput): Promise<PublishResult | null>;
+  /** Opens a change whose publish was deferred: its state and URL once open. */
+  openChange(input: OpenChangeInput): Promise<{ state: string; url: string | null }>;
 }

@@ -67,6 +67,21 @@ export function changesQueries(db: Queryable) {
       return toChange(rows[0]!);
     },
 
+    /** The head Nightshift pushed last to `branch` of the repo, from a run other than `exceptRunId`. */
+    async lastHead(repoId: string, branch: string, exceptRunId: string): Promise<string | null> {
+      const rows = await db.query<{ head_commit: string }>(
+        `SELECT head_commit FROM changes WHERE repo_id = $1 AND branch = $2 AND run_id <> $3
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+        [repoId, branch, exceptRunId],
+      );
+      return rows[0]?.head_commit ?? null;
+    },
+
+    /** Marks a change opened (a deferred change the rollout opened): its state and URL. */
+    async opened(id: string, state: string, url: string | null): Promise<void> {
+      await db.query('UPDATE changes SET state = $2, url = $3 WHERE id = $1', [id, state, url]);
+    },
+
     async forRun(runId: string): Promise<Change | null> {
       const rows = await db.query<ChangeRow>('SELECT * FROM changes WHERE run_id = $1', [runId]);
       return rows[0] ? toChange(rows[0]) : null;

@@ -272,7 +272,10 @@ export class Store {
       await tx.query('DELETE FROM run_queue WHERE run_id = $1', [runId]);
       return true;
     });
-    if (done) this.notify(runId);
+    if (done) {
+      this.notify(runId);
+      this.notifier.emit('completed', runId);
+    }
     return done;
   }
 
@@ -388,10 +391,18 @@ export class Store {
     }
   }
 
-  /** Subscribes to in-process signals: a run was queued, or a run was asked to stop. */
+  /**
+   * Tells this process's workers that runs became claimable without `createRun` (held runs
+   * released by a fleet's rollout), so they claim them now rather than at their next poll.
+   */
+  announceQueued(): void {
+    this.notifier.emit('queued');
+  }
+
+  /** Subscribes to in-process signals: a run was queued or completed, or a run was asked to stop. */
   on(what: 'queued', listener: () => void): () => void;
-  on(what: 'cancel' | 'steer', listener: (runId: string) => void): () => void;
-  on(what: 'queued' | 'cancel' | 'steer', listener: (runId: string) => void): () => void {
+  on(what: 'cancel' | 'steer' | 'completed', listener: (runId: string) => void): () => void;
+  on(what: 'queued' | 'cancel' | 'steer' | 'completed', listener: (runId: string) => void): () => void {
     this.notifier.on(what, listener);
     return () => this.notifier.off(what, listener);
   }

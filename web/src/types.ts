@@ -111,6 +111,7 @@ export type FleetRepoState =
   | 'pending'
   | 'queued'
   | 'running'
+  | 'waiting'
   | 'succeeded'
   | 'no_changes'
   | 'failed'
@@ -119,6 +120,7 @@ export const FLEET_REPO_STATES: FleetRepoState[] = [
   'pending',
   'queued',
   'running',
+  'waiting',
   'succeeded',
   'no_changes',
   'failed',

@@ -12,6 +12,8 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
   const body = renderTemplate(step.body, context.vars);
   let result: Awaited<ReturnType<typeof context.scm.publish>>;
   const checks = await gateResults(context);
+  // A branch Nightshift pushed before is updated only from the head it pushed (force-with-lease).
+  const lastHead = await context.store.changes.lastHead(context.repo.id, context.branch, context.run.id);
   try {
     result = await context.scm.publish({
       repo: context.repo,
@@ -25,6 +27,8 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
       workspace: context.sandbox.view,
       review: context.reviewChange,
       summary: { prompt: context.run.inputs.prompt, blueprint: context.run.blueprint, checks },
+      expectedHead: lastHead ?? (step.lease ? null : undefined),
+      deferOpen: step.deferOpen,
     });
   } catch (error) {
     if (error instanceof PublishDeniedError)

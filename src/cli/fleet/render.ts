@@ -11,7 +11,7 @@ export function progressLine(
   width = 24,
 ): string {
   const { counts, total } = status;
-  const done = counts.succeeded + counts.no_changes + counts.failed + counts.cancelled;
+  const done = counts.succeeded + counts.waiting + counts.no_changes + counts.failed + counts.cancelled;
   const filled = total === 0 ? width : Math.round((done / total) * width);
   const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
   const elapsed = Date.now() - startedMs;
@@ -20,7 +20,8 @@ export function progressLine(
     finishedHere > 0 && done < total
       ? ` · ETA ${duration(Math.round((elapsed / finishedHere) * (total - done)))}`
       : '';
-  return `[${bar}] ${done}/${total} done · ${counts.running} running · ${counts.queued} queued · ${counts.failed} failed${eta}`;
+  const waiting = counts.waiting > 0 ? ` · ${counts.waiting} waiting for rollout` : '';
+  return `[${bar}] ${done}/${total} done · ${counts.running} running · ${counts.queued} queued · ${counts.failed} failed${waiting}${eta}`;
 }
 
 const STATE_COLOUR: Record<string, (text: string) => string> = {
@@ -29,7 +30,11 @@ const STATE_COLOUR: Record<string, (text: string) => string> = {
   failed: pc.red,
   cancelled: pc.yellow,
   running: pc.cyan,
+  waiting: pc.blue,
 };
+
+/** How a state reads in the summary. */
+const STATE_LABEL: Record<string, string> = { waiting: 'waiting for rollout' };
 
 /** The summary of `nightshift fleet status`: state, counts per state, failures grouped by message. */
 export function statusSummary(status: FleetStatus): string {
@@ -38,7 +43,9 @@ export function statusSummary(status: FleetStatus): string {
     `fleet ${pc.bold(fleet.name)}: ${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''} · ${total} repos`,
     Object.entries(counts)
       .filter(([, n]) => n > 0)
-      .map(([state, n]) => (STATE_COLOUR[state] ?? ((text: string) => text))(`${state} ${n}`))
+      .map(([state, n]) =>
+        (STATE_COLOUR[state] ?? ((text: string) => text))(`${STATE_LABEL[state] ?? state} ${n}`),
+      )
       .join(' · ') || pc.dim('no repos'),
   ];
   if (failures.length > 0) {

@@ -6,7 +6,15 @@ import { createGit, type Git } from '../local/git.ts';
 import { KeyedLock } from '../local/lock.ts';
 import { mirrorExists, mirrorPath, resolveRef, safeSegment, updateMirror } from '../local/mirror.ts';
 import { publishChange } from '../local/publish.ts';
-import type { PublishInput, PublishResult, ResolvedRepo, ScmProvider } from '../types.ts';
+import { RecentFetches } from '../local/recent-fetches.ts';
+import type {
+  FetchOptions,
+  OpenChangeInput,
+  PublishInput,
+  PublishResult,
+  ResolvedRepo,
+  ScmProvider,
+} from '../types.ts';
 import { GithubApi } from './api.ts';
 import type { GithubAuth } from './auth.ts';
 import { type GithubRepoRef, githubRepoUrl, parseGithubLocation } from './location.ts';
@@ -46,6 +54,7 @@ export class GithubScmProvider implements ScmProvider {
   private readonly basesDir: string;
   private readonly tmpDir: string;
   private readonly locks = new KeyedLock();
+  private readonly fetches = new RecentFetches();
   private gitReady: Promise<Git> | undefined;
 
   constructor(private readonly options: GithubScmOptions) {
@@ -84,10 +93,12 @@ export class GithubScmProvider implements ScmProvider {
     };
   }
 
-  async fetch(repo: Repo, ref?: string): Promise<{ commit: string }> {
+  async fetch(repo: Repo, ref?: string, options: FetchOptions = {}): Promise<{ commit: string }> {
     const git = await this.authedGit(repo);
     const mirror = mirrorPath(this.mirrorsDir, repo.id);
-    await this.withMirrorLock(repo, () => updateMirror(git, mirror, this.remote(repo)));
+    await this.fetches.run(mirror, options.freshAfter, () =>
+      this.withMirrorLock(repo, () => updateMirror(git, mirror, this.remote(repo))),
+    );
     return { commit: await resolveRef(git, mirror, repo, ref ?? `refs/heads/${repo.defaultBranch}`) };
   }
 
@@ -124,25 +135,49 @@ export class GithubScmProvider implements ScmProvider {
       { ...input, repo: this.remote(input.repo) },
     );
     if (!pushed) return null;
+    const opened = await this.openPull(
+      { ...input, diffstat: pushed.diffstat },
+      input.summary,
+      input.deferOpen ?? false,
+    );
+    return opened
+      ? { ...pushed, url: opened.url, state: 'open' }
+      : { ...pushed, url: null, state: 'pending' };
+  }
+
+  /** Opens the pull request of a change whose publish was deferred (or updates it if one is open). */
+  async openChange(input: OpenChangeInput): Promise<{ state: string; url: string | null }> {
+    const opened = await this.openPull(input, undefined, false);
+    return { state: 'open', url: opened!.url };
+  }
+
+  /** Updates the branch's open pull request, or opens one (unless `onlyUpdate`); null when it did not. */
+  private async openPull(
+    input: OpenChangeInput,
+    summary: PublishInput['summary'],
+    onlyUpdate: boolean,
+  ): Promise<{ url: string } | null> {
     const ref = this.ref(input.repo);
     const body = pullRequestBody({
       runId: input.runId,
       body: input.body,
-      diffstat: pushed.diffstat,
-      summary: input.summary,
+      diffstat: input.diffstat,
+      summary,
       runUrl: this.options.runUrl?.(input.runId),
     });
     const existing = await this.api.findPull(ref, input.branch);
-    const pull =
-      existing?.state === 'open'
-        ? await this.api.updatePull(ref, existing.number, { title: input.title, body })
-        : await this.api.createPull(ref, {
-            title: input.title,
-            body,
-            head: input.branch,
-            base: input.repo.defaultBranch,
-          });
-    return { ...pushed, url: pull.html_url, state: 'open' };
+    if (existing?.state === 'open') {
+      const pull = await this.api.updatePull(ref, existing.number, { title: input.title, body });
+      return { url: pull.html_url };
+    }
+    if (onlyUpdate) return null;
+    const pull = await this.api.createPull(ref, {
+      title: input.title,
+      body,
+      head: input.branch,
+      base: input.repo.defaultBranch,
+    });
+    return { url: pull.html_url };
   }
 
   /** The repo as git reaches it: the clone URL in place of the web address. */

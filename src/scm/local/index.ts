@@ -1,12 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Repo } from '../../core/run.ts';
-import type { PublishInput, PublishResult, ResolvedRepo, ScmProvider } from '../types.ts';
+import type {
+  FetchOptions,
+  OpenChangeInput,
+  PublishInput,
+  PublishResult,
+  ResolvedRepo,
+  ScmProvider,
+} from '../types.ts';
 import { baseExists, basePath, buildBase } from './checkout.ts';
 import { createGit, type Git } from './git.ts';
 import { KeyedLock } from './lock.ts';
 import { mirrorExists, mirrorPath, resolveRef, safeSegment, updateMirror } from './mirror.ts';
 import { publishChange } from './publish.ts';
+import { RecentFetches } from './recent-fetches.ts';
 import { resolveLocation } from './resolve.ts';
 
 export interface LocalScmOptions {
@@ -34,6 +42,7 @@ export class LocalScmProvider implements ScmProvider {
   private readonly basesDir: string;
   private readonly tmpDir: string;
   private readonly locks = new KeyedLock();
+  private readonly fetches = new RecentFetches();
   private readonly building = new Map<string, Promise<{ dir: string; cached: boolean }>>();
   private gitReady: Promise<Git> | undefined;
 
@@ -48,11 +57,16 @@ export class LocalScmProvider implements ScmProvider {
     return resolveLocation(await this.git(), location);
   }
 
-  /** Updates the repo's mirror (one fetch at a time per repo) and returns the commit of `ref`. */
-  async fetch(repo: Repo, ref?: string): Promise<{ commit: string }> {
+  /**
+   * Updates the repo's mirror (one fetch at a time per repo) and returns the commit of `ref`;
+   * with `freshAfter`, a fetch that started since then is reused (see `ScmProvider.fetch`).
+   */
+  async fetch(repo: Repo, ref?: string, options: FetchOptions = {}): Promise<{ commit: string }> {
     const git = await this.git();
     const mirror = mirrorPath(this.mirrorsDir, repo.id);
-    await this.withMirrorLock(repo, () => updateMirror(git, mirror, repo));
+    await this.fetches.run(mirror, options.freshAfter, () =>
+      this.withMirrorLock(repo, () => updateMirror(git, mirror, repo)),
+    );
     const commit = await resolveRef(git, mirror, repo, ref ?? `refs/heads/${repo.defaultBranch}`);
     return { commit };
   }
@@ -69,8 +83,10 @@ export class LocalScmProvider implements ScmProvider {
     if (pending) return pending.then(({ dir }) => ({ dir, cached: true }));
     const build = (async () => {
       // A commit made after the last fetch is found by fetching once more.
-      if (!(await mirrorExists(mirror)) || !(await hasCommit(git, mirror, sha))) await this.fetch(repo);
-      await resolveRef(git, mirror, repo, sha);
+      if (!(await mirrorExists(mirror)) || !(await hasCommit(git, mirror, sha))) {
+        await this.fetch(repo);
+        await resolveRef(git, mirror, repo, sha);
+      }
       const built = await buildBase(git, mirror, dir, sha);
       return { dir, cached: !built };
     })();
@@ -87,10 +103,17 @@ export class LocalScmProvider implements ScmProvider {
     const git = await this.git();
     const mirror = mirrorPath(this.mirrorsDir, input.repo.id);
     if (!(await mirrorExists(mirror))) await this.fetch(input.repo);
-    return publishChange(
+    const result = await publishChange(
       { git, mirror, tmpDir: this.tmpDir, withMirrorLock: (fn) => this.withMirrorLock(input.repo, fn) },
       input,
     );
+    // The branch is pushed either way; a deferred change counts as opened when the rollout says so.
+    return result && input.deferOpen ? { ...result, state: 'pending' } : result;
+  }
+
+  /** Local repos have no pull requests: the pushed branch is the change. */
+  async openChange(_input: OpenChangeInput): Promise<{ state: string; url: string | null }> {
+    return { state: 'local', url: null };
   }
 
   private async lookUp(git: Git, repo: Repo, ref: string): Promise<string> {

@@ -4,7 +4,7 @@ import { NightshiftError } from '../../core/errors.ts';
 import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
 import { diffStat, fullDiff } from './diff.ts';
-import { type Git, UNTRUSTED_TREE_FLAGS } from './git.ts';
+import { type Git, GitCommandError, UNTRUSTED_TREE_FLAGS } from './git.ts';
 
 export interface PublishContext {
   git: Git;
@@ -25,39 +25,118 @@ export interface PublishContext {
  */
 export async function publishChange(ctx: PublishContext, input: PublishInput): Promise<PublishResult | null> {
   const { git, mirror } = ctx;
-  await checkBranch(git, input.branch);
   await mkdir(ctx.tmpDir, { recursive: true, mode: 0o700 });
   const work = await mkdtemp(join(ctx.tmpDir, 'publish-'));
   try {
     const gitDir = join(work, 'git');
     const env = { GIT_INDEX_FILE: join(work, 'index') };
-    await git(['init', '--quiet', '--bare', '--template=', gitDir]);
-    await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
-    await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
+    // Independent git calls run side by side: each is a process start, which a loaded host makes slow.
+    await together([
+      checkBranch(git, input.branch),
+      git(['init', '--quiet', '--bare', '--template=', gitDir]).then(async () => {
+        await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
+        await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
+      }),
+    ]);
     const inPub = (args: string[]) => git(['--git-dir', gitDir, ...args], { env });
 
-    await inPub(['read-tree', input.baseCommit]);
+    const [, baseTreeOut] = await together([
+      inPub(['read-tree', input.baseCommit]),
+      git(['--git-dir', gitDir, 'rev-parse', `${input.baseCommit}^{tree}`]),
+    ]);
+    const baseTree = baseTreeOut.stdout.trim();
     await stageWorkspace(ctx, input, gitDir, env);
-    await refuseNestedRepos(inPub, input.baseCommit);
-    const tree = (await inPub(['write-tree'])).stdout.trim();
-    const baseTree = (await inPub(['rev-parse', `${input.baseCommit}^{tree}`])).stdout.trim();
+    const [, treeOut] = await together([refuseNestedRepos(inPub, input.baseCommit), inPub(['write-tree'])]);
+    const tree = treeOut.stdout.trim();
     if (tree === baseTree) return null;
 
     const head = await commit(git, gitDir, tree, input);
-    const diffstat = await diffStat(git, gitDir, input.baseCommit, head);
-    const diff = await fullDiff(git, gitDir, input.baseCommit, head);
+    const [diffstat, diff] = await together([
+      diffStat(git, gitDir, input.baseCommit, head),
+      fullDiff(git, gitDir, input.baseCommit, head),
+    ]);
     const denied = input.review?.({ diffstat }) ?? null;
     if (denied) throw new PublishDeniedError(denied);
     const refspec = `+${head}:refs/heads/${input.branch}`;
-    await git(['--git-dir', gitDir, 'push', '--quiet', '--no-verify', '--', input.repo.url, refspec]);
-    // The mirror gets the branch too, so a later run can start from it without a fetch.
-    await ctx.withMirrorLock(() =>
-      git(['--git-dir', gitDir, 'push', '--quiet', '--no-verify', '--', mirror, refspec]),
-    );
+    await together([
+      pushToSource(git, gitDir, input, head),
+      // The mirror gets the branch too, so a later run can start from it without a fetch.
+      ctx.withMirrorLock(() =>
+        git(['--git-dir', gitDir, 'push', '--quiet', '--no-verify', '--', mirror, refspec]),
+      ),
+    ]);
     return { headCommit: head, diffstat, diff, url: null };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Pushes `head` as the branch. With `expectedHead` (a sha, or null for "must not exist") the
+ * push is `--force-with-lease` on that value, so a commit someone else pushed to the branch
+ * since Nightshift last did is never overwritten; a refused lease is a CONFLICT naming both.
+ */
+async function pushToSource(git: Git, gitDir: string, input: PublishInput, head: string): Promise<void> {
+  const ref = `refs/heads/${input.branch}`;
+  if (input.expectedHead === undefined) {
+    await git([
+      '--git-dir',
+      gitDir,
+      'push',
+      '--quiet',
+      '--no-verify',
+      '--',
+      input.repo.url,
+      `+${head}:${ref}`,
+    ]);
+    return;
+  }
+  const push = (expected: string) =>
+    git([
+      '--git-dir',
+      gitDir,
+      'push',
+      '--quiet',
+      '--no-verify',
+      `--force-with-lease=${ref}:${expected}`,
+      '--',
+      input.repo.url,
+      `${head}:${ref}`,
+    ]);
+  try {
+    await push(input.expectedHead ?? '').catch(async (error: unknown) => {
+      // A branch someone deleted holds nothing to overwrite: push it anew (still leased, on its absence).
+      if (!isStale(error) || input.expectedHead === null) throw error;
+      const { stdout } = await git(['ls-remote', '--', input.repo.url, ref]);
+      if (stdout.trim() !== '') throw error;
+      await push('');
+    });
+  } catch (error) {
+    if (!isStale(error)) throw error;
+    const expected = input.expectedHead ? `at ${input.expectedHead.slice(0, 12)}` : 'not to exist';
+    throw new NightshiftError(
+      'CONFLICT',
+      `branch ${input.branch} of ${input.repo.name} was changed by someone else: Nightshift expected it ${expected}, so it did not overwrite it`,
+      {
+        hint: "look at the new commits on the branch; to replace them with the run's change, delete the branch and run again",
+      },
+    );
+  }
+}
+
+/**
+ * `Promise.all` that lets every call end before failing, so none still writes in the work
+ * directory while it is removed.
+ */
+async function together<T extends readonly unknown[]>(calls: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(calls);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+function isStale(error: unknown): boolean {
+  return error instanceof GitCommandError && /\(stale info\)/.test(error.stderr);
 }
 
 async function checkBranch(git: Git, branch: string): Promise<void> {

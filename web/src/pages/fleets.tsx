@@ -69,7 +69,8 @@ export function FleetPage(props: { name: string }) {
   if (status.data === null)
     return status.error ? <ErrorBox error={status.error} what="Fleets" /> : <Loading what="the fleet" />;
   const s = status.data;
-  const done = s.counts.succeeded + s.counts.no_changes + s.counts.failed + s.counts.cancelled;
+  const done =
+    s.counts.succeeded + s.counts.waiting + s.counts.no_changes + s.counts.failed + s.counts.cancelled;
   const rows = (repos.data?.repos ?? []).filter(
     (r) => (!filter || r.state === filter) && (!text || r.repo.toLowerCase().includes(text.toLowerCase())),
   );
