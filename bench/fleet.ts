@@ -11,8 +11,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { homePaths } from '../src/core/home.ts';
 import { Engine, engineConfig } from '../src/engine/index.ts';
 import { parseFleetSpec } from '../src/fleets/parse.ts';
+import { LocalSandboxProvider } from '../src/sandbox/local/index.ts';
+import { LocalScmProvider } from '../src/scm/local/index.ts';
+import { FLEET_PARTS, fleetBreakdown } from './fleet/breakdown.ts';
+import { Spans, timedSandboxes, timedScm } from './run-overhead/timing.ts';
 import { round } from './support/stats.ts';
 
 const sh = promisify(execFile);
@@ -69,7 +74,15 @@ async function main(): Promise<void> {
       perRepoConcurrency: 2,
       traceExecs: false,
     };
-    engine = await Engine.open(config);
+    const paths = homePaths(config.home);
+    const spans = new Spans();
+    engine = await Engine.open(config, {
+      scm: timedScm(new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }), spans),
+      sandboxes: timedSandboxes(
+        new LocalSandboxProvider({ hiddenPaths: [paths.home], traceExecs: false }),
+        spans,
+      ),
+    });
     await engine.startWorker();
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
@@ -81,6 +94,7 @@ async function main(): Promise<void> {
     );
     if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
     const fleetStart = performance.now();
+    spans.take();
     await engine.fleets.apply(spec, { cwd: root });
     let status = await engine.fleets.status('bench');
     while (status.counts.queued + status.counts.running > 0) {
@@ -89,6 +103,9 @@ async function main(): Promise<void> {
     }
     const fleetMs = performance.now() - fleetStart;
     clearInterval(sampler);
+    const runIds: string[] = [];
+    for await (const row of engine.fleets.queries.repos('bench')) if (row.runId) runIds.push(row.runId);
+    const breakdown = await fleetBreakdown(engine.store, runIds, spans.take(), fleetMs * concurrency);
     const figures = {
       repos,
       concurrency,
@@ -100,6 +117,7 @@ async function main(): Promise<void> {
       ratio: round((fleetMs / baselineMs) * 100) / 100,
       perRepoOverheadMs: Math.round(((fleetMs - baselineMs) * concurrency) / repos),
       engineRssMiB: { before: round(rssBefore / 2 ** 20), peak: round(peakRss / 2 ** 20) },
+      slotMsPerRepo: breakdown,
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
@@ -112,6 +130,8 @@ async function main(): Promise<void> {
           `  per-repo overhead:               ${figures.perRepoOverheadMs} ms (sandbox, mirror, store, rollout)`,
           `  engine RSS:                      ${figures.engineRssMiB.before} MiB before, ${figures.engineRssMiB.peak} MiB peak`,
           `  outcome:                         ${JSON.stringify(status.counts)}`,
+          `  slot time per repo (concurrency × wall time / repos = ${Math.round((fleetMs * concurrency) / repos)} ms):`,
+          ...FLEET_PARTS.map((part) => `    ${part.padEnd(20)} ${String(breakdown[part]).padStart(6)} ms`),
           '',
         ].join('\n'),
       );

@@ -31,9 +31,10 @@ export function timedScm(scm: ScmProvider, spans: Spans): ScmProvider {
   return {
     name: scm.name,
     resolve: (location) => spans.time('scm.resolve', () => scm.resolve(location)),
-    fetch: (repo, ref) => spans.time('scm.fetch', () => scm.fetch(repo, ref)),
+    fetch: (repo, ref, options) => spans.time('scm.fetch', () => scm.fetch(repo, ref, options)),
     checkout: (repo, commit) => spans.time('scm.checkout', () => scm.checkout(repo, commit)),
     publish: (input) => spans.time('scm.publish', () => scm.publish(input)),
+    openChange: (input) => spans.time('scm.openChange', () => scm.openChange(input)),
   };
 }
 
