@@ -4,12 +4,12 @@ import { renderTemplate } from '../blueprints/template.ts';
 import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { RunInputs } from '../core/run.ts';
-import type { ScmProvider } from '../scm/types.ts';
+import type { ResolvedRepo, ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { FLEET_PRIORITY } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
 import { fleetQueries } from './store.ts';
-import { targetRepos } from './targets.ts';
+import { type TargetRepo, targetRepos } from './targets.ts';
 
 /** What applying a spec does to one repo. */
 export type ApplyAction = 'create' | 'update' | 'unchanged';
@@ -122,13 +122,7 @@ export async function applyFleet(
   };
   if (!options.dryRun) await fleets.upsert(spec);
   const seen = new Set<string>();
-  for await (const target of targetRepos(spec.targets, options.cwd)) {
-    const resolved = await deps.scm.resolve(target.location).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new NightshiftError('REPO_INVALID', `${target.source}: ${message}`, {
-        hint: error instanceof NightshiftError ? error.hint : undefined,
-      });
-    });
+  for await (const { target, resolved } of resolveAhead(deps.scm, targetRepos(spec.targets, options.cwd))) {
     if (seen.has(resolved.url)) continue;
     seen.add(resolved.url);
     const values = { ...stringValues(spec.values), ...target.values };
@@ -180,6 +174,39 @@ export async function applyFleet(
     options.onRepo?.({ repo: resolved.name, url: resolved.url, action, why, inputs, branch, runId });
   }
   return summary;
+}
+
+/** Targets resolved ahead of use, a few at a time: resolving is git processes, which overlap well. */
+const RESOLVE_AHEAD = 8;
+
+async function* resolveAhead(
+  scm: ScmProvider,
+  targets: AsyncIterable<TargetRepo>,
+): AsyncGenerator<{ target: TargetRepo; resolved: ResolvedRepo }> {
+  const resolve = (target: TargetRepo) =>
+    scm.resolve(target.location).then(
+      (resolved) => ({ target, resolved }),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new NightshiftError('REPO_INVALID', `${target.source}: ${message}`, {
+          hint: error instanceof NightshiftError ? error.hint : undefined,
+        });
+      },
+    );
+  const ahead: Promise<{ target: TargetRepo; resolved: ResolvedRepo }>[] = [];
+  try {
+    for await (const target of targets) {
+      const next = resolve(target);
+      // Marked handled now; the error is thrown when its turn comes (in order).
+      next.catch(() => {});
+      ahead.push(next);
+      if (ahead.length >= RESOLVE_AHEAD) yield await ahead.shift()!;
+    }
+    while (ahead.length > 0) yield await ahead.shift()!;
+  } finally {
+    // Resolutions left behind by an error end before the apply does.
+    await Promise.allSettled(ahead);
+  }
 }
 
 function stringValues(values: Record<string, string | number | boolean> | undefined): Record<string, string> {
