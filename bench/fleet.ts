@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       counts: status.counts,
       baselineMs: Math.round(baselineMs),
       nightshiftMs: Math.round(fleetMs),
-      ratio: round((fleetMs / baselineMs) * 100) / 100,
+      ratio: Math.round((fleetMs / baselineMs) * 100) / 100,
       perRepoOverheadMs: Math.round(((fleetMs - baselineMs) * concurrency) / repos),
       engineRssMiB: { before: round(rssBefore / 2 ** 20), peak: round(peakRss / 2 ** 20) },
       slotMsPerRepo: breakdown,

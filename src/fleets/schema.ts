@@ -65,8 +65,14 @@ export const FleetRollout = z.strictObject({
       error: 'expected a rate like `10/hour` (per second, minute, hour or day)',
     })
     .optional()
-    .meta({ description: 'Most runs started per period: `10/hour`.' }),
-  windows: z.array(RolloutWindow).optional(),
+    .meta({
+      description:
+        'Most changes (pull requests) opened per period: `10/hour`. Runs are not throttled: their changes wait.',
+    }),
+  windows: z
+    .array(RolloutWindow)
+    .optional()
+    .meta({ description: 'When changes may be opened (UTC); runs start at any time.' }),
 });
 export type FleetRollout = z.infer<typeof FleetRollout>;
 
