@@ -164,23 +164,36 @@ function sourced(
   return { value: value === 'unlimited' ? null : value, from: origin(at, ctx) };
 }
 
+/** A positive amount in a unit (`parse` reads it), `unlimited`, or absent; an error at `at` otherwise. */
+function amount(
+  value: string | number | undefined,
+  at: PathSegment[],
+  ctx: Context,
+  parse: (value: string | number) => number | undefined,
+  expected: string,
+): Sourced<number | null> | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'unlimited') return { value: null, from: origin(at, ctx) };
+  const parsed = parse(value);
+  if (parsed === undefined || parsed <= 0) {
+    ctx.errors.push(problemAt(at, `expected ${expected}`, ctx.locate));
+    return undefined;
+  }
+  return { value: parsed, from: origin(at, ctx) };
+}
+
 function size(
   value: string | number | undefined,
   at: PathSegment[],
   ctx: Context,
 ): Sourced<number | null> | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'unlimited') return { value: null, from: origin(at, ctx) };
-  const bytes = parseSize(value);
-  if (bytes === undefined || bytes <= 0) {
-    ctx.errors.push(problemAt(at, 'expected a size of more than 0, such as `4GiB`', ctx.locate));
-    return undefined;
-  }
-  if (bytes < SUSPICIOUSLY_SMALL) {
+  const sourced = amount(value, at, ctx, parseSize, 'a size of more than 0, such as `4GiB`');
+  const bytes = sourced?.value;
+  if (bytes != null && bytes < SUSPICIOUSLY_SMALL) {
     const message = `is only ${bytes} bytes: write the unit, such as \`${bytes}MiB\` (sizes without a unit are bytes)`;
     ctx.warnings.push(problemAt(at, message, ctx.locate));
   }
-  return { value: bytes, from: origin(at, ctx) };
+  return sourced;
 }
 
 function duration(
@@ -188,12 +201,5 @@ function duration(
   at: PathSegment[],
   ctx: Context,
 ): Sourced<number | null> | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'unlimited') return { value: null, from: origin(at, ctx) };
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) {
-    ctx.errors.push(problemAt(at, 'expected a duration of more than 0, such as `30m`', ctx.locate));
-    return undefined;
-  }
-  return { value: ms, from: origin(at, ctx) };
+  return amount(value, at, ctx, parseDuration, 'a duration of more than 0, such as `30m`');
 }
