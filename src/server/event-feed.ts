@@ -5,6 +5,12 @@ import type { Store } from '../store/index.ts';
 const MAX_QUEUED = 2_000;
 /** Events read per run in one poll; a run with more is read again at once. */
 const PAGE = 500;
+/**
+ * Least time between the starts of two polls. Busy runs append many times a second; reading
+ * for all of them at most this often keeps the feed's queries from crowding out the API's
+ * (PGlite runs one query at a time) at the price of this much latency.
+ */
+const MIN_GAP_MS = 20;
 
 interface Follower {
   runId: string;
@@ -55,6 +61,7 @@ export class EventFeed {
   private polling = false;
   private again = false;
   private scheduled = false;
+  private lastPoll = 0;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -144,7 +151,7 @@ export class EventFeed {
     this.unsubscribe = null;
   }
 
-  /** Polls soon; a burst of appends in one turn of the event loop costs one poll. */
+  /** Polls soon (at most every MIN_GAP_MS): a burst of appends costs one poll. */
   private kick(): void {
     if (this.polling) {
       this.again = true;
@@ -152,25 +159,28 @@ export class EventFeed {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.run();
-    });
+    setTimeout(
+      () => {
+        this.scheduled = false;
+        void this.run();
+      },
+      Math.max(0, this.lastPoll + MIN_GAP_MS - Date.now()),
+    );
   }
 
   private async run(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
-      do {
-        this.again = false;
-        await this.poll();
-      } while (this.again && this.followers.size > 0);
+      this.again = false;
+      this.lastPoll = Date.now();
+      await this.poll();
     } catch {
       // The database is unreachable or closing: readers keep waiting; the timer tries again.
     } finally {
       this.polling = false;
     }
+    if (this.again && this.followers.size > 0) this.kick();
   }
 
   private async poll(): Promise<void> {
