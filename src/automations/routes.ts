@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { NightshiftError } from '../core/errors.ts';
 import { handleErrors } from '../triggers/http.ts';
+import { AutomationHistoryQuery, AutomationRunBody, parseRequest } from './api-schema.ts';
 import { type AutomationDeps, AutomationService } from './service.ts';
 
 /**
@@ -41,15 +42,12 @@ export function automationRoutes(deps: AutomationDeps): Hono {
   app.post('/:name/disable', async (c) => c.json(await service.setEnabled(c.req.param('name'), false)));
   app.post('/:name/run', async (c) => {
     const text = await c.req.text();
-    const body = text.trim() === '' ? {} : parseJson(text);
-    const payload = body && typeof body === 'object' ? (body as { payload?: unknown }).payload : undefined;
-    const fire = await service.runNow(c.req.param('name'), { payload });
+    const body = parseRequest(AutomationRunBody, text.trim() === '' ? {} : parseJson(text), 'body');
+    const fire = await service.runNow(c.req.param('name'), { payload: body.payload });
     return c.json(fire, fire.outcome === 'started' ? 202 : 200);
   });
   app.get('/:name/history', async (c) => {
-    const limit = Number(c.req.query('limit') ?? 20);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new NightshiftError('INVALID_INPUT', 'limit must be a positive whole number');
+    const { limit } = parseRequest(AutomationHistoryQuery, c.req.query(), 'query');
     return c.json({ fires: await service.history(c.req.param('name'), limit) });
   });
   return app;

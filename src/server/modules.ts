@@ -13,7 +13,8 @@ import { answerEndedRuns, slackClient, slackRoutes } from '../triggers/slack/ind
 import { webhookInRoutes } from '../triggers/webhook/routes.ts';
 import type { ServerModule } from './app.ts';
 import { requireScope } from './auth.ts';
-import { fleetRoutes } from './fleets.ts';
+import { fleetsModule } from './fleets.ts';
+import { automationSpecs, githubSpecs, slackSpecs, webhookInSpecs } from './module-specs.ts';
 import type { AppEnv } from './router.ts';
 
 /** What `nightshift serve` adds beside the core API, and the background work those parts need. */
@@ -34,13 +35,19 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
   const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log, env };
   const automations = new AutomationService(deps);
   const modules: ServerModule[] = [
-    { name: 'automations', basePath: '/api/automations', routes: scoped(automationRoutes(deps)) },
-    { name: 'fleets', basePath: '/api/fleets', routes: fleetRoutes(engine) },
+    {
+      name: 'automations',
+      basePath: '/api/automations',
+      routes: scoped(automationRoutes(deps)),
+      specs: automationSpecs('/api/automations'),
+    },
+    fleetsModule(engine),
     {
       name: 'webhooks',
       basePath: '/webhooks/in',
       routes: webhookInRoutes({ ...deps, maxBodyBytes: config.maxBodyBytes }),
       public: true,
+      specs: webhookInSpecs('/webhooks/in'),
     },
     {
       name: 'slack',
@@ -52,6 +59,7 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
         maxBodyBytes: config.maxBodyBytes,
       }),
       public: true,
+      specs: slackSpecs('/slack'),
     },
   ];
   const github = engine.config.github?.webhookSecrets.length ? createGithubTrigger(engine) : null;
@@ -61,6 +69,7 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
       basePath: '/webhooks/github',
       routes: github.routes,
       public: true,
+      specs: githubSpecs('/webhooks/github'),
       metrics: async () => (await webhookDeliveryMetrics(engine.store.db)).split('\n').filter(Boolean),
     });
   }

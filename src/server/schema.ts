@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RUN_CONCLUSIONS, RUN_STATUSES } from '../core/run.ts';
+import { FLEET_REPO_STATES } from '../fleets/store.ts';
 
 /** What a token may do; `admin` may do everything, including managing tokens. */
 export const SCOPES = ['runs:read', 'runs:write', 'audit:read', 'metrics:read', 'admin'] as const;
@@ -85,6 +86,14 @@ export const TokenCreateBody = z.strictObject({
   createdBy: z.string().max(200).nullable().optional(),
 });
 export type TokenCreateBody = z.infer<typeof TokenCreateBody>;
+
+/** Query of `GET /api/fleets/:name/repos`: a page after position `after`, optionally of one state. */
+export const FleetReposQuery = z.strictObject({
+  state: z.enum(FLEET_REPO_STATES).optional(),
+  after: z.coerce.number().int().min(0).default(0).describe('the nextAfter of the previous page'),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+export type FleetReposQuery = z.infer<typeof FleetReposQuery>;
 
 /** Every error answer. */
 export const ErrorBody = z.object({

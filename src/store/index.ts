@@ -388,15 +388,19 @@ export class Store {
     }
   }
 
-  /** Subscribes to in-process signals: a run was queued, or a run was asked to stop. */
+  /**
+   * Subscribes to in-process signals: a run was queued, a run was asked to stop, or a run got
+   * events (written by this process; others' writes are seen only by reading).
+   */
   on(what: 'queued', listener: () => void): () => void;
-  on(what: 'cancel' | 'steer', listener: (runId: string) => void): () => void;
-  on(what: 'queued' | 'cancel' | 'steer', listener: (runId: string) => void): () => void {
+  on(what: 'cancel' | 'steer' | 'events', listener: (runId: string) => void): () => void;
+  on(what: 'queued' | 'cancel' | 'steer' | 'events', listener: (runId: string) => void): () => void {
     this.notifier.on(what, listener);
     return () => this.notifier.off(what, listener);
   }
 
   private notify(runId: string): void {
     this.notifier.emit(`run:${runId}`);
+    this.notifier.emit('events', runId);
   }
 }

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { formatProblem } from '../blueprints/problems.ts';
+import { validateWithSchema } from '../blueprints/zod-problems.ts';
+import { invalidInput } from '../core/errors.ts';
+
+/**
+ * Zod schemas of the automations API's requests (beside `AutomationFile`, the body of
+ * `POST /` and `PUT /:name`), used both to validate them and for `/openapi.json`.
+ */
+
+/** Body of `POST /api/automations/:name/run`: an optional payload, as a webhook would send. */
+export const AutomationRunBody = z.object({
+  payload: z.unknown().optional().describe('made available to templates as `payload`'),
+});
+export type AutomationRunBody = z.infer<typeof AutomationRunBody>;
+
+/** Query of `GET /api/automations/:name/history`. */
+export const AutomationHistoryQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(20),
+});
+export type AutomationHistoryQuery = z.infer<typeof AutomationHistoryQuery>;
+
+/** Validates `data` against `schema`, naming every problem by its dot-path under `where`. */
+export function parseRequest<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  where: 'body' | 'query',
+): z.output<S> {
+  const { value, problems } = validateWithSchema(schema, data, { basePath: [where] });
+  if (problems.length === 0) return value as z.output<S>;
+  throw invalidInput(
+    `invalid request ${where}: ${problems.map((p) => formatProblem(p)).join('; ')}`,
+    'see /openapi.json for the fields this route takes',
+  );
+}
