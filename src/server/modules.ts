@@ -9,8 +9,9 @@ import type { Engine } from '../engine/index.ts';
 import { startScheduler } from '../triggers/cron/index.ts';
 import { createGithubTrigger, webhookDeliveryMetrics } from '../triggers/github/index.ts';
 import { triggerConfig } from '../triggers/http.ts';
-import { answerEndedRuns, slackClient, slackRoutes } from '../triggers/slack/index.ts';
+import { answerEndedRuns, SlackDeliveryWorker, slackClient, slackRoutes } from '../triggers/slack/index.ts';
 import { webhookInRoutes } from '../triggers/webhook/routes.ts';
+import { WebhookDeliveryWorker } from '../triggers/webhook/worker.ts';
 import type { ServerModule } from './app.ts';
 import { requireScope } from './auth.ts';
 import { fleetRoutes } from './fleets.ts';
@@ -33,14 +34,27 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
   const config = triggerConfig(env);
   const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log, env };
   const automations = new AutomationService(deps);
+  const slack = config.slack.botToken ? slackClient(config.slack.apiUrl, config.slack.botToken) : undefined;
+  const webhookWorker = new WebhookDeliveryWorker(automations);
+  const slackWorker = new SlackDeliveryWorker({
+    service: automations,
+    client: slack,
+    publicUrl: config.publicUrl,
+  });
   const modules: ServerModule[] = [
     { name: 'automations', basePath: '/api/automations', routes: scoped(automationRoutes(deps)) },
     { name: 'fleets', basePath: '/api/fleets', routes: fleetRoutes(engine) },
     {
       name: 'webhooks',
       basePath: '/webhooks/in',
-      routes: webhookInRoutes({ ...deps, maxBodyBytes: config.maxBodyBytes }),
+      routes: webhookInRoutes({
+        ...deps,
+        maxBodyBytes: config.maxBodyBytes,
+        onAccepted: () => webhookWorker.wake(),
+      }),
       public: true,
+      // Deliveries of every source (GitHub, Slack, generic hooks) share one table.
+      metrics: async () => (await webhookDeliveryMetrics(engine.store.db)).split('\n').filter(Boolean),
     },
     {
       name: 'slack',
@@ -50,6 +64,7 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
         slack: config.slack,
         publicUrl: config.publicUrl,
         maxBodyBytes: config.maxBodyBytes,
+        onAccepted: () => slackWorker.wake(),
       }),
       public: true,
     },
@@ -61,7 +76,6 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
       basePath: '/webhooks/github',
       routes: github.routes,
       public: true,
-      metrics: async () => (await webhookDeliveryMetrics(engine.store.db)).split('\n').filter(Boolean),
     });
   }
   let scheduler: ReturnType<typeof startScheduler> | null = null;
@@ -71,7 +85,6 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
       await syncAutomations(automations, {
         dir: config.automationsDir ?? automationsDir(engine.config.home, env),
       });
-      const slack = config.slack.botToken ? slackClient(config.slack.apiUrl, config.slack.botToken) : null;
       scheduler = startScheduler(deps, {
         tasks: slack
           ? [
@@ -87,10 +100,12 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
             ]
           : [],
       });
+      webhookWorker.start();
+      slackWorker.start();
       github?.start();
     },
     async stop() {
-      await Promise.all([scheduler?.stop(), github?.stop()]);
+      await Promise.all([scheduler?.stop(), github?.stop(), webhookWorker.stop(), slackWorker.stop()]);
     },
   };
 }
