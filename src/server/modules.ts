@@ -42,8 +42,7 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
     publicUrl: config.publicUrl,
   });
   const modules: ServerModule[] = [
-    { name: 'automations', basePath: '/api/automations', routes: scoped(automationRoutes(deps)) },
-    { name: 'fleets', basePath: '/api/fleets', routes: fleetRoutes(engine) },
+    ...apiModules(engine),
     {
       name: 'webhooks',
       basePath: '/webhooks/in',
@@ -110,13 +109,34 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
   };
 }
 
-/** Reading needs `runs:read`; anything else (create, change, enable, run now) needs `runs:write`. */
+/**
+ * Reading needs `runs:read`; anything else (create, change, enable, run now) needs `runs:write`;
+ * `apply` reads files on this server's file system, so it needs `admin`.
+ */
 function scoped(routes: Hono): Hono<AppEnv> {
   const read = requireScope('runs:read');
   const write = requireScope('runs:write');
+  const admin = requireScope('admin');
   return new Hono<AppEnv>()
     .use('*', (c, next) =>
-      c.req.method === 'GET' || c.req.method === 'HEAD' ? read(c, next) : write(c, next),
+      c.req.method === 'GET' || c.req.method === 'HEAD'
+        ? read(c, next)
+        : c.req.method === 'POST' && c.req.path.endsWith('/automations/apply')
+          ? admin(c, next)
+          : write(c, next),
     )
     .route('/', routes);
+}
+
+/**
+ * The API modules of every Nightshift process serving the home (`nightshift serve`, and the
+ * home's socket of any CLI process owning it): automations and fleets, without the triggers.
+ */
+export function apiModules(engine: Engine): ServerModule[] {
+  const log = engine.log.child({ part: 'api' });
+  const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log };
+  return [
+    { name: 'automations', basePath: '/api/automations', routes: scoped(automationRoutes(deps)) },
+    { name: 'fleets', basePath: '/api/fleets', routes: fleetRoutes(engine) },
+  ];
 }
