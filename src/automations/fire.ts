@@ -140,6 +140,8 @@ export async function startRuns(
       continue;
     }
     try {
+      // Keeps the fire while this process works through many targets, so no other takes it over.
+      await deps.automations.renewFire(fire.id, deps.leaseMs);
       runIds.push((await deps.submit({ ...request, repo: resolveTarget(automation, target) })).id);
     } catch (error) {
       failures.push(`${targetName(target)}: ${toNightshiftError(error).message}`);

@@ -206,6 +206,15 @@ export function automationQueries(db: Queryable) {
       return rows[0] ? toFire(rows[0]) : null;
     },
 
+    /** Extends the lease of a fire still `claimed` (the process holding it is making progress). */
+    async renewFire(id: string, leaseMs: number = FIRE_LEASE_MS): Promise<void> {
+      await db.query(
+        `UPDATE automation_fires SET lease_until = now() + ($2 * interval '1 millisecond')
+         WHERE id = $1 AND outcome = 'claimed'`,
+        [id, leaseMs],
+      );
+    },
+
     /** The runs already queued for a fire (by a process that died before settling it), with their repo's name. */
     async runsOfFire(fireId: string): Promise<{ id: string; repo: string }[]> {
       const rows = await db.query<{ id: string; repo: string }>(
