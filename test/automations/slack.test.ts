@@ -260,6 +260,32 @@ describe('Slack', () => {
     expect(started!.text).toMatch(/^Started run <https:\/\/nightshift\.example\/runs\/run_/);
   });
 
+  it('starts one run for a slash command Slack sends twice with the same trigger_id', async () => {
+    await anywhere();
+    const before = await runCount();
+    const body = new URLSearchParams({
+      command: '/nightshift',
+      text: 'web add a CONTRIBUTING file',
+      channel_id: 'CGENERAL',
+      user_id: 'U7',
+      trigger_id: 'T-twice',
+    }).toString();
+
+    const first = await send('/commands', body);
+    const again = await send('/commands', body);
+    await worker.drain();
+
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(await runCount()).toBe(before + 1);
+    const recorded = await listDeliveries(world.engine.store.db, 'slack-command');
+    expect(
+      recorded
+        .filter((d) => d.presentedId === 'T-twice')
+        .map((d) => d.outcome)
+        .sort(),
+    ).toEqual(['accepted', 'duplicate']);
+  });
+
   it('asks which repo when the channel has no default and the message names none', async () => {
     await anywhere();
     await send('/events', mention('Ev4', '<@UBOT> fix it', 'CRANDOM'));
