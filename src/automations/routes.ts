@@ -1,14 +1,17 @@
+import { isAbsolute } from 'node:path';
 import { Hono } from 'hono';
 import { NightshiftError } from '../core/errors.ts';
 import { handleErrors } from '../triggers/http.ts';
 import { AutomationHistoryQuery, AutomationRunBody, parseRequest } from './api-schema.ts';
 import { type AutomationDeps, AutomationService } from './service.ts';
+import { syncAutomations } from './sync.ts';
 
 /**
  * The automations API (authenticated by the server that mounts it, e.g. at `/api/automations`):
  * `GET /` list (with next fire times), `POST /` create, `GET|PUT|DELETE /:name`,
  * `POST /:name/enable|disable`, `POST /:name/run` (run now, optional `{ payload }`),
- * `GET /:name/history?limit=N`. Bodies use the file format of one automation, as JSON.
+ * `GET /:name/history?limit=N`, and `POST /apply` `{ dir, repos }` (sync with the files, read on
+ * this server's file system). Bodies use the file format of one automation, as JSON.
  */
 export function automationRoutes(deps: AutomationDeps): Hono {
   const service = new AutomationService(deps);
@@ -29,6 +32,21 @@ export function automationRoutes(deps: AutomationDeps): Hono {
       });
     }
     return c.json(await service.put(body), 201);
+  });
+  app.post('/apply', async (c) => {
+    const body = await jsonBody(c.req.raw);
+    const { dir, repos = [] } = (body ?? {}) as { dir?: unknown; repos?: unknown };
+    const paths = [dir, ...(Array.isArray(repos) ? repos : [null])];
+    if (!paths.every((p) => typeof p === 'string' && isAbsolute(p))) {
+      throw new NightshiftError('INVALID_INPUT', 'the body must be { dir, repos? } with absolute paths', {
+        hint: 'dir: the automations directory; repos: repos whose .nightshift/automations.yml to apply',
+      });
+    }
+    const { applied, removed } = await syncAutomations(service, {
+      dir: dir as string,
+      repos: repos as string[],
+    });
+    return c.json({ applied, removed });
   });
   app.get('/:name', async (c) => c.json(await service.get(c.req.param('name'))));
   app.put('/:name', async (c) =>

@@ -1,8 +1,9 @@
 import type { z } from 'zod';
-import { type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
+import { formatProblem, type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
 import { checkTemplate } from '../blueprints/template.ts';
 import { parseYamlSource } from '../blueprints/yaml-source.ts';
 import { describeValue, validateWithSchema } from '../blueprints/zod-problems.ts';
+import { NightshiftError } from '../core/errors.ts';
 import { FleetSpec, SwarmSpec } from './schema.ts';
 
 /** What the spec parsers hand back: the spec when there are no errors, and every problem. */
@@ -92,4 +93,19 @@ export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
       seen.add(facet.id);
     }
   });
+}
+
+/**
+ * The spec parsed from `text`, or INVALID_INPUT listing every problem as `file:line:col path: message`.
+ *
+ * @example const spec = specOrThrow(parseFleetSpec, await readFile(file, 'utf8'), file);
+ */
+export function specOrThrow<T>(parse: (text: string) => SpecParseResult<T>, text: string, file: string): T {
+  const { spec, errors } = parse(text);
+  if (spec) return spec;
+  throw new NightshiftError(
+    'INVALID_INPUT',
+    `${file} is not valid:\n${errors.map((p) => `  ${formatProblem(p, file)}`).join('\n')}`,
+    { hint: 'see docs/fleets.md for the spec reference (schemas/fleet.schema.json for editors)' },
+  );
 }

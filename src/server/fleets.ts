@@ -1,5 +1,9 @@
+import { isAbsolute } from 'node:path';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { Engine } from '../engine/index.ts';
+import type { PlannedRepo } from '../fleets/apply.ts';
+import { parseFleetSpec, specOrThrow } from '../fleets/parse.ts';
 import type { ServerModule } from './app.ts';
 import { errorResponse } from './errors.ts';
 import { ApiRoutes, type AppEnv, param } from './router.ts';
@@ -7,6 +11,18 @@ import { FleetReposQuery } from './schema.ts';
 
 const JSON_OK = (description: string) => ({ status: 200, type: 'application/json', description });
 const BASE = '/api/fleets';
+
+/** `POST /api/fleets/apply`: a spec file as text, and where its relative paths start. */
+const FleetApplyBody = z.object({
+  text: z.string().max(1024 * 1024),
+  file: z.string().max(1000),
+  cwd: z.string().refine(isAbsolute, 'must be an absolute path'),
+  dryRun: z.boolean().optional(),
+  author: z.string().max(200).nullable().optional(),
+});
+
+/** `POST /api/fleets/:name/pause`: why (shown in status). */
+const FleetPauseBody = z.object({ reason: z.string().max(500).optional() });
 
 /**
  * The fleets API, mounted at `/api/fleets` behind bearer auth: `GET /` list, `GET /:name`
@@ -24,6 +40,33 @@ export function fleetsModule(engine: Engine): ServerModule {
   const by = (c: { get(key: 'principal'): { name: string } | undefined }) => c.get('principal')?.name ?? null;
 
   const read = { method: 'get', scope: 'runs:read' } as const;
+  api.add(
+    {
+      method: 'post',
+      path: '/apply',
+      // Resolves the spec's targets (paths, globs) on this server's file system: admins only.
+      scope: 'admin',
+      summary:
+        'Apply a fleet spec (preview with dryRun); used by `nightshift fleet apply` when a server owns the home',
+      body: FleetApplyBody,
+      success: {
+        status: 202,
+        type: 'application/json',
+        description: 'the apply summary and the planned repos',
+      },
+    },
+    async (c, { body }) => {
+      const { text, file, cwd, dryRun, author } = body;
+      const planned: PlannedRepo[] = [];
+      const summary = await fleets.apply(specOrThrow(parseFleetSpec, text, file), {
+        cwd,
+        dryRun,
+        author: author ?? by(c),
+        onRepo: (repo) => void planned.push(repo),
+      });
+      return c.json({ ...summary, planned }, dryRun ? 200 : 202);
+    },
+  );
   api.add({ ...read, path: '/', summary: 'List fleets', success: JSON_OK('`{ fleets }`') }, async (c) =>
     c.json({ fleets: await fleets.queries.list() }),
   );
@@ -62,7 +105,6 @@ export function fleetsModule(engine: Engine): ServerModule {
   );
   const actions = {
     retry: ['Retry the failed repos', (name: string, who: string | null) => fleets.retryFailed(name, who)],
-    pause: ['Stop starting runs (runs in flight go on)', (name: string) => fleets.pause(name)],
     resume: ['Start runs again after a pause', (name: string) => fleets.resume(name)],
     cancel: [
       'Cancel the fleet and its active runs',
@@ -81,5 +123,17 @@ export function fleetsModule(engine: Engine): ServerModule {
       async (c) => c.json(await act(param(c, 'name'), by(c))),
     );
   }
+  api.add(
+    {
+      method: 'post',
+      path: '/:name/pause',
+      summary: 'Stop starting runs (runs in flight go on)',
+      scope: 'runs:write',
+      body: FleetPauseBody,
+      success: JSON_OK('the result'),
+    },
+    async (c, { body }) =>
+      c.json(await fleets.pause(param(c, 'name'), body.reason ?? `paused by ${by(c) ?? 'a person'}`)),
+  );
   return { name: 'fleets', basePath: BASE, routes: app, specs: api.specs };
 }

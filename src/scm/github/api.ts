@@ -8,7 +8,8 @@ export interface GithubPull {
   html_url: string;
   state: 'open' | 'closed';
   merged_at?: string | null;
-  head: { ref: string; sha: string };
+  /** `repo` is the repository the head branch lives in (a fork's, for pull requests from forks). */
+  head: { ref: string; sha: string; repo?: { full_name: string } | null };
   base: { ref: string };
 }
 

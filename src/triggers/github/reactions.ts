@@ -162,37 +162,59 @@ async function onComment(ctx: Context, event: string): Promise<Reaction> {
   if (refusal) return ignored(refusal);
 
   let number: number;
-  let baseRef: string | undefined;
+  let target: PullTarget | undefined;
   if (event === 'pull_request_review_comment' && payload.pull_request) {
     number = payload.pull_request.number;
-    baseRef = headRef(ctx, payload.pull_request);
+    // Permissive with payloads: a review comment without its pull request's head asks the API.
+    const pull = payload.pull_request.head?.ref
+      ? payload.pull_request
+      : await ctx.deps.github.api.getPull(ctx.ref, number);
+    target = pullTarget(ctx, pull);
   } else if (payload.issue) {
     number = payload.issue.number;
+    // An issue_comment on a pull request names the pull request, not its branch: ask the API.
     if (payload.issue.pull_request)
-      baseRef = headRef(ctx, await ctx.deps.github.api.getPull(ctx.ref, number));
+      target = pullTarget(ctx, await ctx.deps.github.api.getPull(ctx.ref, number));
   } else {
     return ignored('the comment belongs to no issue or pull request');
   }
   const run = await ctx.start({
     prompt,
     blueprint: config.comment.blueprint,
-    baseRef,
+    baseRef: target?.baseRef,
+    branch: target?.branch,
+    values: target ? { pr: String(number) } : undefined,
     author: payload.comment.user?.login,
   });
-  await ctx.comment(
-    number,
-    `🌙 Nightshift run ${ctx.link(run)} started${baseRef ? ` on \`${baseRef}\`` : ''}: ${firstLine(prompt)}`,
-  );
+  const where = target
+    ? target.branch
+      ? ` on \`${target.branch}\`; its change updates this pull request`
+      : ` on \`${target.baseRef.slice(0, 12)}\` (the head of a fork, so its change is a new branch)`
+    : '';
+  await ctx.comment(number, `🌙 Nightshift run ${ctx.link(run)} started${where}: ${firstLine(prompt)}`);
   return { outcome: 'accepted', runId: run.id, reason: `${command} by ${payload.comment.user?.login}` };
 }
 
-/** The branch of a pull request's head when it lives in the repo itself, else its commit. */
-function headRef(
+/** Where a run asked for on a pull request starts, and the branch its change is pushed to. */
+interface PullTarget {
+  baseRef: string;
+  /** The pull request's head branch, when it lives in the repo itself: pushing there updates the pull request. */
+  branch?: string;
+}
+
+/**
+ * A pull request's head branch when it lives in the repo itself (the run publishes onto it,
+ * which updates the pull request); for a fork, its head commit (Nightshift cannot push to a
+ * fork, so the change goes to a new branch).
+ */
+function pullTarget(
   ctx: Context,
   pull: { head: { ref: string; sha: string; repo?: { full_name: string } | null } },
-): string {
+): PullTarget {
   const own = pull.head.repo?.full_name?.toLowerCase() === `${ctx.ref.owner}/${ctx.ref.name}`.toLowerCase();
-  return own || !pull.head.repo ? pull.head.ref : pull.head.sha;
+  return own || !pull.head.repo
+    ? { baseRef: pull.head.ref, branch: pull.head.ref }
+    : { baseRef: pull.head.sha };
 }
 
 async function onLabel(ctx: Context): Promise<Reaction> {
