@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { formatProblem } from '../blueprints/problems.ts';
 import { validateWithSchema } from '../blueprints/zod-problems.ts';
@@ -13,6 +14,19 @@ export const AutomationRunBody = z.object({
   payload: z.unknown().optional().describe('made available to templates as `payload`'),
 });
 export type AutomationRunBody = z.infer<typeof AutomationRunBody>;
+
+/**
+ * Body of `POST /api/automations/apply`: sync the automations with the files of `dir` and of
+ * each repo's `.nightshift/automations.yml`, read on the server's file system.
+ */
+export const AutomationApplyBody = z.object({
+  dir: z.string().refine(isAbsolute, 'must be an absolute path').describe('the automations directory'),
+  repos: z
+    .array(z.string().refine(isAbsolute, 'must be an absolute path'))
+    .default([])
+    .describe('repos whose .nightshift/automations.yml to apply'),
+});
+export type AutomationApplyBody = z.infer<typeof AutomationApplyBody>;
 
 /** Query of `GET /api/automations/:name/history`. */
 export const AutomationHistoryQuery = z.strictObject({

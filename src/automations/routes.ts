@@ -2,7 +2,12 @@ import { isAbsolute } from 'node:path';
 import { Hono } from 'hono';
 import { NightshiftError } from '../core/errors.ts';
 import { handleErrors } from '../triggers/http.ts';
-import { AutomationHistoryQuery, AutomationRunBody, parseRequest } from './api-schema.ts';
+import {
+  AutomationApplyBody,
+  AutomationHistoryQuery,
+  AutomationRunBody,
+  parseRequest,
+} from './api-schema.ts';
 import { type AutomationDeps, AutomationService } from './service.ts';
 import { syncAutomations } from './sync.ts';
 
@@ -34,18 +39,8 @@ export function automationRoutes(deps: AutomationDeps): Hono {
     return c.json(await service.put(body), 201);
   });
   app.post('/apply', async (c) => {
-    const body = await jsonBody(c.req.raw);
-    const { dir, repos = [] } = (body ?? {}) as { dir?: unknown; repos?: unknown };
-    const paths = [dir, ...(Array.isArray(repos) ? repos : [null])];
-    if (!paths.every((p) => typeof p === 'string' && isAbsolute(p))) {
-      throw new NightshiftError('INVALID_INPUT', 'the body must be { dir, repos? } with absolute paths', {
-        hint: 'dir: the automations directory; repos: repos whose .nightshift/automations.yml to apply',
-      });
-    }
-    const { applied, removed } = await syncAutomations(service, {
-      dir: dir as string,
-      repos: repos as string[],
-    });
+    const body = parseRequest(AutomationApplyBody, await jsonBody(c.req.raw), 'body');
+    const { applied, removed } = await syncAutomations(service, body);
     return c.json({ applied, removed });
   });
   app.get('/:name', async (c) => c.json(await service.get(c.req.param('name'))));

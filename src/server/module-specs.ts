@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AutomationHistoryQuery, AutomationRunBody } from '../automations/api-schema.ts';
+import { AutomationApplyBody, AutomationHistoryQuery, AutomationRunBody } from '../automations/api-schema.ts';
 import { AutomationFile } from '../automations/schema.ts';
 import { SIGNATURE_HEADER } from '../triggers/webhook/verify.ts';
 import type { RouteSpec } from './router.ts';
@@ -32,6 +32,14 @@ export function automationSpecs(base: string): RouteSpec[] {
       body: AutomationFile,
       success: json(201, 'the automation'),
       answers: { 409: 'an automation of that name exists' },
+    },
+    {
+      ...write,
+      path: `${base}/apply`,
+      scope: 'admin',
+      summary: 'Sync the automations with their files (read on the server; `nightshift automations apply`)',
+      body: AutomationApplyBody,
+      success: json(200, '`{ applied, removed }`'),
     },
     { ...read, path: `${base}/:name`, summary: 'An automation', success: json(200, 'the automation') },
     {
