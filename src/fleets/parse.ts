@@ -80,11 +80,17 @@ export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
   });
 }
 
-/** Parses a swarm spec the same way: every facet has a script or a prompt, ids are unique. */
+/**
+ * Parses a swarm spec the same way: either facets or a planner; every facet has a script or
+ * a prompt, ids are unique.
+ */
 export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
   return parseSpec(SwarmSpec, text, 'swarm', (spec, report) => {
+    if ((spec.facets === undefined) === (spec.planner === undefined)) {
+      report([], 'a swarm needs exactly one of `facets` (listed) and `planner` (an agent proposes them)');
+    }
     const seen = new Set<string>();
-    for (const [index, facet] of spec.facets.entries()) {
+    for (const [index, facet] of (spec.facets ?? []).entries()) {
       if ((facet.script === undefined) === (facet.prompt === undefined)) {
         report(['facets', index], 'a facet needs exactly one of `script` and `prompt`');
       }
