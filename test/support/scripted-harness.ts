@@ -24,7 +24,7 @@ export class ScriptedHarness implements Harness {
   /** `turns` in order, or a function choosing each turn from its prompt (for agents running in parallel). */
   constructor(
     readonly name: string,
-    private readonly turns: ScriptedTurn[] | ((prompt: string) => ScriptedTurn),
+    readonly turns: ScriptedTurn[] | ((prompt: string) => ScriptedTurn),
   ) {}
 
   start(prompt: string, context: HarnessContext): HarnessSession {
