@@ -4,6 +4,7 @@ import { checkTemplate } from '../blueprints/template.ts';
 import { parseYamlSource } from '../blueprints/yaml-source.ts';
 import { describeValue, validateWithSchema } from '../blueprints/zod-problems.ts';
 import { FleetSpec, SwarmSpec } from './schema.ts';
+import { nameMatcher } from './targets.ts';
 
 /** What the spec parsers hand back: the spec when there are no errors, and every problem. */
 export interface SpecParseResult<T> {
@@ -67,6 +68,11 @@ export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
   return parseSpec(FleetSpec, text, 'fleet', (spec, report) => {
     if ((spec.script === undefined) === (spec.prompt === undefined)) {
       report([], 'a fleet needs exactly one of `script` and `prompt`');
+    }
+    for (const [index, target] of spec.targets.entries()) {
+      if (!('github' in target) || target.github.name === undefined) continue;
+      const problem = nameMatcher(target.github.name).error;
+      if (problem) report(['targets', index, 'github', 'name'], problem);
     }
     checkTemplates(
       [

@@ -36,9 +36,22 @@ export const FleetTarget = z.union([
   z.strictObject({
     github: z
       .strictObject({
-        org: z.string().min(1),
-        topics: z.array(z.string()).optional(),
-        name: z.string().optional().meta({ description: 'A glob over repository names.' }),
+        org: z
+          .string()
+          .min(1)
+          .meta({ description: 'The organization (or user) whose repositories to list.' }),
+        topics: z
+          .array(z.string().min(1))
+          .optional()
+          .meta({ description: 'Only repositories that have every one of these topics.' }),
+        name: z.string().min(1).optional().meta({
+          description:
+            'Only repositories whose name matches: a glob (`svc-*`) or a regular expression between slashes (`/^svc-(api|web)$/i`).',
+        }),
+        archived: z
+          .boolean()
+          .optional()
+          .meta({ description: 'Include archived repositories too (default false: they are skipped).' }),
       })
       .meta({ description: 'Repositories of a GitHub organization (needs the GitHub provider).' }),
   }),
@@ -145,12 +158,9 @@ export type FacetPlan = z.infer<typeof FacetPlan>;
 
 /** The agent step that proposes a swarm's facets when the spec lists none. */
 export const SwarmPlanner = z.strictObject({
-  prompt: z
-    .string()
-    .optional()
-    .meta({
-      description: 'Extra instructions for the planner; the goal and the file format are always given.',
-    }),
+  prompt: z.string().optional().meta({
+    description: 'Extra instructions for the planner; the goal and the file format are always given.',
+  }),
   harness: z
     .string()
     .min(1)

@@ -53,6 +53,13 @@ export interface GithubDouble {
   permissions: Map<string, string>;
   /** Creates `OWNER/NAME` as a bare repository holding the commits of the local repo at `source`. */
   addRepo(fullName: string, source: string): Promise<string>;
+  /**
+   * Registers `OWNER/NAME` (or updates it) with the metadata org listings show, without git
+   * data: enough for `GET /orgs/OWNER/repos` and `GET /repos/OWNER/NAME`.
+   */
+  describeRepo(fullName: string, meta: { topics?: string[]; archived?: boolean }): void;
+  /** When set, `Link` headers of org listings point at this origin instead (a hostile server). */
+  linkOrigin: string | null;
   /** The bare repository of `OWNER/NAME`. */
   repoPath(fullName: string): string;
   close(): Promise<void>;
@@ -65,7 +72,10 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
   const appId = '424242';
   const installationId = 31337;
   const tokens = new Map<string, number>();
-  const repos = new Map<string, { defaultBranch: string }>();
+  const repos = new Map<
+    string,
+    { fullName: string; defaultBranch: string; topics: string[]; archived: boolean }
+  >();
   const requests: RecordedRequest[] = [];
   const pulls: PullRecord[] = [];
   const comments: GithubDouble['comments'] = [];
@@ -150,6 +160,53 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         expires_at: new Date(Date.now() + 3600_000).toISOString(),
         permissions: { contents: 'write' },
       });
+    }
+    m = /^\/orgs\/([^/]+)\/installation$/.exec(path);
+    if (m && req.method === 'GET') {
+      if (!checkJwt(auth)) return send(401, { message: 'A JSON web token could not be decoded' });
+      const org = m[1]!.toLowerCase();
+      return [...repos.keys()].some((full) => full.startsWith(`${org}/`))
+        ? send(200, { id: installationId, app_id: Number(appId), account: { login: m[1] } })
+        : send(404, { message: 'Not Found' });
+    }
+    m = /^\/orgs\/([^/]+)\/repos$/.exec(path);
+    if (m && req.method === 'GET') {
+      if (!tokenOk(auth)) return send(401, { message: 'Bad credentials' });
+      const org = m[1]!;
+      const all = [...repos.values()]
+        .filter((r) => r.fullName.toLowerCase().startsWith(`${org.toLowerCase()}/`))
+        .sort((a, b) => a.fullName.localeCompare(b.fullName));
+      if (all.length === 0) return send(404, { message: 'Not Found' });
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30)));
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+      const last = Math.max(1, Math.ceil(all.length / perPage));
+      const origin = double.linkOrigin ?? `http://${req.headers.host}`;
+      const link = (p: number, rel: string) =>
+        `<${origin}${url.pathname}?per_page=${perPage}&page=${p}>; rel="${rel}"`;
+      const links = [
+        ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
+        ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : []),
+      ];
+      if (links.length) res.setHeader('link', links.join(', '));
+      return send(
+        200,
+        all.slice((page - 1) * perPage, page * perPage).map((r, i) => {
+          const [owner, name] = r.fullName.split('/');
+          return {
+            id: 1000 + i,
+            name,
+            full_name: r.fullName,
+            owner: { login: owner, type: 'Organization' },
+            private: true,
+            html_url: `https://github.com/${r.fullName}`,
+            archived: r.archived,
+            disabled: false,
+            fork: false,
+            topics: r.topics,
+            default_branch: r.defaultBranch,
+          };
+        }),
+      );
     }
     m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     if (!m) return send(404, { message: 'Not Found' });
@@ -342,7 +399,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const double: GithubDouble = {
     apiUrl: `http://127.0.0.1:${port}/api`,
     gitUrl: `http://127.0.0.1:${port}/git`,
     appId,
@@ -356,12 +413,28 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
     issuedTokens,
     permissions,
     repoPath,
+    linkOrigin: null,
     async addRepo(fullName, source) {
       const path = repoPath(fullName);
       await gitIn(root, 'clone', '--quiet', '--bare', source, path);
       const head = await gitIn(path, 'symbolic-ref', '--short', 'HEAD');
-      repos.set(fullName.toLowerCase(), { defaultBranch: head });
+      const known = repos.get(fullName.toLowerCase());
+      repos.set(fullName.toLowerCase(), {
+        fullName,
+        defaultBranch: head,
+        topics: known?.topics ?? [],
+        archived: known?.archived ?? false,
+      });
       return path;
+    },
+    describeRepo(fullName, meta) {
+      const known = repos.get(fullName.toLowerCase());
+      repos.set(fullName.toLowerCase(), {
+        fullName,
+        defaultBranch: known?.defaultBranch ?? 'main',
+        topics: meta.topics ?? known?.topics ?? [],
+        archived: meta.archived ?? known?.archived ?? false,
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -369,6 +442,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         server.close(() => resolve());
       }),
   };
+  return double;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
