@@ -79,7 +79,9 @@ export async function runSwarm(
 ): Promise<SwarmResult> {
   const { store, scm } = deps;
   const repo = await store.repos.upsert(
-    await scm.resolve(/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo)),
+    await scm.resolve(
+      /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo),
+    ),
   );
   const { commit: base } = await scm.fetch(repo, spec.base);
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;

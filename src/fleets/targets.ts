@@ -4,8 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { NightshiftError } from '../core/errors.ts';
 import { globToRegExp } from '../policy/glob.ts';
-import { GithubScmProvider } from '../scm/github/index.ts';
-import { RoutingScmProvider } from '../scm/index.ts';
+import { githubProviderOf } from '../scm/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import type { FleetTarget } from './schema.ts';
 
@@ -19,7 +18,8 @@ export interface TargetRepo {
 }
 
 function absolute(location: string, dir: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) || isAbsolute(location)
+  // `github:OWNER/NAME` is a location too, not a path relative to the spec.
+  return /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(location) || isAbsolute(location)
     ? location
     : resolve(dir, location);
 }
@@ -94,20 +94,13 @@ export function nameMatcher(pattern: string): { test: (name: string) => boolean;
   }
 }
 
-/** The GitHub provider of the engine's SCM, if GitHub is configured. */
-function githubOf(scm: ScmProvider | undefined): GithubScmProvider | undefined {
-  if (scm instanceof GithubScmProvider) return scm;
-  if (scm instanceof RoutingScmProvider) return scm.github;
-  return undefined;
-}
-
 /** The repos of an organization that pass the target's filters, listed page by page. */
 async function* githubRepos(
   target: Extract<FleetTarget, { github: unknown }>['github'],
   where: string,
   scm: ScmProvider | undefined,
 ): AsyncGenerator<TargetRepo> {
-  const github = githubOf(scm);
+  const github = githubProviderOf(scm);
   if (!github) {
     throw new NightshiftError(
       'INVALID_INPUT',

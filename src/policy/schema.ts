@@ -127,14 +127,9 @@ export const PublishSection = z.strictObject({
 export type PublishSection = z.infer<typeof PublishSection>;
 
 export const RunsSection = z.strictObject({
-  max_children: z
-    .int()
-    .min(0)
-    .max(1000)
-    .optional()
-    .meta({
-      description: 'Most sub-runs one run may start through the agent tool `start_run` (default 5; 0: none).',
-    }),
+  max_children: z.int().min(0).max(1000).optional().meta({
+    description: 'Most sub-runs one run may start through the agent tool `start_run` (default 5; 0: none).',
+  }),
   max_depth: z.int().min(0).max(10).optional().meta({
     description:
       'How deep sub-runs may nest (default 1: a run may start sub-runs, they may not; 0: no run may start any).',

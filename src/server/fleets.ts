@@ -10,7 +10,8 @@ import type { AppEnv } from './router.ts';
  * The fleets API, mounted at `/api/fleets` behind bearer auth: `GET /` list, `GET /:name`
  * status (counts, failures grouped by message), `GET /:name/repos?state=&after=&limit=` one page
  * of the repo table, `GET /:name/series` counts over time (a burn-down), and
- * `POST /:name/retry|pause|resume|cancel` (scope `runs:write`). Applying a spec stays a CLI
+ * `POST /:name/retry|pause|resume|cancel|refresh` (scope `runs:write`; `refresh` polls GitHub
+ * for the state and checks of the fleet's pull requests). Applying a spec stays a CLI
  * command (`nightshift fleet apply`), which reads spec files and target globs on its host.
  */
 export function fleetRoutes(engine: Engine): Hono<AppEnv> {
@@ -42,6 +43,7 @@ export function fleetRoutes(engine: Engine): Hono<AppEnv> {
   app.post('/:name/retry', write, async (c) => c.json(await fleets.retryFailed(c.req.param('name'), by(c))));
   app.post('/:name/pause', write, async (c) => c.json(await fleets.pause(c.req.param('name'))));
   app.post('/:name/resume', write, async (c) => c.json(await fleets.resume(c.req.param('name'))));
+  app.post('/:name/refresh', write, async (c) => c.json(await fleets.refresh(c.req.param('name'))));
   app.post('/:name/cancel', write, async (c) => c.json(await fleets.cancel(c.req.param('name'), by(c))));
   return app;
 }

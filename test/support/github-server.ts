@@ -28,6 +28,7 @@ export interface PullRecord {
   base: string;
   state: 'open' | 'closed';
   merged: boolean;
+  draft?: boolean;
   owner: string;
   repo: string;
 }
@@ -58,6 +59,8 @@ export interface GithubDouble {
    * data: enough for `GET /orgs/OWNER/repos` and `GET /repos/OWNER/NAME`.
    */
   describeRepo(fullName: string, meta: { topics?: string[]; archived?: boolean }): void;
+  /** Check runs by head commit sha, as `GET /repos/O/N/commits/SHA/check-runs` lists them. */
+  checkRuns: Map<string, { name: string; status: string; conclusion: string | null }[]>;
   /** When set, `Link` headers of org listings point at this origin instead (a hostile server). */
   linkOrigin: string | null;
   /** The bare repository of `OWNER/NAME`. */
@@ -229,6 +232,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
       title: p.title,
       body: p.body,
       merged_at: p.merged ? new Date().toISOString() : null,
+      draft: p.draft ?? false,
       head: { ref: p.head, sha: '', repo: { full_name: `${owner}/${name}` } },
       base: { ref: p.base },
     });
@@ -240,6 +244,14 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         html_url: html,
         default_branch: repo.defaultBranch,
         private: true,
+      });
+    }
+    m = /^\/commits\/([^/]+)\/check-runs$/.exec(rest);
+    if (m && req.method === 'GET') {
+      const runs = double.checkRuns.get(decodeURIComponent(m[1]!)) ?? [];
+      return send(200, {
+        total_count: runs.length,
+        check_runs: runs.map((r, i) => ({ id: i + 1, head_sha: m![1], ...r })),
       });
     }
     m = /^\/collaborators\/([^/]+)\/permission$/.exec(rest);
@@ -414,6 +426,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
     permissions,
     repoPath,
     linkOrigin: null,
+    checkRuns: new Map(),
     async addRepo(fullName, source) {
       const path = repoPath(fullName);
       await gitIn(root, 'clone', '--quiet', '--bare', source, path);

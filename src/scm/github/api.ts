@@ -8,6 +8,7 @@ export interface GithubPull {
   html_url: string;
   state: 'open' | 'closed';
   merged_at?: string | null;
+  draft?: boolean;
   head: { ref: string; sha: string };
   base: { ref: string };
 }
@@ -88,6 +89,14 @@ export class GithubApi {
 
   getPull(repo: GithubRepoRef, number: number) {
     return this.call<GithubPull>(repo, 'GET', `/pulls/${number}`);
+  }
+
+  /** The check runs of a commit (the first 100), with their status and conclusion. */
+  async checkRuns(repo: GithubRepoRef, sha: string) {
+    const body = await this.call<{
+      check_runs: { name: string; status: string; conclusion: string | null }[];
+    }>(repo, 'GET', `/commits/${encodeURIComponent(sha)}/check-runs?per_page=100`);
+    return body.check_runs;
   }
 
   /** The pull request from `branch` (open first, else the newest), or null. */
