@@ -151,6 +151,10 @@ describe('sub-runs started by an agent', () => {
       { childRunId: kids[1]!.id, repo: allowed, blueprint: 'script', depth: 1 },
     ]);
     expect(await gitIn(forbidden, 'branch', '--list', 'nightshift/*')).toBe('');
+    const first = JSON.stringify(
+      models.requests.find((r) => JSON.stringify(r.body).includes('Split the work'))?.body,
+    );
+    expect(first).toContain('start_run, run_status: start a sub-run');
   }, 300_000);
 
   it('refuses a sub-run that tries to start a run of its own (max_depth 1), and audits it', async () => {

@@ -128,7 +128,9 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
     try {
       const model = options.model();
       await options.restore?.();
-      const system = systemPrompt(await readInstructions(options.tools.sandbox, signal));
+      const system = systemPrompt(await readInstructions(options.tools.sandbox, signal), {
+        subRuns: options.tools.subRuns !== undefined,
+      });
       let message: string | undefined = prompt;
       let result = '';
       while (message !== undefined && !signal.aborted) {
