@@ -96,7 +96,7 @@ describe('sub-runs started by an agent', () => {
     await makeRepo(repo, { 'app.txt': 'app\n' });
     const other = await engine.submit({ repo: allowed, script: 'true' });
     parentTurns.push(
-      call('start_run', { script: 'echo one > one.txt' }),
+      call('start_run', { repo: `${repo}/`, script: 'echo one > one.txt' }),
       call('start_run', { repo: forbidden, script: 'cat lib.txt > stolen.txt' }),
       call('start_run', { repo: `${dir}/allowed-lib/../secret-lib`, script: 'cat lib.txt > stolen.txt' }),
       call('start_run', { repo: allowed, script: 'echo two > two.txt' }),

@@ -37,6 +37,15 @@ function repoAllowed(policy: Policy, location: string): boolean {
   return policy.runs.repos.some((rule) => globToRegExp(rule.glob.replace(/^\/+/, '')).test(subject));
 }
 
+/** Whether the agent named the run's own repo: its URL or path, its name, or `github:` and its name. */
+function isOwnRepo(location: string, repo: Repo): boolean {
+  const named = normalizeLocation(location).replace(/\/+$/, '').toLowerCase();
+  const candidates = [repo.url, repo.name, `github:${repo.name}`].map((c) =>
+    c.replace(/\/+$/, '').toLowerCase(),
+  );
+  return candidates.includes(named);
+}
+
 /** How deep `runId` is: 0 for a run nobody started, 1 for its children, ... */
 async function depthOf(store: Store, runId: string): Promise<number> {
   const rows = await store.db.query<{ depth: number }>(
@@ -85,8 +94,7 @@ export function subRunTools(deps: SubRunDeps): SubRunTools {
         'name a built-in blueprint',
       );
     }
-    const own =
-      request.repo === undefined || request.repo === deps.repo.url || request.repo === deps.repo.name;
+    const own = request.repo === undefined || isOwnRepo(request.repo, deps.repo);
     const location = own ? deps.repo.url : normalizeLocation(request.repo!);
     if (!own && !repoAllowed(policy, location)) {
       const allowed = policy.runs.repos.map((rule) => rule.glob).join(', ');
