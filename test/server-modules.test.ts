@@ -107,11 +107,21 @@ describe('the modules nightshift serve mounts', () => {
     const list = await api.fetch('/api/fleets', { token: tokens.reader });
     const pauseAsReader = await api.fetch('/api/fleets/none/pause', { method: 'POST', token: tokens.reader });
     const pauseUnknown = await api.fetch('/api/fleets/none/pause', { method: 'POST', token: tokens.writer });
+    const refreshAsReader = await api.fetch('/api/fleets/none/refresh', {
+      method: 'POST',
+      token: tokens.reader,
+    });
+    const refreshUnknown = await api.fetch('/api/fleets/none/refresh', {
+      method: 'POST',
+      token: tokens.writer,
+    });
 
     expect(list.status).toBe(200);
     expect(await list.json()).toEqual({ fleets: [] });
     expect(pauseAsReader.status).toBe(403);
     expect(pauseUnknown.status).toBe(404);
+    expect(refreshAsReader.status).toBe(403);
+    expect(refreshUnknown.status).toBe(404);
   });
 
   it('answers Slack and GitHub ingress with what is missing when they are not configured', async () => {

@@ -1,4 +1,3 @@
-import { isAbsolute } from 'node:path';
 import { Hono } from 'hono';
 import { NightshiftError } from '../core/errors.ts';
 import { handleErrors } from '../triggers/http.ts';

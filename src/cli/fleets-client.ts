@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/index.ts';
 import type { ApplySummary, PlannedRepo } from '../fleets/apply.ts';
 import { parseFleetSpec, specOrThrow } from '../fleets/parse.ts';
+import type { RefreshSummary } from '../fleets/refresh.ts';
 import type { FleetStatus } from '../fleets/service.ts';
 import type { Fleet, FleetCounts, FleetRepoRow, FleetRepoState } from '../fleets/store.ts';
 import { call, type Endpoint } from './http.ts';
@@ -28,6 +29,8 @@ export interface FleetsClient {
   retry(name: string, by: string | null): Promise<{ retried: number }>;
   pause(name: string, reason: string): Promise<{ fleet: Fleet }>;
   resume(name: string): Promise<{ fleet: Fleet }>;
+  /** Reads the state and checks of the fleet's pull requests from GitHub. */
+  refresh(name: string): Promise<RefreshSummary>;
   cancel(name: string, by: string | null): Promise<{ fleet: Fleet; cancelled: number }>;
 }
 
@@ -50,6 +53,7 @@ export function embeddedFleets(engine: Engine): FleetsClient {
     retry: (name, by) => fleets.retryFailed(name, by),
     pause: async (name, reason) => ({ fleet: await fleets.pause(name, reason) }),
     resume: async (name) => ({ fleet: await fleets.resume(name) }),
+    refresh: (name) => fleets.refresh(name),
     cancel: (name, by) => fleets.cancel(name, by),
   };
 }
@@ -87,6 +91,7 @@ export function remoteFleets(endpoint: Endpoint): FleetsClient {
       fleet: await call<Fleet>(endpoint, 'POST', `${path(name)}/pause`, { reason }),
     }),
     resume: async (name) => ({ fleet: await call<Fleet>(endpoint, 'POST', `${path(name)}/resume`, {}) }),
+    refresh: (name) => call<RefreshSummary>(endpoint, 'POST', `${path(name)}/refresh`, {}),
     cancel: (name, by) => call(endpoint, 'POST', `${path(name)}/cancel`, { by }),
   };
 }

@@ -107,7 +107,7 @@ export async function applyFleet(
   };
   if (!options.dryRun) await fleets.upsert(spec);
   const seen = new Set<string>();
-  for await (const target of targetRepos(spec.targets, options.cwd)) {
+  for await (const target of targetRepos(spec.targets, options.cwd, deps.scm)) {
     const resolved = await deps.scm.resolve(target.location).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       throw new NightshiftError('REPO_INVALID', `${target.source}: ${message}`, {

@@ -75,6 +75,7 @@ export function parsePolicy(text: string, source: PolicySource): PolicyParseResu
     resources = {},
     budget = {},
     publish = {},
+    runs = {},
   } = value;
   const spec: PolicySpec = {
     filesystem: {
@@ -117,6 +118,13 @@ export function parsePolicy(text: string, source: PolicySource): PolicyParseResu
           : { value: publish.allow_protected, from: origin(['publish', 'allow_protected'], ctx) },
       maxChangedFiles: sourced(publish.max_changed_files, ['publish', 'max_changed_files'], ctx),
     },
+    runs: {
+      maxChildren: count(runs.max_children, ['runs', 'max_children'], ctx),
+      maxDepth: count(runs.max_depth, ['runs', 'max_depth'], ctx),
+      repos: runs.repos?.map(
+        (glob, index): GlobRule => ({ glob: glob.trim(), from: origin(['runs', 'repos', index], ctx) }),
+      ),
+    },
   };
   if (ctx.errors.length > 0) return { errors: ctx.errors, warnings: ctx.warnings };
   return { spec, errors: [], warnings: ctx.warnings };
@@ -152,6 +160,11 @@ function hosts(items: string[] | undefined, at: PathSegment[], ctx: Context): Ho
     }
     return [{ ...parsed, from: origin([...at, index], ctx) }];
   });
+}
+
+/** A whole number with its origin. */
+function count(value: number | undefined, at: PathSegment[], ctx: Context): Sourced<number> | undefined {
+  return value === undefined ? undefined : { value, from: origin(at, ctx) };
 }
 
 /** A number or `unlimited` (null). */

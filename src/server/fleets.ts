@@ -28,7 +28,8 @@ const FleetPauseBody = z.object({ reason: z.string().max(500).optional() });
  * The fleets API, mounted at `/api/fleets` behind bearer auth: `GET /` list, `GET /:name`
  * status (counts, failures grouped by message), `GET /:name/repos?state=&after=&limit=` one page
  * of the repo table, `GET /:name/series` counts over time (a burn-down), and
- * `POST /:name/retry|pause|resume|cancel` (scope `runs:write`). Applying a spec stays a CLI
+ * `POST /:name/retry|pause|resume|cancel|refresh` (scope `runs:write`; `refresh` polls GitHub
+ * for the state and checks of the fleet's pull requests). Applying a spec stays a CLI
  * command (`nightshift fleet apply`), which reads spec files and target globs on its host.
  */
 export function fleetsModule(engine: Engine): ServerModule {
@@ -106,6 +107,10 @@ export function fleetsModule(engine: Engine): ServerModule {
   const actions = {
     retry: ['Retry the failed repos', (name: string, who: string | null) => fleets.retryFailed(name, who)],
     resume: ['Start runs again after a pause', (name: string) => fleets.resume(name)],
+    refresh: [
+      "Read the state and checks of the fleet's pull requests from GitHub",
+      (name: string) => fleets.refresh(name),
+    ],
     cancel: [
       'Cancel the fleet and its active runs',
       (name: string, who: string | null) => fleets.cancel(name, who),

@@ -118,7 +118,9 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
   async function converse(control: ConversationControl): Promise<string> {
     const model = options.model();
     await options.restore?.();
-    const system = systemPrompt(await readInstructions(options.tools.sandbox, control.signal));
+    const system = systemPrompt(await readInstructions(options.tools.sandbox, control.signal), {
+      subRuns: options.tools.subRuns !== undefined,
+    });
     let message: string | undefined = prompt;
     let result = '';
     while (message !== undefined && !control.signal.aborted) {

@@ -54,25 +54,42 @@ export function registerFleet(program: Command): void {
     .argument('<name>', 'fleet name')
     .option('--state <state>', `only repos in this state (${FLEET_REPO_STATES.join(', ')})`)
     .option('--series', 'with --json: the counts over time (burn-down)')
-    .action(async (name: string, options: { state?: string; series?: boolean }, command: Command) => {
-      if (options.state && !FLEET_REPO_STATES.includes(options.state as FleetRepoState)) {
-        throw invalidInput(`unknown state "${options.state}"`, `use one of ${FLEET_REPO_STATES.join(', ')}`);
-      }
-      const state = options.state as FleetRepoState | undefined;
-      await withFleets(command, false, async (fleets, json) => {
-        const status = await fleets.status(name);
-        if (json) {
-          const repos = [];
-          for await (const row of fleets.repos(name, state)) repos.push(row);
-          const series = options.series ? await fleets.series(name) : undefined;
-          printJson({ ...status, repos, series });
-          return;
+    .option('--refresh', 'first read the state and checks of every pull request from GitHub')
+    .action(
+      async (
+        name: string,
+        options: { state?: string; series?: boolean; refresh?: boolean },
+        command: Command,
+      ) => {
+        if (options.state && !FLEET_REPO_STATES.includes(options.state as FleetRepoState)) {
+          throw invalidInput(
+            `unknown state "${options.state}"`,
+            `use one of ${FLEET_REPO_STATES.join(', ')}`,
+          );
         }
-        print(statusSummary(status));
-        print('');
-        for await (const row of fleets.repos(name, state)) print(repoLine(row));
-      });
-    });
+        const state = options.state as FleetRepoState | undefined;
+        await withFleets(command, false, async (fleets, json) => {
+          const refreshed = options.refresh ? await fleets.refresh(name) : undefined;
+          const status = await fleets.status(name);
+          if (json) {
+            const repos = [];
+            for await (const row of fleets.repos(name, state)) repos.push(row);
+            const series = options.series ? await fleets.series(name) : undefined;
+            printJson({ ...status, repos, series, refreshed });
+            return;
+          }
+          if (refreshed) {
+            print(
+              `refreshed ${refreshed.refreshed} pull requests from GitHub (${refreshed.updated} changed)`,
+            );
+            for (const e of refreshed.errors) print(`  ${e.repo}: ${e.message}`);
+          }
+          print(statusSummary(status));
+          print('');
+          for await (const row of fleets.repos(name, state)) print(repoLine(row));
+        });
+      },
+    );
   fleet
     .command('list')
     .description('every fleet with its state')

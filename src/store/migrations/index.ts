@@ -6,6 +6,7 @@ import { sql as webhookDeliveries } from './0005_webhook_deliveries.ts';
 import { sql as fleets } from './0006_fleets.ts';
 import { sql as automations } from './0007_automations.ts';
 import { sql as fireLeases } from './0010_fire_leases.ts';
+import { sql as changeChecks } from './0011_change_checks.ts';
 
 export interface Migration {
   version: number;
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'fleets', sql: fleets },
   { version: 7, name: 'automations', sql: automations },
   { version: 10, name: 'fire_leases', sql: fireLeases },
+  { version: 11, name: 'change_checks', sql: changeChecks },
 ];

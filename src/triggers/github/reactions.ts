@@ -11,7 +11,7 @@ import {
   REPO_CONFIG_PATH,
 } from './config.ts';
 import { type GithubPayload, isBot } from './payloads.ts';
-import { trackPullState } from './pr-state.ts';
+import { checkState, pullState, trackCheck, trackPullState } from './pr-state.ts';
 import type { GithubReactions } from './schema.ts';
 
 /** What processing a delivery needs: the engine's store and submit, the GitHub provider, who the bot is. */
@@ -60,7 +60,10 @@ export async function react(
   if (event === 'pull_request') return onPullRequest(ctx);
   if (event === 'issue_comment' || event === 'pull_request_review_comment') return onComment(ctx, event);
   if (event === 'issues' && payload.action === 'labeled') return onLabel(ctx);
-  if (event === 'check_suite' || event === 'check_run') return onCheckFailure(ctx, event);
+  if (event === 'check_suite' || event === 'check_run') {
+    await onCheck(ctx, event);
+    return onCheckFailure(ctx, event);
+  }
   return ignored(`no reaction to ${event}${payload.action ? `.${payload.action}` : ''}`);
 }
 
@@ -248,8 +251,16 @@ async function onPullRequest(ctx: Context): Promise<Reaction> {
   const { payload } = ctx;
   const pull = payload.pull_request;
   if (!pull) return ignored('the event has no pull request');
-  if (payload.action === 'closed' || payload.action === 'reopened') {
-    const state = payload.action === 'reopened' ? 'open' : pull.merged ? 'merged' : 'closed';
+  const tracked = ['closed', 'reopened', 'converted_to_draft', 'ready_for_review'];
+  if (['opened', 'synchronize', 'edited'].includes(payload.action ?? '')) {
+    await trackPullState(ctx.deps.store.db, pull.html_url, pullState({ state: 'open', draft: pull.draft }));
+  }
+  if (tracked.includes(payload.action ?? '')) {
+    const state = pullState({
+      state: payload.action === 'closed' ? 'closed' : 'open',
+      merged: pull.merged,
+      draft: pull.draft,
+    });
     const changes = await trackPullState(ctx.deps.store.db, pull.html_url, state);
     return changes > 0
       ? {
@@ -276,6 +287,24 @@ async function onPullRequest(ctx: Context): Promise<Reaction> {
     author: payload.sender?.login,
   });
   return { outcome: 'accepted', runId: run.id, reason: `review of #${pull.number}` };
+}
+
+/** Records the suite's or check's state on the Nightshift changes whose head it checked. */
+async function onCheck(ctx: Context, event: string): Promise<void> {
+  const { payload } = ctx;
+  const suite = payload.check_suite;
+  const run = payload.check_run;
+  const sha = event === 'check_run' ? run?.head_sha : suite?.head_sha;
+  if (!sha) return;
+  const key =
+    event === 'check_run' ? `run:${run?.name}` : `suite:${suite?.app?.slug ?? suite?.id ?? 'checks'}`;
+  const state =
+    event === 'check_run'
+      ? checkState(run?.status, run?.conclusion)
+      : checkState(suite?.status, suite?.conclusion);
+  const url = `${ctx.deps.github.webUrl}/${ctx.ref.owner}/${ctx.ref.name}`;
+  const changes = await trackCheck(ctx.deps.store.db, url, sha, key, state);
+  if (changes > 0) ctx.deps.log.info({ sha, key, state, changes }, 'change checks updated');
 }
 
 async function onCheckFailure(ctx: Context, event: string): Promise<Reaction> {
