@@ -317,6 +317,7 @@ describe.each(DATABASE_KINDS)('HTTP API on %s', (kind) => {
         ['post', '/api/runs/{id}/say'],
         ['post', '/api/runs/{id}/stop'],
         ['get', '/api/insights'],
+        ['get', '/api/audit'],
         ['get', '/api/audit/verify'],
         ['get', '/api/audit/export'],
         ['post', '/api/tokens'],
