@@ -14,6 +14,7 @@ import { RUN_CONCLUSIONS, RUN_STATUSES, type Run as ServerRun } from '../../src/
 import type { RunDetails as ServerRunDetails } from '../../src/engine/engine.ts';
 import type { FleetStatus as ServerFleetStatus } from '../../src/fleets/service.ts';
 import type {
+  FleetQueries,
   FleetRepoState,
   Fleet as ServerFleet,
   FleetRepoRow as ServerFleetRepoRow,
@@ -80,6 +81,8 @@ void everyState;
 export type Fleet = Wire<ServerFleet>;
 export type FleetStatus = Wire<ServerFleetStatus>;
 export type FleetRepoRow = Wire<ServerFleetRepoRow>;
+/** One point of `GET /api/fleets/NAME/series` (counts when a rollout step ran). */
+export type FleetSeriesPoint = Wire<Awaited<ReturnType<FleetQueries['series']>>[number]>;
 
 export type AutomationView = Wire<ServerAutomationView>;
 export type AutomationFire = Wire<ServerAutomationFire>;
