@@ -182,6 +182,13 @@ describe('the web dashboard in headless Chromium', () => {
       .poll(() => page.getByRole('tab', { name: /Diff/ }).getAttribute('aria-selected'))
       .toBe('true');
     await shoot(page, 'run-keyboard');
+
+    await section(page, 'Audit').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    await expect.poll(async () => (await focused(page)).name).toMatch(/^main /);
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toEqual({ name: 'input Run', ring: true });
     await page.close();
   });
 
