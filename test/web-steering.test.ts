@@ -109,6 +109,8 @@ describe('the dashboard steering runs in headless Chromium', () => {
 
     await expect.poll(() => titleBadge(page).textContent(), { timeout: RUN_WAIT }).toBe('success');
     await page.getByText('agent stopped by e2e').waitFor();
+    // The harness's own report of the abort is not shown again as an error.
+    expect(await page.locator('.transcript .error').count()).toBe(0);
     await expect(page.getByRole('button', { name: 'Stop agent' }).count()).resolves.toBe(0);
     const after = await dash.api<{ run: RunView }>(`/api/runs/${run.id}`);
     expect(after.run.conclusion).toBe('success');

@@ -8,16 +8,20 @@ import { duration, Empty, num, usd } from '../ui.tsx';
 export function Transcript(props: { events: RunEvent[] }) {
   const results = new Map<string, ToolResult>();
   for (const e of props.events) if (e.type === 'agent.tool_result') results.set(e.data.id, e.data);
-  const items = props.events.filter((e) =>
-    [
-      'agent.message',
-      'agent.tool_call',
-      'agent.file_change',
-      'agent.follow_up',
-      'agent.error',
-      'agent.stopped',
-      'run.follow_up_requested',
-    ].includes(e.type),
+  // A stopped agent's harness reports the abort as an error: "agent stopped by NAME" says it already.
+  const stoppedAt = props.events.find((e) => e.type === 'agent.stopped')?.seq ?? Number.POSITIVE_INFINITY;
+  const items = props.events.filter(
+    (e) =>
+      !(e.type === 'agent.error' && e.seq > stoppedAt) &&
+      [
+        'agent.message',
+        'agent.tool_call',
+        'agent.file_change',
+        'agent.follow_up',
+        'agent.error',
+        'agent.stopped',
+        'run.follow_up_requested',
+      ].includes(e.type),
   );
   if (items.length === 0) return <Empty>No agent activity yet (script runs have none: see the log).</Empty>;
   return (
