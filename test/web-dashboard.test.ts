@@ -1,7 +1,16 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Dashboard, gate, SIZES, section, shoot, startDashboard, WAIT } from './support/dashboard.ts';
+import {
+  type Dashboard,
+  gate,
+  RUN_WAIT,
+  SIZES,
+  section,
+  shoot,
+  startDashboard,
+  WAIT,
+} from './support/dashboard.ts';
 import { type ModelServer, type ScriptedTurn, startModelServer } from './support/model-server.ts';
 import { makeRepo } from './support/repos.ts';
 
@@ -124,6 +133,22 @@ describe('the web dashboard in headless Chromium', () => {
     await page.getByLabel('Text').fill('');
     await page.getByLabel('Kind').selectOption('');
     await expect.poll(() => auditRows.count(), { timeout: WAIT }).toBeGreaterThan(1);
+    // Over a page of entries (one per program the script runs): the rest come with Load older.
+    const busy = await dash.api<{ id: string }>('/api/runs', {
+      method: 'POST',
+      body: { repo, script: 'for i in $(seq 120); do /bin/true; done' },
+    });
+    await expect
+      .poll(async () => (await dash.api<{ run: { status: string } }>(`/api/runs/${busy.id}`)).run.status, {
+        timeout: RUN_WAIT,
+      })
+      .toBe('completed');
+    await expect.poll(() => auditRows.count(), { timeout: WAIT }).toBe(100);
+    await page.getByRole('button', { name: 'Load older entries' }).click();
+    await page.getByRole('button', { name: 'Load older entries' }).waitFor({ state: 'detached' });
+    const seqs = (await auditRows.locator('td:first-child').allTextContents()).map(Number);
+    expect(seqs.length).toBeGreaterThan(120);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs.length - i));
 
     await section(page, 'Fleets').click();
     await page.getByRole('heading', { name: 'Fleets' }).waitFor();

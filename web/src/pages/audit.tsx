@@ -48,15 +48,20 @@ export function AuditPage() {
   const verify = useLoad((signal) => api<AuditVerification>('/api/audit/verify', { signal }), [], 10_000);
   const log = useLoad((signal) => api<AuditLogPage>(query(), { signal }), [run, kind, dec, text], 5000);
   useEffect(() => setOlder(null), [run, kind, dec, text]);
-  const entries = [...(log.data?.entries ?? []), ...(older?.entries ?? [])];
+  // The first page refreshes every 5 s; entries shown once stay, so a refresh that pushes
+  // entries off the first page never opens a gap above the older pages.
+  const bySeq = new Map<number, AuditEntry>();
+  for (const e of [...(log.data?.entries ?? []), ...(older?.entries ?? [])]) bySeq.set(e.seq, e);
+  const entries = [...bySeq.values()].sort((a, b) => b.seq - a.seq);
   const nextBefore = older ? older.nextBefore : (log.data?.nextBefore ?? null);
   const loadOlder = async () => {
-    if (nextBefore === null) return;
+    const oldest = entries.at(-1)?.seq;
+    if (nextBefore === null || oldest === undefined) return;
     setLoadingOlder(true);
     setOlderError(null);
     try {
-      const more = await api<AuditLogPage>(query(nextBefore));
-      setOlder({ entries: [...(older?.entries ?? []), ...more.entries], nextBefore: more.nextBefore });
+      const more = await api<AuditLogPage>(query(oldest));
+      setOlder({ entries: [...entries, ...more.entries], nextBefore: more.nextBefore });
     } catch (error) {
       setOlderError(error);
     } finally {
