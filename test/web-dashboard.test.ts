@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Dashboard,
   gate,
+  overlappingChartLabels,
   RUN_WAIT,
   SIZES,
   section,
@@ -162,6 +163,13 @@ describe('the web dashboard in headless Chromium', () => {
     await page.getByRole('heading', { name: 'Insights' }).waitFor();
     await page.locator('svg').first().waitFor();
     await shoot(page, 'insights');
+    for (const days of ['7', '14', '30', '90']) {
+      await page.getByLabel('Period').selectOption(days);
+      await page.setViewportSize(SIZES.phone);
+      // One column (a `g`) per day once the new period's figures are in.
+      await expect.poll(() => page.locator('.chart svg').first().locator('g').count()).toBe(Number(days));
+      expect(await overlappingChartLabels(page)).toEqual([]);
+    }
     await page.close();
   });
 

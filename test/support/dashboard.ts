@@ -121,6 +121,20 @@ export async function smallTouchTargets(page: Page): Promise<string[]> {
   })()`)) as string[];
 }
 
+/** Pairs of chart axis labels whose boxes overlap, as `"a" / "b"`. */
+export async function overlappingChartLabels(page: Page): Promise<string[]> {
+  return (await page.evaluate(`(() => {
+    const overlaps = [];
+    for (const svg of document.querySelectorAll('.chart svg')) {
+      const boxes = [...svg.querySelectorAll('text.tick')].map((t) => [t.textContent, t.getBoundingClientRect()]);
+      boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+        if (p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom) overlaps.push('"' + a + '" / "' + b + '"');
+      }));
+    }
+    return overlaps;
+  })()`)) as string[];
+}
+
 /**
  * Saves the page at phone and desktop sizes as `<name>-<size>.png`, ending at desktop size;
  * fails when a control is too small to touch on the phone.
