@@ -237,6 +237,34 @@ describe('the web dashboard in headless Chromium', () => {
       .poll(() => page.getByRole('alert').textContent(), { timeout: WAIT })
       .toContain('cannot reach the Nightshift server');
     await shoot(page, 'runs-unreachable');
+    await page.unroute('**/api/runs?**');
+
+    await section(page, 'Fleets').click();
+    await page.getByText('No fleets yet').waitFor();
+    await page.goto(`${url}/fleets/no-such-fleet`);
+    await expect
+      .poll(() => page.getByRole('alert').textContent(), { timeout: WAIT })
+      .toContain('no-such-fleet');
+    await shoot(page, 'fleet-not-found');
+    await page.close();
+  });
+
+  it('shows that a page is loading while its data is on the way', async () => {
+    const page = await dash.open('/runs');
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    const slow = gate();
+    await page.route('**/api/insights?**', async (route) => {
+      await slow.promise;
+      await route.continue();
+    });
+
+    await section(page, 'Insights').click();
+
+    await page.getByRole('status').filter({ hasText: 'Loading insights…' }).waitFor();
+    await shoot(page, 'insights-loading');
+    slow.open();
+    await page.getByText('merged-change rate').waitFor();
+    await expect(page.getByText('Loading insights…').count()).resolves.toBe(0);
     await page.close();
   });
 });
