@@ -91,6 +91,16 @@ describe('the web dashboard in headless Chromium', () => {
     await page.getByText('hello from the dashboard').first().waitFor();
     await page.getByText('hello.txt').first().waitFor();
     await shoot(page, 'run-diff');
+    const scriptRunId = scriptRun.split('/').at(-1)!;
+    await page.getByRole('link', { name: 'Entries of this run' }).click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('run')).toBe(scriptRunId);
+    expect(await page.getByLabel('Run', { exact: true }).inputValue()).toBe(scriptRunId);
+    const runEntries = page.locator('table.audit tbody tr');
+    await page.locator('table.audit tbody tr', { hasText: 'publish' }).waitFor();
+    const runLinks = await runEntries.locator('td:nth-child(5)').allTextContents();
+    expect(runLinks.length).toBeGreaterThan(2);
+    expect(new Set(runLinks)).toEqual(new Set([scriptRunId.slice(-8)]));
 
     await section(page, 'New run').click();
     await page.getByLabel('Repository').fill(repo);

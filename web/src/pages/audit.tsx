@@ -26,10 +26,12 @@ function summary(entry: AuditEntry): string {
 
 /** The audit log, searched in the database a page at a time, with the hash chain's verification. */
 export function AuditPage() {
-  const [runInput, setRun] = useState('');
-  const [kind, setKind] = useState('');
-  const [dec, setDec] = useState('');
-  const [textInput, setText] = useState('');
+  // Filters start from the URL (`/audit?run=ID` is linked from a run's page) and are kept there.
+  const initial = new URLSearchParams(location.search);
+  const [runInput, setRun] = useState(initial.get('run') ?? '');
+  const [kind, setKind] = useState(initial.get('kind') ?? '');
+  const [dec, setDec] = useState(initial.get('decision') ?? '');
+  const [textInput, setText] = useState(initial.get('text') ?? '');
   // Typing settles before the server is asked.
   const run = useDebounced(runInput, 300);
   const text = useDebounced(textInput, 300);
@@ -47,7 +49,12 @@ export function AuditPage() {
   };
   const verify = useLoad((signal) => api<AuditVerification>('/api/audit/verify', { signal }), [], 10_000);
   const log = useLoad((signal) => api<AuditLogPage>(query(), { signal }), [run, kind, dec, text], 5000);
-  useEffect(() => setOlder(null), [run, kind, dec, text]);
+  useEffect(() => {
+    setOlder(null);
+    const q = new URLSearchParams(query().split('?')[1]);
+    q.delete('limit');
+    history.replaceState(null, '', `/audit${q.size ? `?${q}` : ''}`);
+  }, [run, kind, dec, text]);
   // The first page refreshes every 5 s; entries shown once stay, so a refresh that pushes
   // entries off the first page never opens a gap above the older pages.
   const bySeq = new Map<number, AuditEntry>();

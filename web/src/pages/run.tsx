@@ -104,6 +104,12 @@ export function RunPage(props: { id: string }) {
             )}
           </dd>
         </div>
+        <div>
+          <dt>Audit</dt>
+          <dd>
+            <Link href={`/audit?run=${run.id}`}>Entries of this run</Link>
+          </dd>
+        </div>
         {run.continues && (
           <div>
             <dt>Continues</dt>
