@@ -104,3 +104,14 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Query of `GET /api/audit`: one page of the log, newest first, searched in the database. */
+export const AuditListQuery = z.strictObject({
+  run: z.string().min(1).optional().describe('a run id (or its suffix)'),
+  kind: z.string().min(1).max(64).optional().describe('an entry kind, such as `egress`'),
+  decision: z.enum(['allowed', 'denied']).optional(),
+  text: z.string().min(1).max(200).optional().describe('text anywhere in the entry, case-insensitive'),
+  before: z.coerce.number().int().min(1).optional().describe('the `nextBefore` of the previous page'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type AuditListQuery = z.infer<typeof AuditListQuery>;
