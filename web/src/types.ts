@@ -56,6 +56,7 @@ export const AUDIT_KINDS = [
   'publish',
   'run.cancelled',
   'budget.exceeded',
+  'run.spawned',
 ] as const satisfies readonly AuditKind[];
 const everyKind: Exclude<AuditKind, (typeof AUDIT_KINDS)[number]> extends never ? true : never = true;
 void everyKind;
