@@ -1,8 +1,5 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { formatProblem } from '../blueprints/problems.ts';
-import { validateWithSchema } from '../blueprints/zod-problems.ts';
-import { invalidInput } from '../core/errors.ts';
 
 /**
  * Zod schemas of the automations API's requests (beside `AutomationFile`, the body of
@@ -33,17 +30,3 @@ export const AutomationHistoryQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(20),
 });
 export type AutomationHistoryQuery = z.infer<typeof AutomationHistoryQuery>;
-
-/** Validates `data` against `schema`, naming every problem by its dot-path under `where`. */
-export function parseRequest<S extends z.ZodType>(
-  schema: S,
-  data: unknown,
-  where: 'body' | 'query',
-): z.output<S> {
-  const { value, problems } = validateWithSchema(schema, data, { basePath: [where] });
-  if (problems.length === 0) return value as z.output<S>;
-  throw invalidInput(
-    `invalid request ${where}: ${problems.map((p) => formatProblem(p)).join('; ')}`,
-    'see /openapi.json for the fields this route takes',
-  );
-}

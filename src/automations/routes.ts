@@ -1,12 +1,8 @@
 import { Hono } from 'hono';
 import { NightshiftError } from '../core/errors.ts';
+import { parseInput } from '../server/errors.ts';
 import { handleErrors } from '../triggers/http.ts';
-import {
-  AutomationApplyBody,
-  AutomationHistoryQuery,
-  AutomationRunBody,
-  parseRequest,
-} from './api-schema.ts';
+import { AutomationApplyBody, AutomationHistoryQuery, AutomationRunBody } from './api-schema.ts';
 import { type AutomationDeps, AutomationService } from './service.ts';
 import { syncAutomations } from './sync.ts';
 
@@ -38,7 +34,7 @@ export function automationRoutes(deps: AutomationDeps): Hono {
     return c.json(await service.put(body), 201);
   });
   app.post('/apply', async (c) => {
-    const body = parseRequest(AutomationApplyBody, await jsonBody(c.req.raw), 'body');
+    const body = parseInput(AutomationApplyBody, await jsonBody(c.req.raw), 'body');
     const { applied, removed } = await syncAutomations(service, body);
     return c.json({ applied, removed });
   });
@@ -54,12 +50,12 @@ export function automationRoutes(deps: AutomationDeps): Hono {
   app.post('/:name/disable', async (c) => c.json(await service.setEnabled(c.req.param('name'), false)));
   app.post('/:name/run', async (c) => {
     const text = await c.req.text();
-    const body = parseRequest(AutomationRunBody, text.trim() === '' ? {} : parseJson(text), 'body');
+    const body = parseInput(AutomationRunBody, text.trim() === '' ? {} : parseJson(text), 'body');
     const fire = await service.runNow(c.req.param('name'), { payload: body.payload });
     return c.json(fire, fire.outcome === 'started' ? 202 : 200);
   });
   app.get('/:name/history', async (c) => {
-    const { limit } = parseRequest(AutomationHistoryQuery, c.req.query(), 'query');
+    const { limit } = parseInput(AutomationHistoryQuery, c.req.query(), 'query');
     return c.json({ fires: await service.history(c.req.param('name'), limit) });
   });
   return app;
