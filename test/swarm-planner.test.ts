@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarnessRegistry } from '../src/agents/registry.ts';
-import { Engine, engineConfig } from '../src/engine/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
 import { runSwarm } from '../src/fleets/swarm.ts';
 import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
+import { scriptedEngine } from './support/scripted-engine.ts';
 import { ScriptedHarness } from './support/scripted-harness.ts';
 
 /** Shell that writes `plan` as the planner's file. */
@@ -16,7 +13,6 @@ function writePlan(plan: unknown): string {
 
 /** A swarm whose facets a planner agent proposes, end to end in real sandboxes. */
 describe('swarm with a planner', () => {
-  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-swarm-plan-')) };
   let plan: unknown = null;
   const planner = new ScriptedHarness('planner', () => ({ commands: [writePlan(plan)] }));
   // Each facet agent does what its prompt names: `write FILE`.
@@ -24,32 +20,20 @@ describe('swarm with a planner', () => {
     const file = /write (\S+)/.exec(prompt)?.[1] ?? 'unknown.txt';
     return { commands: [`echo ${file} > ${file}`] };
   });
-  let engine: Engine;
-
-  beforeAll(async () => {
-    engine = await Engine.open(
-      {
-        ...engineConfig(join(temp.dir, 'home'), {}),
-        concurrency: 3,
-        perRepoConcurrency: 3,
-        traceExecs: false,
-        defaultHarness: 'scripted',
-        limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
-      },
-      { harnesses: new HarnessRegistry().register(planner).register(worker) },
-    );
-    await engine.startWorker();
-  }, 300_000);
-
-  afterAll(async () => {
-    await engine?.close();
-    rmSync(temp.dir, { recursive: true, force: true });
+  const { state } = scriptedEngine('pglite', 'swarm-plan', {
+    concurrency: 3,
+    perRepoConcurrency: 3,
+    traceExecs: false,
+  });
+  beforeAll(() => {
+    state.harnesses.register(planner);
+    state.harnesses.register(worker);
   });
 
   const deps = () => ({
-    store: engine.store,
-    scm: engine.scm,
-    author: engine.config.author,
+    store: state.engine.store,
+    scm: state.engine.scm,
+    author: state.engine.config.author,
     defaultTimeoutMs: 120_000,
   });
 
@@ -72,7 +56,7 @@ describe('swarm with a planner', () => {
   }
 
   it('runs the facets the planner proposed and publishes one change crediting each', async () => {
-    const repo = join(temp.dir, 'app');
+    const repo = join(state.dir, 'app');
     const base = await makeRepo(repo, { 'app.txt': 'app\n' });
     plan = {
       facets: [
@@ -81,7 +65,7 @@ describe('swarm with a planner', () => {
       ],
     };
 
-    const result = await runSwarm(deps(), spec(repo, 'planned'), temp.dir);
+    const result = await runSwarm(deps(), spec(repo, 'planned'), state.dir);
 
     expect(result.reason).toBeNull();
     expect(result.conclusion).toBe('success');
@@ -100,9 +84,9 @@ describe('swarm with a planner', () => {
     expect(files.split('\n')).not.toContain('.nightshift/facets.json');
     const message = await gitIn(repo, 'log', '-1', '--format=%B', 'nightshift/swarm/planned');
     expect(message).toContain(`Nightshift-Facet: docs ${result.facets[0]!.runId}`);
-    const plannerRun = await engine.store.getRun(result.plannerRunId!);
+    const plannerRun = await state.engine.store.getRun(result.plannerRunId!);
     expect(plannerRun.conclusion).toBe('success');
-    expect(await engine.store.changes.forRun(plannerRun.id)).toBeNull();
+    expect(await state.engine.store.changes.forRun(plannerRun.id)).toBeNull();
   }, 300_000);
 
   it.each([
@@ -137,12 +121,12 @@ describe('swarm with a planner', () => {
   ])(
     'refuses a plan with %s, naming where, and starts no facet',
     async (_, bad, expected) => {
-      const repo = join(temp.dir, `bad-${Math.random().toString(36).slice(2, 8)}`);
+      const repo = join(state.dir, `bad-${Math.random().toString(36).slice(2, 8)}`);
       await makeRepo(repo, { 'app.txt': 'app\n' });
       plan = bad;
       const workerTurns = worker.prompts.length;
 
-      const result = await runSwarm(deps(), spec(repo, 'refused'), temp.dir);
+      const result = await runSwarm(deps(), spec(repo, 'refused'), state.dir);
 
       expect(result.conclusion).toBe('failure');
       expect(result.facets).toEqual([]);

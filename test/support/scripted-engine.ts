@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { HarnessRegistry } from '../../src/agents/registry.ts';
-import { Engine, engineConfig } from '../../src/engine/index.ts';
+import { Engine, type EngineConfig, engineConfig } from '../../src/engine/index.ts';
 import { type DatabaseKind, newPostgresDatabase } from './databases.ts';
 import { makeRepo } from './repos.ts';
 
 /**
  * An engine with a running worker on `kind`'s database, whose default harness is `scripted`
- * (tests register their own `ScriptedHarness` in `harnesses`), in a temp dir removed afterwards.
+ * (tests register their own `ScriptedHarness` in `harnesses`), in a temp dir removed afterwards;
+ * `overrides` changes the engine's configuration.
  */
-export function scriptedEngine(kind: DatabaseKind, name: string) {
+export function scriptedEngine(kind: DatabaseKind, name: string, overrides: Partial<EngineConfig> = {}) {
   const dir = mkdtempSync(join(tmpdir(), `nightshift-${name}-`));
   const harnesses = new HarnessRegistry();
   const state = { dir, harnesses } as { dir: string; harnesses: HarnessRegistry; engine: Engine };
@@ -23,10 +24,11 @@ export function scriptedEngine(kind: DatabaseKind, name: string) {
       databaseUrl: kind === 'postgres' ? await newPostgresDatabase() : undefined,
       defaultHarness: 'scripted',
       limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
+      ...overrides,
     };
     state.engine = await Engine.open(config, { harnesses });
     await state.engine.startWorker();
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await state.engine?.close();
