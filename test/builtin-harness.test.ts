@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuiltinHarness, GATEWAY_PLACEHOLDER_KEY } from '../src/agents/builtin/index.ts';
-import type { HarnessEvent, RunEvent } from '../src/core/events.ts';
+import type { HarnessEvent } from '../src/core/events.ts';
 import { startModelGateway } from '../src/egress/gateway/index.ts';
-import { Engine, engineConfig } from '../src/engine/index.ts';
 import { LocalSandboxProvider } from '../src/sandbox/local/index.ts';
 import type { Sandbox } from '../src/sandbox/types.ts';
+import { harnessEngine, ofType, waitFor } from './support/harness-engine.ts';
 import { type ModelServer, type ScriptedTurn, startModelServer } from './support/model-server.ts';
 import { gitIn, makeRepo, processesWith } from './support/repos.ts';
 
@@ -34,60 +34,14 @@ const WRONG_THEN_FIXED: ScriptedTurn[] = [
   { text: 'Fixed: the answer is 42 now.', usage: USAGE },
 ];
 
-const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
-  events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** An engine with only the built-in harness (the default registry) and a scripted model behind `env`. */
-function engineWith(env: (models: ModelServer) => NodeJS.ProcessEnv) {
-  const dir = mkdtempSync(join(tmpdir(), 'nightshift-builtin-'));
-  const script: ScriptedTurn[] = [];
-  const state = { dir, script, repos: 0 } as {
-    dir: string;
-    script: ScriptedTurn[];
-    repos: number;
-    models: ModelServer;
-    engine: Engine;
-  };
-  beforeAll(async () => {
-    state.models = await startModelServer({ script });
-    const config = { ...engineConfig(join(dir, 'home'), env(state.models)), limits: LIMITS };
-    state.engine = await Engine.open(config);
-    await state.engine.startWorker();
-  });
-  afterAll(async () => {
-    await state.engine?.close();
-    await state.models?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  async function submit(prompt: string, turns: ScriptedTurn[]) {
-    script.push(...turns);
-    const repo = join(dir, `repo${state.repos++}`);
-    await makeRepo(repo, REPO_FILES);
-    return { repo, run: await state.engine.submit({ repo, prompt }) };
-  }
-  async function finish(runId: string) {
-    await waitFor(async () => (await state.engine.store.getRun(runId)).status === 'completed', 60_000);
-    return { run: await state.engine.store.getRun(runId), events: await state.engine.store.events(runId) };
-  }
-  return { state, submit, finish };
-}
-
 describe('the built-in agent, end to end through the engine, sandbox and gateway (Anthropic)', () => {
-  const { state, submit, finish } = engineWith((models) => ({
+  const { state, submit, finish } = harnessEngine('builtin', (models) => ({
     ANTHROPIC_API_KEY: KEY,
     NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url,
   }));
 
   it('fixes the failing gate in fix round one and publishes the change', async () => {
-    const { repo, run: queued } = await submit('Put the answer in answer.txt', WRONG_THEN_FIXED);
+    const { repo, run: queued } = await submit('Put the answer in answer.txt', WRONG_THEN_FIXED, REPO_FILES);
 
     const { run, events } = await finish(queued.id);
 
@@ -180,13 +134,13 @@ describe('the built-in agent, end to end through the engine, sandbox and gateway
 });
 
 describe('the built-in agent on OpenAI Chat Completions', () => {
-  const { state, submit, finish } = engineWith((models) => ({
+  const { state, submit, finish } = harnessEngine('builtin', (models) => ({
     OPENAI_API_KEY: KEY,
     NIGHTSHIFT_OPENAI_BASE_URL: `${models.url}/v1`,
   }));
 
   it('fixes the failing gate in fix round one and publishes the change', async () => {
-    const { repo, run: queued } = await submit('Put the answer in answer.txt', WRONG_THEN_FIXED);
+    const { repo, run: queued } = await submit('Put the answer in answer.txt', WRONG_THEN_FIXED, REPO_FILES);
 
     const { run, events } = await finish(queued.id);
 
@@ -202,10 +156,10 @@ describe('the built-in agent on OpenAI Chat Completions', () => {
 });
 
 describe('the built-in agent without a model provider', () => {
-  const { submit, finish } = engineWith(() => ({}));
+  const { submit, finish } = harnessEngine('builtin', () => ({}));
 
   it('fails the run saying which key to set', async () => {
-    const { run: queued } = await submit('Anything', []);
+    const { run: queued } = await submit('Anything', [], REPO_FILES);
 
     const { run } = await finish(queued.id);
 

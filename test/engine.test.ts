@@ -1,52 +1,28 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarnessRegistry } from '../src/agents/registry.ts';
+import { describe, expect, it } from 'vitest';
 import type { RunConclusion } from '../src/core/run.ts';
-import { Engine, engineConfig, type RunRequest } from '../src/engine/index.ts';
-import { DATABASE_KINDS, newPostgresDatabase } from './support/databases.ts';
-import { gitIn, makeRepo, nightshiftBranches, processesWith } from './support/repos.ts';
+import type { RunRequest } from '../src/engine/index.ts';
+import { DATABASE_KINDS } from './support/databases.ts';
+import { waitFor } from './support/harness-engine.ts';
+import { gitIn, nightshiftBranches, processesWith } from './support/repos.ts';
+import { scriptedEngine } from './support/scripted-engine.ts';
 import { ScriptedHarness } from './support/scripted-harness.ts';
 
 describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
-  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-engine-')) };
-  const harnesses = new HarnessRegistry();
-  let engine: Engine;
-  let repoCount = 0;
-
-  beforeAll(async () => {
-    const config = {
-      ...engineConfig(join(temp.dir, 'home'), {}),
-      databaseUrl: kind === 'postgres' ? await newPostgresDatabase() : undefined,
-      defaultHarness: 'scripted',
-      limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
-    };
-    engine = await Engine.open(config, { harnesses });
-    await engine.startWorker();
-  });
-
-  afterAll(async () => {
-    await engine?.close();
-    rmSync(temp.dir, { recursive: true, force: true });
-  });
-
-  async function newRepo(files: Record<string, string> = { 'README.md': '# demo\n' }): Promise<string> {
-    const dir = join(temp.dir, `repo${repoCount++}`);
-    await makeRepo(dir, files);
-    return dir;
-  }
+  const { state, newRepo } = scriptedEngine(kind, 'engine');
+  const { harnesses } = state;
 
   async function runToEnd(request: RunRequest, timeoutMs = 60_000) {
-    const run = await engine.submit({ cwd: temp.dir, ...request });
+    const run = await state.engine.submit({ cwd: state.dir, ...request });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const current = await engine.store.getRun(run.id);
+      const current = await state.engine.store.getRun(run.id);
       if (current.status === 'completed') {
         return {
           run: current,
-          events: await engine.store.events(run.id),
-          change: await engine.store.changes.forRun(run.id),
+          events: await state.engine.store.events(run.id),
+          change: await state.engine.store.changes.forRun(run.id),
         };
       }
       if (Date.now() > deadline) throw new Error(`run ${run.id} did not complete (${current.status})`);
@@ -151,14 +127,14 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
   it('cancels a running run within a second and leaves no process behind', async () => {
     const repo = await newRepo();
     const marker = `cancel-me-${Date.now()}`;
-    const run = await engine.submit({ repo, script: `sleep 600 # ${marker}` });
+    const run = await state.engine.submit({ repo, script: `sleep 600 # ${marker}` });
     await waitFor(async () => processesWith(marker).length > 0);
 
     const asked = Date.now();
-    await engine.store.requestCancel(run.id, 'tester');
+    await state.engine.store.requestCancel(run.id, 'tester');
     await waitFor(async () => processesWith(marker).length === 0);
     const stoppedAfter = Date.now() - asked;
-    await waitFor(async () => (await engine.store.getRun(run.id)).status === 'completed');
+    await waitFor(async () => (await state.engine.store.getRun(run.id)).status === 'completed');
 
     expect(await conclusionOf(run.id)).toBe('cancelled');
     expect(stoppedAfter).toBeLessThan(1_000);
@@ -177,7 +153,7 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
 
   it('stops a step that exceeds its own time limit', async () => {
     const repo = await newRepo();
-    const blueprint = join(temp.dir, `slow-step-${kind}.yml`);
+    const blueprint = join(state.dir, `slow-step-${kind}.yml`);
     writeFileSync(blueprint, 'name: slow\nsteps:\n  - id: wait\n    run: sleep 600\n    timeout: 1s\n');
 
     const { run } = await runToEnd({ repo, script: 'unused', blueprint });
@@ -200,15 +176,15 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
 
   it('rejects a request whose blueprint needs a prompt without queuing anything', async () => {
     const repo = await newRepo();
-    const before = await engine.store.listRuns();
+    const before = await state.engine.store.listRuns();
 
-    const submit = engine.submit({ repo, script: 'true', blueprint: 'default' });
+    const submit = state.engine.submit({ repo, script: 'true', blueprint: 'default' });
 
     await expect(submit).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       message: 'blueprint default needs a prompt',
     });
-    expect(await engine.store.listRuns()).toEqual(before);
+    expect(await state.engine.store.listRuns()).toEqual(before);
   });
 
   it('uses the harness and model a run names for agent steps that name none', async () => {
@@ -221,11 +197,11 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
     expect(run.conclusion).toBe('success');
     expect(chosen.models).toEqual(['openai:gpt-5']);
     expect(await gitIn(repo, 'show', `${run.branch}:who.txt`)).toBe('chosen');
-    await expect(engine.submit({ repo, prompt: 'x', harness: 'nope' })).rejects.toMatchObject({
+    await expect(state.engine.submit({ repo, prompt: 'x', harness: 'nope' })).rejects.toMatchObject({
       code: 'HARNESS_UNAVAILABLE',
     });
     await expect(
-      engine.submit({ repo, prompt: 'x', harness: 'chosen', model: 'gpt-5' }),
+      state.engine.submit({ repo, prompt: 'x', harness: 'chosen', model: 'gpt-5' }),
     ).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       message: 'model "gpt-5" is not provider:model',
@@ -233,14 +209,6 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
   });
 
   async function conclusionOf(runId: string): Promise<RunConclusion | null> {
-    return (await engine.store.getRun(runId)).conclusion;
+    return (await state.engine.store.getRun(runId)).conclusion;
   }
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_KEY } from '../src/agents/cli/harness.ts';
-import { collect, harnessEngine, ofType, startHarness, waitFor } from './support/harness-engine.ts';
+import { describeCliSession } from './support/cli-session-tests.ts';
+import { harnessEngine, ofType } from './support/harness-engine.ts';
 import type { ScriptedTurn } from './support/model-server.ts';
-import { gitIn, processesWith } from './support/repos.ts';
+import { gitIn } from './support/repos.ts';
 
 const KEY = 'sk-ant-test-real-key-0123456789';
 const USAGE = { inputTokens: 100, outputTokens: 20 };
@@ -90,84 +91,10 @@ describe('Claude Code, end to end through the engine, sandbox and gateway', { ti
   });
 });
 
-describe('a Claude Code session', { timeout: 180_000 }, () => {
-  const { state } = harnessEngine('claude-code', (models) => ({
-    ANTHROPIC_API_KEY: KEY,
-    NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url,
-  }));
-  const harness = () => state.engine.harnesses.get('claude-code');
-  const userTexts = (body: unknown) => JSON.stringify((body as { messages: unknown[] }).messages);
-
-  it('delivers follow-ups in order once the current turn ends, continuing the conversation', async () => {
-    let release = () => {};
-    const hold = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const before = state.models.requests.length;
-    state.script.push({ text: 'first answer', hold }, { text: 'second answer' }, { text: 'third answer' });
-    const started = await startHarness(state.engine, harness(), 'first question', { dir: state.dir });
-    const events = collect(started.session.events);
-    await waitFor(() => state.models.requests.length > before);
-
-    started.session.followUp('second question', 'alice');
-    started.session.followUp('third question', null);
-    release();
-    const seen = await events;
-    await started.release();
-
-    expect(seen.filter((e) => e.type === 'agent.message').map((e) => e.data)).toEqual([
-      { text: 'first answer' },
-      { text: 'second answer' },
-      { text: 'third answer' },
-    ]);
-    expect(seen.at(-1)).toEqual({ type: 'agent.result', data: { text: 'third answer' } });
-    const calls = state.models.requests.slice(before);
-    expect(calls).toHaveLength(3);
-    expect(userTexts(calls[2]!.body)).toMatch(
-      /first question.*first answer.*\[follow-up from alice\]\\nsecond question.*second answer.*third question/,
-    );
-  });
-
-  it('stops within seconds mid-command, killing Claude Code and its command, and says who stopped it', async () => {
-    const marker = `claude-stop-${Date.now()}`;
-    state.script.push({
-      toolCalls: [{ name: 'Bash', input: { command: `echo waiting; sleep 600 # ${marker}` } }],
-    });
-    const started = await startHarness(state.engine, harness(), `wait (${marker}-prompt)`, {
-      dir: state.dir,
-    });
-    const events = collect(started.session.events);
-    await waitFor(() => processesWith(`sleep 600 # ${marker}`).length > 0);
-    expect(processesWith(`${marker}-prompt`).length).toBeGreaterThan(0);
-
-    const asked = Date.now();
-    await started.session.stop('alice');
-    const seen = await events;
-    const stoppedAfter = Date.now() - asked;
-    await started.release();
-
-    expect(stoppedAfter).toBeLessThan(10_000);
-    expect(processesWith(marker)).toEqual([]);
-    expect(seen.at(-1)).toEqual({ type: 'agent.error', data: { message: 'the agent was stopped by alice' } });
-  });
-
-  it('resumes an earlier session folder in a new sandbox (a run continuing another)', async () => {
-    state.script.push({ text: 'noted: 7' }, { text: 'it was 7' });
-    const first = await startHarness(state.engine, harness(), 'remember the number 7', { dir: state.dir });
-    await collect(first.session.events);
-    await first.release();
-    const before = state.models.requests.length;
-
-    const second = await startHarness(state.engine, harness(), 'which number was it?', {
-      dir: state.dir,
-      resumeFrom: first.sessionDir,
-    });
-    const seen = await collect(second.session.events);
-    await second.release();
-
-    expect(seen.at(-1)).toEqual({ type: 'agent.result', data: { text: 'it was 7' } });
-    expect(userTexts(state.models.requests[before]!.body)).toMatch(
-      /remember the number 7.*noted: 7.*which number was it\?/,
-    );
-  });
+describeCliSession({
+  harness: 'claude-code',
+  title: 'Claude Code',
+  env: (models) => ({ ANTHROPIC_API_KEY: KEY, NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url }),
+  shell: (command) => ({ toolCalls: [{ name: 'Bash', input: { command } }] }),
+  conversation: (body) => JSON.stringify((body as { messages: unknown[] }).messages),
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_KEY } from '../src/agents/cli/harness.ts';
-import { collect, harnessEngine, ofType, startHarness, waitFor } from './support/harness-engine.ts';
+import { describeCliSession } from './support/cli-session-tests.ts';
+import { harnessEngine, ofType } from './support/harness-engine.ts';
 import type { ScriptedTurn } from './support/model-server.ts';
-import { gitIn, processesWith } from './support/repos.ts';
+import { gitIn } from './support/repos.ts';
 
 const KEY = 'sk-openai-test-real-key-0123456789';
 const USAGE = { inputTokens: 100, outputTokens: 20 };
@@ -79,80 +80,10 @@ describe('Codex, end to end through the engine, sandbox and gateway', { timeout:
   });
 });
 
-describe('a Codex session', { timeout: 180_000 }, () => {
-  const { state } = harnessEngine('codex', (models) => ({
-    OPENAI_API_KEY: KEY,
-    NIGHTSHIFT_OPENAI_BASE_URL: `${models.url}/v1`,
-  }));
-  const harness = () => state.engine.harnesses.get('codex');
-  const posts = () => state.models.requests.filter((c) => c.method === 'POST');
-
-  it('delivers follow-ups in order once the current turn ends, continuing the conversation', async () => {
-    let release = () => {};
-    const hold = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const before = posts().length;
-    state.script.push({ text: 'first answer', hold }, { text: 'second answer' }, { text: 'third answer' });
-    const started = await startHarness(state.engine, harness(), 'first question', { dir: state.dir });
-    const events = collect(started.session.events);
-    await waitFor(() => posts().length > before);
-
-    started.session.followUp('second question', 'alice');
-    started.session.followUp('third question', null);
-    release();
-    const seen = await events;
-    await started.release();
-
-    expect(seen.filter((e) => e.type === 'agent.message').map((e) => e.data)).toEqual([
-      { text: 'first answer' },
-      { text: 'second answer' },
-      { text: 'third answer' },
-    ]);
-    expect(seen.at(-1)).toEqual({ type: 'agent.result', data: { text: 'third answer' } });
-    const calls = posts().slice(before);
-    expect(calls).toHaveLength(3);
-    expect(inputOf(calls[2]!.body)).toMatch(
-      /first question.*first answer.*\[follow-up from alice\]\\nsecond question.*second answer.*third question/,
-    );
-  });
-
-  it('stops within seconds mid-command, killing Codex and its command, and says who stopped it', async () => {
-    const marker = `codex-stop-${Date.now()}`;
-    state.script.push(shell(`echo waiting; sleep 600 # ${marker}`));
-    const started = await startHarness(state.engine, harness(), `wait (${marker}-prompt)`, {
-      dir: state.dir,
-    });
-    const events = collect(started.session.events);
-    await waitFor(() => processesWith(`sleep 600 # ${marker}`).length > 0);
-    expect(processesWith(`${marker}-prompt`).length).toBeGreaterThan(0);
-
-    const asked = Date.now();
-    await started.session.stop('alice');
-    const seen = await events;
-    const stoppedAfter = Date.now() - asked;
-    await started.release();
-
-    expect(stoppedAfter).toBeLessThan(10_000);
-    expect(processesWith(marker)).toEqual([]);
-    expect(seen.at(-1)).toEqual({ type: 'agent.error', data: { message: 'the agent was stopped by alice' } });
-  });
-
-  it('resumes an earlier session folder in a new sandbox (a run continuing another)', async () => {
-    state.script.push({ text: 'noted: 7' }, { text: 'it was 7' });
-    const first = await startHarness(state.engine, harness(), 'remember the number 7', { dir: state.dir });
-    await collect(first.session.events);
-    await first.release();
-    const before = posts().length;
-
-    const second = await startHarness(state.engine, harness(), 'which number was it?', {
-      dir: state.dir,
-      resumeFrom: first.sessionDir,
-    });
-    const seen = await collect(second.session.events);
-    await second.release();
-
-    expect(seen.at(-1)).toEqual({ type: 'agent.result', data: { text: 'it was 7' } });
-    expect(inputOf(posts()[before]!.body)).toMatch(/remember the number 7.*noted: 7.*which number was it\?/);
-  });
+describeCliSession({
+  harness: 'codex',
+  title: 'Codex',
+  env: (models) => ({ OPENAI_API_KEY: KEY, NIGHTSHIFT_OPENAI_BASE_URL: `${models.url}/v1` }),
+  shell,
+  conversation: inputOf,
 });

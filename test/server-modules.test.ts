@@ -5,13 +5,14 @@ import { serverModules } from '../src/server/modules.ts';
 import { createToken } from '../src/server/tokens.ts';
 import { signBody } from '../src/triggers/webhook/verify.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
+import { waitFor } from './support/automations.ts';
 import { makeRepo, tempDir } from './support/repos.ts';
 
 /** `nightshift serve` mounts automations, fleets, generic webhooks and Slack beside the core API. */
 describe('the modules nightshift serve mounts', () => {
   let api: TestApi;
   let files: Awaited<ReturnType<typeof tempDir>>;
-  const tokens = { reader: '', writer: '' };
+  const tokens = { reader: '', writer: '', metrics: '' };
 
   beforeAll(async () => {
     files = await tempDir();
@@ -37,6 +38,7 @@ describe('the modules nightshift serve mounts', () => {
     api = await startTestApi('pglite', { parts: (engine) => serverModules(engine, env) });
     tokens.reader = (await createToken(api.engine.store, { name: 'reader', scopes: ['runs:read'] })).token;
     tokens.writer = (await createToken(api.engine.store, { name: 'writer', scopes: ['runs:write'] })).token;
+    tokens.metrics = (await createToken(api.engine.store, { name: 'prom', scopes: ['metrics:read'] })).token;
   }, 300_000);
 
   afterAll(async () => {
@@ -84,21 +86,42 @@ describe('the modules nightshift serve mounts', () => {
 
     expect(forged.status).toBe(401);
     expect(signed.status).toBe(202);
-    const runs = await api.engine.store.listRuns({});
+    // The run is started from the queue, after the answer.
+    const runs = await waitFor(async () => {
+      const all = await api.engine.store.listRuns({});
+      return all.length > 0 ? all : undefined;
+    }, 'the webhook run');
     expect(runs.map((r) => [r.trigger, r.inputs.script])).toEqual([
       ['webhook:alert-fix', 'echo disk full > alert.txt'],
     ]);
+    const metrics = await (await api.fetch('/metrics', { token: tokens.metrics })).text();
+    expect(metrics).toContain(
+      'nightshift_webhook_deliveries_total{source="webhook:alerts",outcome="accepted"} 1',
+    );
+    expect(metrics).toContain(
+      'nightshift_webhook_deliveries_total{source="webhook:alerts",outcome="rejected_signature"} 1',
+    );
   });
 
   it('serves the fleets API with read and write scopes', async () => {
     const list = await api.fetch('/api/fleets', { token: tokens.reader });
     const pauseAsReader = await api.fetch('/api/fleets/none/pause', { method: 'POST', token: tokens.reader });
     const pauseUnknown = await api.fetch('/api/fleets/none/pause', { method: 'POST', token: tokens.writer });
+    const refreshAsReader = await api.fetch('/api/fleets/none/refresh', {
+      method: 'POST',
+      token: tokens.reader,
+    });
+    const refreshUnknown = await api.fetch('/api/fleets/none/refresh', {
+      method: 'POST',
+      token: tokens.writer,
+    });
 
     expect(list.status).toBe(200);
     expect(await list.json()).toEqual({ fleets: [] });
     expect(pauseAsReader.status).toBe(403);
     expect(pauseUnknown.status).toBe(404);
+    expect(refreshAsReader.status).toBe(403);
+    expect(refreshUnknown.status).toBe(404);
   });
 
   it('answers Slack and GitHub ingress with what is missing when they are not configured', async () => {

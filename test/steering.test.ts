@@ -1,24 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarnessRegistry } from '../src/agents/registry.ts';
-import type { RunEvent } from '../src/core/events.ts';
-import { Engine, engineConfig } from '../src/engine/index.ts';
-import { DATABASE_KINDS, newPostgresDatabase } from './support/databases.ts';
-import { gitIn, makeRepo, processesWith } from './support/repos.ts';
+import { describe, expect, it } from 'vitest';
+import { DATABASE_KINDS } from './support/databases.ts';
+import { ofType, waitFor } from './support/harness-engine.ts';
+import { gitIn, processesWith } from './support/repos.ts';
+import { scriptedEngine } from './support/scripted-engine.ts';
 import { ScriptedHarness } from './support/scripted-harness.ts';
-
-const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
-  events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** A promise the test resolves when it wants a held turn to end. */
 function gate() {
@@ -30,39 +15,15 @@ function gate() {
 }
 
 describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
-  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-steering-')) };
-  const harnesses = new HarnessRegistry();
-  let engine: Engine;
-  let repoCount = 0;
-
-  beforeAll(async () => {
-    const config = {
-      ...engineConfig(join(temp.dir, 'home'), {}),
-      databaseUrl: kind === 'postgres' ? await newPostgresDatabase() : undefined,
-      defaultHarness: 'scripted',
-      limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
-    };
-    engine = await Engine.open(config, { harnesses });
-    await engine.startWorker();
-  });
-
-  afterAll(async () => {
-    await engine?.close();
-    rmSync(temp.dir, { recursive: true, force: true });
-  });
-
-  async function newRepo(files: Record<string, string> = { 'README.md': '# demo\n' }): Promise<string> {
-    const dir = join(temp.dir, `repo${repoCount++}`);
-    await makeRepo(dir, files);
-    return dir;
-  }
+  const { state, newRepo } = scriptedEngine(kind, 'steering');
+  const { harnesses } = state;
 
   async function finish(runId: string) {
-    await waitFor(async () => (await engine.store.getRun(runId)).status === 'completed', 60_000);
-    return { run: await engine.store.getRun(runId), events: await engine.store.events(runId) };
+    await waitFor(async () => (await state.engine.store.getRun(runId)).status === 'completed', 60_000);
+    return { run: await state.engine.store.getRun(runId), events: await state.engine.store.events(runId) };
   }
 
-  const eventsOf = (runId: string) => engine.store.events(runId);
+  const eventsOf = (runId: string) => state.engine.store.events(runId);
 
   it('delivers follow-ups to the live agent in order when its turn ends, attributed to their authors', async () => {
     const repo = await newRepo();
@@ -73,11 +34,11 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
       { commands: ['echo three > three.txt'] },
     ]);
     harnesses.register(agent);
-    const queued = await engine.submit({ repo, prompt: 'Write one.txt' });
+    const queued = await state.engine.submit({ repo, prompt: 'Write one.txt' });
     await waitFor(async () => ofType(await eventsOf(queued.id), 'agent.tool_result').length > 0);
 
-    const first = await engine.say(queued.id, 'now two.txt', 'alice');
-    const second = await engine.say(queued.id, 'and three.txt', 'bob');
+    const first = await state.engine.say(queued.id, 'now two.txt', 'alice');
+    const second = await state.engine.say(queued.id, 'and three.txt', 'bob');
     await waitFor(async () => ofType(await eventsOf(queued.id), 'agent.follow_up').length === 2);
     held.open();
     const { run, events } = await finish(queued.id);
@@ -90,7 +51,7 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
     ]);
     expect(run.conclusion).toBe('success');
     expect(await gitIn(repo, 'show', `${run.branch}:three.txt`)).toBe('three');
-    expect(await engine.store.steering.pending([run.id])).toEqual([]);
+    expect(await state.engine.store.steering.pending([run.id])).toEqual([]);
   });
 
   it('stops the agent mid-command within seconds, records who stopped it, and publishes what it did', async () => {
@@ -100,11 +61,11 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
       { commands: ['echo kept > kept.txt', `sleep 600 # ${marker}`] },
     ]);
     harnesses.register(agent);
-    const queued = await engine.submit({ repo, prompt: 'Work for a long time' });
+    const queued = await state.engine.submit({ repo, prompt: 'Work for a long time' });
     await waitFor(() => processesWith(marker).length > 0);
 
     const asked = Date.now();
-    await engine.stopAgent(queued.id, 'carol');
+    await state.engine.stopAgent(queued.id, 'carol');
     const { run, events } = await finish(queued.id);
 
     expect(Date.now() - asked).toBeLessThan(10_000);
@@ -125,10 +86,10 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
       { commands: ['echo fixed > app.txt'] },
     ]);
     harnesses.register(agent);
-    const queued = await engine.submit({ repo, prompt: 'Fix app.txt' });
+    const queued = await state.engine.submit({ repo, prompt: 'Fix app.txt' });
     await waitFor(async () => ofType(await eventsOf(queued.id), 'agent.tool_result').length > 0);
 
-    await engine.stopAgent(queued.id, 'dave');
+    await state.engine.stopAgent(queued.id, 'dave');
     const { run, events } = await finish(queued.id);
 
     expect(run.conclusion).toBe('failure');
@@ -144,10 +105,10 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
       { commands: ['test -f code.txt && echo docs > docs.txt'] },
     ]);
     harnesses.register(agent);
-    const firstRun = await engine.submit({ repo, prompt: 'Write the code' });
+    const firstRun = await state.engine.submit({ repo, prompt: 'Write the code' });
     const { run: first } = await finish(firstRun.id);
 
-    const { delivery, run: next } = await engine.say(first.id, 'now also update the docs', 'erin');
+    const { delivery, run: next } = await state.engine.say(first.id, 'now also update the docs', 'erin');
     const { run: second } = await finish(next.id);
 
     expect(delivery).toBe('continued');
@@ -160,7 +121,7 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
     expect(log.split('\n')).toHaveLength(3);
     expect(await gitIn(repo, 'show', `${first.branch}:code.txt`)).toBe('code');
     expect(await gitIn(repo, 'show', `${first.branch}:docs.txt`)).toBe('docs');
-    const change = await engine.store.changes.forRun(second.id);
+    const change = await state.engine.store.changes.forRun(second.id);
     expect(change?.diffstat.perFile.map((f) => f.path)).toEqual(['docs.txt']);
   });
 
@@ -174,18 +135,19 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
       { commands: ['echo b > b.txt'] },
     ]);
     harnesses.register(agent);
-    const queued = await engine.submit({ repo, prompt: 'Write a.txt' });
+    const queued = await state.engine.submit({ repo, prompt: 'Write a.txt' });
     await waitFor(async () =>
       ofType(await eventsOf(queued.id), 'step.started').some((e) => e.data.step === 'tests'),
     );
 
-    const said = await engine.say(queued.id, 'b.txt too', 'frank');
+    const said = await state.engine.say(queued.id, 'b.txt too', 'frank');
     await finish(queued.id);
-    let next = null as Awaited<ReturnType<typeof engine.store.listRuns>>[number] | null;
+    let next = null as Awaited<ReturnType<typeof state.engine.store.listRuns>>[number] | null;
     await waitFor(async () => {
       next =
-        (await engine.store.listRuns({ repoId: said.run.repoId })).find((r) => r.continues === queued.id) ??
-        null;
+        (await state.engine.store.listRuns({ repoId: said.run.repoId })).find(
+          (r) => r.continues === queued.id,
+        ) ?? null;
       return next !== null;
     });
     const { run: continued } = await finish(next!.id);
@@ -199,14 +161,14 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
 
   it('refuses to stop a completed run or continue a script run, saying what to do instead', async () => {
     const repo = await newRepo();
-    const scripted = await engine.submit({ repo, script: 'echo x > x.txt' });
+    const scripted = await state.engine.submit({ repo, script: 'echo x > x.txt' });
     const { run } = await finish(scripted.id);
 
-    await expect(engine.stopAgent(run.id, 'gina')).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(engine.say(run.id, 'more', 'gina')).rejects.toMatchObject({
+    await expect(state.engine.stopAgent(run.id, 'gina')).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(state.engine.say(run.id, 'more', 'gina')).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       message: expect.stringContaining('has no agent to continue'),
     });
-    await expect(engine.say(run.id, '   ', 'gina')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(state.engine.say(run.id, '   ', 'gina')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 });

@@ -1,42 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarnessRegistry } from '../src/agents/registry.ts';
-import { Engine, engineConfig } from '../src/engine/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
 import { runSwarm } from '../src/fleets/swarm.ts';
 import { gitIn, makeRepo } from './support/repos.ts';
+import { scriptedEngine } from './support/scripted-engine.ts';
 import { ScriptedHarness } from './support/scripted-harness.ts';
 
 /** A swarm end to end: facets in real sandboxes, a host-side merge, an agent resolving the conflict. */
 describe('swarm', () => {
-  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-swarm-')) };
   const resolver = new ScriptedHarness('scripted', [{ commands: ["printf 'color=red+blue\\n' > conf.txt"] }]);
-  let engine: Engine;
-
-  beforeAll(async () => {
-    engine = await Engine.open(
-      {
-        ...engineConfig(join(temp.dir, 'home'), {}),
-        concurrency: 3,
-        perRepoConcurrency: 3,
-        traceExecs: false,
-        defaultHarness: 'scripted',
-        limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
-      },
-      { harnesses: new HarnessRegistry().register(resolver) },
-    );
-    await engine.startWorker();
-  }, 300_000);
-
-  afterAll(async () => {
-    await engine?.close();
-    rmSync(temp.dir, { recursive: true, force: true });
+  const { state } = scriptedEngine('pglite', 'swarm', {
+    concurrency: 3,
+    perRepoConcurrency: 3,
+    traceExecs: false,
+  });
+  beforeAll(() => {
+    state.harnesses.register(resolver);
   });
 
   it('runs facets in parallel, resolves their conflict with an agent step and publishes one change crediting each', async () => {
-    const repo = join(temp.dir, 'app');
+    const repo = join(state.dir, 'app');
     const base = await makeRepo(repo, { 'conf.txt': 'color=none\n' });
     const { spec, errors } = parseSwarmSpec(
       [
@@ -54,9 +37,14 @@ describe('swarm', () => {
     expect(errors).toEqual([]);
 
     const result = await runSwarm(
-      { store: engine.store, scm: engine.scm, author: engine.config.author, defaultTimeoutMs: 120_000 },
+      {
+        store: state.engine.store,
+        scm: state.engine.scm,
+        author: state.engine.config.author,
+        defaultTimeoutMs: 120_000,
+      },
       spec!,
-      temp.dir,
+      state.dir,
     );
 
     expect(result.facets.map((f) => [f.id, f.conclusion])).toEqual([
@@ -76,7 +64,7 @@ describe('swarm', () => {
     const message = await gitIn(repo, 'log', '-1', '--format=%B', 'nightshift/swarm/colors');
     for (const facet of result.facets)
       expect(message).toContain(`Nightshift-Facet: ${facet.id} ${facet.runId}`);
-    const change = await engine.store.changes.forRun(result.convergeRunId!);
+    const change = await state.engine.store.changes.forRun(result.convergeRunId!);
     expect(change).toMatchObject({ baseCommit: base, headCommit: result.head, diffstat: { files: 2 } });
     expect(change!.diff).toContain('+color=red+blue');
     expect(change!.diff).not.toContain('<<<<<<<');

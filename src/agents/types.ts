@@ -1,6 +1,38 @@
 import type { HarnessEvent } from '../core/events.ts';
 import type { Sandbox, SandboxFile } from '../sandbox/types.ts';
 
+/** What an agent asks for with the `start_run` tool. */
+export interface SubRunRequest {
+  /** Another repo (an absolute path, URL or `github:OWNER/NAME`); the run's own repo when omitted. */
+  repo?: string;
+  prompt?: string;
+  script?: string;
+  /** A built-in blueprint name (`default`, `script`, ...); files are not allowed. */
+  blueprint?: string;
+}
+
+/** A sub-run as an agent sees it through `run_status`. */
+export interface SubRunInfo {
+  id: string;
+  repo: string;
+  blueprint: string;
+  status: string;
+  conclusion: string | null;
+  reason: string | null;
+  branch: string | null;
+  change: { files: number; insertions: number; deletions: number; state: string } | null;
+}
+
+/**
+ * Sub-runs a run's agent may start and read, bounded by the policy's `runs` section; refusals
+ * throw POLICY_DENIED with a message for the agent. Given to harnesses running on the host.
+ */
+export interface SubRunTools {
+  start(request: SubRunRequest): Promise<SubRunInfo>;
+  /** A sub-run this run started (any other id is refused). */
+  status(id: string): Promise<SubRunInfo>;
+}
+
 export interface HarnessContext {
   runId: string;
   /** The blueprint step the agent works for (fix rounds of a gate come back to the same step). */
@@ -30,6 +62,8 @@ export interface HarnessContext {
   modelGatewaySocket?: string;
   /** Aborted when the run is cancelled or times out. */
   signal: AbortSignal;
+  /** Starting and reading sub-runs (the built-in agent's `start_run` and `run_status` tools). */
+  subRuns?: SubRunTools;
 }
 
 /** One conversation with an agent, started by `Harness.start`. */

@@ -45,6 +45,12 @@ export const AUDIT_DATA = {
   'policy.denied': z.strictObject({ what: z.string(), reason: z.string() }),
   'secret.used': z.strictObject({ names: z.array(SecretName).min(1), step: z.string().optional() }),
   publish: z.strictObject({ branch: z.string(), headCommit: z.string(), repo: z.string() }),
+  'run.spawned': z.strictObject({
+    childRunId: z.string(),
+    repo: z.string(),
+    blueprint: z.string(),
+    depth: z.number().int().positive(),
+  }),
   'run.cancelled': z.strictObject({ by: z.string().nullable(), reason: z.string().optional() }),
   'budget.exceeded': z.strictObject({ spentUsd: z.number(), limitUsd: z.number() }),
 } as const;

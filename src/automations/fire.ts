@@ -14,6 +14,8 @@ export interface FireDeps {
   submit: (request: RunRequest) => Promise<Run>;
   log: pino.Logger;
   now: () => Date;
+  /** How long a claimed fire is held before another scheduler may finish it (ms). */
+  leaseMs?: number;
 }
 
 /** The trigger's data for one fire. */
@@ -28,12 +30,15 @@ export interface FireInput {
   /** A Slack message: `{{slack.text}}`; `repo` is the target it named. */
   slack?: { text: string; user: string; channel: string; repo?: string };
   reply?: AutomationFire['reply'];
+  /** The delivery (`source:id`) this fire answers: processing it again resumes the same fire. */
+  delivery?: string;
 }
 
 /**
- * Fires an automation: checks filters, claims the fire (a cron slot at most once), applies
- * the concurrency limit (cron: `overlap` skip or queue), renders the inputs and queues one
- * run per target. Returns null when the slot was already claimed elsewhere.
+ * Fires an automation: checks filters, claims the fire (a cron slot, or a delivery, at most
+ * once), applies the concurrency limit (cron: `overlap` skip or queue), renders the inputs and
+ * queues one run per target. Returns null when the slot was already claimed elsewhere; for a
+ * delivery seen before, its fire (resumed if its process died before settling it).
  */
 export async function fireAutomation(
   deps: FireDeps,
@@ -49,16 +54,51 @@ export async function fireAutomation(
     catchUp: input.catchUp,
     reason: input.reason,
     reply: input.reply,
+    delivery: input.delivery,
+    leaseMs: deps.leaseMs,
     now: deps.now(),
   });
   if (!fire) return null;
+  if (fire.existing && fire.outcome !== 'claimed') return fire;
+  return decide(deps, automation, fire, vars, input, failing);
+}
+
+/**
+ * Takes over a cron fire whose process died after claiming it (its lease ended) and finishes
+ * it: filters, concurrency, then the runs not queued yet. Returns null when none is abandoned.
+ */
+export async function resumeAbandonedFire(
+  deps: FireDeps,
+  automations: (name: string) => Promise<Automation | undefined>,
+): Promise<AutomationFire | null> {
+  const fire = await deps.automations.takeAbandoned(deps.leaseMs);
+  if (!fire) return null;
+  const automation = await automations(fire.automation);
+  if (!automation) return deps.automations.settleFire(fire.id, 'failed', { reason: 'automation removed' });
+  deps.log.warn({ automation: automation.name, fire: fire.id }, 'resuming a fire its scheduler left');
+  const input: FireInput = { kind: fire.kind, slot: fire.slot ?? undefined };
+  const vars = templateVars(automation, input);
+  const failing = automation.filters.find((filter) => !filterHolds(filter, vars));
+  return decide(deps, automation, fire, vars, input, failing);
+}
+
+async function decide(
+  deps: FireDeps,
+  automation: Automation,
+  fire: AutomationFire,
+  vars: TemplateVars,
+  input: FireInput,
+  failing: AutomationFilter | undefined,
+): Promise<AutomationFire> {
   if (failing) {
     return deps.automations.settleFire(fire.id, 'filtered', {
       reason: `filter on ${failing.field} did not match`,
     });
   }
   const active = await deps.automations.activeFires(automation.name);
-  if (active >= automation.concurrency) {
+  // A resumed fire that already queued runs is past this decision: it only finishes.
+  const begun = await deps.automations.runsOfFire(fire.id);
+  if (active >= automation.concurrency && begun.length === 0) {
     const busy = `${active} earlier fire(s) still running (concurrency ${automation.concurrency})`;
     const queue = automation.trigger.kind === 'cron' && automation.trigger.overlap === 'queue';
     if (queue && !(await deps.automations.hasWaiting(automation.name))) {
@@ -89,10 +129,19 @@ export async function startRuns(
     deps.log.warn({ automation: automation.name, fire: fire.id, code: e.code }, 'automation fire failed');
     return deps.automations.settleFire(fire.id, 'failed', { reason: e.message });
   }
-  const runIds: string[] = [];
+  // A fire resumed after a crash keeps the runs its first process queued.
+  const queued = await deps.automations.runsOfFire(fire.id);
+  const runIds = queued.map((run) => run.id);
   const failures: string[] = [];
   for (const target of targets) {
+    const done = queued.findIndex((run) => run.repo === targetName(target));
+    if (done >= 0) {
+      queued.splice(done, 1);
+      continue;
+    }
     try {
+      // Keeps the fire while this process works through many targets, so no other takes it over.
+      await deps.automations.renewFire(fire.id, deps.leaseMs);
       runIds.push((await deps.submit({ ...request, repo: resolveTarget(automation, target) })).id);
     } catch (error) {
       failures.push(`${targetName(target)}: ${toNightshiftError(error).message}`);

@@ -1,13 +1,17 @@
 import { Hono } from 'hono';
 import { NightshiftError } from '../core/errors.ts';
+import { parseInput } from '../server/errors.ts';
 import { handleErrors } from '../triggers/http.ts';
+import { AutomationApplyBody, AutomationHistoryQuery, AutomationRunBody } from './api-schema.ts';
 import { type AutomationDeps, AutomationService } from './service.ts';
+import { syncAutomations } from './sync.ts';
 
 /**
  * The automations API (authenticated by the server that mounts it, e.g. at `/api/automations`):
  * `GET /` list (with next fire times), `POST /` create, `GET|PUT|DELETE /:name`,
  * `POST /:name/enable|disable`, `POST /:name/run` (run now, optional `{ payload }`),
- * `GET /:name/history?limit=N`. Bodies use the file format of one automation, as JSON.
+ * `GET /:name/history?limit=N`, and `POST /apply` `{ dir, repos }` (sync with the files, read on
+ * this server's file system). Bodies use the file format of one automation, as JSON.
  */
 export function automationRoutes(deps: AutomationDeps): Hono {
   const service = new AutomationService(deps);
@@ -29,6 +33,11 @@ export function automationRoutes(deps: AutomationDeps): Hono {
     }
     return c.json(await service.put(body), 201);
   });
+  app.post('/apply', async (c) => {
+    const body = parseInput(AutomationApplyBody, await jsonBody(c.req.raw), 'body');
+    const { applied, removed } = await syncAutomations(service, body);
+    return c.json({ applied, removed });
+  });
   app.get('/:name', async (c) => c.json(await service.get(c.req.param('name'))));
   app.put('/:name', async (c) =>
     c.json(await service.put(await jsonBody(c.req.raw), { name: c.req.param('name') })),
@@ -41,15 +50,12 @@ export function automationRoutes(deps: AutomationDeps): Hono {
   app.post('/:name/disable', async (c) => c.json(await service.setEnabled(c.req.param('name'), false)));
   app.post('/:name/run', async (c) => {
     const text = await c.req.text();
-    const body = text.trim() === '' ? {} : parseJson(text);
-    const payload = body && typeof body === 'object' ? (body as { payload?: unknown }).payload : undefined;
-    const fire = await service.runNow(c.req.param('name'), { payload });
+    const body = parseInput(AutomationRunBody, text.trim() === '' ? {} : parseJson(text), 'body');
+    const fire = await service.runNow(c.req.param('name'), { payload: body.payload });
     return c.json(fire, fire.outcome === 'started' ? 202 : 200);
   });
   app.get('/:name/history', async (c) => {
-    const limit = Number(c.req.query('limit') ?? 20);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new NightshiftError('INVALID_INPUT', 'limit must be a positive whole number');
+    const { limit } = parseInput(AutomationHistoryQuery, c.req.query(), 'query');
     return c.json({ fires: await service.history(c.req.param('name'), limit) });
   });
   return app;

@@ -21,6 +21,8 @@ export interface AutomationDeps {
   now?: () => Date;
   /** Where webhook and Slack secrets are read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /** How long a claimed fire is held before another scheduler may finish it (ms, default 5 min). */
+  fireLeaseMs?: number;
 }
 
 /** An automation with its next scheduled fire (cron, enabled), for listings. */
@@ -40,7 +42,13 @@ export class AutomationService {
   constructor(readonly deps: AutomationDeps) {
     this.queries = automationQueries(deps.db);
     this.now = deps.now ?? (() => new Date());
-    this.fireDeps = { automations: this.queries, submit: deps.submit, log: deps.log, now: this.now };
+    this.fireDeps = {
+      automations: this.queries,
+      submit: deps.submit,
+      log: deps.log,
+      now: this.now,
+      leaseMs: deps.fireLeaseMs,
+    };
   }
 
   async list(): Promise<AutomationView[]> {

@@ -6,6 +6,8 @@ import type { Engine, RunDetails, RunRequest } from '../engine/index.ts';
 import type { Scope } from '../server/schema.ts';
 import { createToken } from '../server/tokens.ts';
 import type { ApiToken, RunFilter } from '../store/index.ts';
+import { type AutomationsClient, embeddedAutomations } from './automations-client.ts';
+import { embeddedFleets, type FleetsClient } from './fleets-client.ts';
 
 export type { RunDetails } from '../engine/index.ts';
 
@@ -51,6 +53,10 @@ export interface Client {
   }>;
   listTokens(): Promise<ApiToken[]>;
   revokeToken(idOrName: string): Promise<ApiToken>;
+  /** `nightshift automations`: here, or through the API of the process owning the home. */
+  readonly automations: AutomationsClient;
+  /** `nightshift fleet`: here, or through the API of the process owning the home. */
+  readonly fleets: FleetsClient;
   close(): Promise<void>;
 }
 
@@ -109,6 +115,8 @@ export function embeddedClient(engine: Engine): Client {
       if (!revoked) throw notFound('token', idOrName, 'list tokens with `nightshift token list`');
       return revoked;
     },
+    automations: embeddedAutomations(engine),
+    fleets: embeddedFleets(engine),
     close: () => engine.close(),
   };
 }

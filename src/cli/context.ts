@@ -5,6 +5,7 @@ import { homePaths, resolveHome } from '../core/home.ts';
 import { Engine, type EngineParts, engineConfig } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
 import { type Listening, listen } from '../server/listen.ts';
+import { apiModules } from '../server/modules.ts';
 import { type Client, embeddedClient } from './client.ts';
 import { remoteClient } from './remote-client.ts';
 
@@ -90,7 +91,7 @@ export async function openEngine(options: GlobalOptions, command: string): Promi
  * so only this user reaches it, without a token.
  */
 export function serveSocket(engine: Engine, closing: AbortSignal, workers: boolean): Promise<Listening> {
-  const app = createApp({ engine, auth: 'local', closing, workers });
+  const app = createApp({ engine, modules: apiModules(engine), auth: 'local', closing, workers });
   return listen(app, { socket: homePaths(engine.config.home).socket });
 }
 

@@ -13,6 +13,12 @@ const DATE_FIELDS = new Set([
   'at',
   'lastUsedAt',
   'revokedAt',
+  'updatedAt',
+  'slot',
+  'nextFireAt',
+  'scheduleFrom',
+  'notifiedAt',
+  'leaseUntil',
 ]);
 
 /** JSON.parse reviver turning the API's ISO times back into Dates. */

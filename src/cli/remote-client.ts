@@ -4,7 +4,9 @@ import { NightshiftError } from '../core/errors.ts';
 import type { RunEvent } from '../core/events.ts';
 import type { Run } from '../core/run.ts';
 import type { ApiToken } from '../store/index.ts';
+import { remoteAutomations } from './automations-client.ts';
 import type { Client, RunDetails, SayResult } from './client.ts';
+import { remoteFleets } from './fleets-client.ts';
 import { call, type Endpoint, responseError, revive, send } from './http.ts';
 import { readSse } from './sse.ts';
 
@@ -89,6 +91,8 @@ export function remoteClient(endpoint: Endpoint): Client & { ping(): Promise<boo
     },
     revokeToken: (idOrName) =>
       call<ApiToken>(endpoint, 'DELETE', `/api/tokens/${encodeURIComponent(idOrName)}`),
+    automations: remoteAutomations(endpoint),
+    fleets: remoteFleets(endpoint),
     close: async () => {},
   };
 }

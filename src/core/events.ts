@@ -50,7 +50,10 @@ export type RunEventPayload =
       type: 'policy.applied';
       data: { files: { server: string | null; repo: string | null }; warnings: string[] };
     }
-  | { type: 'policy.denied'; data: { what: 'egress' | 'publish' | 'budget' | 'exec'; reason: string } }
+  | {
+      type: 'policy.denied';
+      data: { what: 'egress' | 'publish' | 'budget' | 'exec' | 'sub-run'; reason: string };
+    }
   | {
       type: 'model.call';
       data: {

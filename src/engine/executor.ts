@@ -21,6 +21,7 @@ import { abortOf, RunAbort } from './abort.ts';
 import { EventWriter } from './event-writer.ts';
 import { type ProvisionDeps, type Provisioned, provision } from './provision.ts';
 import { Steering } from './steering.ts';
+import { subRunTools } from './sub-runs.ts';
 
 export interface ExecutorDeps extends ProvisionDeps {
   store: Store;
@@ -214,6 +215,23 @@ export async function executeRun(
         signal,
         steering,
         progress,
+        subRuns: subRunTools({
+          store,
+          scm: deps.scm,
+          policy,
+          run,
+          repo,
+          denied: (reason) => {
+            events.push({ type: 'policy.denied', data: { what: 'sub-run', reason } });
+            audit.push({ kind: 'policy.denied', runId: run.id, data: { what: 'sub-run', reason } });
+          },
+          spawned: (child, childRepo, depth) =>
+            audit.push({
+              kind: 'run.spawned',
+              runId: run.id,
+              data: { childRunId: child.id, repo: childRepo.url, blueprint: child.blueprint, depth },
+            }),
+        }),
         secrets: secretsFor(environment.secrets ?? [], deps.secrets),
         auditSecrets: (names, step) =>
           audit.push({ kind: 'secret.used', runId: run.id, data: { names, step } }),

@@ -122,7 +122,10 @@ export async function applyFleet(
   };
   if (!options.dryRun) await fleets.upsert(spec);
   const seen = new Set<string>();
-  for await (const { target, resolved } of resolveAhead(deps.scm, targetRepos(spec.targets, options.cwd))) {
+  for await (const { target, resolved } of resolveAhead(
+    deps.scm,
+    targetRepos(spec.targets, options.cwd, deps.scm),
+  )) {
     if (seen.has(resolved.url)) continue;
     seen.add(resolved.url);
     const values = { ...stringValues(spec.values), ...target.values };

@@ -45,6 +45,32 @@ describe('fleet spec parser', () => {
     expect(errors.map((p) => p.path)).toEqual(['facets[1]', 'facets[1].id']);
   });
 
+  it.each([
+    ['neither facets nor a planner', 'name: s\nrepo: .\ngoal: g\n', ''],
+    [
+      'both facets and a planner',
+      'name: s\nrepo: .\ngoal: g\nfacets: [{ id: a, script: x }]\nplanner: { prompt: p }\n',
+      '',
+    ],
+    [
+      'a planner allowed too many facets',
+      'name: s\nrepo: .\ngoal: g\nplanner: { max_facets: 500 }\n',
+      'planner.max_facets',
+    ],
+  ])('rejects a swarm with %s', (_, text, path) => {
+    const { spec, errors } = parseSwarmSpec(text);
+
+    expect(spec).toBeUndefined();
+    expect(errors.map((p) => p.path)).toEqual([path]);
+  });
+
+  it('accepts a planner instead of facets, with max_facets 8 by default', () => {
+    const { spec, errors } = parseSwarmSpec('name: s\nrepo: .\ngoal: g\nplanner: { harness: builtin }\n');
+
+    expect(errors).toEqual([]);
+    expect(spec?.planner).toEqual({ harness: 'builtin', max_facets: 8 });
+  });
+
   it('converts rates and failure rates', () => {
     expect(rateInterval('10/hour')).toBe(360_000);
     expect(rateInterval('2 / second')).toBe(500);

@@ -1,9 +1,11 @@
 import type { z } from 'zod';
-import { type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
+import { formatProblem, type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
 import { checkTemplate } from '../blueprints/template.ts';
 import { parseYamlSource } from '../blueprints/yaml-source.ts';
 import { describeValue, validateWithSchema } from '../blueprints/zod-problems.ts';
+import { NightshiftError } from '../core/errors.ts';
 import { FleetSpec, SwarmSpec } from './schema.ts';
+import { nameMatcher } from './targets.ts';
 
 /** What the spec parsers hand back: the spec when there are no errors, and every problem. */
 export interface SpecParseResult<T> {
@@ -68,6 +70,11 @@ export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
     if ((spec.script === undefined) === (spec.prompt === undefined)) {
       report([], 'a fleet needs exactly one of `script` and `prompt`');
     }
+    for (const [index, target] of spec.targets.entries()) {
+      if (!('github' in target) || target.github.name === undefined) continue;
+      const problem = nameMatcher(target.github.name).error;
+      if (problem) report(['targets', index, 'github', 'name'], problem);
+    }
     checkTemplates(
       [
         [['script'], spec.script],
@@ -80,11 +87,17 @@ export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
   });
 }
 
-/** Parses a swarm spec the same way: every facet has a script or a prompt, ids are unique. */
+/**
+ * Parses a swarm spec the same way: either facets or a planner; every facet has a script or
+ * a prompt, ids are unique.
+ */
 export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
   return parseSpec(SwarmSpec, text, 'swarm', (spec, report) => {
+    if ((spec.facets === undefined) === (spec.planner === undefined)) {
+      report([], 'a swarm needs exactly one of `facets` (listed) and `planner` (an agent proposes them)');
+    }
     const seen = new Set<string>();
-    for (const [index, facet] of spec.facets.entries()) {
+    for (const [index, facet] of (spec.facets ?? []).entries()) {
       if ((facet.script === undefined) === (facet.prompt === undefined)) {
         report(['facets', index], 'a facet needs exactly one of `script` and `prompt`');
       }
@@ -92,4 +105,19 @@ export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
       seen.add(facet.id);
     }
   });
+}
+
+/**
+ * The spec parsed from `text`, or INVALID_INPUT listing every problem as `file:line:col path: message`.
+ *
+ * @example const spec = specOrThrow(parseFleetSpec, await readFile(file, 'utf8'), file);
+ */
+export function specOrThrow<T>(parse: (text: string) => SpecParseResult<T>, text: string, file: string): T {
+  const { spec, errors } = parse(text);
+  if (spec) return spec;
+  throw new NightshiftError(
+    'INVALID_INPUT',
+    `${file} is not valid:\n${errors.map((p) => `  ${formatProblem(p, file)}`).join('\n')}`,
+    { hint: 'see docs/fleets.md for the spec reference (schemas/fleet.schema.json for editors)' },
+  );
 }

@@ -36,9 +36,22 @@ export const FleetTarget = z.union([
   z.strictObject({
     github: z
       .strictObject({
-        org: z.string().min(1),
-        topics: z.array(z.string()).optional(),
-        name: z.string().optional().meta({ description: 'A glob over repository names.' }),
+        org: z
+          .string()
+          .min(1)
+          .meta({ description: 'The organization (or user) whose repositories to list.' }),
+        topics: z
+          .array(z.string().min(1))
+          .optional()
+          .meta({ description: 'Only repositories that have every one of these topics.' }),
+        name: z.string().min(1).optional().meta({
+          description:
+            'Only repositories whose name matches: a glob (`svc-*`) or a regular expression between slashes (`/^svc-(api|web)$/i`).',
+        }),
+        archived: z
+          .boolean()
+          .optional()
+          .meta({ description: 'Include archived repositories too (default false: they are skipped).' }),
       })
       .meta({ description: 'Repositories of a GitHub organization (needs the GitHub provider).' }),
   }),
@@ -119,13 +132,56 @@ export const FleetSpec = z
   .meta({ title: 'Nightshift fleet', description: 'One change applied to many repositories.' });
 export type FleetSpec = z.infer<typeof FleetSpec>;
 
+const FacetId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'expected lower-case letters, digits and `-` (at most 40)' });
+
 /** One facet of a swarm: a sub-run on its own branch. */
 export const SwarmFacet = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'expected lower-case letters, digits and `-`' }),
+  id: FacetId,
+  title: z.string().optional().meta({ description: 'A short name for people; the id when omitted.' }),
   prompt: z.string().optional(),
   script: z.string().optional(),
+  paths: z
+    .array(z.string().min(1))
+    .optional()
+    .meta({ description: 'Globs of the files this facet is about, passed to its agent as a hint.' }),
 });
 export type SwarmFacet = z.infer<typeof SwarmFacet>;
+
+/** A facet as a planner agent proposes it (in `.nightshift/facets.json`): always an agent prompt. */
+export const PlannedFacet = z.strictObject({
+  id: FacetId,
+  title: z.string().min(1).max(200),
+  prompt: z.string().min(1).max(20_000),
+  paths: z.array(z.string().min(1).max(500)).max(100).optional(),
+});
+export type PlannedFacet = z.infer<typeof PlannedFacet>;
+
+/** The file a planner writes: `{ "facets": [...] }`. */
+export const FacetPlan = z.strictObject({ facets: z.array(PlannedFacet).min(1) });
+export type FacetPlan = z.infer<typeof FacetPlan>;
+
+/** The agent step that proposes a swarm's facets when the spec lists none. */
+export const SwarmPlanner = z.strictObject({
+  prompt: z.string().optional().meta({
+    description: 'Extra instructions for the planner; the goal and the file format are always given.',
+  }),
+  harness: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Harness of the planner (default: the engine’s).' }),
+  model: z.string().min(1).optional().meta({ description: 'Model of the planner (default: the harness’s).' }),
+  max_facets: z
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(8)
+    .meta({ description: 'Most facets the planner may propose (default 8); a plan with more is refused.' }),
+});
+export type SwarmPlanner = z.infer<typeof SwarmPlanner>;
 
 /** A swarm spec file as written. */
 export const SwarmSpec = z
@@ -136,7 +192,14 @@ export const SwarmSpec = z
     repo: z.string().min(1),
     goal: z.string().min(1).meta({ description: 'What the swarm achieves; the title of its change.' }),
     base: z.string().optional(),
-    facets: z.array(SwarmFacet).min(1).meta({ description: 'The facets, each a sub-run on its own branch.' }),
+    facets: z
+      .array(SwarmFacet)
+      .min(1)
+      .optional()
+      .meta({ description: 'The facets, each a sub-run on its own branch; or give a `planner`.' }),
+    planner: SwarmPlanner.optional().meta({
+      description: 'An agent step that proposes the facets (instead of listing them).',
+    }),
     converge: z
       .strictObject({
         resolve: z

@@ -3,6 +3,7 @@ import { NightshiftError } from '../core/errors.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
+import { type RefreshSummary, refreshChangeStates } from './refresh.ts';
 import { holdRuns, type PendingChange, tickFleet } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
 import { type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from './store.ts';
@@ -57,6 +58,12 @@ export class FleetService {
     const counts = await this.queries.counts(name);
     const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
     return { fleet, counts, total, failures: await this.queries.failures(name) };
+  }
+
+  /** Reads the state and checks of the fleet's pull requests from GitHub (a poll, for missed webhooks). */
+  async refresh(name: string): Promise<RefreshSummary> {
+    await this.queries.get(name);
+    return refreshChangeStates(this.deps, this.queries, name);
   }
 
   /** Stops releasing runs and holds the queued ones; running runs finish. */

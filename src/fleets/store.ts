@@ -1,6 +1,7 @@
 import { notFound } from '../core/errors.ts';
 import type { RunConclusion, RunStatus } from '../core/run.ts';
 import type { Queryable } from '../store/db.ts';
+import { type ChecksState, overallChecks } from '../triggers/github/pr-state.ts';
 import type { FleetSpec } from './schema.ts';
 
 /**
@@ -45,8 +46,17 @@ export interface FleetRepoRow {
   status: RunStatus | null;
   conclusion: RunConclusion | null;
   reason: string | null;
-  /** The change's state (`local` for a pushed local branch; `open`, `merged` ... for pull requests). */
-  change: { state: string; draft: boolean; headCommit: string; url: string | null } | null;
+  /**
+   * The change's state (`local` for a pushed local branch; `draft`, `open`, `merged`, `closed`
+   * for pull requests) and its checks (`passing`, `failing`, `pending`; null before any report).
+   */
+  change: {
+    state: string;
+    draft: boolean;
+    headCommit: string;
+    url: string | null;
+    checks: ChecksState | null;
+  } | null;
 }
 
 /** SQL deciding a repo's state from its run (`r`); failures are every unsuccessful conclusion but cancel. */
@@ -181,11 +191,12 @@ export function fleetQueries(db: Queryable) {
         change_state: string | null;
         head_commit: string | null;
         change_url: string | null;
+        change_checks: Record<string, string> | null;
       }>(
         `SELECT * FROM (
            SELECT fr.position, fr.repo_id, p.name, p.url, fr.branch, fr.input_hash, ${STATE_SQL} AS state,
              r.id AS run_id, r.status, r.conclusion, r.reason,
-             c.state AS change_state, c.head_commit, c.url AS change_url
+             c.state AS change_state, c.head_commit, c.url AS change_url, c.checks AS change_checks
            FROM fleet_repos fr JOIN repos p ON p.id = fr.repo_id
              LEFT JOIN runs r ON r.id = fr.run_id LEFT JOIN changes c ON c.run_id = fr.run_id
            WHERE fr.fleet = $1 AND fr.position > $2) t
@@ -206,7 +217,13 @@ export function fleetQueries(db: Queryable) {
         conclusion: row.conclusion,
         reason: row.reason,
         change: row.change_state
-          ? { state: row.change_state, draft, headCommit: row.head_commit!, url: row.change_url }
+          ? {
+              state: row.change_state,
+              draft: row.change_state === 'draft' || (draft && row.change_state === 'local'),
+              headCommit: row.head_commit!,
+              url: row.change_url,
+              checks: overallChecks(row.change_checks),
+            }
           : null,
       }));
     },

@@ -8,7 +8,8 @@ import { parseNumstat } from '../scm/local/diff.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { mergeFacets, squashChange } from './converge.ts';
-import type { SwarmSpec } from './schema.ts';
+import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
+import type { SwarmFacet, SwarmSpec } from './schema.ts';
 
 export interface SwarmDeps {
   store: Store;
@@ -19,6 +20,8 @@ export interface SwarmDeps {
 
 export interface SwarmResult {
   name: string;
+  /** The run of the planner agent, when the spec has a planner instead of facets. */
+  plannerRunId: string | null;
   facets: { id: string; runId: string; conclusion: RunConclusion; branch: string }[];
   conflicts: string[];
   convergeRunId: string | null;
@@ -76,13 +79,36 @@ export async function runSwarm(
 ): Promise<SwarmResult> {
   const { store, scm } = deps;
   const repo = await store.repos.upsert(
-    await scm.resolve(/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo)),
+    await scm.resolve(
+      /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo),
+    ),
   );
   const { commit: base } = await scm.fetch(repo, spec.base);
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
+  let plannerRunId: string | null = null;
+  let planned: SwarmFacet[];
+  if (spec.planner) {
+    const planner = await planFacets(deps, spec, repo.id, base, onProgress);
+    plannerRunId = planner.runId;
+    if (!planner.facets) {
+      await saveSwarm(store, spec, repo.id, 'failed', [], null, planner.reason);
+      return {
+        name: spec.name,
+        plannerRunId,
+        facets: [],
+        conflicts: [],
+        convergeRunId: null,
+        conclusion: 'failure',
+        reason: planner.reason,
+        branch,
+        head: null,
+      };
+    }
+    planned = planner.facets;
+  } else planned = spec.facets ?? [];
   const facetRuns: { id: string; run: Run; branch: string }[] = [];
-  for (const facet of spec.facets) {
+  for (const facet of planned) {
     const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
     // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
     const facetBranch = `${branch}--facet-${facet.id}`;
@@ -90,7 +116,11 @@ export async function runSwarm(
       repoId: repo.id,
       blueprint: blueprint.name,
       blueprintSpec: blueprint,
-      inputs: { prompt: facet.prompt, script: facet.script, values: { goal: spec.goal, facet: facet.id } },
+      inputs: {
+        prompt: facetPrompt(facet),
+        script: facet.script,
+        values: { goal: spec.goal, facet: facet.id },
+      },
       timeoutMs: blueprint.timeoutMs ?? deps.defaultTimeoutMs,
       baseRef: base,
       trigger,
@@ -117,6 +147,7 @@ export async function runSwarm(
   const merged = facets.filter((facet) => facet.conclusion === 'success');
   const result: SwarmResult = {
     name: spec.name,
+    plannerRunId,
     facets,
     conflicts: [],
     convergeRunId: null,
@@ -180,6 +211,8 @@ export async function runSwarm(
       url: null,
     });
     result.conclusion = 'success';
+    // A converge run with nothing to resolve says "changed no files": not a reason the swarm gives.
+    result.reason = null;
     result.head = squashed.head;
   }
   await saveSwarm(
@@ -192,6 +225,67 @@ export async function runSwarm(
     result.reason,
   );
   return result;
+}
+
+/** A facet's prompt, with the files it is about when the spec or the planner named them. */
+function facetPrompt(facet: SwarmFacet): string | undefined {
+  if (facet.prompt === undefined || !facet.paths?.length) return facet.prompt;
+  return `${facet.prompt}\n\nThis facet is about these files: ${facet.paths.join(', ')}`;
+}
+
+/**
+ * Runs the planner agent (a run with no publish step) and reads the facets it proposed; a
+ * failed run or an invalid plan gives the reason instead, and no facet is started.
+ */
+async function planFacets(
+  deps: SwarmDeps,
+  spec: SwarmSpec,
+  repoId: string,
+  base: string,
+  onProgress?: (line: string) => void,
+): Promise<{ runId: string; facets: SwarmFacet[] | null; reason: string | null }> {
+  const planner = spec.planner!;
+  const blueprint = plannerBlueprint(planner);
+  const run = await deps.store.createRun({
+    repoId,
+    blueprint: blueprint.name,
+    blueprintSpec: blueprint,
+    inputs: { prompt: plannerPrompt(spec, planner), values: { goal: spec.goal } },
+    timeoutMs: deps.defaultTimeoutMs,
+    baseRef: base,
+    trigger: `swarm:${spec.name}`,
+  });
+  await saveSwarm(deps.store, spec, repoId, 'planning', [], null, null);
+  onProgress?.(`planner ${run.id} started`);
+  const done = await finished(deps.store, run.id);
+  if (done.conclusion !== 'success') {
+    return {
+      runId: run.id,
+      facets: null,
+      reason: `the planner run ${done.conclusion}: ${done.reason ?? ''}`.trim(),
+    };
+  }
+  try {
+    const facets = readPlan(await allEvents(deps.store, run.id), planner.max_facets);
+    onProgress?.(`planner proposed ${facets.length} facets: ${facets.map((f) => f.id).join(', ')}`);
+    return { runId: run.id, facets, reason: null };
+  } catch (error) {
+    const message =
+      error instanceof NightshiftError && error.hint
+        ? `${error.message} (${error.hint})`
+        : String((error as Error).message);
+    return { runId: run.id, facets: null, reason: message };
+  }
+}
+
+async function allEvents(store: Store, runId: string) {
+  const events = [];
+  for (let after = 0; ; ) {
+    const page = await store.events(runId, after);
+    events.push(...page);
+    if (page.length < 1000) return events;
+    after = page[page.length - 1]!.seq;
+  }
 }
 
 async function saveSwarm(

@@ -4,6 +4,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { NightshiftError } from '../core/errors.ts';
 import { globToRegExp } from '../policy/glob.ts';
+import { githubProviderOf } from '../scm/index.ts';
+import type { ScmProvider } from '../scm/types.ts';
 import type { FleetTarget } from './schema.ts';
 
 /** One repo a fleet targets, before it is resolved by the SCM provider. */
@@ -16,7 +18,8 @@ export interface TargetRepo {
 }
 
 function absolute(location: string, dir: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) || isAbsolute(location)
+  // `github:OWNER/NAME` is a location too, not a path relative to the spec.
+  return /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(location) || isAbsolute(location)
     ? location
     : resolve(dir, location);
 }
@@ -28,10 +31,14 @@ function strings(values: Record<string, string | number | boolean> | undefined):
 /**
  * The repos of a fleet's targets, one at a time (a file or a glob of thousands of repos is
  * never held in memory), relative paths taken from `dir` (the spec file's directory).
- * GitHub targets need the GitHub provider, which is not part of this build: they fail with a
- * message that says so.
+ * GitHub targets list the organization's repos through the GitHub provider of `scm`, a page
+ * at a time, keeping those that pass the target's filters (topics, name, archived).
  */
-export async function* targetRepos(targets: readonly FleetTarget[], dir: string): AsyncGenerator<TargetRepo> {
+export async function* targetRepos(
+  targets: readonly FleetTarget[],
+  dir: string,
+  scm?: ScmProvider,
+): AsyncGenerator<TargetRepo> {
   for (const [index, target] of targets.entries()) {
     const where = `targets[${index}]`;
     if ('repos' in target) {
@@ -64,12 +71,50 @@ export async function* targetRepos(targets: readonly FleetTarget[], dir: string)
         );
       }
     } else {
-      throw new NightshiftError(
-        'INVALID_INPUT',
-        `${where}.github: GitHub targets (org ${target.github.org}) need the GitHub provider, which this Nightshift does not have`,
-        { hint: 'list the repositories with `repos:`, a `glob:` of local clones, or a `file:` of paths' },
-      );
+      yield* githubRepos(target.github, `${where}.github`, scm);
     }
+  }
+}
+
+/**
+ * A repository-name filter: a glob (`svc-*`, whole name) or `/regex/flags`; `error` says why
+ * the pattern is unusable.
+ */
+export function nameMatcher(pattern: string): { test: (name: string) => boolean; error?: string } {
+  const regex = /^\/(.+)\/([a-z]*)$/.exec(pattern);
+  if (!regex) {
+    const glob = globToRegExp(pattern);
+    return { test: (name) => glob.test(name) };
+  }
+  try {
+    const compiled = new RegExp(regex[1]!, regex[2]);
+    return { test: (name) => compiled.test(name) };
+  } catch (error) {
+    return { test: () => false, error: `not a valid regular expression: ${(error as Error).message}` };
+  }
+}
+
+/** The repos of an organization that pass the target's filters, listed page by page. */
+async function* githubRepos(
+  target: Extract<FleetTarget, { github: unknown }>['github'],
+  where: string,
+  scm: ScmProvider | undefined,
+): AsyncGenerator<TargetRepo> {
+  const github = githubProviderOf(scm);
+  if (!github) {
+    throw new NightshiftError(
+      'INVALID_INPUT',
+      `${where}: GitHub targets (org ${target.org}) need the GitHub provider, and GitHub is not configured`,
+      { hint: 'set NIGHTSHIFT_GITHUB_TOKEN or the GitHub App settings (see docs/github.md)' },
+    );
+  }
+  const name = target.name === undefined ? null : nameMatcher(target.name);
+  const topics = target.topics ?? [];
+  for await (const repo of github.api.orgRepos(target.org)) {
+    if (repo.archived && !target.archived) continue;
+    if (!topics.every((topic) => repo.topics?.includes(topic))) continue;
+    if (name && !name.test(repo.name)) continue;
+    yield { location: `github:${repo.full_name}`, values: {}, source: where };
   }
 }
 

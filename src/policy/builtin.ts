@@ -25,4 +25,8 @@ publish:
   protected_paths: [".github/workflows/**"]
   allow_protected: false
   max_changed_files: unlimited
+runs:
+  max_children: 5
+  max_depth: 1
+  repos: []
 `;

@@ -82,6 +82,11 @@ export function policyToJson(loaded: LoadedPolicy): Record<string, unknown> {
         },
         max_changed_files: limit(policy.publish.maxChangedFiles),
       },
+      runs: {
+        max_children: { value: policy.runs.maxChildren.value, ...from(policy.runs.maxChildren.from) },
+        max_depth: { value: policy.runs.maxDepth.value, ...from(policy.runs.maxDepth.from) },
+        repos: withFrom(policy.runs.repos),
+      },
     },
     warnings,
   };
@@ -102,7 +107,7 @@ function policyRows(policy: Policy): Row[] {
     value: sourced.value === null ? 'unlimited' : show(sourced.value),
     from: sourced.from,
   });
-  const { filesystem, executables, network, resources, budget, publish } = policy;
+  const { filesystem, executables, network, resources, budget, publish, runs } = policy;
   return [
     ...list('filesystem.read_only', filesystem.readOnly, (rule) => rule.path, '(none)'),
     ...list('filesystem.hidden', filesystem.hidden, (rule) => rule.path, '(none)'),
@@ -129,5 +134,8 @@ function policyRows(policy: Policy): Row[] {
       from: publish.allowProtected.from,
     },
     limit('publish.max_changed_files', publish.maxChangedFiles),
+    limit('runs.max_children', runs.maxChildren),
+    limit('runs.max_depth', runs.maxDepth),
+    ...list('runs.repos', runs.repos, (rule) => rule.glob, '(none: sub-runs only on the run’s own repo)'),
   ];
 }

@@ -13,6 +13,7 @@ describe('policy JSON Schema', () => {
       'resources',
       'budget',
       'publish',
+      'runs',
     ]);
   });
 

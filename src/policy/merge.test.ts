@@ -280,3 +280,29 @@ describe('mergePolicies: the server file over the built-in default', () => {
     expect(policy.publish.allowProtected.value).toBe(false);
   });
 });
+
+describe('the runs section (sub-runs an agent may start)', () => {
+  it('defaults to 5 children, depth 1 and no other repo', () => {
+    const { policy } = mergePolicies({ builtin: builtinPolicy(), server: spec(SERVER, 'server') });
+
+    expect(policy.runs.maxChildren.value).toBe(5);
+    expect(policy.runs.maxDepth.value).toBe(1);
+    expect(policy.runs.repos).toEqual([]);
+  });
+
+  it('lets a repo lower the limits but not raise them, nor add repos the server does not allow', () => {
+    const server = `${SERVER}runs: { max_children: 3, repos: ["/srv/*"] }\n`;
+
+    const { policy, errors, warnings } = merge(
+      'runs: { max_children: 10, max_depth: 0, repos: ["/srv/*", "/home/**"] }\n',
+      server,
+    );
+
+    expect(policy.runs.maxChildren.value).toBe(3);
+    expect(policy.runs.maxDepth.value).toBe(0);
+    expect(policy.runs.repos.map((rule) => rule.glob)).toEqual(['/srv/*']);
+    expect(warnings.map((p) => p.path)).toEqual(['runs.max_children']);
+    expect(errors.map((p) => [p.path, p.line])).toEqual([['runs.repos[1]', 1]]);
+    expect(errors[0]!.message).toContain("not in the server policy's runs.repos");
+  });
+});

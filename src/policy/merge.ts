@@ -74,6 +74,11 @@ export function serverPolicy(builtin: PolicySpec, server?: PolicySpec): Policy {
       }),
       maxChangedFiles: pick((spec) => spec.publish.maxChangedFiles, unlimited('publish.max_changed_files')),
     },
+    runs: {
+      maxChildren: pick((spec) => spec.runs.maxChildren, { value: 0, from: none('runs.max_children') }),
+      maxDepth: pick((spec) => spec.runs.maxDepth, { value: 0, from: none('runs.max_depth') }),
+      repos: pick((spec) => spec.runs.repos, []),
+    },
   };
 }
 
@@ -139,6 +144,18 @@ export function narrowPolicy(server: Policy, repo: PolicySpec): MergeResult {
     );
   }
 
+  const runRepos = repo.runs.repos?.filter((rule) => {
+    if (server.runs.repos.some((outer) => outer.glob === rule.glob || outer.glob === '**')) return true;
+    const allowed = server.runs.repos.map((outer) => outer.glob).join(', ');
+    errors.push(
+      problemFrom(
+        rule.from,
+        `\`${rule.glob}\` is not in the server policy's runs.repos (${allowed ? `it allows ${allowed}` : 'it allows sub-runs on no other repo'}): a repo policy may only narrow it; hint: list only repos the server allows, or ask the Nightshift administrator to allow it in the server policy ($NIGHTSHIFT_HOME/policy.yml)`,
+      ),
+    );
+    return false;
+  });
+
   const policy: Policy = {
     filesystem: {
       readOnly: union(server.filesystem.readOnly, repo.filesystem.readOnly, (rule) => rule.path),
@@ -167,6 +184,11 @@ export function narrowPolicy(server: Policy, repo: PolicySpec): MergeResult {
       protectedPaths: union(server.publish.protectedPaths, repo.publish.protectedPaths, (rule) => rule.glob),
       allowProtected,
       maxChangedFiles: limit(server.publish.maxChangedFiles, repo.publish.maxChangedFiles),
+    },
+    runs: {
+      maxChildren: limit(server.runs.maxChildren, repo.runs.maxChildren) as Sourced<number>,
+      maxDepth: limit(server.runs.maxDepth, repo.runs.maxDepth) as Sourced<number>,
+      repos: runRepos ?? server.runs.repos,
     },
   };
   return { policy, errors, warnings };

@@ -75,6 +75,7 @@ export function parsePolicy(text: string, source: PolicySource): PolicyParseResu
     resources = {},
     budget = {},
     publish = {},
+    runs = {},
   } = value;
   const spec: PolicySpec = {
     filesystem: {
@@ -117,6 +118,13 @@ export function parsePolicy(text: string, source: PolicySource): PolicyParseResu
           : { value: publish.allow_protected, from: origin(['publish', 'allow_protected'], ctx) },
       maxChangedFiles: sourced(publish.max_changed_files, ['publish', 'max_changed_files'], ctx),
     },
+    runs: {
+      maxChildren: count(runs.max_children, ['runs', 'max_children'], ctx),
+      maxDepth: count(runs.max_depth, ['runs', 'max_depth'], ctx),
+      repos: runs.repos?.map(
+        (glob, index): GlobRule => ({ glob: glob.trim(), from: origin(['runs', 'repos', index], ctx) }),
+      ),
+    },
   };
   if (ctx.errors.length > 0) return { errors: ctx.errors, warnings: ctx.warnings };
   return { spec, errors: [], warnings: ctx.warnings };
@@ -154,6 +162,11 @@ function hosts(items: string[] | undefined, at: PathSegment[], ctx: Context): Ho
   });
 }
 
+/** A whole number with its origin. */
+function count(value: number | undefined, at: PathSegment[], ctx: Context): Sourced<number> | undefined {
+  return value === undefined ? undefined : { value, from: origin(at, ctx) };
+}
+
 /** A number or `unlimited` (null). */
 function sourced(
   value: number | 'unlimited' | undefined,
@@ -164,23 +177,36 @@ function sourced(
   return { value: value === 'unlimited' ? null : value, from: origin(at, ctx) };
 }
 
+/** A positive amount in a unit (`parse` reads it), `unlimited`, or absent; an error at `at` otherwise. */
+function amount(
+  value: string | number | undefined,
+  at: PathSegment[],
+  ctx: Context,
+  parse: (value: string | number) => number | undefined,
+  expected: string,
+): Sourced<number | null> | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'unlimited') return { value: null, from: origin(at, ctx) };
+  const parsed = parse(value);
+  if (parsed === undefined || parsed <= 0) {
+    ctx.errors.push(problemAt(at, `expected ${expected}`, ctx.locate));
+    return undefined;
+  }
+  return { value: parsed, from: origin(at, ctx) };
+}
+
 function size(
   value: string | number | undefined,
   at: PathSegment[],
   ctx: Context,
 ): Sourced<number | null> | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'unlimited') return { value: null, from: origin(at, ctx) };
-  const bytes = parseSize(value);
-  if (bytes === undefined || bytes <= 0) {
-    ctx.errors.push(problemAt(at, 'expected a size of more than 0, such as `4GiB`', ctx.locate));
-    return undefined;
-  }
-  if (bytes < SUSPICIOUSLY_SMALL) {
+  const sourced = amount(value, at, ctx, parseSize, 'a size of more than 0, such as `4GiB`');
+  const bytes = sourced?.value;
+  if (bytes != null && bytes < SUSPICIOUSLY_SMALL) {
     const message = `is only ${bytes} bytes: write the unit, such as \`${bytes}MiB\` (sizes without a unit are bytes)`;
     ctx.warnings.push(problemAt(at, message, ctx.locate));
   }
-  return { value: bytes, from: origin(at, ctx) };
+  return sourced;
 }
 
 function duration(
@@ -188,12 +214,5 @@ function duration(
   at: PathSegment[],
   ctx: Context,
 ): Sourced<number | null> | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'unlimited') return { value: null, from: origin(at, ctx) };
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) {
-    ctx.errors.push(problemAt(at, 'expected a duration of more than 0, such as `30m`', ctx.locate));
-    return undefined;
-  }
-  return { value: ms, from: origin(at, ctx) };
+  return amount(value, at, ctx, parseDuration, 'a duration of more than 0, such as `30m`');
 }

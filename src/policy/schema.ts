@@ -126,6 +126,21 @@ export const PublishSection = z.strictObject({
 });
 export type PublishSection = z.infer<typeof PublishSection>;
 
+export const RunsSection = z.strictObject({
+  max_children: z.int().min(0).max(1000).optional().meta({
+    description: 'Most sub-runs one run may start through the agent tool `start_run` (default 5; 0: none).',
+  }),
+  max_depth: z.int().min(0).max(10).optional().meta({
+    description:
+      'How deep sub-runs may nest (default 1: a run may start sub-runs, they may not; 0: no run may start any).',
+  }),
+  repos: z.array(z.string().min(1)).optional().meta({
+    description:
+      'Globs over repository locations (paths, URLs) or names that sub-runs may work on besides the run’s own repo (default: none).',
+  }),
+});
+export type RunsSection = z.infer<typeof RunsSection>;
+
 /** A policy file as written. Every section is optional. */
 export const PolicyFile = z
   .strictObject({
@@ -137,6 +152,7 @@ export const PolicyFile = z
     resources: ResourcesSection.optional().meta({ description: 'Limits of the sandbox.' }),
     budget: BudgetSection.optional().meta({ description: 'Model usage allowed per run.' }),
     publish: PublishSection.optional().meta({ description: 'Rules a change must follow to be published.' }),
+    runs: RunsSection.optional().meta({ description: 'Sub-runs an agent may start through its tools.' }),
   })
   .meta({
     title: 'Nightshift policy',

@@ -99,6 +99,13 @@ export interface Policy {
     allowProtected: Sourced<boolean>;
     maxChangedFiles: Sourced<number | null>;
   };
+  /** Sub-runs an agent may start (`start_run` tool). */
+  runs: {
+    maxChildren: Sourced<number>;
+    maxDepth: Sourced<number>;
+    /** Repos (globs over locations or names) sub-runs may target besides the run's own. */
+    repos: GlobRule[];
+  };
 }
 
 /**
@@ -122,6 +129,7 @@ export interface PolicySpec {
     allowProtected?: Sourced<boolean>;
     maxChangedFiles?: Sourced<number | null>;
   };
+  runs: { maxChildren?: Sourced<number>; maxDepth?: Sourced<number>; repos?: GlobRule[] };
 }
 
 /** A problem and the policy file it is in (a problem found by the merge is in the repo's file). */

@@ -63,6 +63,13 @@ export class RoutingScmProvider implements ScmProvider {
   }
 }
 
+/** The GitHub provider of an SCM (itself, or the one a routing provider holds), if GitHub is configured. */
+export function githubProviderOf(scm: ScmProvider | undefined): GithubScmProvider | undefined {
+  if (scm instanceof GithubScmProvider) return scm;
+  if (scm instanceof RoutingScmProvider) return scm.github;
+  return undefined;
+}
+
 /** The engine's SCM: local repos always, GitHub repos when `config.github` is set. */
 export function scmProviderFor(
   config: { github?: GithubSettings },

@@ -8,7 +8,7 @@ import { healthRoutes } from './health.ts';
 import { insightsRoutes } from './insights.ts';
 import type { MetricsHook } from './metrics.ts';
 import { type OpenApiPaths, openApiDocument } from './openapi.ts';
-import { ApiRoutes, type AppEnv } from './router.ts';
+import { ApiRoutes, type AppEnv, type RouteSpec } from './router.ts';
 import { runRoutes } from './runs.ts';
 import { streamRoutes } from './sse.ts';
 import { dashboardRoutes } from './static.ts';
@@ -27,7 +27,9 @@ export interface ServerModule {
   public?: boolean;
   /** Lines this module adds to `/metrics`. */
   metrics?: MetricsHook;
-  /** Its paths for `/openapi.json` (full paths, OpenAPI path items). */
+  /** Its routes for `/openapi.json` (full paths), with the zod schemas that validate them. */
+  specs?: readonly RouteSpec[];
+  /** Hand-written path items for `/openapi.json` (full paths), for what `specs` cannot say. */
   openapi?: OpenApiPaths;
 }
 
@@ -87,7 +89,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     },
     (c) => c.json(document),
   );
-  const document = openApiDocument(api.specs, Object.assign({}, ...modules.map((m) => m.openapi ?? {})));
+  const document = openApiDocument(
+    [...api.specs, ...modules.flatMap((m) => m.specs ?? [])],
+    Object.assign({}, ...modules.map((m) => m.openapi ?? {})),
+  );
 
   for (const module of modules) {
     if (!module.public) {

@@ -1,10 +1,11 @@
 import { stream } from 'hono/streaming';
 import { auditRunId, exportAudit, verifyAudit } from '../audit/index.ts';
+import { auditPage } from '../audit/page.ts';
 import type { Engine } from '../engine/index.ts';
 import type { ApiRoutes } from './router.ts';
-import { AuditExportQuery } from './schema.ts';
+import { AuditExportQuery, AuditListQuery } from './schema.ts';
 
-/** The audit log: verify its hash chain, export it as JSON lines. */
+/** The audit log: verify its hash chain, search it a page at a time, export it as JSON lines. */
 export function auditRoutes(api: ApiRoutes, engine: Engine): void {
   const { store } = engine;
   api.add(
@@ -16,6 +17,21 @@ export function auditRoutes(api: ApiRoutes, engine: Engine): void {
       success: { status: 200, type: 'application/json', description: 'the verification result' },
     },
     async (c) => c.json(await verifyAudit(store.db)),
+  );
+
+  api.add(
+    {
+      method: 'get',
+      path: '/api/audit',
+      summary: 'One page of the audit log, newest first, filtered by run, kind, decision and text',
+      scope: 'audit:read',
+      query: AuditListQuery,
+      success: { status: 200, type: 'application/json', description: '`{ entries, nextBefore }`' },
+    },
+    async (c, { query }) => {
+      const runId = query.run ? await auditRunId(store, query.run) : undefined;
+      return c.json(await auditPage(store.db, { ...query, runId }));
+    },
   );
 
   api.add(

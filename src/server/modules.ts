@@ -9,11 +9,13 @@ import type { Engine } from '../engine/index.ts';
 import { startScheduler } from '../triggers/cron/index.ts';
 import { createGithubTrigger, webhookDeliveryMetrics } from '../triggers/github/index.ts';
 import { triggerConfig } from '../triggers/http.ts';
-import { answerEndedRuns, slackClient, slackRoutes } from '../triggers/slack/index.ts';
+import { answerEndedRuns, SlackDeliveryWorker, slackClient, slackRoutes } from '../triggers/slack/index.ts';
 import { webhookInRoutes } from '../triggers/webhook/routes.ts';
+import { WebhookDeliveryWorker } from '../triggers/webhook/worker.ts';
 import type { ServerModule } from './app.ts';
 import { requireScope } from './auth.ts';
-import { fleetRoutes } from './fleets.ts';
+import { fleetsModule } from './fleets.ts';
+import { automationSpecs, githubSpecs, slackSpecs, webhookInSpecs } from './module-specs.ts';
 import type { AppEnv } from './router.ts';
 
 /** What `nightshift serve` adds beside the core API, and the background work those parts need. */
@@ -33,14 +35,27 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
   const config = triggerConfig(env);
   const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log, env };
   const automations = new AutomationService(deps);
+  const slack = config.slack.botToken ? slackClient(config.slack.apiUrl, config.slack.botToken) : undefined;
+  const webhookWorker = new WebhookDeliveryWorker(automations);
+  const slackWorker = new SlackDeliveryWorker({
+    service: automations,
+    client: slack,
+    publicUrl: config.publicUrl,
+  });
   const modules: ServerModule[] = [
-    { name: 'automations', basePath: '/api/automations', routes: scoped(automationRoutes(deps)) },
-    { name: 'fleets', basePath: '/api/fleets', routes: fleetRoutes(engine) },
+    ...apiModules(engine),
     {
       name: 'webhooks',
       basePath: '/webhooks/in',
-      routes: webhookInRoutes({ ...deps, maxBodyBytes: config.maxBodyBytes }),
+      routes: webhookInRoutes({
+        ...deps,
+        maxBodyBytes: config.maxBodyBytes,
+        onAccepted: () => webhookWorker.wake(),
+      }),
       public: true,
+      specs: webhookInSpecs('/webhooks/in'),
+      // Deliveries of every source (GitHub, Slack, generic hooks) share one table.
+      metrics: async () => (await webhookDeliveryMetrics(engine.store.db)).split('\n').filter(Boolean),
     },
     {
       name: 'slack',
@@ -50,8 +65,10 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
         slack: config.slack,
         publicUrl: config.publicUrl,
         maxBodyBytes: config.maxBodyBytes,
+        onAccepted: () => slackWorker.wake(),
       }),
       public: true,
+      specs: slackSpecs('/slack'),
     },
   ];
   const github = engine.config.github?.webhookSecrets.length ? createGithubTrigger(engine) : null;
@@ -61,7 +78,7 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
       basePath: '/webhooks/github',
       routes: github.routes,
       public: true,
-      metrics: async () => (await webhookDeliveryMetrics(engine.store.db)).split('\n').filter(Boolean),
+      specs: githubSpecs('/webhooks/github'),
     });
   }
   let scheduler: ReturnType<typeof startScheduler> | null = null;
@@ -71,7 +88,6 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
       await syncAutomations(automations, {
         dir: config.automationsDir ?? automationsDir(engine.config.home, env),
       });
-      const slack = config.slack.botToken ? slackClient(config.slack.apiUrl, config.slack.botToken) : null;
       scheduler = startScheduler(deps, {
         tasks: slack
           ? [
@@ -87,21 +103,49 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
             ]
           : [],
       });
+      webhookWorker.start();
+      slackWorker.start();
       github?.start();
     },
     async stop() {
-      await Promise.all([scheduler?.stop(), github?.stop()]);
+      await Promise.all([scheduler?.stop(), github?.stop(), webhookWorker.stop(), slackWorker.stop()]);
     },
   };
 }
 
-/** Reading needs `runs:read`; anything else (create, change, enable, run now) needs `runs:write`. */
+/**
+ * Reading needs `runs:read`; anything else (create, change, enable, run now) needs `runs:write`;
+ * `apply` reads files on this server's file system, so it needs `admin`.
+ */
 function scoped(routes: Hono): Hono<AppEnv> {
   const read = requireScope('runs:read');
   const write = requireScope('runs:write');
+  const admin = requireScope('admin');
   return new Hono<AppEnv>()
     .use('*', (c, next) =>
-      c.req.method === 'GET' || c.req.method === 'HEAD' ? read(c, next) : write(c, next),
+      c.req.method === 'GET' || c.req.method === 'HEAD'
+        ? read(c, next)
+        : c.req.method === 'POST' && c.req.path.endsWith('/automations/apply')
+          ? admin(c, next)
+          : write(c, next),
     )
     .route('/', routes);
+}
+
+/**
+ * The API modules of every Nightshift process serving the home (`nightshift serve`, and the
+ * home's socket of any CLI process owning it): automations and fleets, without the triggers.
+ */
+export function apiModules(engine: Engine): ServerModule[] {
+  const log = engine.log.child({ part: 'api' });
+  const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log };
+  return [
+    {
+      name: 'automations',
+      basePath: '/api/automations',
+      routes: scoped(automationRoutes(deps)),
+      specs: automationSpecs('/api/automations'),
+    },
+    fleetsModule(engine),
+  ];
 }

@@ -8,8 +8,8 @@ type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknow
 export type OpenApiPaths = Record<string, Record<string, unknown>>;
 
 /**
- * The OpenAPI 3.1 document of the API, generated from the route specs and the zod schemas
- * that validate requests.
+ * The OpenAPI 3.1 document of the API, generated from the route specs (the core's and the
+ * modules') and the zod schemas that validate requests; `extra` adds hand-written path items.
  */
 export function openApiDocument(
   specs: readonly RouteSpec[],
@@ -40,6 +40,15 @@ function operation(spec: RouteSpec): Record<string, unknown> {
     required: true,
     schema: { type: 'string' },
   }));
+  for (const [name, header] of Object.entries(spec.headers ?? {})) {
+    parameters.push({
+      name,
+      in: 'header',
+      required: header.required,
+      description: header.description,
+      schema: { type: 'string' },
+    });
+  }
   if (spec.query) {
     const output = z.toJSONSchema(spec.query, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
     const input = z.toJSONSchema(spec.query, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
@@ -62,7 +71,11 @@ function operation(spec: RouteSpec): Record<string, unknown> {
       ? {
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: z.toJSONSchema(spec.body, { io: 'input' }) } },
+            content: {
+              [spec.bodyType ?? 'application/json']: {
+                schema: z.toJSONSchema(spec.body, { io: 'input', unrepresentable: 'any' }),
+              },
+            },
           },
         }
       : {}),
@@ -72,6 +85,12 @@ function operation(spec: RouteSpec): Record<string, unknown> {
         content: { [spec.success.type]: {} },
       },
       ...errors,
+      ...Object.fromEntries(
+        Object.entries(spec.answers ?? {}).map(([status, description]) => [
+          status,
+          { description, content: { 'application/json': {} } },
+        ]),
+      ),
     },
   };
 }

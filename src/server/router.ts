@@ -18,7 +18,7 @@ export type AppEnv = { Variables: { principal: Principal } };
 
 /** A route of the API as the OpenAPI document describes it. */
 export interface RouteSpec {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** Hono path, such as `/api/runs/:id`. */
   path: string;
   summary: string;
@@ -26,8 +26,14 @@ export interface RouteSpec {
   scope: Scope | null;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** Media type of the body (default `application/json`). */
+  bodyType?: string;
+  /** Request headers the route reads (signatures, delivery ids), by name. */
+  headers?: Record<string, { required: boolean; description: string }>;
   /** Status and media type of a successful answer. */
   success: { status: number; type: string; description: string };
+  /** Other answers worth documenting (a redelivery's 200, a signature's 401), by status. */
+  answers?: Record<number, string>;
 }
 
 type Input<S extends RouteSpec> = {
@@ -43,18 +49,25 @@ export const MAX_BODY_BYTES = 1_000_000;
  * its documentation cannot drift apart: the same zod schemas validate the request.
  */
 export class ApiRoutes {
+  /** The routes added, with full paths (`prefix` + path). */
   readonly specs: RouteSpec[] = [];
 
+  /**
+   * @param prefix where `app` is mounted, for the specs' paths: a module's sub-app at
+   *   `/api/fleets` adds `/:name` and documents `/api/fleets/:name`.
+   */
   constructor(
     private readonly app: Hono<AppEnv>,
     private readonly authenticate: (c: Context<AppEnv>) => Promise<Principal>,
+    private readonly prefix = '',
   ) {}
 
   add<S extends RouteSpec>(
     spec: S,
     handler: (c: Context<AppEnv>, input: Input<S>) => Response | Promise<Response>,
   ): void {
-    this.specs.push(spec);
+    const path = spec.path === '/' && this.prefix ? this.prefix : `${this.prefix}${spec.path}`;
+    this.specs.push({ ...spec, path });
     this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
       if (spec.scope !== null) {
         const principal = await this.authenticate(c);

@@ -1,5 +1,7 @@
+import type { z } from 'zod';
 import { NightshiftError } from '../core/errors.ts';
 import type { Engine } from '../engine/index.ts';
+import { EventFeed } from './event-feed.ts';
 import { type ApiRoutes, param } from './router.ts';
 import { CancelBody, EventsQuery, RunCreateBody, RunListQuery, SayBody } from './schema.ts';
 
@@ -70,49 +72,27 @@ export function runRoutes(api: ApiRoutes, engine: Engine, closing: AbortSignal):
     async (c) => c.json(await engine.runDetails(param(c, 'id'))),
   );
 
-  api.add(
-    {
-      method: 'post',
-      path: '/api/runs/:id/cancel',
-      summary: 'Stop a run (a queued one at once, a running one within a second)',
-      scope: 'runs:write',
-      body: CancelBody,
-      success: JSON_OK(200, 'the run'),
-    },
-    async (c, { body }) => {
-      const by = body.by === undefined ? c.get('principal').name : body.by;
-      return c.json(await store.requestCancel(param(c, 'id'), by));
-    },
+  const act = runAction(api);
+  act(
+    'cancel',
+    'Stop a run (a queued one at once, a running one within a second)',
+    CancelBody,
+    'the run',
+    (id, body, caller) => store.requestCancel(id, body.by === undefined ? caller : body.by),
   );
-
-  api.add(
-    {
-      method: 'post',
-      path: '/api/runs/:id/say',
-      summary: "Send the run's agent a follow-up (queued for a live agent; a completed run is continued)",
-      scope: 'runs:write',
-      body: SayBody,
-      success: JSON_OK(200, '`{ delivery, run }`: `queued`, or `continued` with the new run'),
-    },
-    async (c, { body }) => {
-      const author = body.author === undefined ? c.get('principal').name : body.author;
-      return c.json(await engine.say(param(c, 'id'), body.message, author));
-    },
+  act(
+    'say',
+    "Send the run's agent a follow-up (queued for a live agent; a completed run is continued)",
+    SayBody,
+    '`{ delivery, run }`: `queued`, or `continued` with the new run',
+    (id, body, caller) => engine.say(id, body.message, body.author === undefined ? caller : body.author),
   );
-
-  api.add(
-    {
-      method: 'post',
-      path: '/api/runs/:id/stop',
-      summary: "Halt the run's agent; its work so far is kept and the run goes on to its next steps",
-      scope: 'runs:write',
-      body: CancelBody,
-      success: JSON_OK(200, 'the run'),
-    },
-    async (c, { body }) => {
-      const by = body.by === undefined ? c.get('principal').name : body.by;
-      return c.json(await engine.stopAgent(param(c, 'id'), by));
-    },
+  act(
+    'stop',
+    "Halt the run's agent; its work so far is kept and the run goes on to its next steps",
+    CancelBody,
+    'the run',
+    (id, body, caller) => engine.stopAgent(id, body.by === undefined ? caller : body.by),
   );
 
   api.add(
@@ -148,7 +128,38 @@ export function runRoutes(api: ApiRoutes, engine: Engine, closing: AbortSignal):
       const run = await store.getRun(param(c, 'id'));
       if (query.wait !== '1') return c.json({ events: await store.events(run.id, query.after, query.limit) });
       const signal = AbortSignal.any([closing, c.req.raw.signal, AbortSignal.timeout(LONG_POLL_MS)]);
-      return c.json({ events: await store.waitForEvents(run.id, query.after, signal) });
+      const events = EventFeed.of(store).follow(run.id, query.after);
+      try {
+        return c.json({ events: ((await events.next(signal)) ?? []).slice(0, query.limit) });
+      } finally {
+        events.close();
+      }
     },
   );
+}
+
+/**
+ * `POST /api/runs/:id/<name>` routes of one shape: a body validated by `body`, an action on
+ * the run, the caller's name as the default author, the action's result as JSON.
+ */
+function runAction(api: ApiRoutes) {
+  return <B extends z.ZodType>(
+    name: string,
+    summary: string,
+    body: B,
+    answer: string,
+    action: (runId: string, body: z.output<B>, caller: string) => Promise<unknown>,
+  ): void =>
+    api.add(
+      {
+        method: 'post',
+        path: `/api/runs/:id/${name}`,
+        summary,
+        scope: 'runs:write',
+        body,
+        success: JSON_OK(200, answer),
+      },
+      async (c, input) =>
+        c.json(await action(param(c, 'id'), input.body as z.output<B>, c.get('principal').name)),
+    );
 }

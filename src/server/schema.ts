@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RUN_CONCLUSIONS, RUN_STATUSES } from '../core/run.ts';
+import { FLEET_REPO_STATES } from '../fleets/store.ts';
 
 /** What a token may do; `admin` may do everything, including managing tokens. */
 export const SCOPES = ['runs:read', 'runs:write', 'audit:read', 'metrics:read', 'admin'] as const;
@@ -86,6 +87,14 @@ export const TokenCreateBody = z.strictObject({
 });
 export type TokenCreateBody = z.infer<typeof TokenCreateBody>;
 
+/** Query of `GET /api/fleets/:name/repos`: a page after position `after`, optionally of one state. */
+export const FleetReposQuery = z.strictObject({
+  state: z.enum(FLEET_REPO_STATES).optional(),
+  after: z.coerce.number().int().min(0).default(0).describe('the nextAfter of the previous page'),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+export type FleetReposQuery = z.infer<typeof FleetReposQuery>;
+
 /** Every error answer. */
 export const ErrorBody = z.object({
   error: z.object({
@@ -95,3 +104,14 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Query of `GET /api/audit`: one page of the log, newest first, searched in the database. */
+export const AuditListQuery = z.strictObject({
+  run: z.string().min(1).optional().describe('a run id (or its suffix)'),
+  kind: z.string().min(1).max(64).optional().describe('an entry kind, such as `egress`'),
+  decision: z.enum(['allowed', 'denied']).optional(),
+  text: z.string().min(1).max(200).optional().describe('text anywhere in the entry, case-insensitive'),
+  before: z.coerce.number().int().min(1).optional().describe('the `nextBefore` of the previous page'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type AuditListQuery = z.infer<typeof AuditListQuery>;

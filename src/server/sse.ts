@@ -1,15 +1,17 @@
 import { streamSSE } from 'hono/streaming';
 import type { Engine } from '../engine/index.ts';
 import { parseInput } from './errors.ts';
+import { EventFeed } from './event-feed.ts';
 import { type ApiRoutes, param } from './router.ts';
 import { StreamQuery } from './schema.ts';
 
 /**
  * `GET /api/runs/:id/events/stream`: the run's events as Server-Sent Events, `id:` being the
  * event's seq. A client resumes with `Last-Event-ID` (or `?after=`) and gets every later
- * event exactly once, because events are read from the store by seq, never from memory.
- * Comments keep idle connections alive. The stream ends with an `end` message after
- * `run.completed`; when the server shuts down it ends without one (the client reconnects).
+ * event exactly once, because events are read from the store by seq (through the process's
+ * shared `EventFeed`), never from memory of a previous connection. Comments keep idle
+ * connections alive. The stream ends with an `end` message after `run.completed`; when the
+ * server shuts down it ends without one (the client reconnects).
  */
 export function streamRoutes(
   api: ApiRoutes,
@@ -39,28 +41,22 @@ export function streamRoutes(
         const signal = AbortSignal.any([ended.signal, closing]);
         // `end` tells a client the stream is complete (a shutdown closes it without one: reconnect).
         const end = () => stream.writeSSE({ event: 'end', data: JSON.stringify({ after }) });
-        await stream.write('retry: 1000\n\n');
-        while (!signal.aborted) {
-          let events = await store.events(run.id, after);
-          if (events.length === 0) {
-            // The run is over and its last event is behind us: the stream is complete. Its last
-            // events may have landed between the read above and this check: read once more.
-            if ((await store.getRun(run.id)).status === 'completed') {
-              events = await store.events(run.id, after);
-              if (events.length === 0) return end();
+        const events = EventFeed.of(store).follow(run.id, after);
+        try {
+          await stream.write('retry: 1000\n\n');
+          while (!signal.aborted) {
+            const batch = await events.next(AbortSignal.any([signal, AbortSignal.timeout(heartbeatMs)]));
+            if (batch === null) return await end();
+            if (signal.aborted) break;
+            if (batch.length === 0) await stream.write(': heartbeat\n\n');
+            for (const event of batch) {
+              await stream.writeSSE({ id: String(event.seq), data: JSON.stringify(event) });
+              after = event.seq;
+              if (event.type === 'run.completed') return await end();
             }
           }
-          if (events.length === 0) {
-            const tick = AbortSignal.any([signal, AbortSignal.timeout(heartbeatMs)]);
-            events = await store.waitForEvents(run.id, after, tick);
-            if (signal.aborted) break;
-            if (events.length === 0) await stream.write(': heartbeat\n\n');
-          }
-          for (const event of events) {
-            await stream.writeSSE({ id: String(event.seq), data: JSON.stringify(event) });
-            after = event.seq;
-            if (event.type === 'run.completed') return end();
-          }
+        } finally {
+          events.close();
         }
       });
     },

@@ -27,8 +27,15 @@ export interface AutomationFire {
   /** Where to answer (Slack channel and thread). */
   reply: { channel: string; threadTs: string } | null;
   notifiedAt: Date | null;
+  /** The webhook or Slack delivery that caused this fire (`source:id`), else null. */
+  delivery: string | null;
+  /** While `claimed`: the process holding the fire must settle it before this time, or another takes it over. */
+  leaseUntil: Date | null;
   createdAt: Date;
 }
+
+/** How long a claimed fire is held before another scheduler may take it over (ms). */
+export const FIRE_LEASE_MS = 5 * 60_000;
 
 interface AutomationRow {
   name: string;
@@ -50,6 +57,8 @@ interface FireRow {
   run_ids: string[];
   reply: AutomationFire['reply'];
   notified_at: Date | null;
+  delivery: string | null;
+  lease_until: Date | null;
   created_at: Date;
 }
 
@@ -74,11 +83,13 @@ function toFire(row: FireRow): AutomationFire {
     runIds: row.run_ids,
     reply: row.reply,
     notifiedAt: row.notified_at,
+    delivery: row.delivery,
+    leaseUntil: row.lease_until,
     createdAt: row.created_at,
   };
 }
 
-/** Queries on `automations`, `automation_fires` and `automation_deliveries`. */
+/** Queries on `automations` and `automation_fires` (deliveries live in `webhook_deliveries`, src/triggers/deliveries.ts). */
 export function automationQueries(db: Queryable) {
   return {
     async list(): Promise<StoredAutomation[]> {
@@ -135,8 +146,10 @@ export function automationQueries(db: Queryable) {
     },
 
     /**
-     * Records a fire. With a `slot`, the insert is the claim: it returns null when another
-     * scheduler (or this one before a restart) already claimed that slot.
+     * Records a fire, `claimed` under a lease of `leaseMs`. With a `slot`, the insert is the
+     * claim: it returns null when another scheduler (or this one before a restart) already
+     * claimed that slot. With a `delivery`, a second claim returns the fire that delivery
+     * already made, with `existing` set, so a delivery processed again resumes it.
      */
     async claimFire(fire: {
       automation: string;
@@ -145,12 +158,15 @@ export function automationQueries(db: Queryable) {
       catchUp?: boolean;
       reason?: string | null;
       reply?: AutomationFire['reply'];
+      delivery?: string | null;
+      leaseMs?: number;
       now: Date;
-    }): Promise<AutomationFire | null> {
+    }): Promise<(AutomationFire & { existing?: true }) | null> {
       const rows = await db.query<FireRow>(
-        `INSERT INTO automation_fires (id, automation, kind, slot, catch_up, outcome, reason, reply, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'claimed', $6, $7, $8)
-         ON CONFLICT (automation, slot) DO NOTHING RETURNING *`,
+        `INSERT INTO automation_fires
+           (id, automation, kind, slot, catch_up, outcome, reason, reply, created_at, delivery, lease_until)
+         VALUES ($1, $2, $3, $4, $5, 'claimed', $6, $7, $8, $9, now() + ($10 * interval '1 millisecond'))
+         ON CONFLICT DO NOTHING RETURNING *`,
         [
           `fire_${newId('run').slice(4)}`,
           fire.automation,
@@ -160,9 +176,54 @@ export function automationQueries(db: Queryable) {
           fire.reason ?? null,
           fire.reply ? JSON.stringify(fire.reply) : null,
           fire.now,
+          fire.delivery ?? null,
+          fire.leaseMs ?? FIRE_LEASE_MS,
         ],
       );
+      if (rows[0]) return toFire(rows[0]);
+      if (!fire.delivery) return null;
+      const made = await db.query<FireRow>(
+        'SELECT * FROM automation_fires WHERE automation = $1 AND delivery = $2',
+        [fire.automation, fire.delivery],
+      );
+      return made[0] ? { ...toFire(made[0]), existing: true } : null;
+    },
+
+    /**
+     * Takes over the oldest cron fire still `claimed` whose lease ended (its process died
+     * before settling it), leasing it for `leaseMs`; null when there is none. At most one
+     * scheduler gets each.
+     */
+    async takeAbandoned(leaseMs: number = FIRE_LEASE_MS): Promise<AutomationFire | null> {
+      const rows = await db.query<FireRow>(
+        `UPDATE automation_fires SET lease_until = now() + ($1 * interval '1 millisecond')
+         WHERE id = (SELECT id FROM automation_fires
+           WHERE outcome = 'claimed' AND kind = 'cron' AND (lease_until IS NULL OR lease_until <= now())
+           ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [leaseMs],
+      );
       return rows[0] ? toFire(rows[0]) : null;
+    },
+
+    /** Extends the lease of a fire still `claimed` (the process holding it is making progress). */
+    async renewFire(id: string, leaseMs: number = FIRE_LEASE_MS): Promise<void> {
+      await db.query(
+        `UPDATE automation_fires SET lease_until = now() + ($2 * interval '1 millisecond')
+         WHERE id = $1 AND outcome = 'claimed'`,
+        [id, leaseMs],
+      );
+    },
+
+    /** The runs already queued for a fire (by a process that died before settling it), with their repo's name. */
+    async runsOfFire(fireId: string): Promise<{ id: string; repo: string }[]> {
+      const rows = await db.query<{ id: string; repo: string }>(
+        `SELECT runs.id, repos.name AS repo FROM runs JOIN repos ON repos.id = runs.repo_id
+         WHERE runs.inputs->'values' ? 'fire' AND runs.inputs->'values'->>'fire' = $1
+         ORDER BY runs.created_at, runs.id`,
+        [fireId],
+      );
+      return rows;
     },
 
     async settleFire(
@@ -172,19 +233,20 @@ export function automationQueries(db: Queryable) {
     ): Promise<AutomationFire> {
       const rows = await db.query<FireRow>(
         `UPDATE automation_fires SET outcome = $2, reason = coalesce($3, reason),
-           run_ids = coalesce($4, run_ids) WHERE id = $1 RETURNING *`,
+           run_ids = coalesce($4, run_ids), lease_until = NULL WHERE id = $1 RETURNING *`,
         [id, outcome, patch.reason ?? null, patch.runIds ? JSON.stringify(patch.runIds) : null],
       );
       return toFire(rows[0]!);
     },
 
     /** Takes a waiting fire (overlap `queue`) of the automation, at most once across processes. */
-    async takeWaiting(automation: string): Promise<AutomationFire | null> {
+    async takeWaiting(automation: string, leaseMs: number = FIRE_LEASE_MS): Promise<AutomationFire | null> {
       const rows = await db.query<FireRow>(
-        `UPDATE automation_fires SET outcome = 'claimed' WHERE id = (
+        `UPDATE automation_fires SET outcome = 'claimed',
+           lease_until = now() + ($2 * interval '1 millisecond') WHERE id = (
            SELECT id FROM automation_fires WHERE automation = $1 AND outcome = 'waiting'
            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *`,
-        [automation],
+        [automation, leaseMs],
       );
       return rows[0] ? toFire(rows[0]) : null;
     },
@@ -243,19 +305,6 @@ export function automationQueries(db: Queryable) {
       const rows = await db.query(
         'UPDATE automation_fires SET notified_at = $2 WHERE id = $1 AND notified_at IS NULL RETURNING id',
         [id, now],
-      );
-      return rows.length > 0;
-    },
-
-    /**
-     * Claims a delivery id of a webhook or Slack source; false when it was seen before.
-     * Kept behind this one function so it can move to the shared delivery table later.
-     */
-    async claimDelivery(source: string, deliveryId: string): Promise<boolean> {
-      const rows = await db.query(
-        `INSERT INTO automation_deliveries (source, delivery_id) VALUES ($1, $2)
-         ON CONFLICT DO NOTHING RETURNING delivery_id`,
-        [source, deliveryId],
       );
       return rows.length > 0;
     },

@@ -399,15 +399,22 @@ export class Store {
     this.notifier.emit('queued');
   }
 
-  /** Subscribes to in-process signals: a run was queued or completed, or a run was asked to stop. */
+  /**
+   * Subscribes to in-process signals: a run was queued or completed, a run was asked to stop,
+   * or a run got events (written by this process; others' writes are seen only by reading).
+   */
   on(what: 'queued', listener: () => void): () => void;
-  on(what: 'cancel' | 'steer' | 'completed', listener: (runId: string) => void): () => void;
-  on(what: 'queued' | 'cancel' | 'steer' | 'completed', listener: (runId: string) => void): () => void {
+  on(what: 'cancel' | 'steer' | 'completed' | 'events', listener: (runId: string) => void): () => void;
+  on(
+    what: 'queued' | 'cancel' | 'steer' | 'completed' | 'events',
+    listener: (runId: string) => void,
+  ): () => void {
     this.notifier.on(what, listener);
     return () => this.notifier.off(what, listener);
   }
 
   private notify(runId: string): void {
     this.notifier.emit(`run:${runId}`);
+    this.notifier.emit('events', runId);
   }
 }

@@ -5,6 +5,10 @@ import type { Db, Queryable } from './db.ts';
 /** A PostgreSQL server through a connection pool. */
 export async function openPostgres(url: string): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection the server closes (restart, failover, pg_terminate_backend, shutdown
+  // while the pool is ending) is an 'error' event on the pool; pg drops the connection and the
+  // next query opens a new one, but with no listener Node would end the whole process.
+  pool.on('error', () => {});
   try {
     const client = await pool.connect();
     client.release();

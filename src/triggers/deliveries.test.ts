@@ -67,6 +67,26 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     expect(await leaseDelivery(store().db, 'github', 60_000)).toBeNull();
   });
 
+  it('leases only the sources a worker takes: one source, or all sharing a prefix', async () => {
+    await clean();
+    for (const source of ['github', 'webhook:alerts', 'webhook:cve', 'slack']) {
+      await claimDelivery(store().db, { source, deliveryId: 'same', event: 'e', payload: {} });
+    }
+
+    const hooks = [
+      await leaseDelivery(store().db, { prefix: 'webhook:' }, 60_000),
+      await leaseDelivery(store().db, { prefix: 'webhook:' }, 60_000),
+      await leaseDelivery(store().db, { prefix: 'webhook:' }, 60_000),
+    ];
+    const github = await leaseDelivery(store().db, 'github', 60_000);
+
+    expect(hooks.map((d) => d?.source ?? null).sort()).toEqual(
+      [null, 'webhook:alerts', 'webhook:cve'].sort(),
+    );
+    expect(github?.source).toBe('github');
+    expect(await leaseDelivery(store().db, 'slack', 60_000)).toMatchObject({ source: 'slack' });
+  });
+
   it('counts deliveries by source and outcome for Prometheus', async () => {
     await clean();
     await claimDelivery(store().db, { source: 'github', deliveryId: 'a', event: 'issues', payload: {} });

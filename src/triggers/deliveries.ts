@@ -109,23 +109,28 @@ export async function recordDelivery(
   );
 }
 
+/** Which deliveries a worker takes: one source (`github`), or every source starting with a prefix (`webhook:`). */
+export type DeliverySources = string | { prefix: string };
+
 /**
- * Leases the oldest accepted, unprocessed delivery of `source` for `leaseMs`; null when none is due.
+ * Leases the oldest accepted, unprocessed delivery of `sources` for `leaseMs`; null when none is due.
  * A worker that dies leaves the row to be leased again when the lease ends: nothing is lost.
  */
 export async function leaseDelivery(
   db: Queryable,
-  source: string,
+  sources: DeliverySources,
   leaseMs: number,
 ): Promise<Delivery | null> {
+  const exact = typeof sources === 'string';
   const rows = await db.query<DeliveryRow>(
     `UPDATE webhook_deliveries SET locked_until = now() + ($2 * interval '1 millisecond'), attempts = attempts + 1
      WHERE id = (SELECT id FROM webhook_deliveries
-       WHERE source = $1 AND outcome = 'accepted' AND processed_at IS NULL
+       WHERE (CASE WHEN $3 THEN source = $1 ELSE starts_with(source, $1) END)
+         AND outcome = 'accepted' AND processed_at IS NULL
          AND (locked_until IS NULL OR locked_until <= now())
        ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
      RETURNING *`,
-    [source, leaseMs],
+    [exact ? sources : sources.prefix, leaseMs, exact],
   );
   return rows[0] ? toDelivery(rows[0]) : null;
 }

@@ -1,7 +1,10 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AutomationService } from '../../src/automations/service.ts';
+import { listDeliveries } from '../../src/triggers/deliveries.ts';
 import {
   answerEndedRuns,
+  SlackDeliveryWorker,
   signSlackRequest,
   slackClient,
   slackRoutes,
@@ -19,7 +22,8 @@ describe('Slack', () => {
   let world: Awaited<ReturnType<typeof automationWorld>>;
   let slack: Awaited<ReturnType<typeof startSlackServer>>;
   let server: Awaited<ReturnType<typeof serveApp>>;
-  const pending: Promise<void>[] = [];
+  // Not started: each test drains the queue itself, so it sees exactly what was queued.
+  let worker: SlackDeliveryWorker;
   const clock = testClock(NOW);
 
   beforeAll(async () => {
@@ -29,7 +33,11 @@ describe('Slack', () => {
       ...world.deps(clock),
       slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.apiUrl },
       publicUrl: 'https://nightshift.example',
-      background: (work) => void pending.push(work),
+    });
+    worker = new SlackDeliveryWorker({
+      service: new AutomationService(world.deps(clock)),
+      client: slackClient(slack.apiUrl, BOT_TOKEN),
+      publicUrl: 'https://nightshift.example',
     });
     server = await serveApp(new Hono().route('/slack', routes));
   }, 300_000);
@@ -41,7 +49,7 @@ describe('Slack', () => {
   });
 
   beforeEach(async () => {
-    await Promise.all(pending.splice(0));
+    await worker.drain();
     slack.messages.splice(0);
     await world.queries.remove('anywhere');
     await world.queries.upsert(
@@ -89,7 +97,7 @@ describe('Slack', () => {
   it('starts a run on the repo a mention names and answers in the thread when it starts and ends', async () => {
     const response = await send('/events', mention('Ev1', '<@UBOT> web make the README say fixed'));
     expect(response.status).toBe(200);
-    await Promise.all(pending);
+    await worker.drain();
 
     const started = slack.messages.find((m) => m.text.startsWith('Started run'));
     expect(started).toMatchObject({ channel: 'CAPI', thread_ts: '1736071200.000200' });
@@ -125,7 +133,7 @@ describe('Slack', () => {
 
   it("uses the channel's default repo when the message names none", async () => {
     await send('/events', mention('Ev2', '<@UBOT> bump the version'));
-    await Promise.all(pending);
+    await worker.drain();
 
     const runs = await world.engine.store.listRuns({ limit: 1 });
     expect((await world.engine.store.repos.get(runs[0]!.repoId)).name).toBe('api');
@@ -143,10 +151,14 @@ describe('Slack', () => {
     responses.push(
       await send('/events', body, { 'X-Slack-Retry-Num': '2', 'X-Slack-Retry-Reason': 'http_timeout' }),
     );
-    await Promise.all(pending);
+    await worker.drain();
 
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(await runCount()).toBe(before + 1);
+    const recorded = (await listDeliveries(world.engine.store.db, 'slack')).filter(
+      (d) => d.presentedId === 'Ev3',
+    );
+    expect(recorded.map((d) => d.outcome).sort()).toEqual(['accepted', 'duplicate', 'duplicate']);
     expect(slack.messages.filter((m) => m.text.startsWith('Started run'))).toHaveLength(1);
   });
 
@@ -173,12 +185,36 @@ describe('Slack', () => {
     const ts = String(Number(nowSeconds()) + shift);
 
     const response = await send('/events', body, headers(body, ts), ts);
-    await Promise.all(pending);
+    await worker.drain();
 
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('SIGNATURE_INVALID');
     expect(await runCount()).toBe(before);
     expect(slack.messages).toEqual([]);
+    expect((await listDeliveries(world.engine.store.db, 'slack'))[0]).toMatchObject({
+      outcome: 'rejected_signature',
+      deliveryId: null,
+    });
+  });
+
+  it.each([
+    ['/events', 'null'],
+    ['/events', '{"type": "event_callback", "event": {"type": "app_mention", "channel": 7}}'],
+    ['/events', '{"type": '],
+    ['/commands', 'text=api+fix+it'],
+  ])('refuses a signed but malformed request to %s (400) and records it', async (path, body) => {
+    const before = await runCount();
+
+    const response = await send(path, body);
+    await worker.drain();
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INVALID_INPUT');
+    expect(await runCount()).toBe(before);
+    const source = path === '/commands' ? 'slack-command' : 'slack';
+    expect((await listDeliveries(world.engine.store.db, source))[0]).toMatchObject({
+      outcome: 'rejected_malformed',
+    });
   });
 
   async function anywhere() {
@@ -195,7 +231,7 @@ describe('Slack', () => {
 
   it('answers that no automation takes requests in a channel none lists', async () => {
     await send('/events', mention('Ev5', '<@UBOT> api fix it', 'COTHER'));
-    await Promise.all(pending);
+    await worker.drain();
 
     expect(slack.messages.map((m) => m.text)).toEqual([
       'No Nightshift automation takes requests in this channel.',
@@ -213,7 +249,7 @@ describe('Slack', () => {
     }).toString();
 
     const response = await send('/commands', body);
-    await Promise.all(pending);
+    await worker.drain();
 
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ response_type: 'ephemeral' });
@@ -224,10 +260,36 @@ describe('Slack', () => {
     expect(started!.text).toMatch(/^Started run <https:\/\/nightshift\.example\/runs\/run_/);
   });
 
+  it('starts one run for a slash command Slack sends twice with the same trigger_id', async () => {
+    await anywhere();
+    const before = await runCount();
+    const body = new URLSearchParams({
+      command: '/nightshift',
+      text: 'web add a CONTRIBUTING file',
+      channel_id: 'CGENERAL',
+      user_id: 'U7',
+      trigger_id: 'T-twice',
+    }).toString();
+
+    const first = await send('/commands', body);
+    const again = await send('/commands', body);
+    await worker.drain();
+
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(await runCount()).toBe(before + 1);
+    const recorded = await listDeliveries(world.engine.store.db, 'slack-command');
+    expect(
+      recorded
+        .filter((d) => d.presentedId === 'T-twice')
+        .map((d) => d.outcome)
+        .sort(),
+    ).toEqual(['accepted', 'duplicate']);
+  });
+
   it('asks which repo when the channel has no default and the message names none', async () => {
     await anywhere();
     await send('/events', mention('Ev4', '<@UBOT> fix it', 'CRANDOM'));
-    await Promise.all(pending);
+    await worker.drain();
 
     expect(slack.messages).toHaveLength(1);
     expect(slack.messages[0]!.text).toContain('Which repo?');

@@ -13,6 +13,8 @@ export type ApiResponse = Omit<Response, 'json'> & { json(): Promise<any> };
 /** A real engine (no worker) and the API on 127.0.0.1:0, for one test file. */
 export interface TestApi {
   engine: Engine;
+  /** The Hono app being served (its `routes` list every route, the modules' included). */
+  app: ReturnType<typeof createApp>;
   url: string;
   dir: string;
   /** A request to the API with an optional bearer token. */
@@ -25,17 +27,23 @@ export async function startTestApi(
   options: Omit<AppOptions, 'engine' | 'auth' | 'closing'> & {
     /** The modules `serve` mounts (see `serverModules`), built on this engine and started. */
     parts?: (engine: Engine) => ServerParts;
+    /** Environment the engine's configuration is read from (default: this process's). */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<TestApi> {
   const { dir, cleanup } = await tempDir();
-  const env = { ...process.env, DATABASE_URL: kind === 'postgres' ? await newPostgresDatabase() : '' };
+  const env = {
+    ...(options.env ?? process.env),
+    DATABASE_URL: kind === 'postgres' ? await newPostgresDatabase() : '',
+  };
   const engine = await Engine.open(engineConfig(join(dir, 'home'), env));
   const closing = new AbortController();
   let listening: Listening;
-  const { parts: makeParts, ...appOptions } = options;
+  let app: ReturnType<typeof createApp>;
+  const { parts: makeParts, env: _env, ...appOptions } = options;
   const parts = makeParts?.(engine);
   try {
-    const app = createApp({
+    app = createApp({
       engine,
       auth: 'tokens',
       closing: closing.signal,
@@ -53,6 +61,7 @@ export async function startTestApi(
   }
   return {
     engine,
+    app,
     url: listening.url,
     dir,
     fetch(path, init = {}) {

@@ -28,6 +28,7 @@ export interface PullRecord {
   base: string;
   state: 'open' | 'closed';
   merged: boolean;
+  draft?: boolean;
   owner: string;
   repo: string;
 }
@@ -53,6 +54,15 @@ export interface GithubDouble {
   permissions: Map<string, string>;
   /** Creates `OWNER/NAME` as a bare repository holding the commits of the local repo at `source`. */
   addRepo(fullName: string, source: string): Promise<string>;
+  /**
+   * Registers `OWNER/NAME` (or updates it) with the metadata org listings show, without git
+   * data: enough for `GET /orgs/OWNER/repos` and `GET /repos/OWNER/NAME`.
+   */
+  describeRepo(fullName: string, meta: { topics?: string[]; archived?: boolean }): void;
+  /** Check runs by head commit sha, as `GET /repos/O/N/commits/SHA/check-runs` lists them. */
+  checkRuns: Map<string, { name: string; status: string; conclusion: string | null }[]>;
+  /** When set, `Link` headers of org listings point at this origin instead (a hostile server). */
+  linkOrigin: string | null;
   /** The bare repository of `OWNER/NAME`. */
   repoPath(fullName: string): string;
   close(): Promise<void>;
@@ -65,7 +75,10 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
   const appId = '424242';
   const installationId = 31337;
   const tokens = new Map<string, number>();
-  const repos = new Map<string, { defaultBranch: string }>();
+  const repos = new Map<
+    string,
+    { fullName: string; defaultBranch: string; topics: string[]; archived: boolean }
+  >();
   const requests: RecordedRequest[] = [];
   const pulls: PullRecord[] = [];
   const comments: GithubDouble['comments'] = [];
@@ -151,6 +164,53 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         permissions: { contents: 'write' },
       });
     }
+    m = /^\/orgs\/([^/]+)\/installation$/.exec(path);
+    if (m && req.method === 'GET') {
+      if (!checkJwt(auth)) return send(401, { message: 'A JSON web token could not be decoded' });
+      const org = m[1]!.toLowerCase();
+      return [...repos.keys()].some((full) => full.startsWith(`${org}/`))
+        ? send(200, { id: installationId, app_id: Number(appId), account: { login: m[1] } })
+        : send(404, { message: 'Not Found' });
+    }
+    m = /^\/orgs\/([^/]+)\/repos$/.exec(path);
+    if (m && req.method === 'GET') {
+      if (!tokenOk(auth)) return send(401, { message: 'Bad credentials' });
+      const org = m[1]!;
+      const all = [...repos.values()]
+        .filter((r) => r.fullName.toLowerCase().startsWith(`${org.toLowerCase()}/`))
+        .sort((a, b) => a.fullName.localeCompare(b.fullName));
+      if (all.length === 0) return send(404, { message: 'Not Found' });
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30)));
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+      const last = Math.max(1, Math.ceil(all.length / perPage));
+      const origin = double.linkOrigin ?? `http://${req.headers.host}`;
+      const link = (p: number, rel: string) =>
+        `<${origin}${url.pathname}?per_page=${perPage}&page=${p}>; rel="${rel}"`;
+      const links = [
+        ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
+        ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : []),
+      ];
+      if (links.length) res.setHeader('link', links.join(', '));
+      return send(
+        200,
+        all.slice((page - 1) * perPage, page * perPage).map((r, i) => {
+          const [owner, name] = r.fullName.split('/');
+          return {
+            id: 1000 + i,
+            name,
+            full_name: r.fullName,
+            owner: { login: owner, type: 'Organization' },
+            private: true,
+            html_url: `https://github.com/${r.fullName}`,
+            archived: r.archived,
+            disabled: false,
+            fork: false,
+            topics: r.topics,
+            default_branch: r.defaultBranch,
+          };
+        }),
+      );
+    }
     m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     if (!m) return send(404, { message: 'Not Found' });
     const [owner, name, rest = ''] = [m[1]!, m[2]!, m[3]];
@@ -172,6 +232,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
       title: p.title,
       body: p.body,
       merged_at: p.merged ? new Date().toISOString() : null,
+      draft: p.draft ?? false,
       head: { ref: p.head, sha: '', repo: { full_name: `${owner}/${name}` } },
       base: { ref: p.base },
     });
@@ -183,6 +244,14 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         html_url: html,
         default_branch: repo.defaultBranch,
         private: true,
+      });
+    }
+    m = /^\/commits\/([^/]+)\/check-runs$/.exec(rest);
+    if (m && req.method === 'GET') {
+      const runs = double.checkRuns.get(decodeURIComponent(m[1]!)) ?? [];
+      return send(200, {
+        total_count: runs.length,
+        check_runs: runs.map((r, i) => ({ id: i + 1, head_sha: m![1], ...r })),
       });
     }
     m = /^\/collaborators\/([^/]+)\/permission$/.exec(rest);
@@ -342,7 +411,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const double: GithubDouble = {
     apiUrl: `http://127.0.0.1:${port}/api`,
     gitUrl: `http://127.0.0.1:${port}/git`,
     appId,
@@ -356,12 +425,29 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
     issuedTokens,
     permissions,
     repoPath,
+    linkOrigin: null,
+    checkRuns: new Map(),
     async addRepo(fullName, source) {
       const path = repoPath(fullName);
       await gitIn(root, 'clone', '--quiet', '--bare', source, path);
       const head = await gitIn(path, 'symbolic-ref', '--short', 'HEAD');
-      repos.set(fullName.toLowerCase(), { defaultBranch: head });
+      const known = repos.get(fullName.toLowerCase());
+      repos.set(fullName.toLowerCase(), {
+        fullName,
+        defaultBranch: head,
+        topics: known?.topics ?? [],
+        archived: known?.archived ?? false,
+      });
       return path;
+    },
+    describeRepo(fullName, meta) {
+      const known = repos.get(fullName.toLowerCase());
+      repos.set(fullName.toLowerCase(), {
+        fullName,
+        defaultBranch: known?.defaultBranch ?? 'main',
+        topics: meta.topics ?? known?.topics ?? [],
+        archived: meta.archived ?? known?.archived ?? false,
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -369,6 +455,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         server.close(() => resolve());
       }),
   };
+  return double;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -26,6 +26,9 @@ export type ScriptedTurn =
   | (TurnCommon & { toolCalls: ScriptedToolCall[] })
   | { error: { status: number; message: string } };
 
+/** A turn, or a function choosing the turn from the request's body (for agents calling at once). */
+export type ScriptedEntry = ScriptedTurn | ((body: unknown) => ScriptedTurn);
+
 /** A request the server received: method, path (with query), headers and parsed JSON body. */
 export interface RecordedRequest {
   method: string;
@@ -70,7 +73,7 @@ type Send = (event: string | undefined, data: unknown) => Promise<void>;
  * const server = await startModelServer({ script: [{ toolCalls: [{ name: 'shell', input: { command: 'ls' } }] }, { text: 'done' }] });
  * // ANTHROPIC_BASE_URL=server.url, OPENAI_BASE_URL=`${server.url}/v1`
  */
-export async function startModelServer(options: { script: ScriptedTurn[] }): Promise<ModelServer> {
+export async function startModelServer(options: { script: ScriptedEntry[] }): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
   let cursor = 0;
 
@@ -101,7 +104,8 @@ export async function startModelServer(options: { script: ScriptedTurn[] }): Pro
     }
     if (!api || req.method !== 'POST') return sendError(res, api ?? 'chat', 404, `no route for ${path}`);
     if (typeof body !== 'object' || body === null) return sendError(res, api, 400, 'body is not JSON');
-    const turn = options.script[cursor++];
+    const entry = options.script[cursor++];
+    const turn = typeof entry === 'function' ? entry(body) : entry;
     if (!turn)
       return sendError(res, api, 500, `the script has no turn ${cursor} (it has ${options.script.length})`);
     if ('error' in turn) return sendError(res, api, turn.error.status, turn.error.message);

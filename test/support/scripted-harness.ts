@@ -21,9 +21,10 @@ export class ScriptedHarness implements Harness {
   readonly models: (string | undefined)[] = [];
   private next = 0;
 
+  /** `turns` in order, or a function choosing each turn from its prompt (for agents running in parallel). */
   constructor(
     readonly name: string,
-    private readonly turns: ScriptedTurn[],
+    readonly turns: ScriptedTurn[] | ((prompt: string) => ScriptedTurn),
   ) {}
 
   start(prompt: string, context: HarnessContext): HarnessSession {
@@ -35,7 +36,9 @@ export class ScriptedHarness implements Harness {
     const harness = this;
     async function* playTurn(message: string): AsyncGenerator<HarnessEvent> {
       harness.prompts.push(message);
-      const turn = harness.turns[Math.min(harness.next++, harness.turns.length - 1)]!;
+      const { turns } = harness;
+      const turn =
+        typeof turns === 'function' ? turns(message) : turns[Math.min(harness.next++, turns.length - 1)]!;
       yield { type: 'agent.message', data: { text: `working on: ${message.split('\n')[0]}` } };
       for (const [i, command] of turn.commands.entries()) {
         if (signal.aborted) return;

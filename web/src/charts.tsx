@@ -25,6 +25,9 @@ export function StackedBars(props: {
   const w = 600;
   const h = 180;
   const bw = w / Math.max(props.columns.length, 1);
+  // At most 7 day labels, counted back from the newest so its label never collides with another.
+  const last = props.columns.length - 1;
+  const step = Math.max(1, Math.ceil(props.columns.length / 7));
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${w} ${h + 20}`} role="img" aria-label={props.label}>
@@ -54,7 +57,7 @@ export function StackedBars(props: {
                   />
                 ) : null;
               })}
-              {(i === 0 || i === props.columns.length - 1 || (props.columns.length <= 14 && i % 2 === 0)) && (
+              {(last - i) % step === 0 && (
                 <text x={i * bw + bw / 2} y={h + 14} text-anchor="middle" class="tick">
                   {col.label.slice(5)}
                 </text>
@@ -81,7 +84,8 @@ export function LineChart(props: { label: string; points: { t: number; v: number
   const t0 = props.points[0]!.t;
   const t1 = Math.max(props.points.at(-1)!.t, t0 + 1);
   const x = (t: number) => ((t - t0) / (t1 - t0)) * w;
-  const y = (v: number) => h - (v / Math.max(props.max, 1)) * (h - 10);
+  // 24 units of headroom keep the line clear of the max label in the top corner.
+  const y = (v: number) => h - (v / Math.max(props.max, 1)) * (h - 24);
   const d = props.points.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
   return (
     <figure class="chart">

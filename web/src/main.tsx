@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { session, whenUnauthorized } from './api.ts';
 import { AuditPage } from './pages/audit.tsx';
 import { AutomationsPage } from './pages/automations.tsx';
@@ -54,6 +54,17 @@ function App() {
       }),
     [],
   );
+  // After a move to another page (not on the first load, nor when only the query changes),
+  // focus goes to the page's content, so keyboard and screen-reader users start there.
+  const pathname = path.split('?')[0];
+  const firstPage = useRef(true);
+  useEffect(() => {
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus();
+  }, [pathname]);
   if (!token) return <SignIn onSignedIn={() => setToken(session.get())} />;
   const section = `/${path.split('/')[1] || 'runs'}`.split('?')[0];
   return (

@@ -1,122 +1,72 @@
-/** Shapes of the Nightshift API as the dashboard reads them (see /openapi.json). */
-export type RunStatus = 'queued' | 'provisioning' | 'running' | 'publishing' | 'completed';
-export const STATUSES: RunStatus[] = ['queued', 'provisioning', 'running', 'publishing', 'completed'];
-export const CONCLUSIONS = [
-  'success',
-  'failure',
-  'no_changes',
-  'cancelled',
-  'timed_out',
-  'policy_denied',
-  'budget_exceeded',
-  'error',
-] as const;
-export type RunConclusion = (typeof CONCLUSIONS)[number];
+/**
+ * Shapes of the Nightshift API as the dashboard reads them, derived from the server's own types
+ * (type-only imports: nothing of the server is bundled, except the two status lists of
+ * `src/core/run.ts`, which has no imports). `Wire<T>` is `T` after `JSON.stringify`: dates
+ * become ISO strings. A change on the server side that breaks a page fails `tsc -p web`.
+ */
 
-export interface Run {
-  id: string;
-  repoId: string;
-  blueprint: string;
-  inputs: { prompt?: string; script?: string; values?: Record<string, string> };
-  status: RunStatus;
-  conclusion: RunConclusion | null;
-  reason: string | null;
-  attempt: number;
-  branch: string | null;
-  trigger: string;
-  author: string | null;
-  continues: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+import type { AuditKind } from '../../src/audit/entries.ts';
+import type { AuditPage as ServerAuditPage } from '../../src/audit/page.ts';
+import type { AuditVerification as ServerAuditVerification } from '../../src/audit/verify.ts';
+import type { AutomationView as ServerAutomationView } from '../../src/automations/service.ts';
+import type { RunEvent as ServerRunEvent } from '../../src/core/events.ts';
+import { RUN_CONCLUSIONS, RUN_STATUSES, type Run as ServerRun } from '../../src/core/run.ts';
+import type { RunDetails as ServerRunDetails } from '../../src/engine/engine.ts';
+import type { FleetStatus as ServerFleetStatus } from '../../src/fleets/service.ts';
+import type {
+  FleetQueries,
+  FleetRepoState,
+  Fleet as ServerFleet,
+  FleetRepoRow as ServerFleetRepoRow,
+} from '../../src/fleets/store.ts';
+import type { Insights as ServerInsights } from '../../src/server/insights.ts';
+import type { AutomationFire as ServerAutomationFire } from '../../src/store/automations.ts';
 
-export interface Repo {
-  id: string;
-  name: string;
-  url: string;
-}
+/** `T` as JSON carries it: `Date` becomes an ISO string, recursively. */
+export type Wire<T> = T extends Date
+  ? string
+  : T extends readonly (infer U)[]
+    ? Wire<U>[]
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
 
-export interface Change {
-  id: string;
-  branch: string;
-  headCommit: string;
-  title: string;
-  diffstat: { files: number; insertions: number; deletions: number };
-  state: string;
-  url: string | null;
-}
+export type { RunConclusion, RunStatus } from '../../src/core/run.ts';
+export const STATUSES = RUN_STATUSES;
+export const CONCLUSIONS = RUN_CONCLUSIONS;
 
-export interface StepUsage {
-  step: string;
-  provider: string;
-  model: string;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
+export type Run = Wire<ServerRun>;
+export type RunDetails = Wire<ServerRunDetails>;
+export type StepUsage = RunDetails['usage'][number];
+export type RunEvent = Wire<ServerRunEvent>;
 
-export interface RunDetails {
-  run: Run;
-  repo: Repo;
-  change: Change | null;
-  usage?: StepUsage[];
-}
+/** One audit entry as `GET /api/audit` and the export write it (stored fields and hashes). */
+export type AuditEntry = ServerAuditPage['entries'][number];
+export type AuditLogPage = ServerAuditPage;
+export type AuditVerification = Wire<ServerAuditVerification>;
+/** Every kind of audit entry, for the kind filter; checked against the server's list below. */
+export const AUDIT_KINDS = [
+  'sandbox.created',
+  'sandbox.destroyed',
+  'exec',
+  'egress',
+  'model.call',
+  'policy.denied',
+  'secret.used',
+  'publish',
+  'run.cancelled',
+  'budget.exceeded',
+  'run.spawned',
+] as const satisfies readonly AuditKind[];
+const everyKind: Exclude<AuditKind, (typeof AUDIT_KINDS)[number]> extends never ? true : never = true;
+void everyKind;
 
-export interface RunEvent {
-  runId: string;
-  seq: number;
-  at: string;
-  type: string;
-  // biome-ignore lint/suspicious/noExplicitAny: event data differs per type
-  data: any;
-}
+export type Insights = Wire<ServerInsights>;
+export type UsageGroup = Insights['byRepo'][number];
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  kind: string;
-  run_id: string | null;
-  actor: string | null;
-  data: Record<string, unknown>;
-}
-
-export interface AuditVerification {
-  ok: boolean;
-  entries: number;
-  head: { seq: number; hash: string } | null;
-  firstBad?: { seq: number; problem: string; detail: string };
-}
-
-export interface UsageGroup {
-  name: string;
-  runs: number;
-  tokens: number;
-  costUsd: number;
-}
-
-export interface Insights {
-  since: string;
-  days: { day: string; counts: Record<string, number> }[];
-  changes: { total: number; merged: number; mergedRate: number | null };
-  medianMsToChange: number | null;
-  byRepo: UsageGroup[];
-  byAutomation: UsageGroup[];
-  sandboxMinutes: number;
-}
-
-/** Fleets (branch feat/fleets: FleetStatus and FleetRepoRow). */
-export type FleetRepoState =
-  | 'pending'
-  | 'queued'
-  | 'running'
-  | 'waiting'
-  | 'succeeded'
-  | 'no_changes'
-  | 'failed'
-  | 'cancelled';
-export const FLEET_REPO_STATES: FleetRepoState[] = [
+export type { FleetRepoState };
+/** In the order a repo moves through them; checked against the server's list below. */
+export const FLEET_REPO_STATES = [
   'pending',
   'queued',
   'running',
@@ -125,47 +75,16 @@ export const FLEET_REPO_STATES: FleetRepoState[] = [
   'no_changes',
   'failed',
   'cancelled',
-];
-export interface Fleet {
-  name: string;
-  state: 'active' | 'paused' | 'cancelled';
-  stateReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface FleetStatus {
-  fleet: Fleet;
-  counts: Record<FleetRepoState, number>;
-  total: number;
-  failures: { reason: string; count: number; repos: string[] }[];
-}
-export interface FleetRepoRow {
-  repo: string;
-  branch: string;
-  state: FleetRepoState;
-  runId: string | null;
-  conclusion: RunConclusion | null;
-  reason: string | null;
-  change: { state: string; url: string | null } | null;
-}
+] as const satisfies readonly FleetRepoState[];
+// Fails to compile when the server adds a state this list lacks.
+const everyState: Exclude<FleetRepoState, (typeof FLEET_REPO_STATES)[number]> extends never ? true : never =
+  true;
+void everyState;
+export type Fleet = Wire<ServerFleet>;
+export type FleetStatus = Wire<ServerFleetStatus>;
+export type FleetRepoRow = Wire<ServerFleetRepoRow>;
+/** One point of `GET /api/fleets/NAME/series` (counts when a rollout step ran). */
+export type FleetSeriesPoint = Wire<Awaited<ReturnType<FleetQueries['series']>>[number]>;
 
-/** Automations (branch feat/auto: AutomationView and AutomationFire). */
-export interface AutomationView {
-  automation: {
-    name: string;
-    description: string;
-    enabled: boolean;
-    trigger: { kind: string; cron?: string; timezone?: string; webhook?: string };
-    targets: string[];
-  };
-  nextFireAt: string | null;
-}
-export interface AutomationFire {
-  id: string;
-  kind: string;
-  slot: string | null;
-  outcome: string;
-  reason: string | null;
-  runIds: string[];
-  createdAt?: string;
-}
+export type AutomationView = Wire<ServerAutomationView>;
+export type AutomationFire = Wire<ServerAutomationFire>;

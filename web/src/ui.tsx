@@ -83,6 +83,16 @@ export function useLoad<T>(
   return { ...state, reload };
 }
 
+/** `value` once it has stopped changing for `ms` (for search boxes that query the server). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 export function Loading(props: { what: string }) {
   return (
     <p class="state loading" role="status">

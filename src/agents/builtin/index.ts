@@ -65,6 +65,7 @@ export class BuiltinHarness implements Harness {
         env: context.env,
         maxChars: this.options.maxOutputChars ?? DEFAULT_OUTPUT_CHARS,
         commandTimeoutMs: this.options.commandTimeoutMs ?? 120_000,
+        subRuns: context.subRuns,
       },
       history,
       // A fresh worker (or a run continuing another) picks the conversation up from the session folder.

@@ -40,11 +40,20 @@ export async function readInstructions(
   return found;
 }
 
+const SUB_RUNS = `
+- start_run, run_status: start a sub-run (another run, in its own sandbox and on its own branch) for a separate part of the work, and read how it is doing. The policy limits how many you may start; a sub-run cannot start runs itself.`;
+
 /** The system prompt: how to work and with which tools, then the repository's instructions. */
-export function systemPrompt(instructions: { file: string; text: string }[]): string {
+export function systemPrompt(
+  instructions: { file: string; text: string }[],
+  options: { subRuns?: boolean } = {},
+): string {
+  const base = options.subRuns
+    ? BASE_PROMPT.replace('\n\nGuidelines:', `${SUB_RUNS}\n\nGuidelines:`)
+    : BASE_PROMPT;
   const sections = instructions.map(
     ({ file, text }) => `<repository-instructions file="${file}">\n${text}\n</repository-instructions>`,
   );
-  if (sections.length === 0) return BASE_PROMPT;
-  return `${BASE_PROMPT}\n\nThe repository gives these instructions to agents working on it; follow them:\n\n${sections.join('\n\n')}`;
+  if (sections.length === 0) return base;
+  return `${base}\n\nThe repository gives these instructions to agents working on it; follow them:\n\n${sections.join('\n\n')}`;
 }

@@ -1,12 +1,8 @@
 import { APICallError, type LanguageModel, type ModelMessage, stepCountIs, streamText } from 'ai';
-import type { HarnessEvent } from '../../core/events.ts';
+import { type ConversationControl, startConversation } from '../conversation.ts';
 import type { HarnessSession } from '../types.ts';
-import { Channel } from './channel.ts';
 import { readInstructions, systemPrompt } from './prompt.ts';
 import { createTools, type FileChange, type ToolContext } from './tools.ts';
-
-/** How long `stop` waits for the turn to wind down before ending the events anyway. */
-const STOP_GRACE_MS = 5_000;
 
 export interface SessionOptions {
   /** Resolves the model; a thrown error ends the session with `agent.error`. */
@@ -32,24 +28,19 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function attributed(message: string, author: string | null): string {
-  return author ? `[follow-up from ${author}]\n${message}` : message;
-}
-
 /**
  * Starts one conversation: the prompt, then each queued follow-up once the turn before it
  * finished, each turn a `streamText` loop of model calls and tool calls up to `maxSteps`.
  */
 export function startSession(prompt: string, options: SessionOptions): HarnessSession {
-  const channel = new Channel<HarnessEvent>();
-  const stopper = new AbortController();
-  const signal = AbortSignal.any([options.signal, stopper.signal]);
-  const followUps: string[] = [];
-  let ended = false;
-  let stoppedBy: { by: string | null } | null = null;
-  const emit = (event: HarnessEvent) => channel.push(event);
+  return startConversation({ signal: options.signal, describe, converse });
 
-  async function turn(model: LanguageModel, system: string, message: string): Promise<string> {
+  async function turn(
+    { signal, emit }: ConversationControl,
+    model: LanguageModel,
+    system: string,
+    message: string,
+  ): Promise<string> {
     const { history, maxSteps } = options;
     const before = history.length;
     history.push({ role: 'user', content: message });
@@ -124,53 +115,19 @@ export function startSession(prompt: string, options: SessionOptions): HarnessSe
     return last;
   }
 
-  async function converse(): Promise<void> {
-    try {
-      const model = options.model();
-      await options.restore?.();
-      const system = systemPrompt(await readInstructions(options.tools.sandbox, signal));
-      let message: string | undefined = prompt;
-      let result = '';
-      while (message !== undefined && !signal.aborted) {
-        result = await turn(model, system, message);
-        await options.persist?.();
-        message = followUps.shift();
-      }
-      ended = true;
-      if (signal.aborted) throw new Error('aborted');
-      emit({ type: 'agent.result', data: { text: result } });
-    } catch (error) {
-      if (signal.aborted) {
-        const by = stoppedBy?.by;
-        const message = stoppedBy
-          ? `the agent was stopped${by ? ` by ${by}` : ''}`
-          : 'the agent was stopped: the run was cancelled or timed out';
-        emit({ type: 'agent.error', data: { message } });
-      } else emit({ type: 'agent.error', data: { message: describe(error) } });
-    } finally {
-      ended = true;
-      channel.close();
+  async function converse(control: ConversationControl): Promise<string> {
+    const model = options.model();
+    await options.restore?.();
+    const system = systemPrompt(await readInstructions(options.tools.sandbox, control.signal), {
+      subRuns: options.tools.subRuns !== undefined,
+    });
+    let message: string | undefined = prompt;
+    let result = '';
+    while (message !== undefined && !control.signal.aborted) {
+      result = await turn(control, model, system, message);
+      await options.persist?.();
+      message = control.nextFollowUp();
     }
+    return result;
   }
-
-  const done = converse();
-  return {
-    events: channel,
-    followUp(message, author) {
-      if (ended || signal.aborted) return false;
-      followUps.push(attributed(message, author));
-      return true;
-    },
-    async stop(by) {
-      stoppedBy ??= { by };
-      stopper.abort(new Error(`stopped by ${by ?? 'Nightshift'}`));
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, STOP_GRACE_MS);
-      });
-      await Promise.race([done, grace]);
-      clearTimeout(timer);
-      channel.close();
-    },
-  };
 }

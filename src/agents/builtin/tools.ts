@@ -1,9 +1,11 @@
 import { type ToolSet, tool } from 'ai';
 import { z } from 'zod';
 import type { Sandbox } from '../../sandbox/types.ts';
+import type { SubRunTools } from '../types.ts';
 import { editFile, readFile, writeFile } from './files.ts';
 import { capture, truncate } from './output.ts';
 import { relativePath, workspacePath } from './paths.ts';
+import { createRunTools } from './run-tools.ts';
 import { grepFiles, listFiles } from './search.ts';
 
 /** A file a tool call added or changed. */
@@ -21,6 +23,8 @@ export interface ToolContext {
   maxChars: number;
   /** Timeout of a shell command when the model gives none. */
   commandTimeoutMs: number;
+  /** Sub-runs the agent may start (`start_run`, `run_status`); no such tools without it. */
+  subRuns?: SubRunTools;
   onFileChange(toolCallId: string, change: FileChange): void;
 }
 
@@ -142,5 +146,6 @@ export function createTools(context: ToolContext): ToolSet {
           { ...limits, signal: abortSignal },
         ),
     }),
+    ...(context.subRuns ? createRunTools(context.subRuns) : {}),
   };
 }

@@ -1,11 +1,8 @@
 import type { HarnessEvent } from '../../core/events.ts';
-import { Channel } from '../builtin/channel.ts';
+import { type ConversationControl, startConversation } from '../conversation.ts';
 import type { HarnessContext, HarnessSession } from '../types.ts';
 import { jsonLine, LineSplitter } from './lines.ts';
 import { adoptSession, readSaved, restoreSession, saveSession } from './state.ts';
-
-/** How long `stop` waits for the CLI to be gone before ending the events anyway. */
-const STOP_GRACE_MS = 5_000;
 
 /** Reads one turn's JSON lines; one instance per turn. */
 export interface TurnParser {
@@ -34,10 +31,6 @@ export interface CliAdapter {
   parser(): TurnParser;
 }
 
-function attributed(message: string, author: string | null): string {
-  return author ? `[follow-up from ${author}]\n${message}` : message;
-}
-
 /**
  * Drives an agent CLI in the sandbox, one process per turn: the prompt, then each queued
  * follow-up once the turn before it ended, continuing the same conversation (the CLI's own
@@ -49,29 +42,35 @@ export function startCliSession(
   context: HarnessContext,
   adapter: CliAdapter,
 ): HarnessSession {
-  const channel = new Channel<HarnessEvent>();
-  const stopper = new AbortController();
-  const signal = AbortSignal.any([context.signal, stopper.signal]);
-  const followUps: string[] = [];
-  let stoppedBy: { by: string | null } | null = null;
   let totals = { inputTokens: 0, outputTokens: 0 };
-  const emit = (event: HarnessEvent) => {
-    if (event.type === 'agent.usage' && adapter.cumulativeUsage) {
-      const { inputTokens, outputTokens } = event.data;
-      // A resumed conversation starts counting from the saved totals: report this turn's share.
-      channel.push({
-        type: 'agent.usage',
-        data: {
-          ...event.data,
-          inputTokens: Math.max(0, inputTokens - totals.inputTokens),
-          outputTokens: Math.max(0, outputTokens - totals.outputTokens),
-        },
-      });
-      totals = { inputTokens, outputTokens };
-    } else channel.push(event);
-  };
+  return startConversation({ signal: context.signal, converse });
 
-  async function turn(message: string, sessionId: string | null): Promise<TurnParser> {
+  /** Reports usage as this turn's share when the CLI counts the whole conversation. */
+  function emitter(push: (event: HarnessEvent) => void) {
+    return (event: HarnessEvent) => {
+      if (event.type === 'agent.usage' && adapter.cumulativeUsage) {
+        const { inputTokens, outputTokens } = event.data;
+        // A resumed conversation starts counting from the saved totals: report this turn's share.
+        push({
+          type: 'agent.usage',
+          data: {
+            ...event.data,
+            inputTokens: Math.max(0, inputTokens - totals.inputTokens),
+            outputTokens: Math.max(0, outputTokens - totals.outputTokens),
+          },
+        });
+        totals = { inputTokens, outputTokens };
+      } else push(event);
+    };
+  }
+
+  async function turn(
+    control: ConversationControl,
+    message: string,
+    sessionId: string | null,
+  ): Promise<TurnParser> {
+    const { signal } = control;
+    const emit = emitter(control.emit);
     const parser = adapter.parser();
     const lines = new LineSplitter();
     let stderr = '';
@@ -102,70 +101,29 @@ export function startCliSession(
     return parser;
   }
 
-  async function converse(): Promise<void> {
-    try {
-      if (context.resumeFrom) await adoptSession(context.resumeFrom, context.sessionDir);
-      const saved = await readSaved(context.sessionDir);
-      let sessionId = saved?.sessionId ?? null;
-      if (sessionId && !(await restoreSession(context.sandbox, context.sessionDir, adapter.stateDir)))
-        sessionId = null;
-      if (sessionId && saved?.usage) totals = saved.usage;
-      await adapter.setup?.();
-      let message: string | undefined = prompt;
-      let answer = '';
-      while (message !== undefined && !signal.aborted) {
-        const parser = await turn(message, sessionId);
-        sessionId = parser.sessionId ?? sessionId;
-        answer = parser.result ?? '';
-        if (sessionId) {
-          await saveSession(context.sandbox, adapter.stateDir, context.sessionDir, {
-            harness: adapter.name,
-            sessionId,
-            usage: totals,
-          });
-        }
-        message = followUps.shift();
-      }
-      ended = true;
-      if (signal.aborted) throw new Error('aborted');
-      emit({ type: 'agent.result', data: { text: answer } });
-    } catch (error) {
-      if (signal.aborted) {
-        const by = stoppedBy?.by;
-        const message = stoppedBy
-          ? `the agent was stopped${by ? ` by ${by}` : ''}`
-          : 'the agent was stopped: the run was cancelled or timed out';
-        emit({ type: 'agent.error', data: { message } });
-      } else
-        emit({
-          type: 'agent.error',
-          data: { message: error instanceof Error ? error.message : String(error) },
+  async function converse(control: ConversationControl): Promise<string> {
+    if (context.resumeFrom) await adoptSession(context.resumeFrom, context.sessionDir);
+    const saved = await readSaved(context.sessionDir);
+    let sessionId = saved?.sessionId ?? null;
+    if (sessionId && !(await restoreSession(context.sandbox, context.sessionDir, adapter.stateDir)))
+      sessionId = null;
+    if (sessionId && saved?.usage) totals = saved.usage;
+    await adapter.setup?.();
+    let message: string | undefined = prompt;
+    let answer = '';
+    while (message !== undefined && !control.signal.aborted) {
+      const parser = await turn(control, message, sessionId);
+      sessionId = parser.sessionId ?? sessionId;
+      answer = parser.result ?? '';
+      if (sessionId) {
+        await saveSession(context.sandbox, adapter.stateDir, context.sessionDir, {
+          harness: adapter.name,
+          sessionId,
+          usage: totals,
         });
-    } finally {
-      ended = true;
-      channel.close();
+      }
+      message = control.nextFollowUp();
     }
+    return answer;
   }
-
-  let ended = false;
-  const done = converse();
-  return {
-    events: channel,
-    followUp(message, author) {
-      if (ended || signal.aborted) return false;
-      followUps.push(attributed(message, author));
-      return true;
-    },
-    async stop(by) {
-      stoppedBy ??= { by };
-      stopper.abort(new Error(`stopped by ${by ?? 'Nightshift'}`));
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, STOP_GRACE_MS);
-      });
-      await Promise.race([done, grace]);
-      clearTimeout(timer);
-      channel.close();
-    },
-  };
 }

@@ -36,6 +36,7 @@ export async function runAgentStep(
     model: step.model ?? context.run.inputs.model ?? undefined,
     modelGatewaySocket: context.modelGatewaySocket,
     signal: context.signal,
+    subRuns: context.subRuns,
   };
   await harness.prepare?.(harnessContext);
   const session = harness.start(prompt, harnessContext);

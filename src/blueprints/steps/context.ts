@@ -1,4 +1,5 @@
 import type { HarnessRegistry } from '../../agents/registry.ts';
+import type { SubRunTools } from '../../agents/types.ts';
 import type { DiffStat, Repo, Run, RunConclusion } from '../../core/run.ts';
 import type { EventWriter } from '../../engine/event-writer.ts';
 import type { Steering } from '../../engine/steering.ts';
@@ -41,6 +42,8 @@ export interface StepContext {
   deniedExecutables?: string[];
   /** The policy's publish rules: a reason refuses the change before it is pushed. */
   reviewChange?: (change: { diffstat: DiffStat }) => string | null;
+  /** Sub-runs the run's agent may start, bounded by the policy (`start_run`, `run_status`). */
+  subRuns?: SubRunTools;
   /** Follow-ups and stop requests for the run's agent. */
   steering?: Steering;
   /** The step executing now (kept up to date by the blueprint walker), to attribute model usage. */

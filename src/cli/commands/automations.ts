@@ -1,17 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
-import {
-  AutomationService,
-  automationsDir,
-  parseAutomations,
-  syncAutomations,
-} from '../../automations/index.ts';
+import { automationsDir, parseAutomations } from '../../automations/index.ts';
 import { formatProblem, type Problem } from '../../blueprints/problems.ts';
 import { NightshiftError } from '../../core/errors.ts';
 import { resolveHome } from '../../core/home.ts';
-import type { Engine } from '../../engine/index.ts';
+import type { AutomationsClient } from '../automations-client.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { print, printJson } from '../output.ts';
 
@@ -65,11 +59,8 @@ export function registerAutomations(program: Command): void {
     .action(async (options: { dir?: string; repo?: string[] }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const dir = resolve(options.dir ?? automationsDir(global.home ?? resolveHome()));
-      await withService(global, 'nightshift automations apply', async (service) => {
-        const result = await syncAutomations(service, {
-          dir,
-          repos: (options.repo ?? []).map((r) => resolve(r)),
-        });
+      await withAutomations(global, 'nightshift automations apply', async (automations) => {
+        const result = await automations.apply({ dir, repos: (options.repo ?? []).map((r) => resolve(r)) });
         if (global.json) printJson({ applied: result.applied, removed: result.removed });
         else
           print(
@@ -83,8 +74,8 @@ export function registerAutomations(program: Command): void {
     .description('list automations with their trigger and next fire time')
     .action(async (_options, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
-      await withService(global, 'nightshift automations list', async (service) => {
-        const views = await service.list();
+      await withAutomations(global, 'nightshift automations list', async (automations) => {
+        const views = await automations.list();
         if (global.json) return printJson(views);
         if (views.length === 0)
           return print(
@@ -112,8 +103,8 @@ export function registerAutomations(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _options, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
-      await withService(global, 'nightshift automations run', async (service) => {
-        const fire = await service.runNow(name);
+      await withAutomations(global, 'nightshift automations run', async (automations) => {
+        const fire = await automations.run(name);
         if (global.json) return printJson(fire);
         print(`${fire.id} ${fire.outcome}${fire.reason ? `: ${fire.reason}` : ''}`);
         for (const runId of fire.runIds) print(`  ${runId}  (nightshift logs ${runId} --follow)`);
@@ -128,8 +119,8 @@ export function registerAutomations(program: Command): void {
     .option('--limit <n>', 'how many (default 20)', '20')
     .action(async (name: string, options: { limit: string }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
-      await withService(global, 'nightshift automations history', async (service) => {
-        const fires = await service.history(name, Number(options.limit) || 20);
+      await withAutomations(global, 'nightshift automations history', async (automations) => {
+        const fires = await automations.history(name, Number(options.limit) || 20);
         if (global.json) return printJson(fires);
         for (const f of fires) {
           const when = (f.slot ?? f.createdAt).toISOString();
@@ -142,25 +133,15 @@ export function registerAutomations(program: Command): void {
     });
 }
 
-async function withService(
+/** Runs `use` on the automations of this process, or of the process (or `--server`) owning the home. */
+async function withAutomations(
   global: GlobalOptions,
   command: string,
-  use: (service: AutomationService) => Promise<void>,
+  use: (automations: AutomationsClient) => Promise<void>,
 ) {
   const client = await openClient(global, { worker: false, command });
   try {
-    const engine: Engine | undefined = client.engine;
-    if (!engine) {
-      throw new NightshiftError('HOME_LOCKED', 'another Nightshift process owns this home', {
-        hint: 'use the server API (/api/automations) or stop that process first',
-      });
-    }
-    const service = new AutomationService({
-      db: engine.store.db,
-      submit: (request) => engine.submit(request),
-      log: pino({ level: 'warn' }),
-    });
-    await use(service);
+    await use(client.automations);
   } finally {
     await client.close();
   }

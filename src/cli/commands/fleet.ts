@@ -5,23 +5,26 @@ import { FLEET_REPO_STATES, type FleetRepoState } from '../../fleets/store.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { applyCommand } from '../fleet/apply.ts';
 import { repoLine, statusSummary } from '../fleet/render.ts';
-import { engineOf } from '../fleet/spec.ts';
+import type { FleetsClient } from '../fleets-client.ts';
 import { print, printJson } from '../output.ts';
 
 const HELP = `
 Exit codes: 0 every repo succeeded (or had nothing to change), 10 some repo failed or the fleet
 was paused (stop_when), 2 bad spec or unknown fleet. See docs/fleets.md.`;
 
-/** Opens the engine for a fleet command, runs `fn`, closes it. */
-async function withEngine<T>(
+/**
+ * Opens Nightshift for a fleet command (the engine here, or the API of the process or server
+ * owning the home), runs `fn` on its fleets, closes it.
+ */
+async function withFleets<T>(
   command: Command,
   worker: boolean,
-  fn: (engine: ReturnType<typeof engineOf>, json: boolean) => Promise<T>,
+  fn: (fleets: FleetsClient, json: boolean) => Promise<T>,
 ): Promise<T> {
   const global = command.optsWithGlobals<GlobalOptions>();
   const client = await openClient(global, { worker, command: `nightshift fleet ${command.name()}` });
   try {
-    return await fn(engineOf(client), global.json ?? false);
+    return await fn(client.fleets, global.json ?? false);
   } finally {
     await client.close();
   }
@@ -41,8 +44,8 @@ export function registerFleet(program: Command): void {
     .option('--dry-run', 'show which repos would run, and what, without queuing anything')
     .option('--detach', 'queue the runs and return; `nightshift worker` executes them')
     .action(async (file: string, options: { dryRun?: boolean; detach?: boolean }, command: Command) => {
-      process.exitCode = await withEngine(command, !options.dryRun && !options.detach, (engine, json) =>
-        applyCommand(engine, file, { ...options, json, author: currentUser() }),
+      process.exitCode = await withFleets(command, !options.dryRun && !options.detach, (fleets, json) =>
+        applyCommand(fleets, file, { ...options, json, author: currentUser() }),
       );
     });
   fleet
@@ -51,31 +54,48 @@ export function registerFleet(program: Command): void {
     .argument('<name>', 'fleet name')
     .option('--state <state>', `only repos in this state (${FLEET_REPO_STATES.join(', ')})`)
     .option('--series', 'with --json: the counts over time (burn-down)')
-    .action(async (name: string, options: { state?: string; series?: boolean }, command: Command) => {
-      if (options.state && !FLEET_REPO_STATES.includes(options.state as FleetRepoState)) {
-        throw invalidInput(`unknown state "${options.state}"`, `use one of ${FLEET_REPO_STATES.join(', ')}`);
-      }
-      const state = options.state as FleetRepoState | undefined;
-      await withEngine(command, false, async (engine, json) => {
-        const status = await engine.fleets.status(name);
-        if (json) {
-          const repos = [];
-          for await (const row of engine.fleets.queries.repos(name, state)) repos.push(row);
-          const series = options.series ? await engine.fleets.queries.series(name) : undefined;
-          printJson({ ...status, repos, series });
-          return;
+    .option('--refresh', 'first read the state and checks of every pull request from GitHub')
+    .action(
+      async (
+        name: string,
+        options: { state?: string; series?: boolean; refresh?: boolean },
+        command: Command,
+      ) => {
+        if (options.state && !FLEET_REPO_STATES.includes(options.state as FleetRepoState)) {
+          throw invalidInput(
+            `unknown state "${options.state}"`,
+            `use one of ${FLEET_REPO_STATES.join(', ')}`,
+          );
         }
-        print(statusSummary(status));
-        print('');
-        for await (const row of engine.fleets.queries.repos(name, state)) print(repoLine(row));
-      });
-    });
+        const state = options.state as FleetRepoState | undefined;
+        await withFleets(command, false, async (fleets, json) => {
+          const refreshed = options.refresh ? await fleets.refresh(name) : undefined;
+          const status = await fleets.status(name);
+          if (json) {
+            const repos = [];
+            for await (const row of fleets.repos(name, state)) repos.push(row);
+            const series = options.series ? await fleets.series(name) : undefined;
+            printJson({ ...status, repos, series, refreshed });
+            return;
+          }
+          if (refreshed) {
+            print(
+              `refreshed ${refreshed.refreshed} pull requests from GitHub (${refreshed.updated} changed)`,
+            );
+            for (const e of refreshed.errors) print(`  ${e.repo}: ${e.message}`);
+          }
+          print(statusSummary(status));
+          print('');
+          for await (const row of fleets.repos(name, state)) print(repoLine(row));
+        });
+      },
+    );
   fleet
     .command('list')
     .description('every fleet with its state')
     .action(async (_options, command: Command) => {
-      await withEngine(command, false, async (engine, json) => {
-        const fleets = await engine.fleets.queries.list();
+      await withFleets(command, false, async (client, json) => {
+        const fleets = await client.list();
         if (json) printJson(fleets);
         else
           for (const f of fleets)
@@ -88,8 +108,8 @@ export function registerFleet(program: Command): void {
     .argument('<name>', 'fleet name')
     .requiredOption('--failed', 'retry the failed repos (the only kind of retry)')
     .action(async (name: string, _options, command: Command) => {
-      await withEngine(command, false, async (engine, json) => {
-        const result = await engine.fleets.retryFailed(name, currentUser());
+      await withFleets(command, false, async (fleets, json) => {
+        const result = await fleets.retry(name, currentUser());
         if (json) printJson(result);
         else print(`fleet ${name}: ${result.retried} failed repos queued again`);
       });
@@ -104,13 +124,13 @@ export function registerFleet(program: Command): void {
       .description(description)
       .argument('<name>', 'fleet name')
       .action(async (name: string, _options, command: Command) => {
-        await withEngine(command, false, async (engine, json) => {
+        await withFleets(command, false, async (fleets, json) => {
           const result =
             verb === 'pause'
-              ? { fleet: await engine.fleets.pause(name, `paused by ${currentUser()}`) }
+              ? await fleets.pause(name, `paused by ${currentUser()}`)
               : verb === 'resume'
-                ? { fleet: await engine.fleets.resume(name) }
-                : await engine.fleets.cancel(name, currentUser());
+                ? await fleets.resume(name)
+                : await fleets.cancel(name, currentUser());
           if (json) printJson(result);
           else
             print(

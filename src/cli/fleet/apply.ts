@@ -1,9 +1,9 @@
 import pc from 'picocolors';
 import { sleep } from '../../core/clock.ts';
-import type { Engine } from '../../engine/index.ts';
-import type { ApplySummary, PlannedRepo } from '../../fleets/apply.ts';
+import type { PlannedRepo } from '../../fleets/apply.ts';
 import { parseFleetSpec } from '../../fleets/parse.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
+import type { FleetsClient } from '../fleets-client.ts';
 import { print, printJson } from '../output.ts';
 import { progressLine, statusSummary } from './render.ts';
 import { readSpec } from './spec.ts';
@@ -26,10 +26,10 @@ function planLine(repo: PlannedRepo, dryRun: boolean): string {
 }
 
 /** Waits until no repo is queued or running (or the fleet stopped), drawing a progress line on a TTY. */
-async function follow(engine: Engine, name: string, json: boolean): Promise<FleetStatus> {
+async function follow(fleets: FleetsClient, name: string, json: boolean): Promise<FleetStatus> {
   const started = Date.now();
   const tty = process.stdout.isTTY && !json;
-  let status = await engine.fleets.status(name);
+  let status = await fleets.status(name);
   const doneAtStart = status.total - status.counts.queued - status.counts.running - status.counts.pending;
   let lastPrinted = '';
   for (;;) {
@@ -43,23 +43,28 @@ async function follow(engine: Engine, name: string, json: boolean): Promise<Flee
     const { queued, running } = status.counts;
     if (running === 0 && (queued === 0 || status.fleet.state !== 'active')) break;
     await sleep(tty ? 250 : 1000);
-    status = await engine.fleets.status(name);
+    status = await fleets.status(name);
   }
   if (tty) process.stdout.write('\n');
   return status;
 }
 
 /** `nightshift fleet apply`: preview, queue, then (unless detached) execute with a progress line. Returns the exit code. */
-export async function applyCommand(engine: Engine, file: string, options: ApplyCliOptions): Promise<number> {
-  const { spec, dir } = await readSpec(file, parseFleetSpec);
-  const summary: ApplySummary = await engine.fleets.apply(spec, {
+export async function applyCommand(
+  fleets: FleetsClient,
+  file: string,
+  options: ApplyCliOptions,
+): Promise<number> {
+  // Parsed here first, so a bad spec is reported before anything is contacted.
+  const { spec, dir, text } = await readSpec(file, parseFleetSpec);
+  const { planned, ...summary } = await fleets.apply({
+    text,
+    file,
     cwd: dir,
     dryRun: options.dryRun,
     author: options.author,
-    onRepo: (repo) => {
-      if (!options.json) print(planLine(repo, options.dryRun ?? false));
-    },
   });
+  if (!options.json) for (const repo of planned) print(planLine(repo, options.dryRun ?? false));
   const counts = `${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged`;
   if (options.dryRun || options.detach) {
     if (options.json) printJson(summary);
@@ -70,7 +75,7 @@ export async function applyCommand(engine: Engine, file: string, options: ApplyC
     return 0;
   }
   if (!options.json) print(`fleet ${spec.name}: ${summary.repos} repos (${counts})`);
-  const status = await follow(engine, spec.name, options.json);
+  const status = await follow(fleets, spec.name, options.json);
   if (options.json) printJson({ ...summary, status });
   else print(statusSummary(status));
   return status.counts.failed > 0 || status.fleet.state !== 'active' ? 10 : 0;

@@ -61,11 +61,20 @@ export function statusSummary(status: FleetStatus): string {
   return lines.join('\n');
 }
 
+const CHECKS_COLOUR: Record<string, (text: string) => string> = {
+  passing: pc.green,
+  failing: pc.red,
+  pending: pc.yellow,
+};
+
 /** One row of the repo table. */
 export function repoLine(row: FleetRepoRow): string {
   const state = (STATE_COLOUR[row.state] ?? ((text: string) => text))(row.state.padEnd(10));
+  const checks = row.change?.checks
+    ? ` ${(CHECKS_COLOUR[row.change.checks] ?? ((text: string) => text))(`checks ${row.change.checks}`)}`
+    : '';
   const change = row.change
-    ? `${row.change.draft ? 'draft' : row.change.state} ${row.change.headCommit.slice(0, 8)}`
+    ? `${row.change.draft ? 'draft' : row.change.state} ${row.change.headCommit.slice(0, 8)}${checks}`
     : '-';
   const reason = row.state === 'failed' && row.reason ? pc.dim(` ${row.reason.slice(0, 60)}`) : '';
   return `${String(row.position).padStart(4)}  ${row.repo.padEnd(24)} ${state} ${(row.runId?.slice(-8) ?? '-').padEnd(8)}  ${change}${reason}`;

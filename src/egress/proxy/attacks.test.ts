@@ -132,6 +132,16 @@ describe('egress proxy refuses', () => {
     expect(decisions[0]).toMatchObject({ allowed: false, address: '192.168.1.1' });
   });
 
+  /** Sends `method` to `target` through the proxy (a proxied GET or a CONNECT) and returns its answer. */
+  async function ask(port: number, method: string, target: string): Promise<string> {
+    if (method === 'GET') {
+      return rawRequest(port, `GET ${ports(target)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    }
+    const { socket, head } = await openConnect(port, ports(target));
+    socket.destroy();
+    return head;
+  }
+
   it.each([
     ['GET', 'http://127.0.0.1:UPSTREAM/', '127.0.0.1'],
     ['GET', 'http://[::1]/', '::1'],
@@ -143,17 +153,7 @@ describe('egress proxy refuses', () => {
     const { port, decisions, lookups } = await proxyWith({ decide: allowEverything });
     const before = upstream.seen.length + echo.connections();
 
-    let answer: string;
-    if (method === 'GET') {
-      answer = await rawRequest(
-        port,
-        `GET ${ports(target)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
-      );
-    } else {
-      const { socket, head } = await openConnect(port, ports(target));
-      socket.destroy();
-      answer = head;
-    }
+    const answer = await ask(port, method, target);
 
     expect(status(answer)).toBe(403);
     expect(answer).toContain(`${address} is a`);
@@ -174,17 +174,7 @@ describe('egress proxy refuses', () => {
     const { port, decisions, lookups } = await proxyWith({ decide: allowEverything });
     const before = upstream.seen.length + echo.connections();
 
-    let answer: string;
-    if (method === 'GET') {
-      answer = await rawRequest(
-        port,
-        `GET ${ports(target)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
-      );
-    } else {
-      const { socket, head } = await openConnect(port, ports(target));
-      socket.destroy();
-      answer = head;
-    }
+    const answer = await ask(port, method, target);
 
     expect(status(answer)).toBe(403);
     expect(answer).toContain('127.0.0.1 is a loopback address');

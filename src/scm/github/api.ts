@@ -8,8 +8,27 @@ export interface GithubPull {
   html_url: string;
   state: 'open' | 'closed';
   merged_at?: string | null;
-  head: { ref: string; sha: string };
+  draft?: boolean;
+  /** `repo` is the repository the head branch lives in (a fork's, for pull requests from forks). */
+  head: { ref: string; sha: string; repo?: { full_name: string } | null };
   base: { ref: string };
+}
+
+/** A repository as an organization's listing shows it, with the fields Nightshift uses. */
+export interface GithubOrgRepo {
+  name: string;
+  full_name: string;
+  archived?: boolean;
+  topics?: string[];
+}
+
+/** The `rel="next"` address of a `Link` header, or null. */
+export function nextLink(header: string | null): string | null {
+  for (const part of header?.split(',') ?? []) {
+    const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
+    if (match) return match[1]!;
+  }
+  return null;
 }
 
 /** Where the GitHub API lives and how to authenticate to it. */
@@ -73,6 +92,14 @@ export class GithubApi {
     return this.call<GithubPull>(repo, 'GET', `/pulls/${number}`);
   }
 
+  /** The check runs of a commit (the first 100), with their status and conclusion. */
+  async checkRuns(repo: GithubRepoRef, sha: string) {
+    const body = await this.call<{
+      check_runs: { name: string; status: string; conclusion: string | null }[];
+    }>(repo, 'GET', `/commits/${encodeURIComponent(sha)}/check-runs?per_page=100`);
+    return body.check_runs;
+  }
+
   /** The pull request from `branch` (open first, else the newest), or null. */
   async findPull(repo: GithubRepoRef, branch: string): Promise<GithubPull | null> {
     const head = encodeURIComponent(`${repo.owner}:${branch}`);
@@ -105,6 +132,55 @@ export class GithubApi {
     });
   }
 
+  /**
+   * The repositories of an organization, one page (100) at a time, following the `Link`
+   * header; a next page on another origin than the API is refused (the token would go there).
+   */
+  async *orgRepos(org: string): AsyncGenerator<GithubOrgRepo> {
+    const token = await this.orgToken(org);
+    const origin = new URL(this.apiUrl).origin;
+    let url: string | null = `${this.apiUrl}/orgs/${encodeURIComponent(org)}/repos?per_page=100&type=all`;
+    while (url) {
+      if (new URL(url).origin !== origin) {
+        throw new NightshiftError(
+          'SCM_FAILED',
+          `GitHub's next page of ${org}'s repositories is on ${new URL(url).origin}, not on the API (${origin})`,
+          {
+            hint: 'check NIGHTSHIFT_GITHUB_API_URL; Nightshift sends its token only to the API',
+          },
+        );
+      }
+      const { body, link } = await this.fetchJson<GithubOrgRepo[]>(
+        'GET',
+        url.slice(this.apiUrl.length) || '/',
+        `token ${token}`,
+        url,
+      );
+      yield* body;
+      url = nextLink(link);
+    }
+  }
+
+  private async orgToken(org: string): Promise<string> {
+    const { auth } = this.options;
+    if (auth.kind === 'token') return auth.token;
+    if (auth.installationId) return this.tokens.get(auth.installationId);
+    const key = `org:${org.toLowerCase()}`;
+    let id = this.installations.get(key);
+    if (!id) {
+      const body = await this.request<{ id: number }>(
+        'GET',
+        `/orgs/${encodeURIComponent(org)}/installation`,
+        {
+          auth: `Bearer ${this.jwt()}`,
+        },
+      );
+      id = body.id;
+      this.installations.set(key, id);
+    }
+    return this.tokens.get(id);
+  }
+
   private async installationOf(repo: GithubRepoRef): Promise<number> {
     const key = `${repo.owner}/${repo.name}`.toLowerCase();
     const known = this.installations.get(key);
@@ -135,7 +211,17 @@ export class GithubApi {
     path: string,
     options: { auth: string; body?: unknown },
   ): Promise<T> {
-    const url = `${this.apiUrl}${path}`;
+    return (await this.fetchJson<T>(method, path, options.auth, `${this.apiUrl}${path}`, options.body)).body;
+  }
+
+  private async fetchJson<T>(
+    method: string,
+    path: string,
+    auth: string,
+    url: string,
+    body?: unknown,
+  ): Promise<{ body: T; link: string | null }> {
+    const options = { auth, body };
     let response: Response;
     try {
       response = await this.fetch(url, {
@@ -158,7 +244,7 @@ export class GithubApi {
     }
     const text = await response.text();
     if (!response.ok) throw new GithubApiError(method, path, response.status, text);
-    return (text ? JSON.parse(text) : null) as T;
+    return { body: (text ? JSON.parse(text) : null) as T, link: response.headers.get('link') };
   }
 }
 

@@ -5,6 +5,8 @@ import { sql as apiTokens } from './0004_api_tokens.ts';
 import { sql as webhookDeliveries } from './0005_webhook_deliveries.ts';
 import { sql as fleets } from './0006_fleets.ts';
 import { sql as automations } from './0007_automations.ts';
+import { sql as fireLeases } from './0010_fire_leases.ts';
+import { sql as changeChecks } from './0011_change_checks.ts';
 
 export interface Migration {
   version: number;
@@ -21,4 +23,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'webhook_deliveries', sql: webhookDeliveries },
   { version: 6, name: 'fleets', sql: fleets },
   { version: 7, name: 'automations', sql: automations },
+  { version: 10, name: 'fire_leases', sql: fireLeases },
+  { version: 11, name: 'change_checks', sql: changeChecks },
 ];

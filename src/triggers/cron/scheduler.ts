@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { fireAutomation, startRuns, templateVars } from '../../automations/fire.ts';
+import { fireAutomation, resumeAbandonedFire, startRuns, templateVars } from '../../automations/fire.ts';
 import { type AutomationDeps, AutomationService } from '../../automations/service.ts';
 import type { Automation, CronTrigger } from '../../automations/types.ts';
 import type { StoredAutomation } from '../../store/automations.ts';
@@ -26,7 +26,9 @@ const MISSED_COUNT_CAP = 1000;
  * Starts the cron scheduler: on every tick, each enabled cron automation fires for its latest
  * due slot, claimed atomically in `automation_fires` so two schedulers (or one restarted)
  * never fire a slot twice. Slots missed while no scheduler ran are caught up once, flagged
- * `catch_up`; earlier missed slots are counted in the fire's reason, not fired.
+ * `catch_up`; earlier missed slots are counted in the fire's reason, not fired. A fire whose
+ * scheduler died after claiming it (its lease ended) is taken over and finished, keeping the
+ * runs it had already queued.
  *
  * @example
  * const scheduler = startScheduler({ db: engine.store.db, submit: (r) => engine.submit(r), log });
@@ -53,6 +55,9 @@ export function startScheduler(deps: AutomationDeps, options: SchedulerOptions =
           deps.log.error({ automation: automation.name, err: error }, 'scheduler tick failed');
         }
       }
+      await resumeAbandoned(service).catch((error) =>
+        deps.log.error({ err: error }, 'resuming abandoned fires failed'),
+      );
       for (const task of options.tasks ?? []) {
         await task().catch((error) => deps.log.error({ err: error }, 'scheduler task failed'));
       }
@@ -110,8 +115,16 @@ async function fireDueSlot(
 async function startWaiting(service: AutomationService, automation: Automation): Promise<void> {
   if (!(await service.queries.hasWaiting(automation.name))) return;
   if ((await service.queries.activeFires(automation.name)) >= automation.concurrency) return;
-  const fire = await service.queries.takeWaiting(automation.name);
+  const fire = await service.queries.takeWaiting(automation.name, service.fireDeps.leaseMs);
   if (!fire) return;
   const vars = templateVars(automation, { kind: 'cron', slot: fire.slot ?? undefined });
   await startRuns(service.fireDeps, automation, fire, vars);
+}
+
+/** Finishes the fires left `claimed` by dead schedulers (a few per tick). */
+async function resumeAbandoned(service: AutomationService): Promise<void> {
+  const lookup = async (name: string) => (await service.queries.get(name))?.automation;
+  for (let i = 0; i < 10; i++) {
+    if (!(await resumeAbandonedFire(service.fireDeps, lookup))) return;
+  }
 }

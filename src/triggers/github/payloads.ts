@@ -23,10 +23,19 @@ export interface GithubPayload {
     base: { ref: string };
   };
   check_suite?: CheckSuite;
-  check_run?: { name: string; conclusion: string | null; head_sha: string; check_suite?: CheckSuite };
+  check_run?: {
+    name: string;
+    status?: string;
+    conclusion: string | null;
+    head_sha: string;
+    check_suite?: CheckSuite;
+  };
 }
 
 interface CheckSuite {
+  id?: number;
+  status?: string | null;
+  app?: { slug?: string } | null;
   conclusion: string | null;
   head_branch: string | null;
   head_sha: string;

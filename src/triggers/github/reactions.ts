@@ -11,7 +11,7 @@ import {
   REPO_CONFIG_PATH,
 } from './config.ts';
 import { type GithubPayload, isBot } from './payloads.ts';
-import { trackPullState } from './pr-state.ts';
+import { checkState, pullState, trackCheck, trackPullState } from './pr-state.ts';
 import type { GithubReactions } from './schema.ts';
 
 /** What processing a delivery needs: the engine's store and submit, the GitHub provider, who the bot is. */
@@ -60,7 +60,10 @@ export async function react(
   if (event === 'pull_request') return onPullRequest(ctx);
   if (event === 'issue_comment' || event === 'pull_request_review_comment') return onComment(ctx, event);
   if (event === 'issues' && payload.action === 'labeled') return onLabel(ctx);
-  if (event === 'check_suite' || event === 'check_run') return onCheckFailure(ctx, event);
+  if (event === 'check_suite' || event === 'check_run') {
+    await onCheck(ctx, event);
+    return onCheckFailure(ctx, event);
+  }
   return ignored(`no reaction to ${event}${payload.action ? `.${payload.action}` : ''}`);
 }
 
@@ -162,37 +165,59 @@ async function onComment(ctx: Context, event: string): Promise<Reaction> {
   if (refusal) return ignored(refusal);
 
   let number: number;
-  let baseRef: string | undefined;
+  let target: PullTarget | undefined;
   if (event === 'pull_request_review_comment' && payload.pull_request) {
     number = payload.pull_request.number;
-    baseRef = headRef(ctx, payload.pull_request);
+    // Permissive with payloads: a review comment without its pull request's head asks the API.
+    const pull = payload.pull_request.head?.ref
+      ? payload.pull_request
+      : await ctx.deps.github.api.getPull(ctx.ref, number);
+    target = pullTarget(ctx, pull);
   } else if (payload.issue) {
     number = payload.issue.number;
+    // An issue_comment on a pull request names the pull request, not its branch: ask the API.
     if (payload.issue.pull_request)
-      baseRef = headRef(ctx, await ctx.deps.github.api.getPull(ctx.ref, number));
+      target = pullTarget(ctx, await ctx.deps.github.api.getPull(ctx.ref, number));
   } else {
     return ignored('the comment belongs to no issue or pull request');
   }
   const run = await ctx.start({
     prompt,
     blueprint: config.comment.blueprint,
-    baseRef,
+    baseRef: target?.baseRef,
+    branch: target?.branch,
+    values: target ? { pr: String(number) } : undefined,
     author: payload.comment.user?.login,
   });
-  await ctx.comment(
-    number,
-    `🌙 Nightshift run ${ctx.link(run)} started${baseRef ? ` on \`${baseRef}\`` : ''}: ${firstLine(prompt)}`,
-  );
+  const where = target
+    ? target.branch
+      ? ` on \`${target.branch}\`; its change updates this pull request`
+      : ` on \`${target.baseRef.slice(0, 12)}\` (the head of a fork, so its change is a new branch)`
+    : '';
+  await ctx.comment(number, `🌙 Nightshift run ${ctx.link(run)} started${where}: ${firstLine(prompt)}`);
   return { outcome: 'accepted', runId: run.id, reason: `${command} by ${payload.comment.user?.login}` };
 }
 
-/** The branch of a pull request's head when it lives in the repo itself, else its commit. */
-function headRef(
+/** Where a run asked for on a pull request starts, and the branch its change is pushed to. */
+interface PullTarget {
+  baseRef: string;
+  /** The pull request's head branch, when it lives in the repo itself: pushing there updates the pull request. */
+  branch?: string;
+}
+
+/**
+ * A pull request's head branch when it lives in the repo itself (the run publishes onto it,
+ * which updates the pull request); for a fork, its head commit (Nightshift cannot push to a
+ * fork, so the change goes to a new branch).
+ */
+function pullTarget(
   ctx: Context,
   pull: { head: { ref: string; sha: string; repo?: { full_name: string } | null } },
-): string {
+): PullTarget {
   const own = pull.head.repo?.full_name?.toLowerCase() === `${ctx.ref.owner}/${ctx.ref.name}`.toLowerCase();
-  return own || !pull.head.repo ? pull.head.ref : pull.head.sha;
+  return own || !pull.head.repo
+    ? { baseRef: pull.head.ref, branch: pull.head.ref }
+    : { baseRef: pull.head.sha };
 }
 
 async function onLabel(ctx: Context): Promise<Reaction> {
@@ -226,8 +251,16 @@ async function onPullRequest(ctx: Context): Promise<Reaction> {
   const { payload } = ctx;
   const pull = payload.pull_request;
   if (!pull) return ignored('the event has no pull request');
-  if (payload.action === 'closed' || payload.action === 'reopened') {
-    const state = payload.action === 'reopened' ? 'open' : pull.merged ? 'merged' : 'closed';
+  const tracked = ['closed', 'reopened', 'converted_to_draft', 'ready_for_review'];
+  if (['opened', 'synchronize', 'edited'].includes(payload.action ?? '')) {
+    await trackPullState(ctx.deps.store.db, pull.html_url, pullState({ state: 'open', draft: pull.draft }));
+  }
+  if (tracked.includes(payload.action ?? '')) {
+    const state = pullState({
+      state: payload.action === 'closed' ? 'closed' : 'open',
+      merged: pull.merged,
+      draft: pull.draft,
+    });
     const changes = await trackPullState(ctx.deps.store.db, pull.html_url, state);
     return changes > 0
       ? {
@@ -254,6 +287,24 @@ async function onPullRequest(ctx: Context): Promise<Reaction> {
     author: payload.sender?.login,
   });
   return { outcome: 'accepted', runId: run.id, reason: `review of #${pull.number}` };
+}
+
+/** Records the suite's or check's state on the Nightshift changes whose head it checked. */
+async function onCheck(ctx: Context, event: string): Promise<void> {
+  const { payload } = ctx;
+  const suite = payload.check_suite;
+  const run = payload.check_run;
+  const sha = event === 'check_run' ? run?.head_sha : suite?.head_sha;
+  if (!sha) return;
+  const key =
+    event === 'check_run' ? `run:${run?.name}` : `suite:${suite?.app?.slug ?? suite?.id ?? 'checks'}`;
+  const state =
+    event === 'check_run'
+      ? checkState(run?.status, run?.conclusion)
+      : checkState(suite?.status, suite?.conclusion);
+  const url = `${ctx.deps.github.webUrl}/${ctx.ref.owner}/${ctx.ref.name}`;
+  const changes = await trackCheck(ctx.deps.store.db, url, sha, key, state);
+  if (changes > 0) ctx.deps.log.info({ sha, key, state, changes }, 'change checks updated');
 }
 
 async function onCheckFailure(ctx: Context, event: string): Promise<Reaction> {

@@ -1,11 +1,14 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import type { AuditEntry, AuditVerification } from '../types.ts';
-import { Empty, ErrorBox, Link, Loading, useLoad } from '../ui.tsx';
+import { AUDIT_KINDS, type AuditEntry, type AuditLogPage, type AuditVerification } from '../types.ts';
+import { Empty, ErrorBox, Link, Loading, useDebounced, useLoad } from '../ui.tsx';
+
+/** Entries per page of the log. */
+const PAGE = 100;
 
 /** Allowed or denied, for the entries that record a decision. */
 export function decision(entry: AuditEntry): 'allowed' | 'denied' | '' {
-  if (entry.kind === 'egress') return entry.data.allowed ? 'allowed' : 'denied';
+  if (entry.kind === 'egress') return (entry.data as { allowed?: boolean }).allowed ? 'allowed' : 'denied';
   if (entry.kind === 'policy.denied' || entry.kind === 'budget.exceeded') return 'denied';
   return '';
 }
@@ -21,33 +24,58 @@ function summary(entry: AuditEntry): string {
     .join(' ');
 }
 
-/** The audit log, searchable by run, kind and decision, with the hash chain's verification. */
+/** The audit log, searched in the database a page at a time, with the hash chain's verification. */
 export function AuditPage() {
-  const [run, setRun] = useState('');
-  const [kind, setKind] = useState('');
-  const [dec, setDec] = useState('');
-  const [text, setText] = useState('');
-  const verify = useLoad((signal) => api<AuditVerification>('/api/audit/verify', { signal }), []);
-  const log = useLoad(
-    async (signal) => {
-      const q = run.trim() ? `?run=${encodeURIComponent(run.trim())}` : '';
-      const body = await api<string>(`/api/audit/export${q}`, { text: true, signal });
-      return body
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as AuditEntry)
-        .reverse();
-    },
-    [run],
-    5000,
-  );
-  const entries = (log.data ?? []).filter(
-    (e) =>
-      (!kind || e.kind === kind) &&
-      (!dec || decision(e) === dec) &&
-      (!text || JSON.stringify(e).toLowerCase().includes(text.toLowerCase())),
-  );
-  const kinds = [...new Set((log.data ?? []).map((e) => e.kind))].sort();
+  // Filters start from the URL (`/audit?run=ID` is linked from a run's page) and are kept there.
+  const initial = new URLSearchParams(location.search);
+  const [runInput, setRun] = useState(initial.get('run') ?? '');
+  const [kind, setKind] = useState(initial.get('kind') ?? '');
+  const [dec, setDec] = useState(initial.get('decision') ?? '');
+  const [textInput, setText] = useState(initial.get('text') ?? '');
+  // Typing settles before the server is asked.
+  const run = useDebounced(runInput, 300);
+  const text = useDebounced(textInput, 300);
+  const [older, setOlder] = useState<{ entries: AuditEntry[]; nextBefore: number | null } | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [olderError, setOlderError] = useState<unknown>(null);
+  const query = (before?: number) => {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (run.trim()) q.set('run', run.trim());
+    if (kind) q.set('kind', kind);
+    if (dec) q.set('decision', dec);
+    if (text.trim()) q.set('text', text.trim());
+    if (before !== undefined) q.set('before', String(before));
+    return `/api/audit?${q}`;
+  };
+  const verify = useLoad((signal) => api<AuditVerification>('/api/audit/verify', { signal }), [], 10_000);
+  const log = useLoad((signal) => api<AuditLogPage>(query(), { signal }), [run, kind, dec, text], 5000);
+  useEffect(() => {
+    setOlder(null);
+    const q = new URLSearchParams(query().split('?')[1]);
+    q.delete('limit');
+    history.replaceState(null, '', `/audit${q.size ? `?${q}` : ''}`);
+  }, [run, kind, dec, text]);
+  // The first page refreshes every 5 s; entries shown once stay, so a refresh that pushes
+  // entries off the first page never opens a gap above the older pages.
+  const bySeq = new Map<number, AuditEntry>();
+  for (const e of [...(log.data?.entries ?? []), ...(older?.entries ?? [])]) bySeq.set(e.seq, e);
+  const entries = [...bySeq.values()].sort((a, b) => b.seq - a.seq);
+  const nextBefore = older ? older.nextBefore : (log.data?.nextBefore ?? null);
+  const loadOlder = async () => {
+    const oldest = entries.at(-1)?.seq;
+    if (nextBefore === null || oldest === undefined) return;
+    setLoadingOlder(true);
+    setOlderError(null);
+    try {
+      const more = await api<AuditLogPage>(query(oldest));
+      setOlder({ entries: [...entries, ...more.entries], nextBefore: more.nextBefore });
+    } catch (error) {
+      setOlderError(error);
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
+  const filtered = Boolean(run.trim() || kind || dec || text.trim());
   return (
     <section>
       <h1>Audit log</h1>
@@ -67,16 +95,16 @@ export function AuditPage() {
           Run
           <input
             type="search"
-            value={run}
+            value={runInput}
             placeholder="run id or suffix"
-            onChange={(e) => setRun(e.currentTarget.value)}
+            onInput={(e) => setRun(e.currentTarget.value)}
           />
         </label>
         <label>
           Kind
           <select value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
             <option value="">any</option>
-            {kinds.map((k) => (
+            {AUDIT_KINDS.map((k) => (
               <option key={k}>{k}</option>
             ))}
           </select>
@@ -93,7 +121,7 @@ export function AuditPage() {
           Text
           <input
             type="search"
-            value={text}
+            value={textInput}
             placeholder="anything"
             onInput={(e) => setText(e.currentTarget.value)}
           />
@@ -105,7 +133,7 @@ export function AuditPage() {
           <Loading what="the audit log" />
         )
       ) : entries.length === 0 ? (
-        <Empty>No audit entries{log.data.length ? ' match' : ' yet'}.</Empty>
+        <Empty>{filtered ? 'No audit entries match these filters.' : 'No audit entries yet.'}</Empty>
       ) : (
         <div class="scroll">
           <table class="data audit">
@@ -121,7 +149,7 @@ export function AuditPage() {
               </tr>
             </thead>
             <tbody>
-              {entries.slice(0, 500).map((e) => (
+              {entries.map((e) => (
                 <tr key={e.seq}>
                   <td>{e.seq}</td>
                   <td class="nowrap">{new Date(e.at).toLocaleString()}</td>
@@ -135,6 +163,12 @@ export function AuditPage() {
           </table>
         </div>
       )}
+      {olderError ? <ErrorBox error={olderError} what="Older audit entries" /> : null}
+      {nextBefore !== null && log.data ? (
+        <button type="button" class="more" onClick={loadOlder} disabled={loadingOlder}>
+          {loadingOlder ? 'Loading older entries…' : 'Load older entries'}
+        </button>
+      ) : null}
     </section>
   );
 }

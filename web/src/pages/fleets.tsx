@@ -5,8 +5,8 @@ import {
   FLEET_REPO_STATES,
   type Fleet,
   type FleetRepoRow,
+  type FleetSeriesPoint,
   type FleetStatus,
-  type RunDetails,
 } from '../types.ts';
 import { Badge, Empty, ErrorBox, Link, Loading, useLoad } from '../ui.tsx';
 
@@ -48,13 +48,23 @@ export function FleetsPage() {
 /** One fleet: counts per state, burn-down, repos with filters, failures by message, actions. */
 export function FleetPage(props: { name: string }) {
   const status = useLoad((signal) => api<FleetStatus>(base(props.name), { signal }), [props.name], 3000);
-  const repos = useLoad(
-    (signal) => api<{ repos: FleetRepoRow[] }>(`${base(props.name)}/repos`, { signal }),
-    [props.name],
-    3000,
-  );
   const [filter, setFilter] = useState('');
   const [text, setText] = useState('');
+  // The state filter is applied by the server, so a large fleet's table is one page of matches.
+  const repos = useLoad(
+    (signal) =>
+      api<{ repos: FleetRepoRow[]; nextAfter: number | null }>(
+        `${base(props.name)}/repos?limit=500${filter ? `&state=${filter}` : ''}`,
+        { signal },
+      ),
+    [props.name, filter],
+    3000,
+  );
+  const series = useLoad(
+    (signal) => api<{ series: FleetSeriesPoint[] }>(`${base(props.name)}/series`, { signal }),
+    [props.name],
+    5000,
+  );
   const [error, setError] = useState<unknown>(null);
   const act = async (what: string) => {
     setError(null);
@@ -72,7 +82,7 @@ export function FleetPage(props: { name: string }) {
   const done =
     s.counts.succeeded + s.counts.waiting + s.counts.no_changes + s.counts.failed + s.counts.cancelled;
   const rows = (repos.data?.repos ?? []).filter(
-    (r) => (!filter || r.state === filter) && (!text || r.repo.toLowerCase().includes(text.toLowerCase())),
+    (r) => !text || r.repo.toLowerCase().includes(text.toLowerCase()),
   );
   return (
     <section>
@@ -124,7 +134,13 @@ export function FleetPage(props: { name: string }) {
       </div>
       {error ? <ErrorBox error={error} /> : null}
       <h2>Burn-down</h2>
-      <BurnDown rows={repos.data?.repos ?? []} total={s.total} createdAt={s.fleet.createdAt} />
+      {series.data ? (
+        <BurnDown series={series.data.series} total={s.total} />
+      ) : series.error ? (
+        <ErrorBox error={series.error} what="The burn-down" />
+      ) : (
+        <Loading what="the burn-down" />
+      )}
       <h2>Failures by message</h2>
       {s.failures.length === 0 ? (
         <Empty>No failures.</Empty>
@@ -158,65 +174,63 @@ export function FleetPage(props: { name: string }) {
           <input type="search" value={text} onInput={(e) => setText(e.currentTarget.value)} />
         </label>
       </form>
-      {repos.error ? <ErrorBox error={repos.error} /> : null}
-      <div class="scroll">
-        <table class="data">
-          <thead>
-            <tr>
-              <th scope="col">Repo</th>
-              <th scope="col">State</th>
-              <th scope="col">Run</th>
-              <th scope="col">Change</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.repo}>
-                <td>{r.repo}</td>
-                <td>
-                  <Badge value={r.state} />
-                </td>
-                <td>{r.runId ? <Link href={`/runs/${r.runId}`}>{r.runId.slice(-8)}</Link> : '—'}</td>
-                <td>
-                  {r.change ? (
-                    r.change.url ? (
-                      <a href={r.change.url}>{r.change.state}</a>
-                    ) : (
-                      r.change.state
-                    )
-                  ) : (
-                    '—'
-                  )}
-                </td>
-                <td class="detail">{r.reason ?? ''}</td>
+      {repos.error ? <ErrorBox error={repos.error} what="The repos of this fleet" /> : null}
+      {repos.data === null ? (
+        repos.error ? null : (
+          <Loading what="the repos" />
+        )
+      ) : rows.length === 0 ? (
+        <Empty>No repos {filter || text ? 'match these filters' : 'in this fleet'}.</Empty>
+      ) : (
+        <div class="scroll">
+          <table class="data">
+            <caption class="sr-only">Repos of the fleet</caption>
+            <thead>
+              <tr>
+                <th scope="col">Repo</th>
+                <th scope="col">State</th>
+                <th scope="col">Run</th>
+                <th scope="col">Change</th>
+                <th scope="col">Reason</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.repo}>
+                  <td>{r.repo}</td>
+                  <td>
+                    <Badge value={r.state} />
+                  </td>
+                  <td>{r.runId ? <Link href={`/runs/${r.runId}`}>{r.runId.slice(-8)}</Link> : '—'}</td>
+                  <td>
+                    {r.change ? (
+                      r.change.url ? (
+                        <a href={r.change.url}>{r.change.state}</a>
+                      ) : (
+                        r.change.state
+                      )
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                  <td class="detail">{r.reason ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {repos.data?.nextAfter ? <p class="muted small">Showing the first 500 repos.</p> : null}
     </section>
   );
 }
 
-/** Repos not yet finished over time, from the finish times of the repos' runs. */
-function BurnDown(props: { rows: FleetRepoRow[]; total: number; createdAt: string }) {
-  const ids = props.rows
-    .map((r) => r.runId)
-    .filter((id): id is string => id !== null)
-    .slice(0, 200);
-  const runs = useLoad(
-    (signal) => Promise.all(ids.map((id) => api<RunDetails>(`/api/runs/${id}`, { signal }))),
-    [ids.join()],
-  );
-  if (runs.data === null)
-    return runs.error ? <ErrorBox error={runs.error} /> : <Loading what="the burn-down" />;
-  const finished = runs.data
-    .map((d) => (d.run.finishedAt ? Date.parse(d.run.finishedAt) : null))
-    .filter((t): t is number => t !== null)
-    .sort((a, b) => a - b);
-  const points = [{ t: Date.parse(props.createdAt), v: props.total }];
-  for (const [i, t] of finished.entries()) points.push({ t, v: props.total - i - 1 });
-  if (points.at(-1)!.v > 0) points.push({ t: Date.now(), v: points.at(-1)!.v });
+/** Repos not yet finished over time, from the counts the rollout recorded at each step. */
+function BurnDown(props: { series: FleetSeriesPoint[]; total: number }) {
+  if (props.series.length === 0) return <Empty>No progress recorded yet.</Empty>;
+  const points = props.series.map((p) => ({
+    t: Date.parse(p.at),
+    v: p.counts.pending + p.counts.queued + p.counts.running,
+  }));
   return <LineChart label="Repos remaining over time" points={points} max={props.total} />;
 }

@@ -1,20 +1,27 @@
 import type { RunEvent, StepUsage } from '../types.ts';
+
+type ToolResult = Extract<RunEvent, { type: 'agent.tool_result' }>['data'];
+
 import { duration, Empty, num, usd } from '../ui.tsx';
 
 /** Assistant messages, tool calls (output collapsible), file changes and follow-ups, in order. */
 export function Transcript(props: { events: RunEvent[] }) {
-  const results = new Map<string, RunEvent>();
-  for (const e of props.events) if (e.type === 'agent.tool_result') results.set(e.data.id, e);
-  const items = props.events.filter((e) =>
-    [
-      'agent.message',
-      'agent.tool_call',
-      'agent.file_change',
-      'agent.follow_up',
-      'agent.error',
-      'agent.stopped',
-      'run.follow_up_requested',
-    ].includes(e.type),
+  const results = new Map<string, ToolResult>();
+  for (const e of props.events) if (e.type === 'agent.tool_result') results.set(e.data.id, e.data);
+  // A stopped agent's harness reports the abort as an error: "agent stopped by NAME" says it already.
+  const stoppedAt = props.events.find((e) => e.type === 'agent.stopped')?.seq ?? Number.POSITIVE_INFINITY;
+  const items = props.events.filter(
+    (e) =>
+      !(e.type === 'agent.error' && e.seq > stoppedAt) &&
+      [
+        'agent.message',
+        'agent.tool_call',
+        'agent.file_change',
+        'agent.follow_up',
+        'agent.error',
+        'agent.stopped',
+        'run.follow_up_requested',
+      ].includes(e.type),
   );
   if (items.length === 0) return <Empty>No agent activity yet (script runs have none: see the log).</Empty>;
   return (
@@ -49,14 +56,10 @@ export function Transcript(props: { events: RunEvent[] }) {
                 <details>
                   <summary>
                     <span class="tool-name">{e.data.name}</span> <code>{preview(e.data.input)}</code>
-                    {result?.data.isError ? <span class="badge b-failure">error</span> : null}
+                    {result?.isError ? <span class="badge b-failure">error</span> : null}
                   </summary>
                   <pre class="term small">{JSON.stringify(e.data.input, null, 2)}</pre>
-                  {result ? (
-                    <pre class="term small">{result.data.output}</pre>
-                  ) : (
-                    <p class="muted">running…</p>
-                  )}
+                  {result ? <pre class="term small">{result.output}</pre> : <p class="muted">running…</p>}
                 </details>
               </li>
             );
@@ -73,12 +76,14 @@ export function Transcript(props: { events: RunEvent[] }) {
                 agent stopped by {e.data.by ?? 'someone'}
               </li>
             );
-          default:
+          case 'agent.error':
             return (
               <li key={e.seq} class="note error">
                 {e.data.message}
               </li>
             );
+          default:
+            return null;
         }
       })}
     </ol>

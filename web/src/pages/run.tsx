@@ -8,6 +8,15 @@ import { Log, Timeline, Transcript, Usage } from './run-parts.tsx';
 const TABS = ['Transcript', 'Steps', 'Log', 'Diff'] as const;
 type Tab = (typeof TABS)[number];
 
+/** The tab a key moves to from tab `i`, or null for keys the tab list does not handle. */
+function tabKey(key: string, i: number): number | null {
+  if (key === 'ArrowRight') return (i + 1) % TABS.length;
+  if (key === 'ArrowLeft') return (i - 1 + TABS.length) % TABS.length;
+  if (key === 'Home') return 0;
+  if (key === 'End') return TABS.length - 1;
+  return null;
+}
+
 /** One run: live transcript, steps, log, diff, usage, and the buttons that steer it. */
 export function RunPage(props: { id: string }) {
   const details = useLoad((signal) => api<RunDetails>(`/api/runs/${props.id}`, { signal }), [props.id]);
@@ -95,6 +104,12 @@ export function RunPage(props: { id: string }) {
             )}
           </dd>
         </div>
+        <div>
+          <dt>Audit</dt>
+          <dd>
+            <Link href={`/audit?run=${run.id}`}>Entries of this run</Link>
+          </dd>
+        </div>
         {run.continues && (
           <div>
             <dt>Continues</dt>
@@ -116,7 +131,16 @@ export function RunPage(props: { id: string }) {
             id={`tab-${t}`}
             aria-selected={tab === t}
             aria-controls="tabpanel"
+            tabIndex={tab === t ? 0 : -1}
             onClick={() => setTab(t)}
+            onKeyDown={(e) => {
+              // The tab list is one stop for Tab; arrows, Home and End move between tabs.
+              const next = tabKey(e.key, TABS.indexOf(t));
+              if (next === null) return;
+              e.preventDefault();
+              setTab(TABS[next]!);
+              document.getElementById(`tab-${TABS[next]}`)?.focus();
+            }}
           >
             {t}
             {t === 'Diff' && change ? ` (${change.diffstat.files})` : ''}
@@ -243,6 +267,8 @@ function Actions(props: { run: Run; repoUrl: string; onChange: () => void }) {
                     script: run.inputs.script,
                     values: run.inputs.values,
                     blueprint: run.blueprint,
+                    harness: run.inputs.harness,
+                    model: run.inputs.model,
                   },
                 });
                 navigate(`/runs/${again.id}`);

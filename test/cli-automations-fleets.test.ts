@@ -1,0 +1,238 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, runCli, spawnCli, waitForOutput } from './support/cli.ts';
+import { makeRepo, tempDir } from './support/repos.ts';
+
+/** Polls a CLI command until `check` accepts its JSON output (the server executes runs meanwhile). */
+async function untilJson<T>(args: string[], env: Record<string, string>, check: (value: T) => boolean) {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const { code, stdout, stderr } = await runCli(args, env);
+    if (code !== 0) throw new Error(`nightshift ${args.join(' ')} exited ${code}: ${stderr}`);
+    const value = JSON.parse(stdout) as T;
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out: nightshift ${args.join(' ')} said ${stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * While `nightshift serve` owns the (embedded) home, the automations and fleet commands of the
+ * same home go through its socket, and with --server/--token through its HTTP API.
+ */
+describe('automations and fleet commands while a server owns the home', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let env: Record<string, string>;
+  let automations: string;
+  let server: ChildProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    for (const name of ['api', 'web'])
+      await makeRepo(join(dir, 'repos', name), { 'README.md': `# ${name}\n` });
+    automations = join(dir, 'automations');
+    await mkdir(automations);
+    await writeFile(
+      join(automations, 'nightly.yml'),
+      [
+        'automations:',
+        '  - name: nightly',
+        '    trigger: { cron: "0 3 * * *", timezone: UTC }',
+        '    blueprint: script',
+        '    inputs: { script: "echo nightly > nightly.txt" }',
+        `    targets: [${join(dir, 'repos', 'api')}]`,
+        '',
+      ].join('\n'),
+    );
+    env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: automations };
+    server = spawnCli(['serve', '--port', '0', '--json'], env);
+    [, url] = (await waitForOutput(server, /"url": "(http:[^"]+)"/, 180_000)) as string[] as [string, string];
+  }, 240_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = finished(server);
+      server.kill('SIGTERM');
+      await exited;
+    }
+    await cleanup?.();
+  });
+
+  it('lists, applies, runs and shows the history of automations through the server', async () => {
+    await writeFile(
+      join(automations, 'by-hand.yml'),
+      [
+        'automations:',
+        '  - name: by-hand',
+        '    trigger: { manual: true }',
+        '    blueprint: script',
+        '    inputs: { script: "echo by-hand > hand.txt" }',
+        `    targets: [${join(dir, 'repos', 'api')}, ${join(dir, 'repos', 'web')}]`,
+        '',
+      ].join('\n'),
+    );
+
+    const before = await runCli(['automations', 'list', '--json'], env);
+    const applied = await runCli(['automations', 'apply', '--json'], env);
+    const list = await runCli(['automations', 'list'], env);
+    const fired = await runCli(['automations', 'run', 'by-hand', '--json'], env);
+
+    expect(before.code, before.stderr).toBe(0);
+    expect(JSON.parse(before.stdout).map((a: { automation: { name: string } }) => a.automation.name)).toEqual(
+      ['nightly'],
+    );
+    expect(JSON.parse(before.stdout)[0].nextFireAt).toMatch(/T03:00:00\.000Z$/);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toEqual({ applied: ['by-hand', 'nightly'], removed: [] });
+    expect(list.stdout).toMatch(/^by-hand\s+enabled\s+manual/m);
+    expect(list.stdout).toMatch(/^nightly\s+enabled\s+cron 0 3 \* \* \* UTC\s+next 20\d\d-/m);
+    expect(fired.code, fired.stderr).toBe(0);
+    const fire = JSON.parse(fired.stdout);
+    expect(fire).toMatchObject({ automation: 'by-hand', kind: 'manual', outcome: 'started' });
+    expect(fire.runIds).toHaveLength(2);
+    // The server's workers execute the runs; the history shows the fire that started them.
+    const history = await untilJson<{ id: string; runIds: string[] }[]>(
+      ['automations', 'history', 'by-hand', '--json'],
+      env,
+      (fires) => fires.length === 1,
+    );
+    expect(history[0]).toMatchObject({ id: fire.id, runIds: fire.runIds });
+    const runs = await untilJson<{ id: string; status: string; conclusion: string }[]>(
+      ['runs', '--json'],
+      env,
+      (all) => fire.runIds.every((id: string) => all.some((r) => r.id === id && r.status === 'completed')),
+    );
+    expect(runs.filter((r) => fire.runIds.includes(r.id)).map((r) => r.conclusion)).toEqual([
+      'success',
+      'success',
+    ]);
+  }, 300_000);
+
+  it('applies a fleet, shows its status, pauses, resumes and retries it through the server', async () => {
+    const spec = join(dir, 'fleet.yml');
+    await writeFile(
+      spec,
+      [
+        'name: readme',
+        'targets:',
+        '  - glob: repos/*',
+        'blueprint: script',
+        'script: "[ -f nightly.txt ] || echo fleet >> README.md"',
+        '',
+      ].join('\n'),
+    );
+
+    const dry = await runCli(['fleet', 'apply', spec, '--dry-run'], env);
+    const applied = await runCli(['fleet', 'apply', spec, '--detach', '--json'], env);
+    const paused = await runCli(['fleet', 'pause', 'readme', '--json'], env);
+    const resumed = await runCli(['fleet', 'resume', 'readme', '--json'], env);
+    const status = await untilJson<{
+      counts: Record<string, number>;
+      repos: { repo: string; state: string }[];
+    }>(
+      ['fleet', 'status', 'readme', '--json'],
+      env,
+      (s) => s.counts.queued === 0 && s.counts.running === 0 && s.counts.pending === 0,
+    );
+    const list = await runCli(['fleet', 'list', '--json'], env);
+    const retried = await runCli(['fleet', 'retry', 'readme', '--failed', '--json'], env);
+    const table = await runCli(['fleet', 'status', 'readme'], env);
+
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would run\s+api/);
+    expect(dry.stdout).toMatch(/would run\s+web/);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toMatchObject({ fleet: 'readme', repos: 2, create: 2 });
+    expect(JSON.parse(paused.stdout).fleet.state).toBe('paused');
+    expect(JSON.parse(resumed.stdout).fleet.state).toBe('active');
+    expect(status.repos.map((r) => r.repo).sort()).toEqual(['api', 'web']);
+    expect(status.counts.failed).toBe(0);
+    expect(JSON.parse(list.stdout).map((f: { name: string }) => f.name)).toEqual(['readme']);
+    expect(JSON.parse(retried.stdout)).toEqual({ retried: 0 });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/\bapi\b/);
+  }, 300_000);
+
+  it('refuses a swarm with a clear message while the server owns the home', async () => {
+    const spec = join(dir, 'swarm.yml');
+    await writeFile(
+      spec,
+      [
+        'name: s',
+        `repo: ${join(dir, 'repos', 'api')}`,
+        'goal: tidy up',
+        'facets:',
+        '  - { id: a, prompt: tidy }',
+        '',
+      ].join('\n'),
+    );
+
+    const { code, stderr } = await runCli(['swarm', spec], env);
+
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/`nightshift swarm` needs the engine in this process/);
+  });
+
+  it('uses the HTTP API with --server and --token, where applying files needs an admin token', async () => {
+    const token = async (scope: string) =>
+      JSON.parse(
+        (
+          await runCli(
+            ['token', 'create', '--name', `t-${scope.replace(':', '-')}`, '--scope', scope, '--json'],
+            env,
+          )
+        ).stdout,
+      ).token as string;
+    const reader = await token('runs:read');
+    const writer = await token('runs:write');
+    const remote = (t: string) => ({
+      NIGHTSHIFT_HOME: join(dir, 'client-home'),
+      NIGHTSHIFT_SERVER: url,
+      NIGHTSHIFT_TOKEN: t,
+    });
+
+    const list = await runCli(['automations', 'list', '--json'], remote(reader));
+    const runAsReader = await runCli(['automations', 'run', 'by-hand'], remote(reader));
+    const applyAsWriter = await runCli(['automations', 'apply', '--dir', automations], remote(writer));
+    const fleets = await runCli(['fleet', 'list', '--json'], remote(reader));
+    const forged = await runCli(['fleet', 'list', '--json'], remote('ns_forged-token'));
+
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).map((a: { automation: { name: string } }) => a.automation.name)).toContain(
+      'nightly',
+    );
+    expect(runAsReader.code).not.toBe(0);
+    expect(runAsReader.stderr).toMatch(/lacks the scope runs:write/);
+    expect(applyAsWriter.code).not.toBe(0);
+    expect(applyAsWriter.stderr).toMatch(/lacks the scope admin/);
+    expect(fleets.code, fleets.stderr).toBe(0);
+    expect(forged.code).not.toBe(0);
+  }, 120_000);
+});
+
+describe('automations and fleet commands with no server (the engine in the command)', () => {
+  it('applies a fleet and lists automations on the home directly', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await makeRepo(join(dir, 'repos', 'api'), { 'README.md': '# api\n' });
+      const spec = join(dir, 'fleet.yml');
+      await writeFile(spec, 'name: solo\ntargets:\n  - glob: repos/*\nblueprint: script\nscript: "true"\n');
+      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
+
+      const applied = await runCli(['fleet', 'apply', spec, '--detach', '--json'], env);
+      const status = await runCli(['fleet', 'status', 'solo', '--json'], env);
+      const automations = await runCli(['automations', 'list', '--json'], env);
+
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(JSON.parse(applied.stdout)).toMatchObject({ fleet: 'solo', repos: 1, create: 1 });
+      expect(JSON.parse(status.stdout).repos.map((r: { repo: string }) => r.repo)).toEqual(['api']);
+      expect(JSON.parse(automations.stdout)).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  }, 180_000);
+});

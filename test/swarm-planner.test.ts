@@ -1,0 +1,140 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseSwarmSpec } from '../src/fleets/parse.ts';
+import { runSwarm } from '../src/fleets/swarm.ts';
+import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
+import { scriptedEngine } from './support/scripted-engine.ts';
+import { ScriptedHarness } from './support/scripted-harness.ts';
+
+/** Shell that writes `plan` as the planner's file. */
+function writePlan(plan: unknown): string {
+  return `mkdir -p .nightshift && printf '%s' '${typeof plan === 'string' ? plan : JSON.stringify(plan)}' > .nightshift/facets.json`;
+}
+
+/** A swarm whose facets a planner agent proposes, end to end in real sandboxes. */
+describe('swarm with a planner', () => {
+  let plan: unknown = null;
+  const planner = new ScriptedHarness('planner', () => ({ commands: [writePlan(plan)] }));
+  // Each facet agent does what its prompt names: `write FILE`.
+  const worker = new ScriptedHarness('scripted', (prompt) => {
+    const file = /write (\S+)/.exec(prompt)?.[1] ?? 'unknown.txt';
+    return { commands: [`echo ${file} > ${file}`] };
+  });
+  const { state } = scriptedEngine('pglite', 'swarm-plan', {
+    concurrency: 3,
+    perRepoConcurrency: 3,
+    traceExecs: false,
+  });
+  beforeAll(() => {
+    state.harnesses.register(planner);
+    state.harnesses.register(worker);
+  });
+
+  const deps = () => ({
+    store: state.engine.store,
+    scm: state.engine.scm,
+    author: state.engine.config.author,
+    defaultTimeoutMs: 120_000,
+  });
+
+  function spec(repo: string, name: string, maxFacets = 3) {
+    const { spec, errors } = parseSwarmSpec(
+      [
+        `name: ${name}`,
+        `repo: ${repo}`,
+        'goal: Document and test the app',
+        'planner:',
+        '  harness: planner',
+        '  prompt: Keep facets small.',
+        `  max_facets: ${maxFacets}`,
+        'converge:',
+        '  gate: "test -f docs.txt && test -f tests.txt"',
+      ].join('\n'),
+    );
+    expect(errors).toEqual([]);
+    return spec!;
+  }
+
+  it('runs the facets the planner proposed and publishes one change crediting each', async () => {
+    const repo = join(state.dir, 'app');
+    const base = await makeRepo(repo, { 'app.txt': 'app\n' });
+    plan = {
+      facets: [
+        { id: 'docs', title: 'Docs', prompt: 'write docs.txt', paths: ['docs/**'] },
+        { id: 'tests', title: 'Tests', prompt: 'write tests.txt' },
+      ],
+    };
+
+    const result = await runSwarm(deps(), spec(repo, 'planned'), state.dir);
+
+    expect(result.reason).toBeNull();
+    expect(result.conclusion).toBe('success');
+    expect(result.facets.map((f) => [f.id, f.conclusion])).toEqual([
+      ['docs', 'success'],
+      ['tests', 'success'],
+    ]);
+    expect(planner.prompts.at(-1)).toContain('Document and test the app');
+    expect(planner.prompts.at(-1)).toContain('at most 3 independent facets');
+    expect(planner.prompts.at(-1)).toContain('Keep facets small.');
+    expect(worker.prompts.some((p) => p.includes('docs/**'))).toBe(true);
+    expect(await gitIn(repo, 'rev-parse', 'nightshift/swarm/planned^')).toBe(base);
+    expect(await gitIn(repo, 'show', 'nightshift/swarm/planned:docs.txt')).toBe('docs.txt');
+    expect(await gitIn(repo, 'show', 'nightshift/swarm/planned:tests.txt')).toBe('tests.txt');
+    const files = await gitIn(repo, 'ls-tree', '-r', '--name-only', 'nightshift/swarm/planned');
+    expect(files.split('\n')).not.toContain('.nightshift/facets.json');
+    const message = await gitIn(repo, 'log', '-1', '--format=%B', 'nightshift/swarm/planned');
+    expect(message).toContain(`Nightshift-Facet: docs ${result.facets[0]!.runId}`);
+    const plannerRun = await state.engine.store.getRun(result.plannerRunId!);
+    expect(plannerRun.conclusion).toBe('success');
+    expect(await state.engine.store.changes.forRun(plannerRun.id)).toBeNull();
+  }, 300_000);
+
+  it.each([
+    [
+      'an invalid id and a missing prompt',
+      {
+        facets: [
+          { id: 'Bad Id', title: 'x', prompt: 'write a.txt' },
+          { id: 'ok', title: 'y' },
+        ],
+      },
+      ['.nightshift/facets.json facets[0].id', '.nightshift/facets.json facets[1].prompt'],
+    ],
+    [
+      'more facets than max_facets',
+      {
+        facets: ['a', 'b', 'c', 'd'].map((id) => ({ id, title: id, prompt: `write ${id}.txt` })),
+      },
+      ['4 facets, more than the 3 allowed'],
+    ],
+    [
+      'a duplicate id',
+      {
+        facets: [
+          { id: 'a', title: 'a', prompt: 'write a.txt' },
+          { id: 'a', title: 'b', prompt: 'write b.txt' },
+        ],
+      },
+      ['facets[1].id: duplicate facet id `a`'],
+    ],
+    ['not JSON', 'facets: [a, b]', ['is not JSON']],
+  ])(
+    'refuses a plan with %s, naming where, and starts no facet',
+    async (_, bad, expected) => {
+      const repo = join(state.dir, `bad-${Math.random().toString(36).slice(2, 8)}`);
+      await makeRepo(repo, { 'app.txt': 'app\n' });
+      plan = bad;
+      const workerTurns = worker.prompts.length;
+
+      const result = await runSwarm(deps(), spec(repo, 'refused'), state.dir);
+
+      expect(result.conclusion).toBe('failure');
+      expect(result.facets).toEqual([]);
+      for (const text of expected) expect(result.reason).toContain(text);
+      expect(result.reason).toContain('planner.max_facets');
+      expect(worker.prompts.length).toBe(workerTurns);
+      expect(await nightshiftBranches(repo)).toEqual([]);
+    },
+    300_000,
+  );
+});
