@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Dashboard,
   gate,
+  markDocument,
   overlappingChartLabels,
   RUN_WAIT,
   SIZES,
@@ -79,13 +80,17 @@ describe('the web dashboard in headless Chromium', () => {
     await section(page, 'New run').click();
     await page.getByLabel('Repository').fill(repo);
     await page.getByLabel('Script', { exact: true }).check();
-    await page.getByLabel('Script (shell)').fill('echo hello from the dashboard > hello.txt');
+    // Long enough to be seen running from the run page the form opens.
+    await page.getByLabel('Script (shell)').fill('sleep 8; echo hello from the dashboard > hello.txt');
     await shoot(page, 'new-run');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/\/runs\/run_\w+$/);
     const scriptRun = page.url();
+    const unchanged = await markDocument(page);
+    await page.locator('.title-row .badge', { hasText: 'running' }).waitFor({ timeout: WAIT });
     await page.locator('.title-row .badge', { hasText: 'success' }).waitFor({ timeout: 150_000 });
     expect(page.url()).toBe(scriptRun);
+    expect(await unchanged()).toBe(true);
     await shoot(page, 'run-script');
     await page.getByRole('tab', { name: /Diff/ }).click();
     await page.getByText('hello from the dashboard').first().waitFor();
