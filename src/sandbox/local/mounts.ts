@@ -178,7 +178,10 @@ export function planMounts(input: MountPlanInput): string[] {
   return args;
 }
 
-/** Where bwrap finds a host socket or file: state dir paths through the launcher's mount, others as they are. */
+/**
+ * Where bwrap finds a host socket or file: state dir paths through the launcher's mount, others
+ * as they are, which bwrap (running as the sandbox's uid) must be able to reach.
+ */
 function hostSource(path: string, stateDir: string, stateMount: string): string {
   if (!isAbsolute(path)) throw invalidInput(`host path ${JSON.stringify(path)} must be absolute`);
   if (under(path, stateDir)) return posix.join(stateMount, relative(stateDir, path));
@@ -188,7 +191,36 @@ function hostSource(path: string, stateDir: string, stateMount: string): string 
       "put it in the sandbox's state dir or outside /tmp",
     );
   }
+  const closed = closedAncestor(path);
+  if (closed) {
+    throw invalidInput(
+      `${path} cannot be shown in the sandbox: its sandboxed user may not enter ${closed} (mode ${modeOf(closed)})`,
+      'keep host files shown in sandboxes in directories anyone may enter, such as /var/cache/nightshift (for agent CLIs: set NIGHTSHIFT_TOOLS_DIR)',
+    );
+  }
   return path;
+}
+
+/**
+ * The first directory on the way to `path` that other users may not enter, when Nightshift runs
+ * as root (bwrap then runs as the sandbox's own uid, an "other" to every host directory).
+ */
+export function closedAncestor(path: string, asRoot = process.getuid?.() === 0): string | undefined {
+  if (!asRoot) return undefined;
+  let dir = posix.dirname(path);
+  const ancestors: string[] = [];
+  while (dir !== '/') {
+    ancestors.unshift(dir);
+    dir = posix.dirname(dir);
+  }
+  return ancestors.find((place) => {
+    const mode = statSync(place, { throwIfNoEntry: false })?.mode;
+    return mode !== undefined && (mode & 0o001) === 0;
+  });
+}
+
+function modeOf(path: string): string {
+  return (statSync(path).mode & 0o777).toString(8);
 }
 
 /** Checks `executables.allowExecFrom`: only the writable places can be named. */
