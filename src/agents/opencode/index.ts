@@ -12,7 +12,12 @@ export const DEFAULT_OPENCODE_MODEL = 'anthropic:claude-sonnet-4-5';
  * providers pointed at the run's gateway (the `{env:...}` URLs are filled in by OpenCode inside
  * the sandbox) with the placeholder key; no auto-update, sharing, snapshots, LSP or formatters.
  */
-function config(model: string): string {
+export function openCodeConfig(model: string): string {
+  const slash = model.indexOf('/');
+  const provider = model.slice(0, slash);
+  const name = model.slice(slash + 1);
+  // Declared, so a model newer than OpenCode's bundled catalog (not fetched: no network) is known.
+  const models = (of: string) => (of === provider ? { models: { [name]: { name } } } : {});
   return JSON.stringify({
     autoupdate: false,
     share: 'disabled',
@@ -22,8 +27,11 @@ function config(model: string): string {
     model,
     small_model: model,
     provider: {
-      anthropic: { options: { baseURL: '{env:ANTHROPIC_BASE_URL}/v1', apiKey: GATEWAY_KEY } },
-      openai: { options: { baseURL: '{env:OPENAI_BASE_URL}', apiKey: GATEWAY_KEY } },
+      anthropic: {
+        options: { baseURL: '{env:ANTHROPIC_BASE_URL}/v1', apiKey: GATEWAY_KEY },
+        ...models('anthropic'),
+      },
+      openai: { options: { baseURL: '{env:OPENAI_BASE_URL}', apiKey: GATEWAY_KEY }, ...models('openai') },
     },
   });
 }
@@ -57,7 +65,7 @@ export class OpenCodeHarness extends CliHarness {
       XDG_CONFIG_HOME: `${home}/config`,
       XDG_CACHE_HOME: `${home}/cache`,
       XDG_STATE_HOME: `${home}/state`,
-      OPENCODE_CONFIG_CONTENT: config(model),
+      OPENCODE_CONFIG_CONTENT: openCodeConfig(model),
       OPENCODE_DISABLE_AUTOUPDATE: '1',
       OPENCODE_DISABLE_MODELS_FETCH: '1',
       OPENCODE_DISABLE_LSP_DOWNLOAD: '1',
