@@ -1,9 +1,10 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_KEY } from '../src/agents/cli/harness.ts';
 import { describeCliSession } from './support/cli-session-tests.ts';
-import { harnessEngine, ofType } from './support/harness-engine.ts';
+import { harnessEngine, ofType, REPO_FILES } from './support/harness-engine.ts';
 import type { ScriptedTurn } from './support/model-server.ts';
-import { gitIn } from './support/repos.ts';
+import { gitIn, makeRepo } from './support/repos.ts';
 
 const KEY = 'sk-ant-test-real-key-0123456789';
 const USAGE = { inputTokens: 100, outputTokens: 20 };
@@ -85,6 +86,34 @@ describe('OpenCode, end to end through the engine, sandbox and gateway', { timeo
     expect(fixRound).toContain('Put the answer in answer.txt');
     expect(fixRound).toContain('Done: answer.txt holds the answer.');
     expect(fixRound).toContain('answer.txt is not 42');
+  });
+});
+
+describe('OpenCode with an OpenAI model (`openai:NAME`)', { timeout: 180_000 }, () => {
+  const OPENAI_KEY = 'sk-openai-test-real-key-0123456789';
+  const { state, finish } = harnessEngine('opencode', (models) => ({
+    OPENAI_API_KEY: OPENAI_KEY,
+    NIGHTSHIFT_OPENAI_BASE_URL: `${models.url}/v1`,
+  }));
+
+  it('works over the Responses API through the gateway, with the real key added there', async () => {
+    state.script.push(shell("printf '42\\n' > answer.txt"), { text: 'Done.' });
+    const repo = join(state.dir, 'repo-openai');
+    await makeRepo(repo, REPO_FILES);
+    const queued = await state.engine.submit({ repo, prompt: 'Put 42 in answer.txt', model: 'openai:gpt-5' });
+
+    const { run, events } = await finish(queued.id);
+
+    expect(run.reason).toBeNull();
+    expect(run.conclusion).toBe('success');
+    expect(await gitIn(repo, 'show', `${run.branch}:answer.txt`)).toBe('42');
+    expect(ofType(events, 'agent.result').map((e) => e.data.text)).toEqual(['Done.']);
+    const calls = state.models.requests.filter((c) => c.method === 'POST');
+    expect(calls.map((c) => [c.path, (c.body as { model: string }).model])).toEqual([
+      ['/v1/responses', 'gpt-5'],
+      ['/v1/responses', 'gpt-5'],
+    ]);
+    for (const call of calls) expect(call.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
   });
 });
 
