@@ -3,6 +3,7 @@ import type pino from 'pino';
 import { BuiltinHarness, defaultModelFor } from '../agents/builtin/index.ts';
 import { ClaudeCodeHarness } from '../agents/claude-code/index.ts';
 import { CodexHarness } from '../agents/codex/index.ts';
+import { OpenCodeHarness } from '../agents/opencode/index.ts';
 import { HarnessRegistry } from '../agents/registry.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseTemplate } from '../blueprints/template.ts';
@@ -152,7 +153,8 @@ export class Engine {
               }),
             )
             .register(new ClaudeCodeHarness({ toolsDir: config.toolsDir }))
-            .register(new CodexHarness({ toolsDir: config.toolsDir })),
+            .register(new CodexHarness({ toolsDir: config.toolsDir }))
+            .register(new OpenCodeHarness({ toolsDir: config.toolsDir })),
         log,
         release,
       );
