@@ -36,9 +36,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
  * gateway (provider variables from `env`), and the suite's shared tools cache.
  */
 export function harnessEngine(harness: string, env: (models: ModelServer) => NodeJS.ProcessEnv) {
-  const dir = mkdtempSync(join(tmpdir(), `nightshift-${harness}-`));
   const script: ScriptedTurn[] = [];
-  const state = { dir, script, repos: 0 } as {
+  // The temp dir is made in beforeAll: a suite filtered out (`-t`) runs no afterAll to remove it.
+  const state = { script, repos: 0 } as {
     dir: string;
     script: ScriptedTurn[];
     repos: number;
@@ -47,7 +47,8 @@ export function harnessEngine(harness: string, env: (models: ModelServer) => Nod
   };
   beforeAll(async () => {
     state.models = await startModelServer({ script });
-    const config = engineConfig(join(dir, 'home'), {
+    state.dir = mkdtempSync(join(tmpdir(), `nightshift-${harness}-`));
+    const config = engineConfig(join(state.dir, 'home'), {
       NIGHTSHIFT_HARNESS: harness,
       NIGHTSHIFT_TOOLS_DIR: process.env.NIGHTSHIFT_TOOLS_DIR,
       ...env(state.models),
@@ -58,11 +59,11 @@ export function harnessEngine(harness: string, env: (models: ModelServer) => Nod
   afterAll(async () => {
     await state.engine?.close();
     await state.models?.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (state.dir) rmSync(state.dir, { recursive: true, force: true });
   });
   async function submit(prompt: string, turns: ScriptedTurn[], files: Record<string, string> = REPO_FILES) {
     script.push(...turns);
-    const repo = join(dir, `repo${state.repos++}`);
+    const repo = join(state.dir, `repo${state.repos++}`);
     await makeRepo(repo, files);
     return { repo, run: await state.engine.submit({ repo, prompt }) };
   }

@@ -13,14 +13,15 @@ import { makeRepo } from './repos.ts';
  * `overrides` changes the engine's configuration.
  */
 export function scriptedEngine(kind: DatabaseKind, name: string, overrides: Partial<EngineConfig> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), `nightshift-${name}-`));
   const harnesses = new HarnessRegistry();
-  const state = { dir, harnesses } as { dir: string; harnesses: HarnessRegistry; engine: Engine };
+  // The temp dir is made in beforeAll: a suite filtered out (`-t`) runs no afterAll to remove it.
+  const state = { harnesses } as { dir: string; harnesses: HarnessRegistry; engine: Engine };
   let repos = 0;
 
   beforeAll(async () => {
+    state.dir = mkdtempSync(join(tmpdir(), `nightshift-${name}-`));
     const config = {
-      ...engineConfig(join(dir, 'home'), {}),
+      ...engineConfig(join(state.dir, 'home'), {}),
       databaseUrl: kind === 'postgres' ? await newPostgresDatabase() : undefined,
       defaultHarness: 'scripted',
       limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
@@ -32,12 +33,12 @@ export function scriptedEngine(kind: DatabaseKind, name: string, overrides: Part
 
   afterAll(async () => {
     await state.engine?.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (state.dir) rmSync(state.dir, { recursive: true, force: true });
   });
 
   /** A new git repo in the temp dir with `files` committed. */
   async function newRepo(files: Record<string, string> = { 'README.md': '# demo\n' }): Promise<string> {
-    const repo = join(dir, `repo${repos++}`);
+    const repo = join(state.dir, `repo${repos++}`);
     await makeRepo(repo, files);
     return repo;
   }
