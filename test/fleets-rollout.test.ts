@@ -1,87 +1,30 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarnessRegistry } from '../src/agents/registry.ts';
+import { describe, expect, it } from 'vitest';
 import { statusSummary } from '../src/cli/fleet/render.ts';
-import { Engine, engineConfig } from '../src/engine/index.ts';
-import { parseFleetSpec } from '../src/fleets/parse.ts';
-import type { FleetSpec } from '../src/fleets/schema.ts';
-import type { FleetRepoRow } from '../src/fleets/store.ts';
-import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
+import { fleetEngine } from './support/fleet-engine.ts';
+import { gitIn, nightshiftBranches } from './support/repos.ts';
 
 /**
  * Rollout rates throttle opening changes, not runs; fleet pushes never overwrite a branch
  * someone else changed. Real repos, real sandboxes, the embedded database, the engine's worker.
  */
 describe('fleet rollout and branch leases', () => {
-  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-fleet-rollout-')) };
-  let engine: Engine;
-  let fleetCount = 0;
-
-  beforeAll(async () => {
-    const config = {
-      ...engineConfig(join(temp.dir, 'home'), {}),
-      concurrency: 3,
-      traceExecs: false,
-      limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
-    };
-    engine = await Engine.open(config, { harnesses: new HarnessRegistry() });
-    await engine.startWorker();
-  }, 300_000);
-
-  afterAll(async () => {
-    await engine?.close();
-    rmSync(temp.dir, { recursive: true, force: true });
-  });
-
-  async function newRepos(count: number): Promise<string> {
-    const dir = join(temp.dir, `fleet${fleetCount++}`);
-    for (let i = 0; i < count; i++) await makeRepo(join(dir, `svc-${i}`), { 'README.md': `# svc-${i}\n` });
-    return dir;
-  }
-
-  function spec(yaml: string): FleetSpec {
-    const { spec, errors } = parseFleetSpec(yaml);
-    expect(errors).toEqual([]);
-    return spec!;
-  }
-
-  /** Waits until no repo of the fleet is queued or running, then takes one more rollout step. */
-  async function settled(name: string, timeoutMs = 180_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = await engine.fleets.status(name);
-      if (status.counts.running === 0 && status.counts.queued === 0) {
-        await engine.fleets.tick(name);
-        return engine.fleets.status(name);
-      }
-      if (Date.now() > deadline)
-        throw new Error(`fleet ${name} did not settle: ${JSON.stringify(status.counts)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const { state, newRepos, spec, settled, table } = fleetEngine('fleet-rollout', { concurrency: 3 });
 
   /** Waits until the fleet's counts pass `check` (the rollout loop opens changes in the background). */
   async function until(name: string, check: (counts: Record<string, number>) => boolean, timeoutMs = 60_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const status = await engine.fleets.status(name);
+      const status = await state.engine.fleets.status(name);
       if (check(status.counts)) return status;
       if (Date.now() > deadline) throw new Error(`fleet ${name}: ${JSON.stringify(status.counts)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
-  async function table(name: string): Promise<FleetRepoRow[]> {
-    const rows: FleetRepoRow[] = [];
-    for await (const row of engine.fleets.queries.repos(name)) rows.push(row);
-    return rows;
-  }
-
   it('runs every repo at full concurrency while the rate opens one change per interval', async () => {
     const dir = await newRepos(3);
-    await engine.fleets.apply(
+    await state.engine.fleets.apply(
       spec(
         'name: paced\ntargets:\n  - glob: "svc-*"\nscript: "echo v1 > VERSION"\nconcurrency: 3\nrollout: { rate: 1/hour }\n',
       ),
@@ -101,15 +44,15 @@ describe('fleet rollout and branch leases', () => {
     }
 
     // An hour passes on the rollout's clock: the next change opens, one still waits.
-    await engine.store.db.query(
+    await state.engine.store.db.query(
       "UPDATE fleets SET next_start_at = next_start_at - interval '1 hour' WHERE name = 'paced'",
     );
     const later = await until('paced', (counts) => counts.succeeded === 2);
     // Stays so: the next opening is an hour away.
-    await engine.fleets.tick('paced');
+    await state.engine.fleets.tick('paced');
 
     expect(later.counts).toMatchObject({ succeeded: 2, waiting: 1 });
-    expect((await engine.fleets.status('paced')).counts).toMatchObject({ succeeded: 2, waiting: 1 });
+    expect((await state.engine.fleets.status('paced')).counts).toMatchObject({ succeeded: 2, waiting: 1 });
   });
 
   it('opens no change outside the rollout windows, though every run finishes', async () => {
@@ -117,7 +60,7 @@ describe('fleet rollout and branch leases', () => {
     const hour = new Date().getUTCHours();
     // A one-hour window two hours from now: closed for the whole test.
     const window = `${(hour + 2) % 24}-${(hour + 3) % 24}`;
-    await engine.fleets.apply(
+    await state.engine.fleets.apply(
       spec(
         `name: windowed\ntargets:\n  - glob: "svc-*"\nscript: "echo v1 > VERSION"\nrollout: { rate: 100/hour, windows: [{ hours: "${window}" }] }\n`,
       ),
@@ -134,7 +77,7 @@ describe('fleet rollout and branch leases', () => {
     const repo = join(dir, 'svc-0');
     const text = (version: string) =>
       `name: leased\ntargets:\n  - glob: "svc-*"\nscript: "echo ${version} > VERSION"\n`;
-    await engine.fleets.apply(spec(text('v1')), { cwd: dir });
+    await state.engine.fleets.apply(spec(text('v1')), { cwd: dir });
     expect((await settled('leased')).counts.succeeded).toBe(1);
     // A person adds a commit to the fleet's branch.
     await gitIn(repo, 'checkout', '--quiet', 'nightshift/fleet/leased');
@@ -142,7 +85,7 @@ describe('fleet rollout and branch leases', () => {
     const human = await gitIn(repo, 'rev-parse', 'HEAD');
     await gitIn(repo, 'checkout', '--quiet', 'main');
 
-    await engine.fleets.apply(spec(text('v2')), { cwd: dir });
+    await state.engine.fleets.apply(spec(text('v2')), { cwd: dir });
     const status = await settled('leased');
 
     expect(status.counts).toMatchObject({ failed: 1, succeeded: 0 });
@@ -153,7 +96,7 @@ describe('fleet rollout and branch leases', () => {
 
     // Once the person deletes the branch, a retry publishes it anew.
     await gitIn(repo, 'branch', '-D', 'nightshift/fleet/leased');
-    await engine.fleets.retryFailed('leased', 'test');
+    await state.engine.fleets.retryFailed('leased', 'test');
     const retried = await settled('leased');
 
     expect(retried.counts).toMatchObject({ failed: 0, succeeded: 1 });
@@ -166,9 +109,12 @@ describe('fleet rollout and branch leases', () => {
     await gitIn(repo, 'branch', 'nightshift/fleet/taken');
     const theirs = await gitIn(repo, 'rev-parse', 'nightshift/fleet/taken');
 
-    await engine.fleets.apply(spec('name: taken\ntargets:\n  - glob: "svc-*"\nscript: "echo x > X"\n'), {
-      cwd: dir,
-    });
+    await state.engine.fleets.apply(
+      spec('name: taken\ntargets:\n  - glob: "svc-*"\nscript: "echo x > X"\n'),
+      {
+        cwd: dir,
+      },
+    );
     const status = await settled('taken');
 
     expect(status.counts.failed).toBe(1);

@@ -1,72 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarnessRegistry } from '../src/agents/registry.ts';
-import { Engine, engineConfig } from '../src/engine/index.ts';
-import { parseFleetSpec } from '../src/fleets/parse.ts';
-import type { FleetSpec } from '../src/fleets/schema.ts';
-import type { FleetRepoRow } from '../src/fleets/store.ts';
-import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
+import { describe, expect, it } from 'vitest';
+import { fleetEngine } from './support/fleet-engine.ts';
+import { gitIn, nightshiftBranches } from './support/repos.ts';
 
 /** Fleets end to end: real repos, real sandboxes, the embedded database, the engine's worker. */
 describe('fleets', () => {
-  const temp = { dir: mkdtempSync(join(tmpdir(), 'nightshift-fleets-')) };
-  let engine: Engine;
-  let fleetCount = 0;
-
-  beforeAll(async () => {
-    const config = {
-      ...engineConfig(join(temp.dir, 'home'), {}),
-      concurrency: 2,
-      traceExecs: false,
-      limits: { memoryBytes: 256 * 1024 * 1024, pids: 256 },
-    };
-    engine = await Engine.open(config, { harnesses: new HarnessRegistry() });
-    await engine.startWorker();
-  }, 300_000);
-
-  afterAll(async () => {
-    await engine?.close();
-    rmSync(temp.dir, { recursive: true, force: true });
-  });
-
-  /** `count` repos under a new directory, each with a README and a `check.sh` test. */
-  async function newRepos(count: number, files: (i: number) => Record<string, string> = () => ({})) {
-    const dir = join(temp.dir, `fleet${fleetCount++}`);
-    for (let i = 0; i < count; i++) {
-      await makeRepo(join(dir, `svc-${i}`), { 'README.md': `# svc-${i}\n`, ...files(i) });
-    }
-    return dir;
-  }
-
-  function spec(yaml: string): FleetSpec {
-    const { spec, errors } = parseFleetSpec(yaml);
-    expect(errors).toEqual([]);
-    return spec!;
-  }
-
-  /** Waits until no repo of the fleet is queued or running (or the fleet paused with runs held). */
-  async function settled(name: string, timeoutMs = 120_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = await engine.fleets.status(name);
-      const { queued, running } = status.counts;
-      if (running === 0 && (queued === 0 || status.fleet.state !== 'active')) {
-        await engine.fleets.tick(name);
-        return engine.fleets.status(name);
-      }
-      if (Date.now() > deadline)
-        throw new Error(`fleet ${name} did not settle: ${JSON.stringify(status.counts)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  async function table(name: string): Promise<FleetRepoRow[]> {
-    const rows: FleetRepoRow[] = [];
-    for await (const row of engine.fleets.queries.repos(name)) rows.push(row);
-    return rows;
-  }
+  const { state, newRepos, spec, settled, table } = fleetEngine('fleets', { concurrency: 2 });
 
   it('applies a spec to every repo of a glob, and applying it again changes nothing', async () => {
     const dir = await newRepos(3);
@@ -74,9 +13,9 @@ describe('fleets', () => {
       `name: tidy\ntargets:\n  - glob: "svc-*"\nscript: "echo '{{inputs.owner}}' >> OWNERS"\nvalues: { owner: team-a }\nconcurrency: 2\n`,
     );
 
-    const first = await engine.fleets.apply(fleet, { cwd: dir });
+    const first = await state.engine.fleets.apply(fleet, { cwd: dir });
     const status = await settled('tidy');
-    const again = await engine.fleets.apply(fleet, { cwd: dir });
+    const again = await state.engine.fleets.apply(fleet, { cwd: dir });
 
     expect(first).toMatchObject({ repos: 3, create: 3, update: 0, unchanged: 0 });
     expect(status.counts).toMatchObject({ succeeded: 3, failed: 0, queued: 0 });
@@ -86,7 +25,7 @@ describe('fleets', () => {
       expect(await nightshiftBranches(repo)).toEqual(['nightshift/fleet/tidy']);
       expect(await gitIn(repo, 'show', 'nightshift/fleet/tidy:OWNERS')).toBe('team-a');
     }
-    const series = await engine.fleets.queries.series('tidy');
+    const series = await state.engine.fleets.queries.series('tidy');
     expect(series.at(-1)!.counts.succeeded).toBe(3);
     expect(series.some((point) => point.counts.succeeded < 3)).toBe(true);
   });
@@ -95,11 +34,11 @@ describe('fleets', () => {
     const dir = await newRepos(2);
     const text = (owner: string, extra = '') =>
       `name: owners\ntargets:\n  - repos:\n      - svc-0\n      - repo: svc-1\n        values: { owner: ${owner}${extra} }\nscript: "echo '{{inputs.owner}}' > OWNERS"\nvalues: { owner: team-a }\n`;
-    await engine.fleets.apply(spec(text('team-b')), { cwd: dir });
+    await state.engine.fleets.apply(spec(text('team-b')), { cwd: dir });
     await settled('owners');
     const before = await table('owners');
 
-    const summary = await engine.fleets.apply(spec(text('team-c')), { cwd: dir });
+    const summary = await state.engine.fleets.apply(spec(text('team-c')), { cwd: dir });
     await settled('owners');
     const after = await table('owners');
 
@@ -114,7 +53,7 @@ describe('fleets', () => {
       state: 'local',
       headCommit: await gitIn(repo, 'rev-parse', 'nightshift/fleet/owners'),
     });
-    const changes = await engine.store.db.query<{ state: string }>(
+    const changes = await state.engine.store.db.query<{ state: string }>(
       'SELECT c.state FROM changes c JOIN repos r ON r.id = c.repo_id WHERE r.url = $1 ORDER BY c.created_at',
       [repo],
     );
@@ -126,7 +65,7 @@ describe('fleets', () => {
     const fleet = spec(
       'name: retry\ntargets:\n  - glob: "svc-*"\nscript: "test ! -e broken && echo ok > DONE"\n',
     );
-    await engine.fleets.apply(fleet, { cwd: dir });
+    await state.engine.fleets.apply(fleet, { cwd: dir });
     const failed = await settled('retry');
     const before = await table('retry');
     for (const i of [1, 3]) {
@@ -134,7 +73,7 @@ describe('fleets', () => {
       await gitIn(join(dir, `svc-${i}`), 'commit', '--quiet', '-m', 'fix');
     }
 
-    const { retried } = await engine.fleets.retryFailed('retry', 'test');
+    const { retried } = await state.engine.fleets.retryFailed('retry', 'test');
     const status = await settled('retry');
     const after = await table('retry');
 
@@ -157,7 +96,7 @@ describe('fleets', () => {
       'name: stopper\ntargets:\n  - glob: "svc-*"\nscript: "exit 3"\nconcurrency: 1\nstop_when: { failure_rate: 50%, after: 2 }\n',
     );
 
-    await engine.fleets.apply(fleet, { cwd: dir });
+    await state.engine.fleets.apply(fleet, { cwd: dir });
     const status = await settled('stopper');
 
     expect(status.fleet.state).toBe('paused');
@@ -166,23 +105,23 @@ describe('fleets', () => {
     expect(status.counts.failed).toBeLessThanOrEqual(3);
     expect(status.counts.queued).toBe(8 - status.counts.failed);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await engine.fleets.status('stopper')).counts.failed).toBe(status.counts.failed);
+    expect((await state.engine.fleets.status('stopper')).counts.failed).toBe(status.counts.failed);
   });
 
   it('pauses, resumes and cancels a fleet', async () => {
     const dir = await newRepos(4);
-    await engine.fleets.apply(
+    await state.engine.fleets.apply(
       spec('name: ctl\ntargets:\n  - glob: "svc-*"\nscript: "sleep 1; date > D"\nconcurrency: 1\n'),
       {
         cwd: dir,
       },
     );
 
-    await engine.fleets.pause('ctl');
+    await state.engine.fleets.pause('ctl');
     const paused = await settled('ctl');
-    await engine.fleets.resume('ctl');
-    await engine.fleets.pause('ctl');
-    const { cancelled } = await engine.fleets.cancel('ctl', 'test');
+    await state.engine.fleets.resume('ctl');
+    await state.engine.fleets.pause('ctl');
+    const { cancelled } = await state.engine.fleets.cancel('ctl', 'test');
     const final = await settled('ctl');
 
     expect(paused.fleet.state).toBe('paused');
