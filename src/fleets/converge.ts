@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { NightshiftError } from '../core/errors.ts';
+import { runProcess } from '../process/index.ts';
 import type { CommitAuthor } from '../scm/types.ts';
-
-const run = promisify(execFile);
 
 /** Git on the host, outside any sandbox, without the user's config or hooks. */
 async function git(cwd: string, args: string[], author?: CommitAuthor): Promise<string> {
@@ -21,11 +18,11 @@ async function git(cwd: string, args: string[], author?: CommitAuthor): Promise<
       GIT_COMMITTER_EMAIL: author.email,
     }),
   };
-  const { stdout } = await run('git', ['-c', 'core.hooksPath=/dev/null', ...args], {
+  const { exitCode, stdout, stderr } = await runProcess('git', ['-c', 'core.hooksPath=/dev/null', ...args], {
     cwd,
     env,
-    maxBuffer: 64 * 1024 * 1024,
   });
+  if (exitCode !== 0) throw new Error(`git ${args.join(' ')} exited with ${exitCode}: ${stderr.trim()}`);
   return stdout.trim();
 }
 

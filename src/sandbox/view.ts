@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { runProcess } from '../process/index.ts';
 import type { WorkspaceView } from './types.ts';
 
 /**
@@ -22,33 +22,18 @@ export function directoryView(dir: string): WorkspaceView {
   };
 }
 
-function run(
+async function run(
   argv: string[],
   cwd: string,
   env: Record<string, string> | undefined,
   stdin: string | undefined,
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   const [command, ...args] = argv;
-  if (!command) return Promise.resolve({ exitCode: 127, stdout: '', stderr: 'no command given\n' });
-  return new Promise((done) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: 'pipe' });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let startError: Error | undefined;
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => {
-      startError = error;
-    });
-    child.on('close', (code) => {
-      const stderr = Buffer.concat(err).toString('utf8');
-      done({
-        exitCode: startError ? 127 : code,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: startError ? `${stderr}${command}: ${startError.message}\n` : stderr,
-      });
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(stdin ?? '');
-  });
+  if (!command) return { exitCode: 127, stdout: '', stderr: 'no command given\n' };
+  try {
+    const result = await runProcess(command, args, { cwd, env: { ...process.env, ...env }, input: stdin });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+  } catch (error) {
+    return { exitCode: 127, stdout: '', stderr: `${command}: ${(error as Error).message}\n` };
+  }
 }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
+import { type RunResult, runProcess } from '../../process/index.ts';
 import { acquireDirLock } from './lock.ts';
 
 /** Written last into an installed tool's folder: its presence means the install is complete. */
@@ -98,7 +98,12 @@ export async function installTool(options: InstallOptions): Promise<InstalledToo
   }
 }
 
-function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+async function npmInstall(
+  prefix: string,
+  spec: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<void> {
   const args = [
     'install',
     '--prefix',
@@ -109,27 +114,28 @@ function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv, timeou
     '--loglevel=error',
     spec,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', args, { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-8192);
-    });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        new NightshiftError('HARNESS_UNAVAILABLE', `could not run npm to install ${spec}: ${error.message}`, {
-          hint:
-            error.code === 'ENOENT'
-              ? 'npm is not on PATH: install Node.js with npm (see docs/install.md)'
-              : 'check that npm works: `npm --version`',
-        }),
-      );
-    });
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve();
-      reject(installFailure(spec, stderr, code === null ? `was killed (${signal})` : `exited with ${code}`));
-    });
-  });
+  let result: RunResult;
+  try {
+    result = await runProcess('npm', args, { env, stdin: 'ignore', timeoutMs });
+  } catch (error) {
+    throw new NightshiftError(
+      'HARNESS_UNAVAILABLE',
+      `could not run npm to install ${spec}: ${(error as Error).message}`,
+      {
+        hint:
+          (error as NodeJS.ErrnoException).code === 'ENOENT'
+            ? 'npm is not on PATH: install Node.js with npm (see docs/install.md)'
+            : 'check that npm works: `npm --version`',
+      },
+    );
+  }
+  const { exitCode, signal, stderr } = result;
+  if (exitCode === 0) return;
+  throw installFailure(
+    spec,
+    stderr.slice(-8192),
+    exitCode === null ? `was killed (${signal})` : `exited with ${exitCode}`,
+  );
 }
 
 /** A failed `npm install`, with a hint matching its cause. */

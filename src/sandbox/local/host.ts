@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NightshiftError } from '../../core/errors.ts';
+import { runProcess } from '../../process/index.ts';
 
 /** Path of the launcher script shipped beside this file. */
 export const LAUNCHER = fileURLToPath(new URL('./launch.sh', import.meta.url));
@@ -114,19 +114,11 @@ export async function userNamespaceHint(): Promise<string> {
 }
 
 /** Runs a short host command and returns its exit code and output (never throws for a non-zero exit). */
-export function runHost(
+export async function runHost(
   file: string,
   args: string[],
   timeoutMs = 10_000,
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error && typeof error.code === 'string') {
-        reject(error);
-        return;
-      }
-      const exitCode = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ exitCode, stdout, stderr });
-    });
-  });
+  const { exitCode, stdout, stderr } = await runProcess(file, args, { timeoutMs, stdin: 'ignore' });
+  return { exitCode, stdout, stderr };
 }

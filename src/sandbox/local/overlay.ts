@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
+import { spawner } from '../../process/index.ts';
 import { identityFiles } from './bwrap.ts';
 import { LAUNCHER, runHost } from './host.ts';
 
@@ -165,7 +165,7 @@ export async function startHolder(
   mounts: HolderMounts,
 ): Promise<OverlayHolder> {
   const nsArgs = owner.drop ? ['-m'] : ['-r', '-m'];
-  const child: ChildProcess = spawn(
+  const child = spawner.spawn(
     unshare,
     [
       ...nsArgs,
@@ -178,7 +178,7 @@ export async function startHolder(
       owner.drop ? `${owner.uid}:${owner.gid}` : '0:0',
       ...holderOptions(mounts, owner),
     ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    { stdin: 'pipe' },
   );
   let stderr = '';
   let exited = false;
@@ -188,16 +188,16 @@ export async function startHolder(
       resolve();
     });
   });
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
   const ready = new Promise<boolean>((resolve) => {
     let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
       if (out.includes('ready\n')) resolve(true);
     });
-    child.once('error', (error) => {
+    child.once('error', (error: Error) => {
       stderr += error.message;
       resolve(false);
     });
@@ -212,12 +212,7 @@ export async function startHolder(
     });
   }
   // The holder must not keep Nightshift's event loop alive; it ends when the pipe closes anyway.
-  const streams = [child.stdin, child.stdout, child.stderr] as unknown as ({
-    ref?: () => void;
-    unref?: () => void;
-  } | null)[];
   child.unref();
-  for (const stream of streams) stream?.unref?.();
   const pid = child.pid!;
   return {
     pid,
@@ -225,7 +220,6 @@ export async function startHolder(
     async stop() {
       if (exited) return;
       child.ref();
-      for (const stream of streams) stream?.ref?.();
       child.stdin?.end();
       child.kill('SIGKILL');
       await exit;

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { NightshiftError } from '../../core/errors.ts';
+import { spawner } from '../../process/index.ts';
 
 /** How much of each stream an exec keeps (the newest bytes). */
 export const TAIL_BYTES = 64 * 1024;
@@ -49,7 +49,6 @@ export interface TreeResult {
 
 /** A process started in its own process group, with a way to kill everything it started. */
 export interface ProcessTree {
-  pid: number;
   /** SIGKILLs the process group and whatever `killExtra` reaches; idempotent. */
   kill(): Promise<void>;
   /** Settles once the process exited and its output streams closed. */
@@ -63,16 +62,16 @@ const CLOSE_GRACE_MS = 1000;
 export function startTree(argv: string[], options: TreeOptions = {}): ProcessTree {
   const [file, ...args] = argv;
   if (!file) throw new NightshiftError('SANDBOX_FAILED', 'cannot run an empty command');
-  const child = spawn(file, args, {
+  const child = spawner.spawn(file, args, {
     detached: true,
     env: options.env ?? {},
-    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdin: options.stdin === undefined ? 'ignore' : 'pipe',
   });
   const keep = options.keepBytes ?? TAIL_BYTES;
   const tails = { stdout: createTail(keep), stderr: createTail(keep) };
   for (const name of ['stdout', 'stderr'] as const) {
     const decoder = new StringDecoder('utf8');
-    child[name]?.on('data', (chunk: Buffer) => {
+    child[name].on('data', (chunk: Buffer) => {
       tails[name].push(chunk);
       const text = decoder.write(chunk);
       if (text && options.onOutput) options.onOutput(name, text);
@@ -84,15 +83,10 @@ export function startTree(argv: string[], options: TreeOptions = {}): ProcessTre
     else options.stdin?.pipe(child.stdin);
   }
   let killing: Promise<void> | undefined;
-  let exited = false;
   const kill = (): Promise<void> => {
     killing ??= (async () => {
-      // Once the leader is reaped its pid may belong to someone else's group: leave it alone.
-      if (child.pid !== undefined && !exited) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {}
-      }
+      // The spawner signals the group only while its leader is not reaped (its pid could be reused).
+      child.kill('SIGKILL', { group: true });
       await options.killExtra?.();
     })();
     return killing;
@@ -104,11 +98,10 @@ export function startTree(argv: string[], options: TreeOptions = {}): ProcessTre
       );
     });
     child.once('exit', () => {
-      exited = true;
       // Output pipes held open by a process that escaped every kill must not hang the exec.
       const timer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
+        child.stdout.destroy();
+        child.stderr.destroy();
       }, CLOSE_GRACE_MS);
       timer.unref();
     });
@@ -116,5 +109,5 @@ export function startTree(argv: string[], options: TreeOptions = {}): ProcessTre
       resolve({ exitCode, signal, stdout: tails.stdout.text(), stderr: tails.stderr.text() });
     });
   });
-  return { pid: child.pid ?? -1, kill, result };
+  return { kill, result };
 }

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
+import { type RunResult, runProcess } from '../../process/index.ts';
 
 /**
  * Config every git process we start reads as its "global" config, in place of the user's
@@ -74,52 +74,30 @@ function gitEnv(configFile: string): Record<string, string> {
   };
 }
 
-function runGit(args: string[], baseEnv: Record<string, string>, options: GitOptions): Promise<GitResult> {
-  const argv = ['-c', 'core.hooksPath=/dev/null', ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', argv, {
+async function runGit(
+  args: string[],
+  baseEnv: Record<string, string>,
+  options: GitOptions,
+): Promise<GitResult> {
+  let result: RunResult;
+  try {
+    result = await runProcess('git', ['-c', 'core.hooksPath=/dev/null', ...args], {
       cwd: options.cwd,
       env: { ...baseEnv, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      input: options.input,
+      maxStdoutBytes: options.maxStdoutBytes,
     });
-    const max = options.maxStdoutBytes ?? Number.POSITIVE_INFINITY;
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    let truncated = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (outBytes >= max) {
-        truncated = true;
-        return;
-      }
-      const room = max - outBytes;
-      if (chunk.length > room) truncated = true;
-      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      out.push(kept);
-      outBytes += kept.length;
+  } catch (error) {
+    throw new NightshiftError('SCM_FAILED', `could not start git: ${(error as Error).message}`, {
+      hint: 'install git (e.g. `apt-get install git`) and make sure it is on PATH',
+      cause: error,
     });
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => {
-      reject(
-        new NightshiftError('SCM_FAILED', `could not start git: ${error.message}`, {
-          hint: 'install git (e.g. `apt-get install git`) and make sure it is on PATH',
-          cause: error,
-        }),
-      );
-    });
-    child.on('close', (code, signal) => {
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      const exitCode = code ?? -1;
-      if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) {
-        resolve({ stdout, stderr, exitCode, truncated });
-        return;
-      }
-      reject(new GitCommandError(args, stderr, code, signal));
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.input ?? '');
-  });
+  }
+  const { stdout, stderr, exitCode, signal, truncated } = result;
+  if (exitCode === 0 || (exitCode !== null && options.okExitCodes?.includes(exitCode))) {
+    return { stdout, stderr, exitCode, truncated };
+  }
+  throw new GitCommandError(args, stderr, exitCode, signal);
 }
 
 /** SCM_FAILED for a git command that exited badly; the message ends with git's stderr. */

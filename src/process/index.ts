@@ -1,0 +1,2 @@
+export { type RunOptions, type RunResult, runProcess } from './run.ts';
+export { HostProcess, Spawner, type SpawnOptions, spawner } from './spawner.ts';
