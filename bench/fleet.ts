@@ -14,6 +14,7 @@ import { parseArgs, promisify } from 'node:util';
 import { homePaths } from '../src/core/home.ts';
 import { Engine, engineConfig } from '../src/engine/index.ts';
 import { parseFleetSpec } from '../src/fleets/parse.ts';
+import type { FleetStatus } from '../src/fleets/service.ts';
 import { LocalSandboxProvider } from '../src/sandbox/local/index.ts';
 import { LocalScmProvider } from '../src/scm/local/index.ts';
 import { FLEET_PARTS, fleetBreakdown } from './fleet/breakdown.ts';
@@ -45,6 +46,27 @@ cd ..
 for i in $(seq 1 ${count}); do cp -r template nightshift-$i; cp -r template baseline-$i; done
 rm -rf template`;
   await sh('sh', ['-c', script], { cwd: dir });
+}
+
+/**
+ * Resolves with the fleet's status once none of its runs is queued or running, checking when a
+ * run completes (a timed poll of the status would load the engine it measures).
+ */
+async function settled(engine: Engine, name: string): Promise<FleetStatus> {
+  let wake = () => {};
+  const off = engine.store.on('completed', () => wake());
+  try {
+    for (;;) {
+      const completed = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const status = await engine.fleets.status(name);
+      if (status.counts.queued + status.counts.running === 0) return status;
+      await Promise.race([completed, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
+  } finally {
+    off();
+  }
 }
 
 async function main(): Promise<void> {
@@ -93,15 +115,13 @@ async function main(): Promise<void> {
       `name: bench\ntargets:\n  - glob: "nightshift-*"\nscript: "${CODEMOD}"\nconcurrency: ${concurrency}\n`,
     );
     if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
+    const cpuBefore = process.cpuUsage();
     const fleetStart = performance.now();
     spans.take();
     await engine.fleets.apply(spec, { cwd: root });
-    let status = await engine.fleets.status('bench');
-    while (status.counts.queued + status.counts.running > 0) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      status = await engine.fleets.status('bench');
-    }
+    const status = await settled(engine, 'bench');
     const fleetMs = performance.now() - fleetStart;
+    const cpu = process.cpuUsage(cpuBefore);
     clearInterval(sampler);
     const runIds: string[] = [];
     for await (const row of engine.fleets.queries.repos('bench')) if (row.runId) runIds.push(row.runId);
@@ -117,6 +137,7 @@ async function main(): Promise<void> {
       ratio: Math.round((fleetMs / baselineMs) * 100) / 100,
       perRepoOverheadMs: Math.round(((fleetMs - baselineMs) * concurrency) / repos),
       engineRssMiB: { before: round(rssBefore / 2 ** 20), peak: round(peakRss / 2 ** 20) },
+      engineCpuMsPerRepo: { user: round(cpu.user / 1000 / repos), system: round(cpu.system / 1000 / repos) },
       slotMsPerRepo: breakdown,
     };
     if (values.json) {
@@ -129,6 +150,7 @@ async function main(): Promise<void> {
           `  nightshift fleet apply:          ${(fleetMs / 1000).toFixed(1)} s   (${figures.ratio}x the baseline)`,
           `  per-repo overhead:               ${figures.perRepoOverheadMs} ms (sandbox, mirror, store, rollout)`,
           `  engine RSS:                      ${figures.engineRssMiB.before} MiB before, ${figures.engineRssMiB.peak} MiB peak`,
+          `  engine CPU per repo:             ${figures.engineCpuMsPerRepo.user} ms user, ${figures.engineCpuMsPerRepo.system} ms system`,
           `  outcome:                         ${JSON.stringify(status.counts)}`,
           `  slot time per repo (concurrency × wall time / repos = ${Math.round((fleetMs * concurrency) / repos)} ms):`,
           ...FLEET_PARTS.map((part) => `    ${part.padEnd(20)} ${String(breakdown[part]).padStart(6)} ms`),

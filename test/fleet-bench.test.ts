@@ -24,5 +24,6 @@ describe('bench/fleet.ts', () => {
     expect(figures.nightshiftMs).toBeGreaterThan(0);
     expect(figures.ratio).toBeCloseTo(figures.nightshiftMs / figures.baselineMs, 1);
     expect(figures.engineRssMiB.peak).toBeGreaterThanOrEqual(figures.engineRssMiB.before);
+    expect(figures.engineCpuMsPerRepo.user).toBeGreaterThan(0);
   }, 900_000);
 });
