@@ -1,5 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lchown,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
 import { spawner } from '../../process/index.ts';
@@ -46,7 +60,7 @@ function assertMountablePath(what: string, path: string): void {
 
 /**
  * Makes the shared base checkout owned by the sandbox uid, once. The marker sits next to the base
- * (never inside it, which would change the workspace); concurrent callers may both chown, which is
+ * (never inside it, which would change the workspace); concurrent callers may both do it, which is
  * harmless since they write the same owner, and the marker is renamed into place atomically.
  */
 export async function ensureBaseOwner(baseDir: string, owner: HostOwner): Promise<void> {
@@ -55,16 +69,42 @@ export async function ensureBaseOwner(baseDir: string, owner: HostOwner): Promis
   const expected = `${owner.uid}:${owner.gid}\n`;
   const current = await readFile(marker, 'utf8').catch(() => '');
   if (current === expected) return;
-  const result = await runHost('chown', ['-R', '-h', `${owner.uid}:${owner.gid}`, baseDir], 600_000);
-  if (result.exitCode !== 0) {
-    throw new NightshiftError(
-      'SANDBOX_FAILED',
-      `could not hand ${baseDir} to uid ${owner.uid}: ${result.stderr}`,
-    );
+  try {
+    await handOver(baseDir, owner);
+  } catch (error) {
+    throw new NightshiftError('SANDBOX_FAILED', `could not hand ${baseDir} to uid ${owner.uid}`, {
+      cause: error,
+    });
   }
   const temporary = `${marker}.${process.pid}.${randomBytes(4).toString('hex')}`;
   await writeFile(temporary, expected);
   await rename(temporary, marker);
+}
+
+/**
+ * Gives `path` and everything under it to `owner`, except files with other hard links: a base's
+ * git objects share their inodes with the repository they came from, whose owner must not
+ * change. Those stay as they are when everyone may read them (git writes objects read-only for
+ * all), and are replaced by an owned copy otherwise.
+ */
+async function handOver(path: string, owner: HostOwner): Promise<void> {
+  const info = await lstat(path);
+  if (info.isDirectory()) {
+    await lchown(path, owner.uid, owner.gid);
+    const entries = await readdir(path);
+    for (let i = 0; i < entries.length; i += 64) {
+      await Promise.all(entries.slice(i, i + 64).map((name) => handOver(join(path, name), owner)));
+    }
+    return;
+  }
+  if (info.isFile() && info.nlink > 1) {
+    if (info.mode & 0o004) return;
+    const copy = `${path}.${randomBytes(4).toString('hex')}`;
+    await copyFile(path, copy);
+    await chmod(copy, info.mode & 0o777);
+    await rename(copy, path);
+  }
+  await lchown(path, owner.uid, owner.gid);
 }
 
 /** Creates the state dir's layout and the sandbox's identity files. */

@@ -114,7 +114,7 @@ export class GithubScmProvider implements ScmProvider {
     if (await baseExists(dir)) return { dir, cached: true };
     if (!(await mirrorExists(mirror)) || !(await this.hasCommit(git, mirror, sha))) await this.fetch(repo);
     await resolveRef(git, mirror, repo, sha);
-    return { dir, cached: !(await buildBase(git, mirror, dir, sha)) };
+    return { dir, cached: !(await buildBase(git, join(mirror, 'objects'), dir, sha, repo.defaultBranch)) };
   }
 
   /** A file of the repo at `ref` as the mirror has it (after a fetch), or null when absent. */
@@ -131,7 +131,12 @@ export class GithubScmProvider implements ScmProvider {
     const mirror = mirrorPath(this.mirrorsDir, input.repo.id);
     if (!(await mirrorExists(mirror))) await this.fetch(input.repo);
     const pushed = await publishChange(
-      { git, mirror, tmpDir: this.tmpDir, withMirrorLock: (fn) => this.withMirrorLock(input.repo, fn) },
+      {
+        git,
+        objects: join(mirror, 'objects'),
+        tmpDir: this.tmpDir,
+        mirror: { path: mirror, withLock: (fn) => this.withMirrorLock(input.repo, fn) },
+      },
       { ...input, repo: this.remote(input.repo) },
     );
     if (!pushed) return null;

@@ -43,7 +43,7 @@ describe('LocalScmProvider.checkout', () => {
     expect(await gitIn(dir, 'log', '--format=%s')).toBe('initial commit');
   });
 
-  it('leaves no host path of the mirror or source in the .git directory', async () => {
+  it('leaves no host path of the source in the .git directory', async () => {
     const repo = repoAt(source);
     await scm.fetch(repo);
 
@@ -79,13 +79,13 @@ describe('LocalScmProvider.checkout', () => {
     expect(await readdir(join(root, 'home/bases/repo_test'))).toEqual([first]);
   });
 
-  it('accepts a ref and fetches the mirror when it is missing', async () => {
+  it('accepts a ref', async () => {
     const { dir } = await scm.checkout(repoAt(source), 'main');
 
     expect(dir).toBe(join(root, 'home/bases/repo_test', first));
   });
 
-  it('fetches again for a commit made after the last fetch', async () => {
+  it('builds a commit made after the last fetch', async () => {
     const repo = repoAt(source);
     await scm.fetch(repo);
     await writeFiles(source, { 'later.txt': 'later\n' });

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { NightshiftError } from '../../core/errors.ts';
 import type { Git } from './git.ts';
+import { linkObjects } from './objects.ts';
 
 /** Where the base checkout of `commit` lives. */
 export function basePath(basesDir: string, repoId: string, commit: string): string {
@@ -19,19 +21,41 @@ export async function baseExists(dir: string): Promise<boolean> {
 }
 
 /**
- * Builds a full working tree of `commit` with its own `.git` at `dir`: cloned from the mirror
- * with hard links (no alternates, so nothing points back at host paths), checked out detached,
- * with the `origin` remote and reflogs removed so no host path leaks into a sandbox.
- * Built beside `dir` and renamed into place. Returns false when another builder won the race.
+ * Builds a full working tree of `commit` with its own `.git` at `dir`, from the objects of a
+ * repository (`objects`: a mirror's, or a local source's): the objects hard-linked (no
+ * alternates, so nothing points back at host paths), `HEAD` detached at the commit with
+ * `branch` pointing there too, no remote, no reflogs, and the files checked out by one
+ * `read-tree`. Built beside `dir` and renamed into place. Returns false when another builder won
+ * the race; throws REPO_INVALID when the objects hold no such commit.
  */
-export async function buildBase(git: Git, mirror: string, dir: string, commit: string): Promise<boolean> {
+export async function buildBase(
+  git: Git,
+  objects: string,
+  dir: string,
+  commit: string,
+  branch: string,
+): Promise<boolean> {
   const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  const gitDir = join(tmp, '.git');
   await mkdir(join(dir, '..'), { recursive: true });
   try {
-    await git(['clone', '--quiet', '--local', '--no-checkout', '--template=', '--', mirror, tmp]);
-    await git(['checkout', '--quiet', '--detach', commit, '--'], { cwd: tmp });
-    await git(['remote', 'remove', 'origin'], { cwd: tmp });
-    await rm(join(tmp, '.git', 'logs'), { recursive: true, force: true });
+    await linkObjects(objects, join(gitDir, 'objects'));
+    await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
+    await mkdir(join(gitDir, 'refs', 'tags'), { recursive: true });
+    await writeFile(join(gitDir, 'HEAD'), `${commit}\n`);
+    await writeFile(join(gitDir, 'config'), gitConfig(commit));
+    const read = await git(['--git-dir', gitDir, '--work-tree', tmp, 'read-tree', '--reset', '-u', commit], {
+      okExitCodes: [128],
+    });
+    if (read.exitCode !== 0) {
+      throw new NightshiftError('REPO_INVALID', `the repository has no commit ${commit}`, {
+        hint: `check the commit or ref; git said: ${read.stderr.trim()}`,
+      });
+    }
+    if (!branch.startsWith('-') && !branch.includes('..')) {
+      await mkdir(dirname(join(gitDir, 'refs', 'heads', branch)), { recursive: true });
+      await writeFile(join(gitDir, 'refs', 'heads', branch), `${commit}\n`);
+    }
     try {
       await rename(tmp, dir);
       return true;
@@ -43,4 +67,18 @@ export async function buildBase(git: Git, mirror: string, dir: string, commit: s
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The config of a base's `.git`: a plain non-bare repository of the commit's hash format. */
+function gitConfig(commit: string): string {
+  const sha256 = commit.length === 64;
+  return [
+    '[core]',
+    `\trepositoryformatversion = ${sha256 ? 1 : 0}`,
+    '\tfilemode = true',
+    '\tbare = false',
+    '\tlogallrefupdates = true',
+    ...(sha256 ? ['[extensions]', '\tobjectformat = sha256'] : []),
+    '',
+  ].join('\n');
 }

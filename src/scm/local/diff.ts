@@ -54,8 +54,45 @@ export async function fullDiff(
   const { stdout, truncated } = await git(['--git-dir', gitDir, 'diff', ...DIFF_FLAGS, base, head], {
     maxStdoutBytes: maxBytes,
   });
-  if (!truncated) return stdout;
-  const cut = stdout.lastIndexOf('\n');
-  const kept = cut >= 0 ? stdout.slice(0, cut + 1) : '';
+  return truncated ? truncatedDiff(stdout, maxBytes) : stdout;
+}
+
+/**
+ * The diffstat and the unified diff (at most `maxBytes`) between two commits, from one git
+ * process: `--numstat -z --patch` prints the NUL-ended numstat records, an empty record, then
+ * the patch.
+ */
+export async function changeDiff(
+  git: Git,
+  gitDir: string,
+  base: string,
+  head: string,
+  maxBytes = MAX_DIFF_BYTES,
+): Promise<{ diffstat: DiffStat; diff: string }> {
+  const { stdout, truncated } = await git(
+    ['--git-dir', gitDir, 'diff', ...DIFF_FLAGS, '--numstat', '-z', '--no-renames', '--patch', base, head],
+    { maxStdoutBytes: 2 * maxBytes },
+  );
+  const end = stdout.indexOf('\0\0');
+  if (end < 0) {
+    // Numstat records alone longer than the limit: ask for each part separately.
+    const [diffstat, diff] = await Promise.all([
+      diffStat(git, gitDir, base, head),
+      fullDiff(git, gitDir, base, head, maxBytes),
+    ]);
+    return { diffstat, diff };
+  }
+  const patch = stdout.slice(end + 2);
+  const cut = truncated || Buffer.byteLength(patch) > maxBytes;
+  return {
+    diffstat: parseNumstat(stdout.slice(0, end + 1)),
+    diff: cut ? truncatedDiff(Buffer.from(patch).subarray(0, maxBytes).toString('utf8'), maxBytes) : patch,
+  };
+}
+
+/** `diff` cut at its last line end, with a line saying so. */
+function truncatedDiff(diff: string, maxBytes: number): string {
+  const cut = diff.lastIndexOf('\n');
+  const kept = cut >= 0 ? diff.slice(0, cut + 1) : '';
   return `${kept}[diff truncated by Nightshift at ${maxBytes} bytes; see the branch for the whole change]\n`;
 }

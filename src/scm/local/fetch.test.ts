@@ -1,8 +1,7 @@
-import { access, readdir } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitAll, gitIn, makeRepo, repoAt, tempDir, writeFiles } from '../../../test/support/repos.ts';
-import { GitCommandError } from './git.ts';
 import { LocalScmProvider } from './index.ts';
 
 describe('LocalScmProvider.fetch', () => {
@@ -24,12 +23,11 @@ describe('LocalScmProvider.fetch', () => {
     await cleanup();
   });
 
-  it('creates a bare mirror and returns the default branch commit', async () => {
+  it('reads the repository in place: the default branch commit, and no mirror', async () => {
     const { commit } = await scm.fetch(repoAt(source));
 
     expect(commit).toBe(first);
-    expect(await gitIn(join(mirrors(), 'repo_test.git'), 'rev-parse', '--is-bare-repository')).toBe('true');
-    expect(await readdir(mirrors())).toEqual(['repo_test.git']);
+    await expect(access(mirrors())).rejects.toThrow();
   });
 
   it('picks up a new commit in the source on the next fetch', async () => {
@@ -40,17 +38,6 @@ describe('LocalScmProvider.fetch', () => {
     const { commit } = await scm.fetch(repoAt(source));
 
     expect(commit).toBe(second);
-  });
-
-  it('prunes branches deleted in the source', async () => {
-    await gitIn(source, 'branch', 'old');
-    await scm.fetch(repoAt(source));
-    await gitIn(source, 'branch', '-D', 'old');
-
-    await scm.fetch(repoAt(source));
-
-    const branches = await gitIn(join(mirrors(), 'repo_test.git'), 'branch', '--format=%(refname:short)');
-    expect(branches.split('\n')).toEqual(['main']);
   });
 
   it('resolves a branch, a tag, a full sha and a short sha', async () => {
@@ -79,29 +66,24 @@ describe('LocalScmProvider.fetch', () => {
     });
   });
 
-  it('fails with SCM_FAILED carrying git’s message when the source is gone, leaving no half mirror', async () => {
+  it('fails with REPO_INVALID naming the path when the repository is gone', async () => {
     const repo = repoAt(join(root, 'gone'));
 
     const error = await scm.fetch(repo).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(GitCommandError);
     expect(error).toMatchObject({
-      code: 'SCM_FAILED',
-      exitCode: 128,
-      stderr: expect.stringContaining('gone'),
-      message: expect.stringMatching(/git clone exited with 128: .+/),
+      code: 'REPO_INVALID',
+      message: expect.stringContaining(join(root, 'gone')),
+      hint: expect.stringMatching(/moved or deleted/),
     });
-    expect(await readdir(mirrors())).toEqual([]);
   });
 
-  it('serializes concurrent fetches of one repo without failures', async () => {
+  it('answers concurrent fetches of one repo alike', async () => {
     const repo = repoAt(source);
     const other = new LocalScmProvider({ mirrorsDir: mirrors(), basesDir: join(root, 'home/bases') });
 
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? scm : other).fetch(repo)));
 
     expect(results.map((r) => r.commit)).toEqual(Array(8).fill(first));
-    await expect(access(join(mirrors(), 'repo_test.git.lock'))).rejects.toThrow();
-    expect(await readdir(mirrors())).toEqual(['repo_test.git']);
   });
 });

@@ -9,7 +9,8 @@ import { type RunResult, runProcess } from '../../process/index.ts';
  * `upload-pack`/`receive-pack` for a local clone or push, and those must see it too:
  * hooks off everywhere, and repositories owned by another uid accepted (we may run as root).
  */
-const GLOBAL_CONFIG = '[safe]\n\tdirectory = *\n[core]\n\thooksPath = /dev/null\n';
+const GLOBAL_CONFIG =
+  '[safe]\n\tdirectory = *\n[core]\n\thooksPath = /dev/null\n[receive]\n\tautogc = false\n';
 
 /** Flags for a git process that reads a work tree we do not own or trust. */
 export const UNTRUSTED_TREE_FLAGS = ['-c', 'safe.directory=*', '-c', 'core.hooksPath=/dev/null'];

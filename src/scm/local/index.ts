@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { NightshiftError } from '../../core/errors.ts';
 import type { Repo } from '../../core/run.ts';
 import type {
   FetchOptions,
@@ -11,14 +12,12 @@ import type {
 } from '../types.ts';
 import { baseExists, basePath, buildBase } from './checkout.ts';
 import { createGit, type Git } from './git.ts';
-import { KeyedLock } from './lock.ts';
-import { mirrorExists, mirrorPath, resolveRef, safeSegment, updateMirror } from './mirror.ts';
+import { resolveRef, safeSegment } from './mirror.ts';
 import { publishChange } from './publish.ts';
-import { RecentFetches } from './recent-fetches.ts';
 import { resolveLocation } from './resolve.ts';
 
 export interface LocalScmOptions {
-  /** Bare mirrors, one per repo: `<mirrorsDir>/<repo id>.git` (the home's `mirrors/`). */
+  /** Unused by local repos (read in place); kept so one options object serves every provider. */
   mirrorsDir: string;
   /** Base checkouts shared read-only by runs: `<basesDir>/<repo id>/<commit>/` (the home's `bases/`). */
   basesDir: string;
@@ -28,6 +27,8 @@ export interface LocalScmOptions {
 
 /**
  * The SCM provider for git repositories on this machine, addressed by path or `file://` URL.
+ * A local repository is read in place, with no mirror: refs are resolved in it, a base
+ * checkout hard-links its objects, and a run's branch is pushed to it.
  *
  * @example
  * const paths = homePaths(resolveHome());
@@ -38,18 +39,14 @@ export interface LocalScmOptions {
  */
 export class LocalScmProvider implements ScmProvider {
   readonly name = 'local';
-  private readonly mirrorsDir: string;
   private readonly basesDir: string;
   private readonly tmpDir: string;
-  private readonly locks = new KeyedLock();
-  private readonly fetches = new RecentFetches();
   private readonly building = new Map<string, Promise<{ dir: string; cached: boolean }>>();
   private gitReady: Promise<Git> | undefined;
 
   constructor(options: LocalScmOptions) {
-    this.mirrorsDir = resolve(options.mirrorsDir);
     this.basesDir = resolve(options.basesDir);
-    this.tmpDir = resolve(options.tmpDir ?? join(dirname(this.mirrorsDir), 'tmp'));
+    this.tmpDir = resolve(options.tmpDir ?? join(dirname(resolve(options.mirrorsDir)), 'tmp'));
   }
 
   /** Throws REPO_INVALID with a hint when `location` is not a local git repository with a commit. */
@@ -57,37 +54,32 @@ export class LocalScmProvider implements ScmProvider {
     return resolveLocation(await this.git(), location);
   }
 
-  /**
-   * Updates the repo's mirror (one fetch at a time per repo) and returns the commit of `ref`;
-   * with `freshAfter`, a fetch that started since then is reused (see `ScmProvider.fetch`).
-   */
-  async fetch(repo: Repo, ref?: string, options: FetchOptions = {}): Promise<{ commit: string }> {
+  /** The commit `ref` (default: the default branch) names in the repository now. */
+  async fetch(repo: Repo, ref?: string, _options: FetchOptions = {}): Promise<{ commit: string }> {
     const git = await this.git();
-    const mirror = mirrorPath(this.mirrorsDir, repo.id);
-    await this.fetches.run(mirror, options.freshAfter, () =>
-      this.withMirrorLock(repo, () => updateMirror(git, mirror, repo)),
+    const commit = await resolveRef(
+      git,
+      await sourceGitDir(git, repo),
+      repo,
+      ref ?? `refs/heads/${repo.defaultBranch}`,
     );
-    const commit = await resolveRef(git, mirror, repo, ref ?? `refs/heads/${repo.defaultBranch}`);
     return { commit };
   }
 
-  /** The shared base checkout of `commit` (a full sha, or any ref the mirror knows). */
+  /** The shared base checkout of `commit` (a full sha, or any ref the repository knows). */
   async checkout(repo: Repo, commit: string): Promise<{ dir: string; cached: boolean }> {
-    const git = await this.git();
-    const mirror = mirrorPath(this.mirrorsDir, repo.id);
-    const sha = /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit) ? commit : await this.lookUp(git, repo, commit);
+    const sha = /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)
+      ? commit
+      : (await this.fetch(repo, commit)).commit;
     const dir = basePath(this.basesDir, safeSegment(repo.id, 'repo id'), sha);
     if (await baseExists(dir)) return { dir, cached: true };
 
     const pending = this.building.get(dir);
     if (pending) return pending.then(({ dir }) => ({ dir, cached: true }));
     const build = (async () => {
-      // A commit made after the last fetch is found by fetching once more.
-      if (!(await mirrorExists(mirror)) || !(await hasCommit(git, mirror, sha))) {
-        await this.fetch(repo);
-        await resolveRef(git, mirror, repo, sha);
-      }
-      const built = await buildBase(git, mirror, dir, sha);
+      const git = await this.git();
+      const gitDir = await sourceGitDir(git, repo);
+      const built = await buildBase(git, join(gitDir, 'objects'), dir, sha, repo.defaultBranch);
       return { dir, cached: !built };
     })();
     this.building.set(dir, build);
@@ -101,10 +93,14 @@ export class LocalScmProvider implements ScmProvider {
   /** Commits the workspace on top of the base and pushes `branch` to the source; null when nothing changed. */
   async publish(input: PublishInput): Promise<PublishResult | null> {
     const git = await this.git();
-    const mirror = mirrorPath(this.mirrorsDir, input.repo.id);
-    if (!(await mirrorExists(mirror))) await this.fetch(input.repo);
+    const base = await this.checkout(input.repo, input.baseCommit);
     const result = await publishChange(
-      { git, mirror, tmpDir: this.tmpDir, withMirrorLock: (fn) => this.withMirrorLock(input.repo, fn) },
+      {
+        git,
+        objects: join(base.dir, '.git', 'objects'),
+        baseIndex: join(base.dir, '.git', 'index'),
+        tmpDir: this.tmpDir,
+      },
       input,
     );
     // The branch is pushed either way; a deferred change counts as opened when the rollout says so.
@@ -116,27 +112,39 @@ export class LocalScmProvider implements ScmProvider {
     return { state: 'local', url: null };
   }
 
-  private async lookUp(git: Git, repo: Repo, ref: string): Promise<string> {
-    const mirror = mirrorPath(this.mirrorsDir, repo.id);
-    if (!(await mirrorExists(mirror))) return (await this.fetch(repo, ref)).commit;
-    return resolveRef(git, mirror, repo, ref);
-  }
-
-  private async withMirrorLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
-    const mirror = mirrorPath(this.mirrorsDir, repo.id);
-    await mkdir(this.mirrorsDir, { recursive: true });
-    return this.locks.run(mirror, `${mirror}.lock`, fn);
-  }
-
   private git(): Promise<Git> {
     this.gitReady ??= createGit(this.tmpDir);
     return this.gitReady;
   }
 }
 
-async function hasCommit(git: Git, mirror: string, sha: string): Promise<boolean> {
-  const result = await git(['--git-dir', mirror, 'cat-file', '-e', `${sha}^{commit}`], {
-    okExitCodes: [1, 128],
+/**
+ * The git directory of a local repository (where its objects and refs are): `.git` of a clone,
+ * the repository itself when bare, else what git says (a worktree's or submodule's `.git` file).
+ */
+async function sourceGitDir(git: Git, repo: Repo): Promise<string> {
+  if (!(await isDirectory(repo.url))) {
+    throw new NightshiftError('REPO_INVALID', `${repo.url} does not exist any more`, {
+      hint: 'check that the repository was not moved or deleted; add it again under its new path',
+    });
+  }
+  const dotGit = join(repo.url, '.git');
+  if (await isDirectory(join(dotGit, 'objects'))) return dotGit;
+  if ((await isDirectory(join(repo.url, 'objects'))) && (await isDirectory(join(repo.url, 'refs')))) {
+    return repo.url;
+  }
+  const result = await git(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
+    cwd: repo.url,
+    okExitCodes: [128],
   });
-  return result.exitCode === 0;
+  if (result.exitCode !== 0) {
+    throw new NightshiftError('REPO_INVALID', `${repo.url} is no longer a git repository`, {
+      hint: `git said: ${result.stderr.trim()}; check that the repository was not moved or deleted`,
+    });
+  }
+  return result.stdout.trim();
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
 }

@@ -6,6 +6,7 @@ import type { Repo } from '../../core/run.ts';
 import { directoryView } from '../../sandbox/view.ts';
 import type { PublishInput } from '../types.ts';
 import { LocalScmProvider } from './index.ts';
+import { assertBranchName } from './publish.ts';
 
 describe('LocalScmProvider.publish', () => {
   let root: string;
@@ -224,13 +225,13 @@ describe('LocalScmProvider.publish', () => {
     expect(await gitIn(source, 'rev-parse', `${retry.headCommit}^`)).toBe(base);
   });
 
-  it('updates the mirror so the branch can be fetched as a base, and cleans up its temp dirs', async () => {
+  it('lets a later run start from the branch, and cleans up its temp dirs', async () => {
     await editWorkspace();
 
     const { headCommit } = (await scm.publish(input()))!;
+    const { commit } = await scm.fetch(repoAt(source), 'nightshift/fix-readme');
 
-    const mirror = join(root, 'home/mirrors/repo_test.git');
-    expect(await gitIn(mirror, 'rev-parse', 'refs/heads/nightshift/fix-readme')).toBe(headCommit);
+    expect(commit).toBe(headCommit);
     expect((await readdir(join(root, 'home/tmp'))).filter((f) => f.startsWith('publish-'))).toEqual([]);
   });
 
@@ -271,6 +272,64 @@ describe('LocalScmProvider.publish', () => {
       expect(result!.headCommit).toMatch(/^[0-9a-f]{40}$/);
     },
   );
+
+  it('keeps a tracked file that .gitignore matches, as git add would', async () => {
+    await writeFiles(source, { 'build.log': 'tracked on purpose\n' });
+    await gitIn(source, 'add', '--force', 'build.log');
+    const tracked = await commitAll(source, 'track a log');
+    const { dir } = await scm.checkout(repo, tracked);
+    await rm(workspace, { recursive: true, force: true });
+    await cp(dir, workspace, { recursive: true });
+    await writeFiles(workspace, { 'README.md': 'changed\n' });
+
+    const { headCommit } = (await scm.publish(input({ baseCommit: tracked })))!;
+
+    expect(await gitIn(source, 'show', `${headCommit}:build.log`)).toBe('tracked on purpose');
+  });
+
+  it.each([
+    'nightshift/fix-readme',
+    'a.b/c_d-e',
+    'bad..name',
+    '.hidden',
+    'dir/.hidden',
+    'x.lock',
+    'dir/x.lock/y',
+    'ends.',
+    'ends/',
+    '/starts',
+    'two//slashes',
+    'at@{brace',
+    '@',
+    'has space',
+    'tab\there',
+    'tilde~1',
+    'caret^',
+    'colon:x',
+    'question?',
+    'star*',
+    'bracket[',
+    'back\\slash',
+    'del\x7f',
+    'unicode-é',
+    '-option',
+  ])('agrees with git check-ref-format on %j', async (branch) => {
+    const ours = await (async () => {
+      try {
+        assertBranchName(branch);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+
+    const git = await gitIn(root, 'check-ref-format', `refs/heads/${branch}`).then(
+      () => !branch.startsWith('-'),
+      () => false,
+    );
+
+    expect(ours).toBe(git);
+  });
 
   it('rejects an invalid branch name', async () => {
     await editWorkspace();

@@ -1,74 +1,92 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
 import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
-import { diffStat, fullDiff } from './diff.ts';
+import { changeDiff } from './diff.ts';
 import { type Git, GitCommandError, UNTRUSTED_TREE_FLAGS } from './git.ts';
 
 export interface PublishContext {
   git: Git;
-  /** The repo's mirror: holds the base commit; the run's git dir borrows its objects. */
-  mirror: string;
+  /** An objects directory holding the base commit; the run's private git dir borrows from it. */
+  objects: string;
+  /** The base checkout's index, copied as the staging index (saves a `read-tree`); else read from the commit. */
+  baseIndex?: string;
   /** Where the run's private git dir is made (and removed). */
   tmpDir: string;
-  /** Runs `fn` holding the repo's mirror lock. */
-  withMirrorLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** A mirror to push the branch to as well (a remote repo's), with its lock. */
+  mirror?: { path: string; withLock<T>(fn: () => Promise<T>): Promise<T> };
 }
 
 /**
  * Commits the workspace's files on top of the base commit and pushes them as the run's branch.
  * Git never runs in the workspace's own `.git` (the agent may have changed its hooks or config):
- * the files are staged through `workspace.exec` into a private git dir that borrows the
- * mirror's objects, with a temporary index. Fixed author, committer and dates make a retry
- * with the same files produce the same commit.
+ * the files are staged through `workspace.exec` into a private git dir that borrows the base's
+ * objects, with a temporary index. Fixed author, committer and dates make a retry with the same
+ * files produce the same commit.
  */
 export async function publishChange(ctx: PublishContext, input: PublishInput): Promise<PublishResult | null> {
-  const { git, mirror } = ctx;
+  const { git } = ctx;
+  assertBranchName(input.branch);
   await mkdir(ctx.tmpDir, { recursive: true, mode: 0o700 });
   const work = await mkdtemp(join(ctx.tmpDir, 'publish-'));
   try {
     const gitDir = join(work, 'git');
     const env = { GIT_INDEX_FILE: join(work, 'index') };
-    // Independent git calls run side by side: each is a process start, which a loaded host makes slow.
-    await together([
-      checkBranch(git, input.branch),
-      git(['init', '--quiet', '--bare', '--template=', gitDir]).then(async () => {
-        await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
-        await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-      }),
-    ]);
+    await makeGitDir(gitDir, ctx.objects, input.baseCommit);
     const inPub = (args: string[]) => git(['--git-dir', gitDir, ...args], { env });
-
-    const [, baseTreeOut] = await together([
-      inPub(['read-tree', input.baseCommit]),
-      git(['--git-dir', gitDir, 'rev-parse', `${input.baseCommit}^{tree}`]),
-    ]);
-    const baseTree = baseTreeOut.stdout.trim();
+    if (ctx.baseIndex) await copyFile(ctx.baseIndex, env.GIT_INDEX_FILE);
+    else await inPub(['read-tree', input.baseCommit]);
     await stageWorkspace(ctx, input, gitDir, env);
-    const [, treeOut] = await together([refuseNestedRepos(inPub, input.baseCommit), inPub(['write-tree'])]);
-    const tree = treeOut.stdout.trim();
-    if (tree === baseTree) return null;
-
-    const head = await commit(git, gitDir, tree, input);
-    const [diffstat, diff] = await together([
-      diffStat(git, gitDir, input.baseCommit, head),
-      fullDiff(git, gitDir, input.baseCommit, head),
+    // Independent git calls run side by side: each is a process start, which a loaded host makes slow.
+    const [changed, treeOut] = await together([
+      changedAgainst(inPub, input.baseCommit),
+      inPub(['write-tree']),
     ]);
+    if (!changed) return null;
+
+    const head = await commit(git, gitDir, treeOut.stdout.trim(), input);
+    const { diffstat, diff } = await changeDiff(git, gitDir, input.baseCommit, head);
     const denied = input.review?.({ diffstat }) ?? null;
     if (denied) throw new PublishDeniedError(denied);
-    const refspec = `+${head}:refs/heads/${input.branch}`;
+    const { mirror } = ctx;
     await together([
       pushToSource(git, gitDir, input, head),
       // The mirror gets the branch too, so a later run can start from it without a fetch.
-      ctx.withMirrorLock(() =>
-        git(['--git-dir', gitDir, 'push', '--quiet', '--no-verify', '--', mirror, refspec]),
-      ),
+      mirror
+        ? mirror.withLock(() =>
+            git([
+              '--git-dir',
+              gitDir,
+              'push',
+              '--quiet',
+              '--no-verify',
+              '--',
+              mirror.path,
+              `+${head}:refs/heads/${input.branch}`,
+            ]),
+          )
+        : Promise.resolve(),
     ]);
     return { headCommit: head, diffstat, diff, url: null };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A bare git dir borrowing `objects` (what `git init --bare` and an alternates file make). */
+async function makeGitDir(gitDir: string, objects: string, baseCommit: string): Promise<void> {
+  await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
+  await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
+  const sha256 = baseCommit.length === 64;
+  await Promise.all([
+    writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/nightshift-publish\n'),
+    writeFile(
+      join(gitDir, 'config'),
+      `[core]\n\trepositoryformatversion = ${sha256 ? 1 : 0}\n\tbare = true\n${sha256 ? '[extensions]\n\tobjectformat = sha256\n' : ''}`,
+    ),
+    writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${objects}\n`),
+  ]);
 }
 
 /**
@@ -139,9 +157,22 @@ function isStale(error: unknown): boolean {
   return error instanceof GitCommandError && /\(stale info\)/.test(error.stderr);
 }
 
-async function checkBranch(git: Git, branch: string): Promise<void> {
-  const result = await git(['check-ref-format', `refs/heads/${branch}`], { okExitCodes: [1] });
-  if (result.exitCode !== 0 || branch.startsWith('-')) {
+/**
+ * Refuses a branch name git would refuse (the rules of `git check-ref-format` for
+ * `refs/heads/<branch>`), and one that reads as an option.
+ */
+export function assertBranchName(branch: string): void {
+  const components = branch.split('/');
+  const valid =
+    branch !== '' &&
+    !branch.startsWith('-') &&
+    !branch.endsWith('.') &&
+    !branch.includes('..') &&
+    !branch.includes('@{') &&
+    // Control characters, space and the characters git reserves for revision syntax and globs.
+    !/[\x00-\x20\x7f~^:?*[\\]/.test(branch) &&
+    components.every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
+  if (!valid) {
     throw new NightshiftError('INVALID_INPUT', `${JSON.stringify(branch)} is not a valid branch name`, {
       hint: 'use letters, digits, `/`, `-`, `_` and `.` (see `git help check-ref-format`)',
     });
@@ -176,8 +207,14 @@ async function stageWorkspace(
   }
 }
 
-/** Nested repositories would be committed as dangling gitlinks; refuse them with a clear message. */
-async function refuseNestedRepos(inPub: (args: string[]) => Promise<{ stdout: string }>, base: string) {
+/**
+ * Whether the staged files differ from `base`. Nested repositories would be committed as
+ * dangling gitlinks: refused with a clear message.
+ */
+async function changedAgainst(
+  inPub: (args: string[]) => Promise<{ stdout: string }>,
+  base: string,
+): Promise<boolean> {
   const { stdout } = await inPub(['diff-index', '--cached', '--no-renames', '-z', base]);
   const fields = stdout.split('\0');
   const nested: string[] = [];
@@ -194,6 +231,7 @@ async function refuseNestedRepos(inPub: (args: string[]) => Promise<{ stdout: st
       },
     );
   }
+  return stdout !== '';
 }
 
 async function commit(git: Git, gitDir: string, tree: string, input: PublishInput): Promise<string> {

@@ -1,0 +1,59 @@
+import { copyFile, link, mkdir, readdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+
+/**
+ * Fills `dest` (a new `objects` directory) with every object of `source`: its packs and loose
+ * objects hard-linked (copied across file systems), and those of its alternates too, so the
+ * result needs no path outside itself. Git objects are immutable, so sharing their files is
+ * safe; git's own `clone --local` does the same.
+ */
+export async function linkObjects(source: string, dest: string): Promise<void> {
+  const seen = new Set<string>();
+  const visit = async (dir: string): Promise<void> => {
+    const real = resolve(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    await linkTree(real, dest, '');
+    for (const alternate of await alternatesOf(real)) await visit(alternate);
+  };
+  await mkdir(dest, { recursive: true });
+  await visit(source);
+}
+
+/** The object directories `objects/info/alternates` lists (relative entries are relative to `objects`). */
+async function alternatesOf(objects: string): Promise<string[]> {
+  const text = await readFile(join(objects, 'info', 'alternates'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => (isAbsolute(line) ? line : resolve(objects, line)));
+}
+
+/** Links `from/sub` into `to/sub` recursively, leaving out `info/` (alternates, packs lists). */
+async function linkTree(from: string, to: string, sub: string): Promise<void> {
+  const entries = await readdir(join(from, sub), { withFileTypes: true });
+  await Promise.all(
+    entries.map(async (entry) => {
+      const path = join(sub, entry.name);
+      if (path === 'info') return;
+      if (entry.isDirectory()) {
+        await mkdir(join(to, path), { recursive: true });
+        await linkTree(from, to, path);
+      } else if (entry.isFile()) {
+        await linkOrCopy(join(from, path), join(to, path));
+      }
+    }),
+  );
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // The same object from two alternates, or a pack removed by a concurrent gc (its objects are in another).
+    if (code === 'EEXIST' || code === 'ENOENT') return;
+    await copyFile(from, to);
+  }
+}
