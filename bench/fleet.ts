@@ -19,6 +19,7 @@ import { LocalSandboxProvider } from '../src/sandbox/local/index.ts';
 import { LocalScmProvider } from '../src/scm/local/index.ts';
 import { FLEET_PARTS, fleetBreakdown } from './fleet/breakdown.ts';
 import { Spans, timedSandboxes, timedScm } from './run-overhead/timing.ts';
+import { openCpuMeter } from './support/cpu.ts';
 import { round } from './support/stats.ts';
 
 const sh = promisify(execFile);
@@ -80,15 +81,18 @@ async function main(): Promise<void> {
   const repos = positive('repos', values.repos);
   const concurrency = positive('concurrency', values.concurrency);
   const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-fleet-'));
+  const meter = openCpuMeter();
   let engine: Engine | undefined;
   try {
     await makeRepos(root, repos);
     const load = loadavg()[0]!;
 
+    const baselineCpu = meter?.usedMs() ?? 0;
     const baselineStart = performance.now();
     const pipeline = `ls -d ${root}/baseline-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
     await sh('sh', ['-c', pipeline], { maxBuffer: 64 * 1024 * 1024 });
     const baselineMs = performance.now() - baselineStart;
+    const baselineCpuMs = (meter?.usedMs() ?? 0) - baselineCpu;
 
     const config = {
       ...engineConfig(join(root, 'home'), {}),
@@ -116,12 +120,14 @@ async function main(): Promise<void> {
     );
     if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
     const cpuBefore = process.cpuUsage();
+    const fleetCpu = meter?.usedMs() ?? 0;
     const fleetStart = performance.now();
     spans.take();
     await engine.fleets.apply(spec, { cwd: root });
     const status = await settled(engine, 'bench');
     const fleetMs = performance.now() - fleetStart;
     const cpu = process.cpuUsage(cpuBefore);
+    const fleetCpuMs = (meter?.usedMs() ?? 0) - fleetCpu;
     clearInterval(sampler);
     const runIds: string[] = [];
     for await (const row of engine.fleets.queries.repos('bench')) if (row.runId) runIds.push(row.runId);
@@ -137,6 +143,13 @@ async function main(): Promise<void> {
       ratio: Math.round((fleetMs / baselineMs) * 100) / 100,
       perRepoOverheadMs: Math.round(((fleetMs - baselineMs) * concurrency) / repos),
       engineRssMiB: { before: round(rssBefore / 2 ** 20), peak: round(peakRss / 2 ** 20) },
+      cpuMsPerRepo: meter
+        ? {
+            baseline: round(baselineCpuMs / repos),
+            nightshift: round(fleetCpuMs / repos),
+            ratio: Math.round((fleetCpuMs / baselineCpuMs) * 100) / 100,
+          }
+        : null,
       engineCpuMsPerRepo: { user: round(cpu.user / 1000 / repos), system: round(cpu.system / 1000 / repos) },
       slotMsPerRepo: breakdown,
     };
@@ -150,6 +163,9 @@ async function main(): Promise<void> {
           `  nightshift fleet apply:          ${(fleetMs / 1000).toFixed(1)} s   (${figures.ratio}x the baseline)`,
           `  per-repo overhead:               ${figures.perRepoOverheadMs} ms (sandbox, mirror, store, rollout)`,
           `  engine RSS:                      ${figures.engineRssMiB.before} MiB before, ${figures.engineRssMiB.peak} MiB peak`,
+          figures.cpuMsPerRepo
+            ? `  CPU per repo (all processes):    ${figures.cpuMsPerRepo.baseline} ms baseline, ${figures.cpuMsPerRepo.nightshift} ms fleet (${figures.cpuMsPerRepo.ratio}x)`
+            : '  CPU per repo:                    not measured (needs a writable cgroup v1 cpuacct, as root)',
           `  engine CPU per repo:             ${figures.engineCpuMsPerRepo.user} ms user, ${figures.engineCpuMsPerRepo.system} ms system`,
           `  outcome:                         ${JSON.stringify(status.counts)}`,
           `  slot time per repo (concurrency × wall time / repos = ${Math.round((fleetMs * concurrency) / repos)} ms):`,
@@ -161,6 +177,7 @@ async function main(): Promise<void> {
     if (status.counts.succeeded !== repos) process.exitCode = 1;
   } finally {
     await engine?.close();
+    meter?.close();
     await rm(root, { recursive: true, force: true });
   }
 }
