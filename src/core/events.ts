@@ -18,7 +18,8 @@ export type RunEventPayload =
       type: 'run.created';
       data: { blueprint: string; repo: string; trigger: string; continues?: string | null };
     }
-  | { type: 'run.status'; data: { status: RunStatus } }
+  /** The run's status changed; `running` also names the base commit and branch it works on. */
+  | { type: 'run.status'; data: { status: RunStatus; baseCommit?: string; branch?: string } }
   | { type: 'run.attempt'; data: { attempt: number; reason: string } }
   | { type: 'run.cancel_requested'; data: { by: string | null } }
   /** Someone sent the live agent a message; it is delivered when the agent's turn ends. */

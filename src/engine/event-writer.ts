@@ -14,7 +14,11 @@ export class EventWriter extends BatchWriter<RunEventPayload> {
     super((batch) => store.appendEvents(runId, batch, attempt), 100);
   }
 
-  override push(payload: RunEventPayload): void {
+  override push(...payloads: RunEventPayload[]): void {
+    for (const payload of payloads) this.pushOne(payload);
+  }
+
+  private pushOne(payload: RunEventPayload): void {
     const last = this.pending.at(-1);
     if (
       payload.type === 'step.output' &&

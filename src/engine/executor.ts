@@ -10,7 +10,7 @@ import { runTemplateVars } from '../blueprints/template.ts';
 import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { shortId, slugify } from '../core/ids.ts';
-import type { Run, RunConclusion } from '../core/run.ts';
+import type { Repo, Run, RunConclusion } from '../core/run.ts';
 import { environmentTemplateValues } from '../environments/types.ts';
 import { checkPublish } from '../policy/evaluate.ts';
 import { formatDuration } from '../policy/units.ts';
@@ -95,8 +95,9 @@ export async function executeRun(
   let provisioned: Provisioned | null = null;
   let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
+  let repo: Repo | undefined;
   try {
-    const repo = await store.repos.get(run.repoId);
+    repo = await store.repos.get(run.repoId);
     const blueprint = (await store.blueprintSpec(run.id)) as Blueprint;
     const started = Date.now();
     provisioned = await provision(deps, {
@@ -164,7 +165,7 @@ export async function executeRun(
       data: { sandboxId: run.id, provider: deps.sandboxes.name },
     });
     const { policy, warnings, files } = provisioned.policy;
-    await events.emit({
+    events.push({
       type: 'policy.applied',
       data: { files, warnings: warnings.map((w) => formatProblem(w, w.file)) },
     });
@@ -180,11 +181,13 @@ export async function executeRun(
       }, wallTimeMs);
     }
     const branch = run.branch ?? branchFor(run);
-    await events.emit({
-      type: 'workspace.ready',
-      data: { baseCommit, ms: Date.now() - started, cached: provisioned.baseCached },
-    });
-    await store.setStatus(run.id, attempt, 'running', { baseCommit, branch });
+    events.push(
+      {
+        type: 'workspace.ready',
+        data: { baseCommit, ms: Date.now() - started, cached: provisioned.baseCached },
+      },
+      { type: 'run.status', data: { status: 'running', baseCommit, branch } },
+    );
     const vars = {
       ...runTemplateVars({
         run: { id: run.id, branch, inputs: run.inputs },
@@ -215,6 +218,7 @@ export async function executeRun(
         signal,
         steering,
         progress,
+        gates: new Map(),
         subRuns: subRunTools({
           store,
           scm: deps.scm,
@@ -247,7 +251,7 @@ export async function executeRun(
         },
       },
       blueprint,
-      () => store.setStatus(run.id, attempt, 'publishing'),
+      async () => events.push({ type: 'run.status', data: { status: 'publishing' } }),
     );
   } catch (error) {
     if (error instanceof RunFencedError) return null;
@@ -275,8 +279,7 @@ export async function executeRun(
     audit.push({ kind: 'run.cancelled', runId: run.id, data: { by, reason: abort.message } });
   }
   const change = outcome.conclusion === 'success' ? await store.changes.forRun(run.id) : null;
-  if (change) {
-    const repo = await store.repos.get(run.repoId);
+  if (change && repo) {
     audit.push({
       kind: 'publish',
       runId: run.id,

@@ -41,14 +41,24 @@ export type NewChange = Omit<Change, 'id' | 'createdAt'>;
 /** One change per run: a retried publish updates the record instead of adding a second one. */
 export function changesQueries(db: Queryable) {
   return {
+    /**
+     * Records a run's change. A fleet's run updates the change of its repo in place (same
+     * branch, same pull request): the repo's earlier changes on that branch become `superseded`.
+     */
     async record(change: NewChange): Promise<Change> {
       const rows = await db.query<ChangeRow>(
-        `INSERT INTO changes (id, run_id, repo_id, branch, base_commit, head_commit, title, body, diffstat, diff, state, url)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (run_id) DO UPDATE SET branch = EXCLUDED.branch, base_commit = EXCLUDED.base_commit,
-           head_commit = EXCLUDED.head_commit, title = EXCLUDED.title, body = EXCLUDED.body,
-           diffstat = EXCLUDED.diffstat, diff = EXCLUDED.diff, state = EXCLUDED.state, url = EXCLUDED.url
-         RETURNING *`,
+        `WITH recorded AS (
+           INSERT INTO changes (id, run_id, repo_id, branch, base_commit, head_commit, title, body, diffstat, diff, state, url)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (run_id) DO UPDATE SET branch = EXCLUDED.branch, base_commit = EXCLUDED.base_commit,
+             head_commit = EXCLUDED.head_commit, title = EXCLUDED.title, body = EXCLUDED.body,
+             diffstat = EXCLUDED.diffstat, diff = EXCLUDED.diff, state = EXCLUDED.state, url = EXCLUDED.url
+           RETURNING *),
+         superseded AS (
+           UPDATE changes c SET state = 'superseded'
+           WHERE c.repo_id = $3 AND c.branch = $4 AND c.run_id <> $2 AND c.state <> 'superseded'
+             AND EXISTS (SELECT 1 FROM fleet_repos fr WHERE fr.run_id = $2))
+         SELECT * FROM recorded`,
         [
           newId('chg'),
           change.runId,

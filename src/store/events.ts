@@ -24,40 +24,46 @@ export class RunFencedError extends NightshiftError {
 }
 
 /**
- * Appends events with the next sequence numbers. Must run inside a transaction: the counter
- * row lock makes numbers gap-free and unique. With `attempt`, only that attempt of a run that
- * is not completed may write (fencing off a worker whose lease expired).
+ * Appends events with the next sequence numbers, in one statement: the counter row's update
+ * (whose row lock makes numbers gap-free and unique) and the inserts. A `run.status` event also
+ * sets the run's status (the last one in the batch), and its base commit and branch when the
+ * event names them. With `attempt`, only that attempt of a run that is not completed may write
+ * (fencing off a worker whose lease expired).
  */
 export async function appendEvents(
-  tx: Queryable,
+  db: Queryable,
   runId: string,
   payloads: readonly RunEventPayload[],
   attempt?: number,
 ): Promise<RunEvent[]> {
   if (payloads.length === 0) return [];
-  const fence = attempt === undefined ? '' : ` AND attempt = $3 AND status <> 'completed'`;
-  const params: unknown[] = [runId, payloads.length];
+  const status = payloads.findLast((payload) => payload.type === 'run.status');
+  const update = status?.type === 'run.status' ? status.data : undefined;
+  const fence = attempt === undefined ? '' : ` AND attempt = $7 AND status <> 'completed'`;
+  const params: unknown[] = [
+    runId,
+    payloads.length,
+    payloads.map((payload) => payload.type),
+    payloads.map((payload) => JSON.stringify(payload.data)),
+    update?.status ?? null,
+    update ? [update.baseCommit ?? null, update.branch ?? null] : [null, null],
+  ];
   if (attempt !== undefined) params.push(attempt);
-  const rows = await tx.query<{ last_seq: number }>(
-    `UPDATE runs SET last_seq = last_seq + $2 WHERE id = $1${fence} RETURNING last_seq`,
+  const inserted = await db.query<EventRow>(
+    `WITH counter AS (
+       UPDATE runs SET last_seq = last_seq + $2, status = coalesce($5, status),
+         base_commit = coalesce(($6::text[])[1], base_commit), branch = coalesce(($6::text[])[2], branch)
+       WHERE id = $1${fence} RETURNING last_seq)
+     INSERT INTO run_events (run_id, seq, type, data)
+     SELECT $1, counter.last_seq - $2 + e.ord, e.type, e.data::jsonb
+     FROM counter, unnest($3::text[], $4::text[]) WITH ORDINALITY AS e(type, data, ord)
+     RETURNING *`,
     params,
   );
-  if (!rows[0]) {
+  if (inserted.length === 0) {
     if (attempt !== undefined) throw new RunFencedError(runId, attempt);
     throw new NightshiftError('NOT_FOUND', `run ${runId} does not exist`);
   }
-  const first = rows[0].last_seq - payloads.length + 1;
-  const values: string[] = [];
-  const args: unknown[] = [runId];
-  payloads.forEach((payload, i) => {
-    args.push(first + i, payload.type, JSON.stringify(payload.data));
-    const n = args.length;
-    values.push(`($1, $${n - 2}, $${n - 1}, $${n}::jsonb)`);
-  });
-  const inserted = await tx.query<EventRow>(
-    `INSERT INTO run_events (run_id, seq, type, data) VALUES ${values.join(', ')} RETURNING *`,
-    args,
-  );
   return inserted.map(toEvent).sort((a, b) => a.seq - b.seq);
 }
 

@@ -229,14 +229,7 @@ export class Store {
     status: Exclude<RunStatus, 'completed' | 'queued'>,
     patch: { baseCommit?: string; branch?: string } = {},
   ): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await appendEvents(tx, runId, [{ type: 'run.status', data: { status } }], attempt);
-      await tx.query(
-        `UPDATE runs SET status = $2, base_commit = coalesce($3, base_commit), branch = coalesce($4, branch)
-         WHERE id = $1`,
-        [runId, status, patch.baseCommit ?? null, patch.branch ?? null],
-      );
-    });
+    await appendEvents(this.db, runId, [{ type: 'run.status', data: { status, ...patch } }], attempt);
     this.notify(runId);
   }
 
@@ -246,7 +239,7 @@ export class Store {
     payloads: readonly RunEventPayload[],
     attempt?: number,
   ): Promise<RunEvent[]> {
-    const events = await this.db.transaction((tx) => appendEvents(tx, runId, payloads, attempt));
+    const events = await appendEvents(this.db, runId, payloads, attempt);
     this.notify(runId);
     return events;
   }

@@ -48,6 +48,8 @@ export interface StepContext {
   steering?: Steering;
   /** The step executing now (kept up to date by the blueprint walker), to attribute model usage. */
   progress?: { step: string | null };
+  /** Each gate that ran and whether its last round passed (kept up to date by the blueprint walker). */
+  gates?: Map<string, boolean>;
   /** Aborted on cancel, timeout or lost lease; `signal.reason` says which. */
   signal: AbortSignal;
 }

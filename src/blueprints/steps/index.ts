@@ -81,15 +81,15 @@ async function runStep(
   if (context.progress) context.progress.step = step.id;
   const text =
     step.kind === 'run' || step.kind === 'gate' ? renderTemplate(step.command, context.vars) : null;
+  // Events are batched (written within 100 ms, and at the end of each step), not one write each.
   if (text !== null && text.trim() === '') {
-    await context.events.emit({ type: 'step.started', data: { step: step.id, kind: step.kind, round } });
-    await context.events.emit({
-      type: 'step.finished',
-      data: { step: step.id, kind: step.kind, ok: true, ms: 0, skipped: true },
-    });
+    context.events.push(
+      { type: 'step.started', data: { step: step.id, kind: step.kind, round } },
+      { type: 'step.finished', data: { step: step.id, kind: step.kind, ok: true, ms: 0, skipped: true } },
+    );
     return { ok: true, skipped: true };
   }
-  await context.events.emit({ type: 'step.started', data: { step: step.id, kind: step.kind, round } });
+  context.events.push({ type: 'step.started', data: { step: step.id, kind: step.kind, round } });
   let outcome: StepOutcome;
   try {
     const env = Object.fromEntries(
@@ -115,7 +115,7 @@ async function runStep(
       outcome = { ok: false, conclusion: 'error', reason: `step ${step.id}: ${message}` };
     }
   }
-  await context.events.flush();
+  if (step.kind === 'gate') context.gates?.set(step.id, outcome.ok);
   await context.events.emit({
     type: 'step.finished',
     data: {

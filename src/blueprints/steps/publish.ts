@@ -11,7 +11,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
   const title = renderTemplate(step.title, context.vars).trim() || `Nightshift run ${context.run.id}`;
   const body = renderTemplate(step.body, context.vars);
   let result: Awaited<ReturnType<typeof context.scm.publish>>;
-  const checks = await gateResults(context);
+  const checks = [...(context.gates ?? [])].map(([name, ok]) => ({ name, ok }));
   // A branch Nightshift pushed before is updated only from the head it pushed (force-with-lease).
   const lastHead = await context.store.changes.lastHead(context.repo.id, context.branch, context.run.id);
   try {
@@ -49,7 +49,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
     state: result.state ?? 'local',
     url: result.url,
   });
-  await context.events.emit({
+  context.events.push({
     type: 'change.created',
     data: {
       changeId: change.id,
@@ -59,20 +59,4 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
     },
   });
   return { ok: true };
-}
-
-/** Each gate of the run and whether its last round passed, for the change's summary. */
-async function gateResults(context: StepContext): Promise<{ name: string; ok: boolean }[]> {
-  await context.events.flush();
-  const results = new Map<string, boolean>();
-  for (let after = 0; ; ) {
-    const page = await context.store.events(context.run.id, after);
-    for (const event of page) {
-      if (event.type === 'step.finished' && event.data.kind === 'gate' && !event.data.skipped)
-        results.set(event.data.step, event.data.ok);
-    }
-    if (page.length === 0) break;
-    after = page.at(-1)!.seq;
-  }
-  return [...results].map(([name, ok]) => ({ name, ok }));
 }
