@@ -32,21 +32,33 @@ export function stopReason(fleet: Fleet, counts: FleetCounts): string | null {
   return `stop_when: ${counts.failed} of ${concluded} runs failed (${Math.round(rate * 100)}%, more than ${Math.round(limit * 100)}%)`;
 }
 
-/** Makes the fleet's first `count` held runs claimable. */
-export async function releaseRuns(db: Queryable, fleet: string, count: number): Promise<number> {
-  if (count <= 0) return 0;
-  const rows = await db.query(
-    `WITH picked AS (
-       SELECT fr.repo_id, fr.run_id FROM fleet_repos fr
-       WHERE fr.fleet = $1 AND fr.held ORDER BY fr.position LIMIT $2),
+/**
+ * Makes held runs of the fleet claimable, in order, up to `concurrency` released runs not
+ * completed; returns how many it released and how many were still in flight before. Driven
+ * from the runs not completed (a partial index), not from the fleet's whole repo table.
+ */
+export async function releaseRuns(
+  db: Queryable,
+  fleet: string,
+  concurrency: number,
+): Promise<{ released: number; active: number }> {
+  const rows = await db.query<{ released: number; active: number }>(
+    `WITH active AS (
+       SELECT count(*)::integer AS n FROM runs r JOIN fleet_repos fr ON fr.run_id = r.id
+       WHERE r.status <> 'completed' AND fr.fleet = $1 AND NOT fr.held),
+     picked AS (
+       SELECT fr.repo_id FROM fleet_repos fr WHERE fr.fleet = $1 AND fr.held
+       ORDER BY fr.position LIMIT greatest($2 - (SELECT n FROM active), 0)),
      flagged AS (
        UPDATE fleet_repos fr SET held = false FROM picked
-       WHERE fr.fleet = $1 AND fr.repo_id = picked.repo_id RETURNING fr.run_id)
-     UPDATE run_queue q SET available_at = now() FROM flagged
-     WHERE q.run_id = flagged.run_id RETURNING q.run_id`,
-    [fleet, count],
+       WHERE fr.fleet = $1 AND fr.repo_id = picked.repo_id RETURNING fr.run_id),
+     released AS (
+       UPDATE run_queue q SET available_at = now() FROM flagged
+       WHERE q.run_id = flagged.run_id RETURNING q.run_id)
+     SELECT (SELECT count(*)::integer FROM released) AS released, (SELECT n FROM active) AS active`,
+    [fleet, concurrency],
   );
-  return rows.length;
+  return rows[0] ?? { released: 0, active: 0 };
 }
 
 /** Holds the fleet's runs nobody has claimed yet (pause); running ones finish. */
@@ -63,16 +75,6 @@ export async function holdRuns(db: Queryable, fleet: string): Promise<number> {
     [fleet],
   );
   return rows.length;
-}
-
-/** Runs of the fleet released and not completed: what counts against its concurrency. */
-async function releasedActive(db: Queryable, fleet: string): Promise<number> {
-  const rows = await db.query<{ n: number }>(
-    `SELECT count(*)::integer AS n FROM fleet_repos fr JOIN runs r ON r.id = fr.run_id
-     WHERE fr.fleet = $1 AND NOT fr.held AND r.status <> 'completed'`,
-    [fleet],
-  );
-  return rows[0]?.n ?? 0;
 }
 
 /** Most deferred changes opened in one step when the fleet has no rate (any more). */
@@ -117,28 +119,41 @@ async function changesToOpen(db: Queryable, fleet: Fleet, now: Date): Promise<Pe
 }
 
 /**
- * One step of a fleet's rollout: records its counts, pauses it when `stop_when` passed, then
- * releases as many held runs as its concurrency allows and picks the waiting changes its rate
- * and windows allow opening now (the caller opens them, outside the transaction).
+ * One step of a fleet's rollout: pauses it when `stop_when` passed, releases as many held runs
+ * as its concurrency allows, and picks the waiting changes its rate and windows allow opening
+ * now (the caller opens them, outside the transaction). It records the fleet's counts (a
+ * burn-down point) when `recordCounts` asks, and whenever the fleet has nothing in flight.
  */
 export async function tickFleet(
   db: Queryable,
   fleet: Fleet,
   now = new Date(),
-): Promise<{ released: number; paused: string | null; open: PendingChange[] }> {
+  options: { recordCounts?: boolean } = {},
+): Promise<{ released: number; paused: string | null; open: PendingChange[]; counted: boolean }> {
   const fleets = fleetQueries(db);
-  const counts = await fleets.counts(fleet.name);
-  await fleets.recordCounts(fleet.name, counts);
-  if (fleet.state === 'cancelled') return { released: 0, paused: null, open: [] };
+  let counts: FleetCounts | null = null;
+  const count = async () => {
+    counts ??= await fleets.counts(fleet.name);
+    return counts;
+  };
+  const record = async (due: boolean) => {
+    if (due) await fleets.recordCounts(fleet.name, await count());
+    return due;
+  };
+  const wanted = options.recordCounts ?? true;
+  if (fleet.state === 'cancelled') {
+    return { released: 0, paused: null, open: [], counted: await record(true) };
+  }
   // A paused fleet starts no runs, but the changes its finished runs made still open.
   const open = await changesToOpen(db, fleet, now);
-  if (fleet.state !== 'active') return { released: 0, paused: null, open };
-  const reason = stopReason(fleet, counts);
+  if (fleet.state !== 'active') return { released: 0, paused: null, open, counted: await record(wanted) };
+  const reason = fleet.spec.stop_when ? stopReason(fleet, await count()) : null;
   if (reason) {
     await fleets.setState(fleet.name, 'paused', reason);
     await holdRuns(db, fleet.name);
-    return { released: 0, paused: reason, open };
+    return { released: 0, paused: reason, open, counted: await record(true) };
   }
-  const slots = fleet.spec.concurrency - (await releasedActive(db, fleet.name));
-  return { released: await releaseRuns(db, fleet.name, slots), paused: null, open };
+  const { released, active } = await releaseRuns(db, fleet.name, fleet.spec.concurrency);
+  const idle = released === 0 && active === 0;
+  return { released, paused: null, open, counted: await record(wanted || idle) };
 }

@@ -10,6 +10,10 @@ import { type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from '.
 
 /** Same number in every process: one rollout step of one fleet at a time. */
 const FLEET_LOCK = 7_245_006;
+/** Least time between two burn-down points of a fleet while its runs are in flight. */
+const COUNTS_EVERY_MS = 1000;
+/** How often the rollout loop also looks at fleets with no work in flight. */
+const SWEEP_EVERY_MS = 30_000;
 
 export interface FleetStatus {
   fleet: Fleet;
@@ -38,6 +42,12 @@ export class FleetService {
   private offCompleted: (() => void) | null = null;
   /** Deferred changes being opened by this process. */
   private readonly opening = new Set<string>();
+  /** When this process last recorded each fleet's counts. */
+  private readonly counted = new Map<string, number>();
+  /** When the rollout loop last looked at every fleet (`tickAll({ all: true })`). */
+  private sweptAt = 0;
+  /** Runs this process concluded since the last rollout step. */
+  private readonly finished = new Set<string>();
 
   constructor(private readonly deps: FleetServiceDeps) {
     this.queries = fleetQueries(deps.store.db);
@@ -147,19 +157,18 @@ export class FleetService {
 
   /** One rollout step of one fleet, under a lock so concurrent engines never over-release. */
   async tick(name: string): Promise<void> {
+    // A burn-down point at most every COUNTS_EVERY_MS while runs are in flight (counting reads
+    // the fleet's whole repo table); always at the end, on a pause, and on a cancel.
+    const last = this.counted.get(name) ?? 0;
     const step = await this.deps.store.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FLEET_LOCK, name]);
       const fleet = await fleetQueries(tx).get(name);
-      const { paused, released, open } = await tickFleet(tx, fleet);
-      if (paused) this.deps.log.warn({ fleet: name, reason: paused }, 'fleet paused');
-      await tx.query(
-        `UPDATE changes c SET state = 'superseded' FROM fleet_repos fr
-         WHERE fr.fleet = $1 AND c.repo_id = fr.repo_id AND c.branch = fr.branch AND c.run_id <> fr.run_id
-           AND c.state <> 'superseded' AND EXISTS (SELECT 1 FROM changes n WHERE n.run_id = fr.run_id)`,
-        [name],
-      );
-      return { released, open };
+      const recordCounts = Date.now() - last >= COUNTS_EVERY_MS;
+      const result = await tickFleet(tx, fleet, new Date(), { recordCounts });
+      if (result.paused) this.deps.log.warn({ fleet: name, reason: result.paused }, 'fleet paused');
+      return result;
     });
+    if (step.counted) this.counted.set(name, Date.now());
     // Workers in this process claim the released runs now, not at their next poll.
     if (step.released > 0) this.deps.store.announceQueued();
     for (const change of step.open) await this.openChange(name, change);
@@ -184,14 +193,28 @@ export class FleetService {
     }
   }
 
-  /** Steps every fleet with something to do (held or unfinished runs, counts not recorded yet). */
-  async tickAll(): Promise<void> {
+  /**
+   * Steps every fleet with something to do: runs in flight, held runs while active, changes
+   * waiting to open (each found through a partial index, so finished fleets cost nothing), and
+   * the fleets of the `finished` runs (their last burn-down point).
+   * With `all`, also fleets whose last runs finished after their last burn-down point (a
+   * process that died between concluding a run and stepping its fleet).
+   */
+  async tickAll(options: { all?: boolean; finished?: readonly string[] } = {}): Promise<void> {
     const rows = await this.deps.store.db.query<{ name: string }>(
-      `SELECT f.name FROM fleets f WHERE EXISTS (
-         SELECT 1 FROM fleet_repos fr LEFT JOIN runs r ON r.id = fr.run_id
-         WHERE fr.fleet = f.name AND ((fr.held AND f.state = 'active') OR r.status <> 'completed'
-           OR r.finished_at >= coalesce((SELECT max(at) FROM fleet_counts c WHERE c.fleet = f.name), '-infinity')
-           OR (f.state <> 'cancelled' AND EXISTS (SELECT 1 FROM changes w WHERE w.run_id = fr.run_id AND w.state = 'pending'))))`,
+      `SELECT fr.fleet AS name FROM runs r JOIN fleet_repos fr ON fr.run_id = r.id WHERE r.status <> 'completed'
+       UNION SELECT fr.fleet FROM fleet_repos fr WHERE fr.run_id = ANY($1::text[])
+       UNION SELECT fr.fleet FROM fleet_repos fr JOIN fleets f ON f.name = fr.fleet WHERE fr.held AND f.state = 'active'
+       UNION SELECT fr.fleet FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id
+         JOIN fleets f ON f.name = fr.fleet WHERE c.state = 'pending' AND f.state <> 'cancelled'
+       ${
+         options.all
+           ? `UNION SELECT f.name FROM fleets f WHERE EXISTS (
+                SELECT 1 FROM fleet_repos fr JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = f.name
+                AND r.finished_at >= coalesce((SELECT max(at) FROM fleet_counts c WHERE c.fleet = f.name), '-infinity'))`
+           : ''
+       }`,
+      [options.finished ?? []],
     );
     for (const { name } of rows) await this.tick(name);
   }
@@ -208,7 +231,11 @@ export class FleetService {
         return;
       }
       if (this.timer) clearTimeout(this.timer);
-      this.ticking = this.tickAll()
+      const all = Date.now() - this.sweptAt >= SWEEP_EVERY_MS;
+      if (all) this.sweptAt = Date.now();
+      const finished = [...this.finished];
+      this.finished.clear();
+      this.ticking = this.tickAll({ all, finished })
         .catch((error) => this.deps.log.error({ err: error }, 'fleet rollout step failed'))
         .finally(() => {
           this.ticking = null;
@@ -221,7 +248,8 @@ export class FleetService {
           }
         });
     };
-    this.offCompleted = this.deps.store.on('completed', () => {
+    this.offCompleted = this.deps.store.on('completed', (runId) => {
+      this.finished.add(runId);
       if (this.timer) loop();
     });
     this.timer = setTimeout(loop, 0);
