@@ -139,7 +139,10 @@ export class GithubApi {
     return pulls.find((p) => p.state === 'open') ?? pulls[0] ?? null;
   }
 
-  createPull(repo: GithubRepoRef, input: { title: string; body: string; head: string; base: string }) {
+  createPull(
+    repo: GithubRepoRef,
+    input: { title: string; body: string; head: string; base: string; draft?: boolean },
+  ) {
     return this.call<GithubPull>(repo, 'POST', '/pulls', input);
   }
 
