@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseBlueprint } from '../blueprints/parse.ts';
 import { sleep } from '../core/clock.ts';
-import { NightshiftError } from '../core/errors.ts';
+import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
 import { parseNumstat } from '../scm/local/diff.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
@@ -270,11 +270,7 @@ async function planFacets(
     onProgress?.(`planner proposed ${facets.length} facets: ${facets.map((f) => f.id).join(', ')}`);
     return { runId: run.id, facets, reason: null };
   } catch (error) {
-    const message =
-      error instanceof NightshiftError && error.hint
-        ? `${error.message} (${error.hint})`
-        : String((error as Error).message);
-    return { runId: run.id, facets: null, reason: message };
+    return { runId: run.id, facets: null, reason: messageWithHint(error) };
   }
 }
 

@@ -330,7 +330,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
       );
     }
     if (rest === '/pulls' && req.method === 'POST') {
-      const input = body as { title?: string; body?: string; head?: string; base?: string };
+      const input = body as { title?: string; body?: string; head?: string; base?: string; draft?: boolean };
       if (!input?.title || !input.head || !input.base) return send(422, { message: 'Validation Failed' });
       const exists = await gitIn(
         repoPath(full),
@@ -352,6 +352,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         base: input.base,
         state: 'open',
         merged: false,
+        draft: input.draft === true,
         owner,
         repo: name,
       };

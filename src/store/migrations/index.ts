@@ -7,6 +7,7 @@ import { sql as fleets } from './0006_fleets.ts';
 import { sql as automations } from './0007_automations.ts';
 import { sql as fireLeases } from './0010_fire_leases.ts';
 import { sql as changeChecks } from './0011_change_checks.ts';
+import { sql as changeOpenAttempts } from './0012_change_open_attempts.ts';
 
 export interface Migration {
   version: number;
@@ -25,4 +26,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'automations', sql: automations },
   { version: 10, name: 'fire_leases', sql: fireLeases },
   { version: 11, name: 'change_checks', sql: changeChecks },
+  { version: 12, name: 'change_open_attempts', sql: changeOpenAttempts },
 ];
