@@ -48,7 +48,7 @@ export function runsTable(runs: Run[]): string {
   return [pc.bold(line(header)), ...rows.map(line)].join('\n');
 }
 
-export function runDetails({ run, repo, change, usage }: RunDetails): string {
+export function runDetails({ run, repo, change, usage, parent, children }: RunDetails): string {
   const lines = [
     `${pc.bold('run')}        ${run.id}`,
     `${pc.bold('state')}      ${state(run)}${run.reason ? ` ${pc.dim(`(${run.reason})`)}` : ''}`,
@@ -77,8 +77,28 @@ export function runDetails({ run, repo, change, usage }: RunDetails): string {
     lines.push(`${pc.bold('branch')}     ${run.branch} ${pc.dim('(not pushed)')}`);
   }
   if (run.continues) lines.push(`${pc.bold('continues')}  ${run.continues}`);
+  lines.push(...relatedLines(parent, children));
   lines.push(...usageLines(usage));
   return lines.join('\n');
+}
+
+/** Most children `show` names; the rest are counted. */
+const SHOWN_CHILDREN = 10;
+
+/** The runs a run is related to: who started it, and what it started. */
+function relatedLines(parent: RunDetails['parent'], children: RunDetails['children']): string[] {
+  const lines: string[] = [];
+  const link = (r: { id: string; status: Run['status']; conclusion: Run['conclusion'] }) =>
+    `${r.id} ${state(r)}`;
+  if (parent)
+    lines.push(
+      `${pc.bold('parent')}     ${link(parent)} ${pc.dim(`(${parent.blueprint}; this run is at depth ${parent.depth})`)}`,
+    );
+  if (children.length > 0) {
+    const more = children.length > SHOWN_CHILDREN ? `, ${children.length - SHOWN_CHILDREN} more` : '';
+    lines.push(`${pc.bold('children')}   ${children.slice(0, SHOWN_CHILDREN).map(link).join(', ')}${more}`);
+  }
+  return lines;
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

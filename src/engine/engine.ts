@@ -19,6 +19,7 @@ import { scmProviderFor } from '../scm/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
+import { type RunLink, runChildrenQueries } from '../store/run-children.ts';
 import type { EngineConfig } from './config.ts';
 import { continueRun } from './continue.ts';
 import { acquireHomeLock } from './home-lock.ts';
@@ -57,6 +58,10 @@ export interface RunDetails {
   change: Change | null;
   /** Model usage by step and model, as the gateway metered it. */
   usage: StepUsage[];
+  /** The run that started this one (an agent's `start_run`). */
+  parent: RunLink | null;
+  /** The runs this one started, oldest first (at most 100). */
+  children: RunLink[];
 }
 
 export interface EngineParts {
@@ -200,15 +205,18 @@ export class Engine {
     });
   }
 
-  /** A run with its repo, change and model usage. */
+  /** A run with its repo, change, model usage, and the runs it is related to. */
   async runDetails(id: string): Promise<RunDetails> {
     const run = await this.store.getRun(id);
-    const [repo, change, usage] = await Promise.all([
+    const related = runChildrenQueries(this.store.db);
+    const [repo, change, usage, parent, children] = await Promise.all([
       this.store.repos.get(run.repoId),
       this.store.changes.forRun(run.id),
       this.store.usage.forRun(run.id),
+      related.parent(run.id),
+      related.children(run.id),
     ]);
-    return { run, repo, change, usage };
+    return { run, repo, change, usage, parent, children };
   }
 
   /**
