@@ -222,6 +222,7 @@ describe.each(DATABASE_KINDS)('HTTP API on %s', (kind) => {
         change: null,
         parent: null,
         children: [],
+        swarm: null,
       });
       expect(await cancel.json()).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
       expect(diff.status).toBe(404);

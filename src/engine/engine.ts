@@ -12,6 +12,7 @@ import { invalidInput, NightshiftError } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Change, Repo, Run } from '../core/run.ts';
 import { FleetService } from '../fleets/service.ts';
+import { type RunSwarm, swarmQueries } from '../fleets/swarm-store.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
@@ -58,10 +59,12 @@ export interface RunDetails {
   change: Change | null;
   /** Model usage by step and model, as the gateway metered it. */
   usage: StepUsage[];
-  /** The run that started this one (an agent's `start_run`). */
+  /** The run that started this one: an agent's `start_run`, or the planner of its swarm. */
   parent: RunLink | null;
   /** The runs this one started, oldest first (at most 100). */
   children: RunLink[];
+  /** The swarm this run is part of, its role there, and every run of the swarm. */
+  swarm: RunSwarm | null;
 }
 
 export interface EngineParts {
@@ -209,14 +212,15 @@ export class Engine {
   async runDetails(id: string): Promise<RunDetails> {
     const run = await this.store.getRun(id);
     const related = runChildrenQueries(this.store.db);
-    const [repo, change, usage, parent, children] = await Promise.all([
+    const [repo, change, usage, parent, children, swarm] = await Promise.all([
       this.store.repos.get(run.repoId),
       this.store.changes.forRun(run.id),
       this.store.usage.forRun(run.id),
       related.parent(run.id),
       related.children(run.id),
+      swarmQueries(this.store.db).forRun(run.id),
     ]);
-    return { run, repo, change, usage, parent, children };
+    return { run, repo, change, usage, parent, children, swarm };
   }
 
   /**

@@ -8,6 +8,7 @@ import { sql as automations } from './0007_automations.ts';
 import { sql as fireLeases } from './0010_fire_leases.ts';
 import { sql as changeChecks } from './0011_change_checks.ts';
 import { sql as changeOpenAttempts } from './0012_change_open_attempts.ts';
+import { sql as swarmRuns } from './0013_swarm_runs.ts';
 
 export interface Migration {
   version: number;
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'fire_leases', sql: fireLeases },
   { version: 11, name: 'change_checks', sql: changeChecks },
   { version: 12, name: 'change_open_attempts', sql: changeOpenAttempts },
+  { version: 13, name: 'swarm_runs', sql: swarmRuns },
 ];
