@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordedChange } from '../../test/support/changes.ts';
 import { DATABASE_KINDS, useTestStore } from '../../test/support/databases.ts';
 import { parseFleetSpec } from './parse.ts';
 import { returnOpenSlot, tickFleet } from './rollout.ts';
@@ -9,7 +10,7 @@ describe.each(DATABASE_KINDS)('opening deferred changes (%s)', (kind) => {
   const store = useTestStore(kind);
   let fleets = 0;
 
-  /** A fleet over `repos` repos whose runs succeeded with a change waiting to be opened. */
+  /** A fleet over `repos` repos, each with a change waiting for the rollout to open it. */
   async function waitingFleet(repos: number, rollout = '') {
     const name = `f${fleets++}`;
     const { spec, errors } = parseFleetSpec(
@@ -20,36 +21,17 @@ describe.each(DATABASE_KINDS)('opening deferred changes (%s)', (kind) => {
     await queries.upsert(spec!);
     const changes: string[] = [];
     for (let i = 0; i < repos; i++) {
-      const repo = await store().repos.upsert({
-        name: `acme/svc-${i}`,
-        url: `https://github.com/acme/svc-${i}`,
-        defaultBranch: 'main',
-      });
-      const run = await store().createRun({
-        repoId: repo.id,
-        blueprint: 'script',
-        blueprintSpec: {},
-        inputs: { script: 'true' },
-        timeoutMs: 1000,
+      const change = await recordedChange(store(), {
+        repo: `acme/svc-${i}`,
         branch: `nightshift/fleet/${name}`,
-      });
-      await queries.setRepoRun(name, repo.id, {
-        inputHash: 'h',
-        branch: `nightshift/fleet/${name}`,
-        runId: run.id,
-      });
-      const change = await store().recordChange({
-        runId: run.id,
-        repoId: repo.id,
-        branch: `nightshift/fleet/${name}`,
-        baseCommit: 'b'.repeat(40),
-        headCommit: 'c'.repeat(40),
-        title: 't',
-        body: '',
-        diffstat: { files: 1, insertions: 1, deletions: 0, perFile: [] },
-        diff: '',
+        head: 'c'.repeat(40),
         state: 'pending',
         url: null,
+      });
+      await queries.setRepoRun(name, change.repoId, {
+        inputHash: 'h',
+        branch: change.branch,
+        runId: change.runId,
       });
       changes.push(change.id);
     }
