@@ -26,8 +26,9 @@ const FleetPauseBody = z.object({ reason: z.string().max(500).optional() });
 
 /**
  * The fleets API, mounted at `/api/fleets` behind bearer auth: `GET /` list, `GET /:name`
- * status (counts, failures and changes not opened grouped by message), `GET /:name/repos?state=&after=&limit=` one page
- * of the repo table, `GET /:name/series` counts over time (a burn-down), and
+ * status (counts, failures and changes not opened, grouped by message),
+ * `GET /:name/repos?state=&after=&limit=` one page of the repo table, `GET /:name/series`
+ * counts over time (a burn-down), and
  * `POST /:name/retry|pause|resume|cancel|refresh` (scope `runs:write`; `refresh` polls GitHub
  * for the state and checks of the fleet's pull requests). Applying a spec stays a CLI
  * command (`nightshift fleet apply`), which reads spec files and target globs on its host.
