@@ -4,6 +4,7 @@ import { parseFleetSpec } from '../src/fleets/parse.ts';
 import type { FleetRepoRow } from '../src/fleets/store.ts';
 import { type GithubEnv, SECRET, startGithubEnv, waitFor } from './support/github-env.ts';
 import { examplePayload, send, signedDelivery } from './support/github-payloads.ts';
+import type { StatusRecord } from './support/github-server.ts';
 
 const REPO = 'acme/app';
 
@@ -76,6 +77,29 @@ describe('fleet change states from GitHub', () => {
     return payload;
   }
 
+  /** A `status` event (a legacy commit status) of `context` on `sha`, as GitHub sends it. */
+  function statusEvent(context: string, state: string, sha = row.change!.headCommit) {
+    const payload = examplePayload('status', REPO);
+    payload.sha = sha;
+    payload.context = context;
+    payload.state = state;
+    payload.description = `${context} ${state}`;
+    payload.commit = { ...payload.commit, sha };
+    payload.branches = [{ name: row.branch, commit: { sha }, protected: false }];
+    return payload;
+  }
+
+  /** The change's checks as stored: one entry per check run, suite and status context. */
+  async function storedChecks() {
+    const rows = await env.engine.store.db.query<{ checks: Record<string, string> }>(
+      'SELECT checks FROM changes WHERE run_id = $1',
+      [row.runId],
+    );
+    return rows[0]!.checks;
+  }
+
+  const passed = (name: string) => ({ name, status: 'completed', conclusion: 'success' });
+
   async function until(check: (r: FleetRepoRow) => boolean, what: string) {
     return waitFor(async () => {
       const now = await current();
@@ -114,12 +138,8 @@ describe('fleet change states from GitHub', () => {
     await deliver('check_run', checkRun('other', 'completed', 'failure', 'f'.repeat(40)));
     await deliver('check_run', checkRun('test', 'completed', 'success'));
 
-    const after = await until((r) => r.change?.checks === 'failing', 'the same checks');
-    const rows = await env.engine.store.db.query<{ checks: Record<string, string> }>(
-      'SELECT checks FROM changes WHERE run_id = $1',
-      [after.runId],
-    );
-    expect(Object.keys(rows[0]!.checks).sort()).toEqual(['run:test', 'suite:ci']);
+    await until((r) => r.change?.checks === 'failing', 'the same checks');
+    expect(Object.keys(await storedChecks()).sort()).toEqual(['run:test', 'suite:ci']);
   });
 
   it('follows pull_request webhooks: draft, ready, merged; a foreign pull request changes nothing', async () => {
@@ -159,5 +179,118 @@ describe('fleet change states from GitHub', () => {
     expect(await env.engine.fleets.refresh('states')).toEqual({ refreshed: 1, updated: 1, errors: [] });
     expect((await current()).change).toMatchObject({ state: 'closed', checks: 'failing' });
     expect(await env.engine.fleets.refresh('states')).toEqual({ refreshed: 1, updated: 0, errors: [] });
+  });
+
+  it('reads every page of check runs: one failing on page 2 of 3 makes the checks failing', async () => {
+    const head = row.change!.headCommit;
+    const runs = Array.from({ length: 250 }, (_, i) => passed(`check-${i}`));
+    runs[130] = { name: 'check-130', status: 'completed', conclusion: 'failure' };
+    env.github.checkRuns.set(head, runs);
+    env.github.statuses.set(head, []);
+    const before = env.github.requests.length;
+
+    const summary = await env.engine.fleets.refresh('states');
+
+    expect(summary).toMatchObject({ refreshed: 1, errors: [] });
+    expect((await current()).change?.checks).toBe('failing');
+    const pages = env.github.requests.slice(before).filter((r) => r.path.includes('/check-runs'));
+    expect(pages.map((r) => [new URL(r.path, 'http://x').searchParams.get('page') ?? '1', r.status])).toEqual(
+      [
+        ['1', 200],
+        ['2', 200],
+        ['3', 200],
+      ],
+    );
+    expect(Object.keys(await storedChecks())).toHaveLength(250);
+
+    runs[130] = passed('check-130');
+    await env.engine.fleets.refresh('states');
+
+    expect((await current()).change?.checks).toBe('passing');
+  });
+
+  it.each([
+    ['success', 'passing'],
+    ['failure', 'failing'],
+    ['error', 'failing'],
+    ['pending', 'pending'],
+  ] as const)(
+    'folds in legacy commit statuses: a context %s on page 2 makes the checks %s',
+    async (state, checks) => {
+      const head = row.change!.headCommit;
+      env.github.checkRuns.set(head, [passed('test')]);
+      const statuses: StatusRecord[] = Array.from({ length: 120 }, (_, i) => ({
+        context: `ci/${i}`,
+        state: 'success',
+      }));
+      // An older status of the same context is replaced by the latest one, as GitHub's combined status does.
+      statuses.push({ context: 'ci/legacy', state: 'failure' }, { context: 'ci/legacy', state });
+      env.github.statuses.set(head, statuses);
+
+      const summary = await env.engine.fleets.refresh('states');
+
+      expect(summary.errors).toEqual([]);
+      expect((await current()).change?.checks).toBe(checks);
+      expect(await storedChecks()).toMatchObject({
+        'run:test': 'passing',
+        'status:ci/0': 'passing',
+        'status:ci/legacy': checks,
+      });
+    },
+  );
+
+  it('follows status webhooks of the head commit, each context kept apart', async () => {
+    const head = row.change!.headCommit;
+    env.github.checkRuns.set(head, [passed('test')]);
+    env.github.statuses.set(head, []);
+    await env.engine.fleets.refresh('states');
+    expect((await current()).change?.checks).toBe('passing');
+
+    await deliver('status', statusEvent('ci/jenkins', 'pending'));
+    await until((r) => r.change?.checks === 'pending', 'checks pending');
+
+    await deliver('status', statusEvent('ci/jenkins', 'success'));
+    await until((r) => r.change?.checks === 'passing', 'checks passing');
+
+    await deliver('status', statusEvent('ci/other', 'error', 'e'.repeat(40)));
+    await deliver('status', statusEvent('ci/lint', 'failure'));
+    await until((r) => r.change?.checks === 'failing', 'checks failing');
+
+    expect(await storedChecks()).toEqual({
+      'run:test': 'passing',
+      'status:ci/jenkins': 'passing',
+      'status:ci/lint': 'failing',
+    });
+    // The change is updated before its delivery is marked processed.
+    const outcomes = await waitFor(async () => {
+      const rows = await env.engine.store.db.query<{ outcome: string; reason: string }>(
+        "SELECT outcome, reason FROM webhook_deliveries WHERE event = 'status' AND processed_at IS NOT NULL ORDER BY received_at",
+      );
+      return rows.length === 4 && rows;
+    }, 'the status deliveries processed');
+    expect(outcomes.map((o) => o.outcome)).toEqual(['accepted', 'accepted', 'ignored', 'accepted']);
+    expect(outcomes[3]!.reason).toBe('status ci/lint failure: 1 change updated');
+  });
+
+  it('refuses a next page of check runs on another origin, and says so for the repo', async () => {
+    const head = row.change!.headCommit;
+    env.github.checkRuns.set(
+      head,
+      Array.from({ length: 150 }, (_, i) => passed(`check-${i}`)),
+    );
+    env.github.linkOrigin = 'http://127.0.0.2:9';
+    try {
+      const summary = await env.engine.fleets.refresh('states');
+
+      expect(summary).toMatchObject({ refreshed: 0, updated: 0 });
+      expect(summary.errors).toEqual([
+        {
+          repo: REPO,
+          message: `GitHub's next page of check runs of ${head} is on http://127.0.0.2:9, not on the API (${new URL(env.github.apiUrl).origin})`,
+        },
+      ]);
+    } finally {
+      env.github.linkOrigin = null;
+    }
   });
 });

@@ -216,7 +216,14 @@ describe.each(DATABASE_KINDS)('HTTP API on %s', (kind) => {
       const diff = await api.fetch(`/api/runs/${run.id}/diff`, { token: tokens.reader });
 
       expect(run).toMatchObject({ author: 'writer', trigger: 'api' });
-      expect(got).toMatchObject({ run: { id: run.id, status: 'queued' }, repo: { url: repo }, change: null });
+      expect(got).toMatchObject({
+        run: { id: run.id, status: 'queued' },
+        repo: { url: repo },
+        change: null,
+        parent: null,
+        children: [],
+        swarm: null,
+      });
       expect(await cancel.json()).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
       expect(diff.status).toBe(404);
       expect((await diff.json()).error.message).toMatch(/has no change: it concluded cancelled/);

@@ -117,6 +117,11 @@ describe('sub-runs started by an agent', () => {
       ['success', `run:${parent.id}`],
       ['success', `run:${parent.id}`],
     ]);
+    // `nightshift show` and the API name them, as they do a swarm's runs under its planner.
+    expect((await engine.runDetails(parent.id)).children.map((c) => [c.id, c.depth])).toEqual(
+      kids.map((kid) => [kid.id, 1]),
+    );
+    expect((await engine.runDetails(kids[0]!.id)).parent).toMatchObject({ id: parent.id, depth: 1 });
     expect(await gitIn(repo, 'show', `${kids[0]!.branch}:one.txt`)).toBe('one');
     expect(await gitIn(allowed, 'show', `${kids[1]!.branch}:two.txt`)).toBe('two');
     const results = await toolResults(parent.id);

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../src/audit/log.ts';
+import { runDetails } from '../src/cli/render.ts';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
-import { runSwarm } from '../src/fleets/swarm.ts';
+import { runSwarm, type SwarmResult } from '../src/fleets/swarm.ts';
 import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
 import { scriptedEngine } from './support/scripted-engine.ts';
 import { ScriptedHarness } from './support/scripted-harness.ts';
@@ -29,6 +32,8 @@ describe('swarm with a planner', () => {
     state.harnesses.register(planner);
     state.harnesses.register(worker);
   });
+
+  let planned: SwarmResult;
 
   const deps = () => ({
     store: state.engine.store,
@@ -66,6 +71,7 @@ describe('swarm with a planner', () => {
     };
 
     const result = await runSwarm(deps(), spec(repo, 'planned'), state.dir);
+    planned = result;
 
     expect(result.reason).toBeNull();
     expect(result.conclusion).toBe('success');
@@ -88,6 +94,48 @@ describe('swarm with a planner', () => {
     expect(plannerRun.conclusion).toBe('success');
     expect(await state.engine.store.changes.forRun(plannerRun.id)).toBeNull();
   }, 300_000);
+
+  it('records the facets and converge run as the planner’s sub-runs, audited, and `show` names them', async () => {
+    const planner = await state.engine.runDetails(planned.plannerRunId!);
+    const facet = await state.engine.runDetails(planned.facets[0]!.runId);
+    const started = [...planned.facets.map((f) => f.runId), planned.convergeRunId!];
+
+    expect(planner.parent).toBeNull();
+    expect(planner.children.map((c) => [c.id, c.blueprint, c.depth])).toEqual([
+      [started[0], 'default', 1],
+      [started[1], 'default', 1],
+      [started[2], 'swarm-converge', 1],
+    ]);
+    expect(planner.swarm).toMatchObject({
+      id: planned.id,
+      name: 'planned',
+      state: 'completed',
+      role: 'planner',
+    });
+    expect(planner.swarm!.runs.map((r) => [r.role, r.facet])).toEqual([
+      ['planner', null],
+      ['facet', 'docs'],
+      ['facet', 'tests'],
+      ['converge', null],
+    ]);
+    expect(facet.parent).toMatchObject({ id: planner.run.id, blueprint: 'swarm-plan', depth: 1 });
+    expect(facet.swarm).toMatchObject({ id: planned.id, role: 'facet', facet: 'docs' });
+    const spawned = await listAudit(state.engine.store.db, { runId: planner.run.id, kind: 'run.spawned' });
+    expect(spawned.map((e) => e.data)).toEqual(
+      planner.children.map((c) => ({
+        childRunId: c.id,
+        repo: planner.repo.url,
+        blueprint: c.blueprint,
+        depth: 1,
+      })),
+    );
+    expect(stripVTControlCharacters(runDetails(facet))).toContain(
+      `parent     ${planner.run.id} completed/success (swarm-plan; this run is at depth 1)`,
+    );
+    expect(stripVTControlCharacters(runDetails(planner))).toContain(
+      `children   ${planner.children.map((c) => `${c.id} completed/${c.conclusion}`).join(', ')}\n`,
+    );
+  });
 
   it.each([
     [
@@ -134,6 +182,15 @@ describe('swarm with a planner', () => {
       expect(result.reason).toContain('planner.max_facets');
       expect(worker.prompts.length).toBe(workerTurns);
       expect(await nightshiftBranches(repo)).toEqual([]);
+      const planner = await state.engine.runDetails(result.plannerRunId!);
+      expect(planner.swarm).toMatchObject({
+        id: result.id,
+        state: 'failed',
+        reason: result.reason,
+        role: 'planner',
+      });
+      expect(planner.swarm!.runs.map((r) => r.role)).toEqual(['planner']);
+      expect(planner.children).toEqual([]);
     },
     300_000,
   );

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runDetails } from '../src/cli/render.ts';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
-import { runSwarm } from '../src/fleets/swarm.ts';
+import { runSwarm, type SwarmResult } from '../src/fleets/swarm.ts';
 import { gitIn, makeRepo } from './support/repos.ts';
 import { scriptedEngine } from './support/scripted-engine.ts';
 import { ScriptedHarness } from './support/scripted-harness.ts';
@@ -17,6 +19,7 @@ describe('swarm', () => {
   beforeAll(() => {
     state.harnesses.register(resolver);
   });
+  let result: SwarmResult;
 
   it('runs facets in parallel, resolves their conflict with an agent step and publishes one change crediting each', async () => {
     const repo = join(state.dir, 'app');
@@ -36,7 +39,7 @@ describe('swarm', () => {
     );
     expect(errors).toEqual([]);
 
-    const result = await runSwarm(
+    result = await runSwarm(
       {
         store: state.engine.store,
         scm: state.engine.scm,
@@ -69,4 +72,32 @@ describe('swarm', () => {
     expect(change!.diff).toContain('+color=red+blue');
     expect(change!.diff).not.toContain('<<<<<<<');
   }, 300_000);
+
+  it('records its facets and converge run, and `show` of any of them names the swarm and each run’s role', async () => {
+    const facet = await state.engine.runDetails(result.facets[1]!.runId);
+    const converge = await state.engine.runDetails(result.convergeRunId!);
+
+    const done = { status: 'completed', conclusion: 'success' };
+    expect(facet.swarm).toEqual({
+      id: result.id,
+      name: 'colors',
+      state: 'completed',
+      reason: null,
+      role: 'facet',
+      facet: 'blue',
+      runs: [
+        ...result.facets.map((f) => ({ id: f.runId, role: 'facet', facet: f.id, ...done })),
+        { id: result.convergeRunId, role: 'converge', facet: null, ...done },
+      ],
+    });
+    expect(converge.swarm).toMatchObject({ id: result.id, role: 'converge', facet: null });
+    // Listed facets have no planner: the swarm started them, no run did.
+    expect([facet.parent, facet.children, converge.parent, converge.children]).toEqual([null, [], null, []]);
+    const shown = stripVTControlCharacters(runDetails(facet));
+    expect(shown).toContain(`swarm      colors ${result.id} completed; this run: facet blue`);
+    expect(shown).toMatch(
+      new RegExp(`facet blue +${result.facets[1]!.runId} completed/success \\(this run\\)`),
+    );
+    expect(shown).toMatch(new RegExp(`converge +${result.convergeRunId} completed/success\n`));
+  });
 });

@@ -78,6 +78,8 @@ export interface PublishStep extends StepBase {
   lease?: boolean;
   /** Set by fleets with a rollout rate: the change is opened when the rollout allows it. */
   deferOpen?: boolean;
+  /** Set by fleets with `change.draft`: a pull request is opened as a draft. */
+  draft?: boolean;
 }
 
 /** Defaults filled in when a blueprint leaves them out. */

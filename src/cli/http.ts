@@ -19,6 +19,7 @@ const DATE_FIELDS = new Set([
   'scheduleFrom',
   'notifiedAt',
   'leaseUntil',
+  'nextAttemptAt',
 ]);
 
 /** JSON.parse reviver turning the API's ISO times back into Dates. */

@@ -48,7 +48,7 @@ export function runsTable(runs: Run[]): string {
   return [pc.bold(line(header)), ...rows.map(line)].join('\n');
 }
 
-export function runDetails({ run, repo, change, usage }: RunDetails): string {
+export function runDetails({ run, repo, change, usage, parent, children, swarm }: RunDetails): string {
   const lines = [
     `${pc.bold('run')}        ${run.id}`,
     `${pc.bold('state')}      ${state(run)}${run.reason ? ` ${pc.dim(`(${run.reason})`)}` : ''}`,
@@ -77,8 +77,44 @@ export function runDetails({ run, repo, change, usage }: RunDetails): string {
     lines.push(`${pc.bold('branch')}     ${run.branch} ${pc.dim('(not pushed)')}`);
   }
   if (run.continues) lines.push(`${pc.bold('continues')}  ${run.continues}`);
+  lines.push(...relatedLines(run, parent, children, swarm));
   lines.push(...usageLines(usage));
   return lines.join('\n');
+}
+
+/** Most children `show` names; the rest are counted. */
+const SHOWN_CHILDREN = 10;
+
+/** The runs a run is related to: who started it, what it started, and the swarm it is part of. */
+function relatedLines(
+  run: Run,
+  parent: RunDetails['parent'],
+  children: RunDetails['children'],
+  swarm: RunDetails['swarm'],
+): string[] {
+  const lines: string[] = [];
+  const link = (r: { id: string; status: Run['status']; conclusion: Run['conclusion'] }) =>
+    `${r.id} ${state(r)}`;
+  if (parent)
+    lines.push(
+      `${pc.bold('parent')}     ${link(parent)} ${pc.dim(`(${parent.blueprint}; this run is at depth ${parent.depth})`)}`,
+    );
+  if (children.length > 0) {
+    const more = children.length > SHOWN_CHILDREN ? `, ${children.length - SHOWN_CHILDREN} more` : '';
+    lines.push(`${pc.bold('children')}   ${children.slice(0, SHOWN_CHILDREN).map(link).join(', ')}${more}`);
+  }
+  if (swarm) {
+    const role = (r: { role: string; facet: string | null }) => (r.facet ? `${r.role} ${r.facet}` : r.role);
+    lines.push(
+      `${pc.bold('swarm')}      ${swarm.name} ${pc.dim(swarm.id)} ${swarm.state}${swarm.reason ? ` ${pc.dim(`(${swarm.reason})`)}` : ''}; this run: ${role(swarm)}`,
+    );
+    for (const r of swarm.runs) {
+      lines.push(
+        `             ${role(r).padEnd(20)} ${link(r)}${r.id === run.id ? pc.dim(' (this run)') : ''}`,
+      );
+    }
+  }
+  return lines;
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

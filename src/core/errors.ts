@@ -39,6 +39,12 @@ export class NightshiftError extends Error {
   }
 }
 
+/** An error's message, with its hint in parentheses when it has one: what went wrong and what to do, on one line. */
+export function messageWithHint(error: unknown): string {
+  if (error instanceof NightshiftError && error.hint) return `${error.message} (${error.hint})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function notFound(what: string, id: string, hint?: string): NightshiftError {
   return new NightshiftError('NOT_FOUND', `${what} ${id} does not exist`, { hint });
 }

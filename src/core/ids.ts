@@ -6,7 +6,7 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
  * Sortable ids: a millisecond timestamp then random bits, in lower-case Crockford base32,
  * prefixed by the kind (`run_01j...`). Sorting ids sorts by creation time.
  */
-export function newId(prefix: 'run' | 'repo' | 'chg' | 'wrk' | 'tok'): string {
+export function newId(prefix: 'run' | 'repo' | 'chg' | 'wrk' | 'tok' | 'swm'): string {
   let time = Date.now();
   let head = '';
   for (let i = 0; i < 10; i++) {

@@ -12,6 +12,7 @@ import { invalidInput, NightshiftError } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Change, Repo, Run } from '../core/run.ts';
 import { FleetService } from '../fleets/service.ts';
+import { type RunSwarm, swarmQueries } from '../fleets/swarm-store.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
@@ -19,6 +20,7 @@ import { scmProviderFor } from '../scm/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
+import { type RunLink, runChildrenQueries } from '../store/run-children.ts';
 import type { EngineConfig } from './config.ts';
 import { continueRun } from './continue.ts';
 import { acquireHomeLock } from './home-lock.ts';
@@ -57,6 +59,12 @@ export interface RunDetails {
   change: Change | null;
   /** Model usage by step and model, as the gateway metered it. */
   usage: StepUsage[];
+  /** The run that started this one: an agent's `start_run`, or the planner of its swarm. */
+  parent: RunLink | null;
+  /** The runs this one started, oldest first (at most 100). */
+  children: RunLink[];
+  /** The swarm this run is part of, its role there, and every run of the swarm. */
+  swarm: RunSwarm | null;
 }
 
 export interface EngineParts {
@@ -200,15 +208,19 @@ export class Engine {
     });
   }
 
-  /** A run with its repo, change and model usage. */
+  /** A run with its repo, change, model usage, and the runs it is related to. */
   async runDetails(id: string): Promise<RunDetails> {
     const run = await this.store.getRun(id);
-    const [repo, change, usage] = await Promise.all([
+    const related = runChildrenQueries(this.store.db);
+    const [repo, change, usage, parent, children, swarm] = await Promise.all([
       this.store.repos.get(run.repoId),
       this.store.changes.forRun(run.id),
       this.store.usage.forRun(run.id),
+      related.parent(run.id),
+      related.children(run.id),
+      swarmQueries(this.store.db).forRun(run.id),
     ]);
-    return { run, repo, change, usage };
+    return { run, repo, change, usage, parent, children, swarm };
   }
 
   /**

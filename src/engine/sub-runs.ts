@@ -133,11 +133,8 @@ export function subRunTools(deps: SubRunDeps): SubRunTools {
         priority: run.priority,
         trigger: `run:${run.id}`,
         author: run.author,
+        parent: { runId: run.id, depth: depth + 1 },
       });
-      await store.db.query(
-        'INSERT INTO run_children (parent_run_id, child_run_id, depth) VALUES ($1, $2, $3)',
-        [run.id, child.id, depth + 1],
-      );
       deps.spawned(child, repo, depth + 1);
       return info(child, repo);
     });

@@ -64,14 +64,18 @@ function withChangeTemplate(blueprint: Blueprint, spec: FleetSpec): Blueprint {
 }
 
 /**
- * The fleet's runs push with a lease (a branch someone else changed is never overwritten) and,
- * with a rollout rate, leave opening their change to the rollout.
+ * The fleet's runs push with a lease (a branch someone else changed is never overwritten),
+ * open their pull request as a draft with `change.draft`, and with a rollout rate leave opening
+ * it to the rollout.
  */
-function withRollout(blueprint: Blueprint, spec: FleetSpec): Blueprint {
+function withFleetPublish(blueprint: Blueprint, spec: FleetSpec): Blueprint {
+  const draft = spec.change?.draft ?? false;
   return {
     ...blueprint,
     steps: blueprint.steps.map((step) =>
-      step.kind === 'publish' ? { ...step, lease: true, deferOpen: spec.rollout?.rate !== undefined } : step,
+      step.kind === 'publish'
+        ? { ...step, lease: true, deferOpen: spec.rollout?.rate !== undefined, ...(draft ? { draft } : {}) }
+        : step,
     ),
   };
 }
@@ -110,8 +114,8 @@ export async function applyFleet(
     spec,
   );
   const branch = spec.change?.branch ?? `nightshift/fleet/${spec.name}`;
-  // Not part of the inputs' hash: adding a rate later changes when changes open, not what runs do.
-  const runBlueprint = withRollout(blueprint, spec);
+  // Not part of the inputs' hash: a rate or draft added later changes how changes open, not what runs do.
+  const runBlueprint = withFleetPublish(blueprint, spec);
   const summary: ApplySummary = {
     fleet: spec.name,
     dryRun: options.dryRun ?? false,

@@ -80,6 +80,13 @@ export async function holdRuns(db: Queryable, fleet: string): Promise<number> {
 /** Most deferred changes opened in one step when the fleet has no rate (any more). */
 const OPEN_BATCH = 50;
 
+/**
+ * Seconds until a change may be tried again after its attempt number `open_attempts` (1, 2, ...):
+ * a minute, doubling, at most an hour. Claimed when the attempt starts, so an attempt that fails
+ * (or a process that dies during one) is not retried on every step.
+ */
+const OPEN_BACKOFF_SQL = 'least(3600, 60 * power(2, least(c.open_attempts, 6)))';
+
 /** A change waiting for the rollout, with what opening it needs. */
 export interface PendingChange {
   changeId: string;
@@ -88,33 +95,59 @@ export interface PendingChange {
   branch: string;
   title: string;
   body: string;
+  /** Open it as a draft (the fleet's `change.draft`). */
+  draft: boolean;
+  /** Which attempt to open it this is (1 for the first). */
+  attempt: number;
 }
 
 /**
- * The deferred changes the rollout may open now: none outside the windows; with a rate, one
- * each time its interval has passed (claimed by moving `next_start_at`, the fleet's next
- * opening time); without one, every waiting change. Runs are never held back by the rate.
+ * The deferred changes the rollout may open now, each claimed for one attempt: none outside
+ * the windows; none still waiting for the backoff of a failed attempt; with a rate, one each
+ * time its interval has passed (claimed by moving `next_start_at`, the fleet's next opening
+ * time); without one, every waiting change. Runs are never held back by the rate.
  */
 async function changesToOpen(db: Queryable, fleet: Fleet, now: Date): Promise<PendingChange[]> {
   if (!inWindow(fleet.spec.rollout?.windows, now)) return [];
   const rate = fleet.spec.rollout?.rate;
-  const pending = `FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id
-    WHERE fr.fleet = $1 AND c.state = 'pending'`;
+  const due = `FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id
+    WHERE fr.fleet = $1 AND c.state = 'pending' AND (c.next_open_at IS NULL OR c.next_open_at <= now())`;
   let limit = OPEN_BATCH;
   if (rate) {
     const rows = await db.query(
       `UPDATE fleets SET next_start_at = greatest(next_start_at, now()) + make_interval(secs => $2::double precision / 1000)
-       WHERE name = $1 AND next_start_at <= now() AND EXISTS (SELECT 1 ${pending})
+       WHERE name = $1 AND next_start_at <= now() AND EXISTS (SELECT 1 ${due})
        RETURNING true AS due`,
       [fleet.name, rateInterval(rate)],
     );
     limit = rows.length;
   }
   if (limit === 0) return [];
-  return db.query<PendingChange>(
-    `SELECT c.id AS "changeId", c.run_id AS "runId", c.repo_id AS "repoId", c.branch, c.title, c.body
-     ${pending} ORDER BY fr.position LIMIT $2`,
+  const rows = await db.query<Omit<PendingChange, 'draft'>>(
+    `WITH picked AS (SELECT c.id, fr.position ${due} ORDER BY fr.position LIMIT $2),
+     claimed AS (
+       UPDATE changes c SET open_attempts = c.open_attempts + 1,
+         next_open_at = now() + make_interval(secs => ${OPEN_BACKOFF_SQL})
+       FROM picked WHERE c.id = picked.id
+       RETURNING c.id, c.run_id, c.repo_id, c.branch, c.title, c.body, c.open_attempts, picked.position)
+     SELECT id AS "changeId", run_id AS "runId", repo_id AS "repoId", branch, title, body, open_attempts AS attempt
+     FROM claimed ORDER BY position`,
     [fleet.name, limit],
+  );
+  const draft = fleet.spec.change?.draft ?? false;
+  return rows.map((row) => ({ ...row, draft }));
+}
+
+/**
+ * Gives back the rate's opening slot an attempt took without opening anything, so the next
+ * waiting change opens in its place (the one that failed waits for its backoff).
+ */
+export async function returnOpenSlot(db: Queryable, fleet: Fleet): Promise<void> {
+  const rate = fleet.spec.rollout?.rate;
+  if (!rate) return;
+  await db.query(
+    'UPDATE fleets SET next_start_at = next_start_at - make_interval(secs => $2::double precision / 1000) WHERE name = $1',
+    [fleet.name, rateInterval(rate)],
   );
 }
 

@@ -1,12 +1,12 @@
 import type pino from 'pino';
-import { NightshiftError } from '../core/errors.ts';
+import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
 import { type RefreshSummary, refreshChangeStates } from './refresh.ts';
-import { holdRuns, type PendingChange, tickFleet } from './rollout.ts';
+import { holdRuns, type PendingChange, returnOpenSlot, tickFleet } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
-import { type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from './store.ts';
+import { type FailureGroup, type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from './store.ts';
 
 /** Same number in every process: one rollout step of one fleet at a time. */
 const FLEET_LOCK = 7_245_006;
@@ -19,7 +19,10 @@ export interface FleetStatus {
   fleet: Fleet;
   counts: FleetCounts;
   total: number;
-  failures: { reason: string; count: number; repos: string[] }[];
+  /** Failed runs grouped by their reason, biggest group first. */
+  failures: FailureGroup[];
+  /** Changes waiting for the rollout whose last attempt to open failed, grouped by message. */
+  openFailures: FailureGroup[];
 }
 
 export interface FleetServiceDeps {
@@ -67,7 +70,11 @@ export class FleetService {
     const fleet = await this.queries.get(name);
     const counts = await this.queries.counts(name);
     const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-    return { fleet, counts, total, failures: await this.queries.failures(name) };
+    const [failures, openFailures] = await Promise.all([
+      this.queries.failures(name),
+      this.queries.openFailures(name),
+    ]);
+    return { fleet, counts, total, failures, openFailures };
   }
 
   /** Reads the state and checks of the fleet's pull requests from GitHub (a poll, for missed webhooks). */
@@ -166,28 +173,36 @@ export class FleetService {
       const recordCounts = Date.now() - last >= COUNTS_EVERY_MS;
       const result = await tickFleet(tx, fleet, new Date(), { recordCounts });
       if (result.paused) this.deps.log.warn({ fleet: name, reason: result.paused }, 'fleet paused');
-      return result;
+      return { ...result, fleet };
     });
     if (step.counted) this.counted.set(name, Date.now());
     // Workers in this process claim the released runs now, not at their next poll.
     if (step.released > 0) this.deps.store.announceQueued();
-    for (const change of step.open) await this.openChange(name, change);
+    for (const change of step.open) await this.openChange(step.fleet, change);
   }
 
-  /** Opens a change the rollout deferred (a pull request on GitHub); a failure is retried next step. */
-  private async openChange(fleet: string, change: PendingChange): Promise<void> {
+  /**
+   * Opens a change the rollout deferred (a pull request on GitHub). A failure is recorded on the
+   * change (shown by `fleet status`) and retried after its backoff; its rate slot goes back.
+   */
+  private async openChange(fleet: Fleet, change: PendingChange): Promise<void> {
     if (this.opening.has(change.changeId)) return;
     this.opening.add(change.changeId);
+    const { store, scm, log } = this.deps;
     try {
-      const { store, scm } = this.deps;
       const repo = await store.repos.get(change.repoId);
       const diffstat = (await store.changes.forRun(change.runId))?.diffstat;
       if (!diffstat) return;
       const opened = await scm.openChange({ ...change, repo, diffstat });
       await store.changes.opened(change.changeId, opened.state, opened.url);
-      this.deps.log.info({ fleet, runId: change.runId, url: opened.url }, 'fleet change opened');
+      log.info({ fleet: fleet.name, runId: change.runId, url: opened.url }, 'fleet change opened');
     } catch (error) {
-      this.deps.log.warn({ fleet, runId: change.runId, err: error }, 'opening a fleet change failed');
+      log.warn(
+        { fleet: fleet.name, runId: change.runId, attempt: change.attempt, err: error },
+        'opening a fleet change failed',
+      );
+      await store.changes.openFailed(change.changeId, messageWithHint(error));
+      await returnOpenSlot(store.db, fleet);
     } finally {
       this.opening.delete(change.changeId);
     }

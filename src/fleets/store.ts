@@ -33,6 +33,22 @@ export interface Fleet {
   updatedAt: Date;
 }
 
+/** Repos that failed the same way: the message, how many, and the first few repos. */
+export interface FailureGroup {
+  reason: string;
+  count: number;
+  repos: string[];
+}
+
+/** The last failed attempt to open a change the rollout deferred; it is retried after `nextAttemptAt`. */
+export interface OpenFailure {
+  message: string;
+  at: Date;
+  /** Attempts made so far. */
+  attempts: number;
+  nextAttemptAt: Date | null;
+}
+
 /** One row of a fleet's repo table. */
 export interface FleetRepoRow {
   position: number;
@@ -56,6 +72,8 @@ export interface FleetRepoRow {
     headCommit: string;
     url: string | null;
     checks: ChecksState | null;
+    /** Why the change is not open yet, while it waits for the rollout after a failed attempt. */
+    openFailure: OpenFailure | null;
   } | null;
 }
 
@@ -163,12 +181,27 @@ export function fleetQueries(db: Queryable) {
     },
 
     /** Failed repos grouped by the reason their run gave, biggest group first. */
-    async failures(name: string, limit = 20): Promise<{ reason: string; count: number; repos: string[] }[]> {
+    async failures(name: string, limit = 20): Promise<FailureGroup[]> {
       return db.query(
         `SELECT coalesce(r.reason, r.conclusion) AS reason, count(*)::integer AS count,
            (array_agg(p.name ORDER BY fr.position))[1:5] AS repos
          FROM fleet_repos fr JOIN runs r ON r.id = fr.run_id JOIN repos p ON p.id = fr.repo_id
          WHERE fr.fleet = $1 AND r.status = 'completed' AND r.conclusion NOT IN ('success', 'no_changes', 'cancelled')
+         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2`,
+        [name, limit],
+      );
+    },
+
+    /**
+     * Waiting changes whose last attempt to open failed, grouped by the message (the repo's own
+     * path in a GitHub API message is left out, so one cause across repos is one group).
+     */
+    async openFailures(name: string, limit = 20): Promise<FailureGroup[]> {
+      return db.query(
+        `SELECT regexp_replace(c.open_error, '/repos/[^/[:space:]]+/[^/[:space:]]+', '/repos/OWNER/NAME', 'g') AS reason,
+           count(*)::integer AS count, (array_agg(p.name ORDER BY fr.position))[1:5] AS repos
+         FROM fleet_repos fr JOIN changes c ON c.run_id = fr.run_id JOIN repos p ON p.id = fr.repo_id
+         WHERE fr.fleet = $1 AND c.state = 'pending' AND c.open_error IS NOT NULL
          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2`,
         [name, limit],
       );
@@ -192,11 +225,16 @@ export function fleetQueries(db: Queryable) {
         head_commit: string | null;
         change_url: string | null;
         change_checks: Record<string, string> | null;
+        open_error: string | null;
+        open_failed_at: Date | null;
+        open_attempts: number | null;
+        next_open_at: Date | null;
       }>(
         `SELECT * FROM (
            SELECT fr.position, fr.repo_id, p.name, p.url, fr.branch, fr.input_hash, ${STATE_SQL} AS state,
              r.id AS run_id, r.status, r.conclusion, r.reason,
-             c.state AS change_state, c.head_commit, c.url AS change_url, c.checks AS change_checks
+             c.state AS change_state, c.head_commit, c.url AS change_url, c.checks AS change_checks,
+             c.open_error, c.open_failed_at, c.open_attempts, c.next_open_at
            FROM fleet_repos fr JOIN repos p ON p.id = fr.repo_id
              LEFT JOIN runs r ON r.id = fr.run_id LEFT JOIN changes c ON c.run_id = fr.run_id
            WHERE fr.fleet = $1 AND fr.position > $2) t
@@ -223,6 +261,15 @@ export function fleetQueries(db: Queryable) {
               headCommit: row.head_commit!,
               url: row.change_url,
               checks: overallChecks(row.change_checks),
+              openFailure:
+                row.change_state === 'pending' && row.open_error
+                  ? {
+                      message: row.open_error,
+                      at: row.open_failed_at!,
+                      attempts: row.open_attempts!,
+                      nextAttemptAt: row.next_open_at,
+                    }
+                  : null,
             }
           : null,
       }));

@@ -1,15 +1,17 @@
 import { resolve as resolvePath } from 'node:path';
+import { appendAudit } from '../audit/log.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseBlueprint } from '../blueprints/parse.ts';
 import { sleep } from '../core/clock.ts';
-import { NightshiftError } from '../core/errors.ts';
+import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
 import { parseNumstat } from '../scm/local/diff.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
-import type { Store } from '../store/index.ts';
+import type { NewRun, Store } from '../store/index.ts';
 import { mergeFacets, squashChange } from './converge.ts';
 import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
 import type { SwarmFacet, SwarmSpec } from './schema.ts';
+import { type SwarmRole, swarmQueries } from './swarm-store.ts';
 
 export interface SwarmDeps {
   store: Store;
@@ -19,6 +21,8 @@ export interface SwarmDeps {
 }
 
 export interface SwarmResult {
+  /** The swarm's record (`nightshift show` of any of its runs shows it). */
+  id: string;
   name: string;
   /** The run of the planner agent, when the spec has a planner instead of facets. */
   plannerRunId: string | null;
@@ -31,6 +35,9 @@ export interface SwarmResult {
   branch: string;
   head: string | null;
 }
+
+/** A run the swarm starts, on its repo with its trigger. */
+type SwarmRunRequest = Omit<NewRun, 'repoId' | 'trigger' | 'parent'>;
 
 const MARKERS_GATE = `! grep -rIlE '^(<<<<<<<|>>>>>>>)( |$)' --exclude-dir=.git .`;
 
@@ -70,6 +77,10 @@ async function finished(store: Store, runId: string): Promise<Run> {
  * successful facets into an integration branch; a converge run resolves conflicts with an
  * agent step, runs the gate, and publishes; finally the change becomes one commit on the base
  * crediting every facet. Needs a worker executing runs meanwhile.
+ *
+ * Every run it starts is recorded on the swarm with its role. With a planner, the facets and
+ * the converge run are also the planner's sub-runs (`run_children`, depth 1, audited as
+ * `run.spawned`), as the runs an agent starts with `start_run` are: the planner chose them.
  */
 export async function runSwarm(
   deps: SwarmDeps,
@@ -86,14 +97,39 @@ export async function runSwarm(
   const { commit: base } = await scm.fetch(repo, spec.base);
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
+  const swarms = swarmQueries(store.db);
+  const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets');
+  const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
+    swarms.update(id, { state, facets, convergeRunId, reason });
   let plannerRunId: string | null = null;
+  /** Starts one of the swarm's runs and records its role; with a planner, as the planner's sub-run. */
+  const start = async (role: SwarmRole, facet: string | null, request: SwarmRunRequest): Promise<Run> => {
+    const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
+    const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
+    await swarms.addRun(id, run.id, role, facet);
+    if (parent) {
+      await appendAudit(store.db, {
+        kind: 'run.spawned',
+        runId: parent.runId,
+        data: { childRunId: run.id, repo: repo.url, blueprint: run.blueprint, depth: parent.depth },
+      });
+    }
+    return run;
+  };
   let planned: SwarmFacet[];
   if (spec.planner) {
-    const planner = await planFacets(deps, spec, repo.id, base, onProgress);
+    const planner = await planFacets(
+      deps,
+      spec,
+      base,
+      (request) => start('planner', null, request),
+      onProgress,
+    );
     plannerRunId = planner.runId;
     if (!planner.facets) {
-      await saveSwarm(store, spec, repo.id, 'failed', [], null, planner.reason);
+      await save('failed', [], null, planner.reason);
       return {
+        id,
         name: spec.name,
         plannerRunId,
         facets: [],
@@ -112,8 +148,7 @@ export async function runSwarm(
     const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
     // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
     const facetBranch = `${branch}--facet-${facet.id}`;
-    const run = await store.createRun({
-      repoId: repo.id,
+    const run = await start('facet', facet.id, {
       blueprint: blueprint.name,
       blueprintSpec: blueprint,
       inputs: {
@@ -123,15 +158,11 @@ export async function runSwarm(
       },
       timeoutMs: blueprint.timeoutMs ?? deps.defaultTimeoutMs,
       baseRef: base,
-      trigger,
       branch: facetBranch,
     });
     facetRuns.push({ id: facet.id, run, branch: facetBranch });
   }
-  await saveSwarm(
-    store,
-    spec,
-    repo.id,
+  await save(
     'facets',
     facetRuns.map((f) => ({ id: f.id, runId: f.run.id })),
     null,
@@ -146,6 +177,7 @@ export async function runSwarm(
   }
   const merged = facets.filter((facet) => facet.conclusion === 'success');
   const result: SwarmResult = {
+    id,
     name: spec.name,
     plannerRunId,
     facets,
@@ -158,7 +190,7 @@ export async function runSwarm(
   };
   if (merged.length === 0) {
     result.reason = 'no facet produced a change';
-    await saveSwarm(store, spec, repo.id, 'failed', facets, null, result.reason);
+    await save('failed', facets, null, result.reason);
     return result;
   }
   const integration = `${branch}--integration`;
@@ -177,18 +209,16 @@ export async function runSwarm(
   const resolve =
     spec.converge?.resolve ??
     `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
-  const converge = await store.createRun({
-    repoId: repo.id,
+  const converge = await start('converge', null, {
     blueprint: blueprint.name,
     blueprintSpec: blueprint,
     inputs: { prompt: resolve, values: { goal: spec.goal } },
     timeoutMs: deps.defaultTimeoutMs,
     baseRef: integration,
-    trigger,
     branch,
   });
   result.convergeRunId = converge.id;
-  await saveSwarm(store, spec, repo.id, 'converging', facets, converge.id, null);
+  await save('converging', facets, converge.id, null);
   const done = await finished(store, converge.id);
   result.conclusion = done.conclusion!;
   result.reason = done.reason;
@@ -215,15 +245,7 @@ export async function runSwarm(
     result.reason = null;
     result.head = squashed.head;
   }
-  await saveSwarm(
-    store,
-    spec,
-    repo.id,
-    result.conclusion === 'success' ? 'completed' : 'failed',
-    facets,
-    converge.id,
-    result.reason,
-  );
+  await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
   return result;
 }
 
@@ -240,22 +262,19 @@ function facetPrompt(facet: SwarmFacet): string | undefined {
 async function planFacets(
   deps: SwarmDeps,
   spec: SwarmSpec,
-  repoId: string,
   base: string,
+  start: (request: SwarmRunRequest) => Promise<Run>,
   onProgress?: (line: string) => void,
 ): Promise<{ runId: string; facets: SwarmFacet[] | null; reason: string | null }> {
   const planner = spec.planner!;
   const blueprint = plannerBlueprint(planner);
-  const run = await deps.store.createRun({
-    repoId,
+  const run = await start({
     blueprint: blueprint.name,
     blueprintSpec: blueprint,
     inputs: { prompt: plannerPrompt(spec, planner), values: { goal: spec.goal } },
     timeoutMs: deps.defaultTimeoutMs,
     baseRef: base,
-    trigger: `swarm:${spec.name}`,
   });
-  await saveSwarm(deps.store, spec, repoId, 'planning', [], null, null);
   onProgress?.(`planner ${run.id} started`);
   const done = await finished(deps.store, run.id);
   if (done.conclusion !== 'success') {
@@ -270,11 +289,7 @@ async function planFacets(
     onProgress?.(`planner proposed ${facets.length} facets: ${facets.map((f) => f.id).join(', ')}`);
     return { runId: run.id, facets, reason: null };
   } catch (error) {
-    const message =
-      error instanceof NightshiftError && error.hint
-        ? `${error.message} (${error.hint})`
-        : String((error as Error).message);
-    return { runId: run.id, facets: null, reason: message };
+    return { runId: run.id, facets: null, reason: messageWithHint(error) };
   }
 }
 
@@ -286,20 +301,4 @@ async function allEvents(store: Store, runId: string) {
     if (page.length < 1000) return events;
     after = page[page.length - 1]!.seq;
   }
-}
-
-async function saveSwarm(
-  store: Store,
-  spec: SwarmSpec,
-  repoId: string,
-  state: string,
-  facets: unknown,
-  convergeRunId: string | null,
-  reason: string | null,
-) {
-  await store.db.query(
-    `INSERT INTO swarms (name, repo_id, spec, state, facets, converge_run_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (name) DO UPDATE SET repo_id = $2, spec = $3, state = $4, facets = $5, converge_run_id = $6, reason = $7, updated_at = now()`,
-    [spec.name, repoId, JSON.stringify(spec), state, JSON.stringify(facets), convergeRunId, reason],
-  );
 }

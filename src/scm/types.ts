@@ -45,6 +45,8 @@ export interface PublishInput {
    * open is updated at once.
    */
   deferOpen?: boolean;
+  /** Open the change as a draft (a draft pull request). */
+  draft?: boolean;
 }
 
 export interface FetchOptions {
@@ -60,6 +62,8 @@ export interface OpenChangeInput {
   title: string;
   body: string;
   diffstat: DiffStat;
+  /** Open it as a draft (a draft pull request). */
+  draft?: boolean;
 }
 
 /** The run behind a change, as a pull request body shows it. */

@@ -26,8 +26,9 @@ const FleetPauseBody = z.object({ reason: z.string().max(500).optional() });
 
 /**
  * The fleets API, mounted at `/api/fleets` behind bearer auth: `GET /` list, `GET /:name`
- * status (counts, failures grouped by message), `GET /:name/repos?state=&after=&limit=` one page
- * of the repo table, `GET /:name/series` counts over time (a burn-down), and
+ * status (counts, failures and changes not opened, grouped by message),
+ * `GET /:name/repos?state=&after=&limit=` one page of the repo table, `GET /:name/series`
+ * counts over time (a burn-down), and
  * `POST /:name/retry|pause|resume|cancel|refresh` (scope `runs:write`; `refresh` polls GitHub
  * for the state and checks of the fleet's pull requests). Applying a spec stays a CLI
  * command (`nightshift fleet apply`), which reads spec files and target globs on its host.
@@ -76,7 +77,9 @@ export function fleetsModule(engine: Engine): ServerModule {
       ...read,
       path: '/:name',
       summary: "A fleet's status: counts by state, failures grouped by message",
-      success: JSON_OK('the fleet status'),
+      success: JSON_OK(
+        '`{ fleet, counts, total, failures, openFailures }`: `failures` groups failed runs by reason, `openFailures` the waiting changes whose last attempt to open failed, by message (`{ reason, count, repos }`)',
+      ),
     },
     async (c) => c.json(await fleets.status(param(c, 'name'))),
   );
@@ -87,7 +90,7 @@ export function fleetsModule(engine: Engine): ServerModule {
       summary: "One page of the fleet's repos, by position",
       query: FleetReposQuery,
       success: JSON_OK(
-        '`{ repos, nextAfter }`; pass nextAfter as `after` for the next page (null on the last)',
+        "`{ repos, nextAfter }`; pass nextAfter as `after` for the next page (null on the last). Each repo's `change` has its `state`, `checks`, and `openFailure` (`{ message, at, attempts, nextAttemptAt }`) while a failed attempt to open it waits to be retried",
       ),
     },
     async (c, { query }) => {

@@ -65,9 +65,12 @@ export function runRoutes(api: ApiRoutes, engine: Engine, closing: AbortSignal):
     {
       method: 'get',
       path: '/api/runs/:id',
-      summary: 'A run with its repo, change and model usage by step',
+      summary: 'A run with its repo, change, model usage by step, and the runs it is related to',
       scope: 'runs:read',
-      success: JSON_OK(200, '`{ run, repo, change, usage }`'),
+      success: JSON_OK(
+        200,
+        "`{ run, repo, change, usage, parent, children, swarm }`: `parent` the run that started it (an agent's `start_run`, or its swarm's planner) and `children` the runs it started (`{ id, blueprint, status, conclusion, depth }`); `swarm` the swarm it is part of (`{ id, name, state, reason, role, facet, runs }`, role `planner`, `facet` or `converge`), or null",
+      ),
     },
     async (c) => c.json(await engine.runDetails(param(c, 'id'))),
   );

@@ -87,9 +87,21 @@ export function changesQueries(db: Queryable) {
       return rows[0]?.head_commit ?? null;
     },
 
-    /** Marks a change opened (a deferred change the rollout opened): its state and URL. */
+    /** Marks a change opened (a deferred change the rollout opened): its state and URL; an earlier failure is cleared. */
     async opened(id: string, state: string, url: string | null): Promise<void> {
-      await db.query('UPDATE changes SET state = $2, url = $3 WHERE id = $1', [id, state, url]);
+      await db.query(
+        `UPDATE changes SET state = $2, url = $3, open_error = NULL, open_failed_at = NULL, next_open_at = NULL
+         WHERE id = $1`,
+        [id, state, url],
+      );
+    },
+
+    /** Records why an attempt to open a deferred change failed; the next attempt waits for its backoff. */
+    async openFailed(id: string, message: string): Promise<void> {
+      await db.query('UPDATE changes SET open_error = $2, open_failed_at = now() WHERE id = $1', [
+        id,
+        message,
+      ]);
     },
 
     async forRun(runId: string): Promise<Change | null> {

@@ -47,6 +47,8 @@ export interface NewRun {
   branch?: string | null;
   /** Queued but not claimable until released (fleets release their runs as the rollout allows). */
   held?: boolean;
+  /** The run that started this one, and how deep this one is (1 for its children): recorded in `run_children`. */
+  parent?: { runId: string; depth: number };
 }
 
 export interface StoreOptions extends DatabaseOptions {
@@ -136,6 +138,14 @@ export class Store {
          VALUES ($1, $2, $3, CASE WHEN $4 THEN 'infinity'::timestamptz ELSE now() END)`,
         [id, input.repoId, input.priority ?? 0, input.held ?? false],
       );
+      // With the run, so no worker claims a sub-run before its depth is known.
+      if (input.parent) {
+        await tx.query('INSERT INTO run_children (parent_run_id, child_run_id, depth) VALUES ($1, $2, $3)', [
+          input.parent.runId,
+          id,
+          input.parent.depth,
+        ]);
+      }
       return toRun(rows[0]!);
     });
     this.notify(id);

@@ -33,6 +33,12 @@ export interface PullRecord {
   repo: string;
 }
 
+/** A commit status as created through GitHub's Statuses API. */
+export interface StatusRecord {
+  context: string;
+  state: 'success' | 'failure' | 'error' | 'pending';
+}
+
 export interface GithubDouble {
   /** REST base URL (`apiUrl` of the provider). */
   apiUrl: string;
@@ -59,9 +65,19 @@ export interface GithubDouble {
    * data: enough for `GET /orgs/OWNER/repos` and `GET /repos/OWNER/NAME`.
    */
   describeRepo(fullName: string, meta: { topics?: string[]; archived?: boolean }): void;
-  /** Check runs by head commit sha, as `GET /repos/O/N/commits/SHA/check-runs` lists them. */
+  /** Check runs by head commit sha, as `GET /repos/O/N/commits/SHA/check-runs` lists them (paginated). */
   checkRuns: Map<string, { name: string; status: string; conclusion: string | null }[]>;
-  /** When set, `Link` headers of org listings point at this origin instead (a hostile server). */
+  /**
+   * Commit statuses by sha, in the order they were created; `GET /repos/O/N/commits/SHA/status`
+   * (the combined status, paginated) shows the latest of each context.
+   */
+  statuses: Map<string, StatusRecord[]>;
+  /**
+   * Answers the next `times` REST requests of `method` whose path (without `/api`) matches
+   * `path` with `status` and GitHub's error body, instead of handling them.
+   */
+  refuse(method: string, path: RegExp, status: number, message: string, times?: number): void;
+  /** When set, `Link` headers of listings point at this origin instead (a hostile server). */
   linkOrigin: string | null;
   /** The bare repository of `OWNER/NAME`. */
   repoPath(fullName: string): string;
@@ -86,6 +102,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
   const issuedTokens: string[] = [];
   const permissions = new Map<string, string>();
   const plainToken = `ghp_${randomBytes(12).toString('hex')}`;
+  const faults: { method: string; path: RegExp; status: number; message: string; times: number }[] = [];
   const repoPath = (full: string) => join(root, `${full.toLowerCase()}.git`);
 
   const checkJwt = (authorization: string | undefined): boolean => {
@@ -150,6 +167,33 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
     };
     const path = url.pathname.replace(/^\/api/, '');
     const auth = req.headers.authorization;
+    const fault = faults.find((f) => f.times > 0 && f.method === req.method && f.path.test(path));
+    if (fault) {
+      fault.times--;
+      return send(fault.status, {
+        message: fault.message,
+        documentation_url: 'https://docs.github.com/rest',
+      });
+    }
+    /** One page of `items` as GitHub pages a listing (`per_page`, `page`), with its `Link` header. */
+    const paged = <T>(items: T[], defaultPerPage = 30): T[] => {
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? defaultPerPage)));
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+      const last = Math.max(1, Math.ceil(items.length / perPage));
+      const origin = double.linkOrigin ?? `http://${req.headers.host}`;
+      const link = (p: number, rel: string) => {
+        const next = new URLSearchParams(url.searchParams);
+        next.set('per_page', String(perPage));
+        next.set('page', String(p));
+        return `<${origin}${url.pathname}?${next}>; rel="${rel}"`;
+      };
+      const links = [
+        ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
+        ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : []),
+      ];
+      if (links.length) res.setHeader('link', links.join(', '));
+      return items.slice((page - 1) * perPage, page * perPage);
+    };
 
     let m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
     if (m && req.method === 'POST') {
@@ -180,20 +224,9 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         .filter((r) => r.fullName.toLowerCase().startsWith(`${org.toLowerCase()}/`))
         .sort((a, b) => a.fullName.localeCompare(b.fullName));
       if (all.length === 0) return send(404, { message: 'Not Found' });
-      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30)));
-      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
-      const last = Math.max(1, Math.ceil(all.length / perPage));
-      const origin = double.linkOrigin ?? `http://${req.headers.host}`;
-      const link = (p: number, rel: string) =>
-        `<${origin}${url.pathname}?per_page=${perPage}&page=${p}>; rel="${rel}"`;
-      const links = [
-        ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
-        ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : []),
-      ];
-      if (links.length) res.setHeader('link', links.join(', '));
       return send(
         200,
-        all.slice((page - 1) * perPage, page * perPage).map((r, i) => {
+        paged(all).map((r, i) => {
           const [owner, name] = r.fullName.split('/');
           return {
             id: 1000 + i,
@@ -248,10 +281,35 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
     }
     m = /^\/commits\/([^/]+)\/check-runs$/.exec(rest);
     if (m && req.method === 'GET') {
-      const runs = double.checkRuns.get(decodeURIComponent(m[1]!)) ?? [];
+      const sha = decodeURIComponent(m[1]!);
+      const runs = (double.checkRuns.get(sha) ?? []).map((r, i) => ({ id: i + 1, head_sha: sha, ...r }));
+      return send(200, { total_count: runs.length, check_runs: paged(runs) });
+    }
+    m = /^\/commits\/([^/]+)\/status$/.exec(rest);
+    if (m && req.method === 'GET') {
+      const sha = decodeURIComponent(m[1]!);
+      const latest = new Map(
+        (double.statuses.get(sha) ?? []).map((s, i) => [s.context, { id: i + 1, ...s }]),
+      );
+      const all = [...latest.values()];
+      const states = all.map((s) => s.state);
+      const state = states.some((s) => s === 'failure' || s === 'error')
+        ? 'failure'
+        : states.length === 0 || states.includes('pending')
+          ? 'pending'
+          : 'success';
       return send(200, {
-        total_count: runs.length,
-        check_runs: runs.map((r, i) => ({ id: i + 1, head_sha: m![1], ...r })),
+        state,
+        sha,
+        total_count: all.length,
+        statuses: paged(all).map((s) => ({
+          ...s,
+          description: `${s.context} ${s.state}`,
+          target_url: `https://ci.example.com/${s.id}`,
+          created_at: new Date().toISOString(),
+          updated_at: new Date().toISOString(),
+        })),
+        repository: { full_name: `${owner}/${name}` },
       });
     }
     m = /^\/collaborators\/([^/]+)\/permission$/.exec(rest);
@@ -272,7 +330,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
       );
     }
     if (rest === '/pulls' && req.method === 'POST') {
-      const input = body as { title?: string; body?: string; head?: string; base?: string };
+      const input = body as { title?: string; body?: string; head?: string; base?: string; draft?: boolean };
       if (!input?.title || !input.head || !input.base) return send(422, { message: 'Validation Failed' });
       const exists = await gitIn(
         repoPath(full),
@@ -294,6 +352,7 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
         base: input.base,
         state: 'open',
         merged: false,
+        draft: input.draft === true,
         owner,
         repo: name,
       };
@@ -427,6 +486,10 @@ export async function startGithubServer(root: string): Promise<GithubDouble> {
     repoPath,
     linkOrigin: null,
     checkRuns: new Map(),
+    statuses: new Map(),
+    refuse(method, path, status, message, times = 1) {
+      faults.push({ method, path, status, message, times });
+    },
     async addRepo(fullName, source) {
       const path = repoPath(fullName);
       await gitIn(root, 'clone', '--quiet', '--bare', source, path);

@@ -29,6 +29,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
       summary: { prompt: context.run.inputs.prompt, blueprint: context.run.blueprint, checks },
       expectedHead: lastHead ?? (step.lease ? null : undefined),
       deferOpen: step.deferOpen,
+      draft: step.draft,
     });
   } catch (error) {
     if (error instanceof PublishDeniedError)

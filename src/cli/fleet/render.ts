@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import type { FleetStatus } from '../../fleets/service.ts';
-import type { FleetRepoRow } from '../../fleets/store.ts';
+import type { FailureGroup, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
 
 /** `done/total` bar with counts per state and an ETA from the pace so far. */
@@ -38,7 +38,7 @@ const STATE_LABEL: Record<string, string> = { waiting: 'waiting for rollout' };
 
 /** The summary of `nightshift fleet status`: state, counts per state, failures grouped by message. */
 export function statusSummary(status: FleetStatus): string {
-  const { fleet, counts, total, failures } = status;
+  const { fleet, counts, total, failures, openFailures } = status;
   const lines = [
     `fleet ${pc.bold(fleet.name)}: ${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''} · ${total} repos`,
     Object.entries(counts)
@@ -48,17 +48,25 @@ export function statusSummary(status: FleetStatus): string {
       )
       .join(' · ') || pc.dim('no repos'),
   ];
-  if (failures.length > 0) {
-    lines.push('', 'failures by message:');
-    for (const failure of failures) {
-      const more = failure.count > failure.repos.length ? ', ...' : '';
-      lines.push(
-        `  ${pc.red(String(failure.count).padStart(4))}  ${failure.reason}`,
-        `        ${pc.dim(failure.repos.join(', ') + more)}`,
-      );
-    }
-  }
+  lines.push(...groupLines('failures by message:', failures));
+  lines.push(
+    ...groupLines('changes not opened yet, by message (each retried with a backoff):', openFailures),
+  );
   return lines.join('\n');
+}
+
+/** A titled list of failure groups: count and message, then the first repos; nothing when empty. */
+function groupLines(title: string, groups: readonly FailureGroup[]): string[] {
+  if (groups.length === 0) return [];
+  const lines = ['', title];
+  for (const group of groups) {
+    const more = group.count > group.repos.length ? ', ...' : '';
+    lines.push(
+      `  ${pc.red(String(group.count).padStart(4))}  ${group.reason}`,
+      `        ${pc.dim(group.repos.join(', ') + more)}`,
+    );
+  }
+  return lines;
 }
 
 const CHECKS_COLOUR: Record<string, (text: string) => string> = {
@@ -77,5 +85,16 @@ export function repoLine(row: FleetRepoRow): string {
     ? `${row.change.draft ? 'draft' : row.change.state} ${row.change.headCommit.slice(0, 8)}${checks}`
     : '-';
   const reason = row.state === 'failed' && row.reason ? pc.dim(` ${row.reason.slice(0, 60)}`) : '';
-  return `${String(row.position).padStart(4)}  ${row.repo.padEnd(24)} ${state} ${(row.runId?.slice(-8) ?? '-').padEnd(8)}  ${change}${reason}`;
+  return `${String(row.position).padStart(4)}  ${row.repo.padEnd(24)} ${state} ${(row.runId?.slice(-8) ?? '-').padEnd(8)}  ${change}${reason}${openFailureText(row)}`;
+}
+
+/** Why a waiting change is not open yet: its last attempt's message, and when it is tried again. */
+function openFailureText(row: FleetRepoRow): string {
+  const failure = row.change?.openFailure;
+  if (!failure) return '';
+  // Dates arrive as strings through the API.
+  const wait = failure.nextAttemptAt ? new Date(failure.nextAttemptAt).getTime() - Date.now() : 0;
+  const next = wait > 0 ? `next attempt in ${duration(wait)}` : 'next attempt due';
+  const attempts = `${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}`;
+  return pc.red(` not opened (${attempts}, ${next}): ${failure.message.slice(0, 100)}`);
 }

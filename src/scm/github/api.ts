@@ -22,6 +22,19 @@ export interface GithubOrgRepo {
   topics?: string[];
 }
 
+/** A check run of a commit, with the fields Nightshift uses. */
+export interface GithubCheckRun {
+  name: string;
+  status: string;
+  conclusion: string | null;
+}
+
+/** A commit status (GitHub's older Statuses API): the latest one of its `context`. */
+export interface GithubCommitStatus {
+  context: string;
+  state: string;
+}
+
 /** The `rel="next"` address of a `Link` header, or null. */
 export function nextLink(header: string | null): string | null {
   for (const part of header?.split(',') ?? []) {
@@ -92,12 +105,31 @@ export class GithubApi {
     return this.call<GithubPull>(repo, 'GET', `/pulls/${number}`);
   }
 
-  /** The check runs of a commit (the first 100), with their status and conclusion. */
-  async checkRuns(repo: GithubRepoRef, sha: string) {
-    const body = await this.call<{
-      check_runs: { name: string; status: string; conclusion: string | null }[];
-    }>(repo, 'GET', `/commits/${encodeURIComponent(sha)}/check-runs?per_page=100`);
-    return body.check_runs;
+  /** Every check run of a commit, page by page (100 a page, following the `Link` header). */
+  async *checkRuns(repo: GithubRepoRef, sha: string): AsyncGenerator<GithubCheckRun> {
+    const path = `/repos/${repo.owner}/${repo.name}/commits/${encodeURIComponent(sha)}/check-runs?per_page=100`;
+    const token = await this.tokenFor(repo);
+    for await (const page of this.pages<{ check_runs: GithubCheckRun[] }>(
+      token,
+      path,
+      `check runs of ${sha}`,
+    ))
+      yield* page.check_runs;
+  }
+
+  /**
+   * The statuses of a commit (the combined status: the latest status of each context), page by
+   * page (100 a page, following the `Link` header).
+   */
+  async *commitStatuses(repo: GithubRepoRef, sha: string): AsyncGenerator<GithubCommitStatus> {
+    const path = `/repos/${repo.owner}/${repo.name}/commits/${encodeURIComponent(sha)}/status?per_page=100`;
+    const token = await this.tokenFor(repo);
+    for await (const page of this.pages<{ statuses: GithubCommitStatus[] }>(
+      token,
+      path,
+      `statuses of ${sha}`,
+    ))
+      yield* page.statuses;
   }
 
   /** The pull request from `branch` (open first, else the newest), or null. */
@@ -107,7 +139,10 @@ export class GithubApi {
     return pulls.find((p) => p.state === 'open') ?? pulls[0] ?? null;
   }
 
-  createPull(repo: GithubRepoRef, input: { title: string; body: string; head: string; base: string }) {
+  createPull(
+    repo: GithubRepoRef,
+    input: { title: string; body: string; head: string; base: string; draft?: boolean },
+  ) {
     return this.call<GithubPull>(repo, 'POST', '/pulls', input);
   }
 
@@ -132,31 +167,35 @@ export class GithubApi {
     });
   }
 
-  /**
-   * The repositories of an organization, one page (100) at a time, following the `Link`
-   * header; a next page on another origin than the API is refused (the token would go there).
-   */
+  /** The repositories of an organization, one page (100) at a time, following the `Link` header. */
   async *orgRepos(org: string): AsyncGenerator<GithubOrgRepo> {
     const token = await this.orgToken(org);
+    const path = `/orgs/${encodeURIComponent(org)}/repos?per_page=100&type=all`;
+    for await (const page of this.pages<GithubOrgRepo[]>(token, path, `${org}'s repositories`)) yield* page;
+  }
+
+  /**
+   * The pages of a listing from `path` on: each page's body, then the next page its `Link`
+   * header names. A next page on another origin than the API is refused: the token would go there.
+   */
+  private async *pages<T>(token: string, path: string, what: string): AsyncGenerator<T> {
     const origin = new URL(this.apiUrl).origin;
-    let url: string | null = `${this.apiUrl}/orgs/${encodeURIComponent(org)}/repos?per_page=100&type=all`;
+    let url: string | null = `${this.apiUrl}${path}`;
     while (url) {
       if (new URL(url).origin !== origin) {
         throw new NightshiftError(
           'SCM_FAILED',
-          `GitHub's next page of ${org}'s repositories is on ${new URL(url).origin}, not on the API (${origin})`,
-          {
-            hint: 'check NIGHTSHIFT_GITHUB_API_URL; Nightshift sends its token only to the API',
-          },
+          `GitHub's next page of ${what} is on ${new URL(url).origin}, not on the API (${origin})`,
+          { hint: 'check NIGHTSHIFT_GITHUB_API_URL; Nightshift sends its token only to the API' },
         );
       }
-      const { body, link } = await this.fetchJson<GithubOrgRepo[]>(
+      const { body, link } = await this.fetchJson<T>(
         'GET',
         url.slice(this.apiUrl.length) || '/',
         `token ${token}`,
         url,
       );
-      yield* body;
+      yield body;
       url = nextLink(link);
     }
   }

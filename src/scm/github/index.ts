@@ -145,23 +145,20 @@ export class GithubScmProvider implements ScmProvider {
       input.summary,
       input.deferOpen ?? false,
     );
-    return opened
-      ? { ...pushed, url: opened.url, state: 'open' }
-      : { ...pushed, url: null, state: 'pending' };
+    return opened ? { ...pushed, ...opened } : { ...pushed, url: null, state: 'pending' };
   }
 
   /** Opens the pull request of a change whose publish was deferred (or updates it if one is open). */
   async openChange(input: OpenChangeInput): Promise<{ state: string; url: string | null }> {
-    const opened = await this.openPull(input, undefined, false);
-    return { state: 'open', url: opened!.url };
+    return (await this.openPull(input, undefined, false))!;
   }
 
-  /** Updates the branch's open pull request, or opens one (unless `onlyUpdate`); null when it did not. */
+  /** Updates the branch's open pull request, or opens one (a draft with `draft`) unless `onlyUpdate`; null when it did not. */
   private async openPull(
     input: OpenChangeInput,
     summary: PublishInput['summary'],
     onlyUpdate: boolean,
-  ): Promise<{ url: string } | null> {
+  ): Promise<{ url: string; state: 'open' | 'draft' } | null> {
     const ref = this.ref(input.repo);
     const body = pullRequestBody({
       runId: input.runId,
@@ -173,7 +170,7 @@ export class GithubScmProvider implements ScmProvider {
     const existing = await this.api.findPull(ref, input.branch);
     if (existing?.state === 'open') {
       const pull = await this.api.updatePull(ref, existing.number, { title: input.title, body });
-      return { url: pull.html_url };
+      return { url: pull.html_url, state: pull.draft ? 'draft' : 'open' };
     }
     if (onlyUpdate) return null;
     const pull = await this.api.createPull(ref, {
@@ -181,8 +178,9 @@ export class GithubScmProvider implements ScmProvider {
       body,
       head: input.branch,
       base: input.repo.defaultBranch,
+      ...(input.draft ? { draft: true } : {}),
     });
-    return { url: pull.html_url };
+    return { url: pull.html_url, state: pull.draft ? 'draft' : 'open' };
   }
 
   /** The repo as git reaches it: the clone URL in place of the web address. */

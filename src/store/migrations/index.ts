@@ -7,6 +7,8 @@ import { sql as fleets } from './0006_fleets.ts';
 import { sql as automations } from './0007_automations.ts';
 import { sql as fireLeases } from './0010_fire_leases.ts';
 import { sql as changeChecks } from './0011_change_checks.ts';
+import { sql as changeOpenAttempts } from './0012_change_open_attempts.ts';
+import { sql as swarmRuns } from './0013_swarm_runs.ts';
 import { sql as changeLookups } from './0014_change_lookups.ts';
 
 export interface Migration {
@@ -26,5 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'automations', sql: automations },
   { version: 10, name: 'fire_leases', sql: fireLeases },
   { version: 11, name: 'change_checks', sql: changeChecks },
+  { version: 12, name: 'change_open_attempts', sql: changeOpenAttempts },
+  { version: 13, name: 'swarm_runs', sql: swarmRuns },
   { version: 14, name: 'change_lookups', sql: changeLookups },
 ];

@@ -30,6 +30,10 @@ export interface GithubPayload {
     head_sha: string;
     check_suite?: CheckSuite;
   };
+  /** Of a `status` event (a commit status): the commit, its context and state. */
+  sha?: string;
+  context?: string;
+  state?: string;
 }
 
 interface CheckSuite {

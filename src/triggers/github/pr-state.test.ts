@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordedChange } from '../../../test/support/changes.ts';
 import { DATABASE_KINDS, useTestStore } from '../../../test/support/databases.ts';
 import { checkState, overallChecks, pullState, trackCheck, trackPullState } from './pr-state.ts';
 
@@ -42,33 +43,8 @@ describe.each(DATABASE_KINDS)('tracking a change on GitHub (%s)', (kind) => {
   const store = useTestStore(kind);
   const URL = 'https://github.com/acme/app/pull/3';
 
-  async function change(head: string) {
-    const repo = await store().repos.upsert({
-      name: 'acme/app',
-      url: 'https://github.com/acme/app',
-      defaultBranch: 'main',
-    });
-    const run = await store().createRun({
-      repoId: repo.id,
-      blueprint: 'script',
-      blueprintSpec: {},
-      inputs: { script: 'true' },
-      timeoutMs: 1000,
-    });
-    return store().recordChange({
-      runId: run.id,
-      repoId: repo.id,
-      branch: 'nightshift/x',
-      baseCommit: 'b'.repeat(40),
-      headCommit: head,
-      title: 't',
-      body: '',
-      diffstat: { files: 0, insertions: 0, deletions: 0, perFile: [] },
-      diff: '',
-      state: 'open',
-      url: URL,
-    });
-  }
+  const change = (head: string) =>
+    recordedChange(store(), { repo: 'acme/app', branch: 'nightshift/x', head, state: 'open', url: URL });
 
   const checksOf = async (id: string) =>
     (

@@ -28,6 +28,16 @@ export function checkState(
   return PASSING.has(conclusion) ? 'passing' : 'failing';
 }
 
+/**
+ * A commit status's state (GitHub's older Statuses API, and the `status` webhook):
+ * `success` passes, `failure` and `error` fail, `pending` waits.
+ */
+export function statusState(state: string | null | undefined): ChecksState {
+  if (state === 'success') return 'passing';
+  if (state === 'failure' || state === 'error') return 'failing';
+  return 'pending';
+}
+
 /** The overall state of a change's checks (`null`: no check reported yet). */
 export function overallChecks(checks: Record<string, string> | null | undefined): ChecksState | null {
   const states = Object.values(checks ?? {});
@@ -47,7 +57,7 @@ export async function trackPullState(db: Queryable, url: string, state: PullStat
 }
 
 /**
- * Records one suite's or check's state (`key`: `suite:APP`, `run:NAME`) on the changes of the
+ * Records one suite's, check's or status's state (`key`: `suite:APP`, `run:NAME`, `status:CONTEXT`) on the changes of the
  * repo at `repoUrl` whose head is `sha`; returns how many changes it concerned.
  */
 export async function trackCheck(

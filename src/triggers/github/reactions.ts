@@ -11,7 +11,14 @@ import {
   REPO_CONFIG_PATH,
 } from './config.ts';
 import { type GithubPayload, isBot } from './payloads.ts';
-import { checkState, pullState, trackCheck, trackPullState } from './pr-state.ts';
+import {
+  type ChecksState,
+  checkState,
+  pullState,
+  statusState,
+  trackCheck,
+  trackPullState,
+} from './pr-state.ts';
 import type { GithubReactions } from './schema.ts';
 
 /** What processing a delivery needs: the engine's store and submit, the GitHub provider, who the bot is. */
@@ -64,6 +71,7 @@ export async function react(
     await onCheck(ctx, event);
     return onCheckFailure(ctx, event);
   }
+  if (event === 'status') return onStatus(ctx);
   return ignored(`no reaction to ${event}${payload.action ? `.${payload.action}` : ''}`);
 }
 
@@ -302,9 +310,27 @@ async function onCheck(ctx: Context, event: string): Promise<void> {
     event === 'check_run'
       ? checkState(run?.status, run?.conclusion)
       : checkState(suite?.status, suite?.conclusion);
+  await trackHeadCheck(ctx, sha, key, state);
+}
+
+/** Records a commit status (`status:CONTEXT`) on the Nightshift changes whose head it is about. */
+async function onStatus(ctx: Context): Promise<Reaction> {
+  const { sha, context, state } = ctx.payload;
+  if (!sha || !context) return ignored('the status event names no commit or context');
+  const changes = await trackHeadCheck(ctx, sha, `status:${context}`, statusState(state));
+  return changes > 0
+    ? {
+        outcome: 'accepted',
+        reason: `status ${context} ${state}: ${changes} change${changes === 1 ? '' : 's'} updated`,
+      }
+    : ignored(`${sha.slice(0, 12)} is not the head of a Nightshift change`);
+}
+
+async function trackHeadCheck(ctx: Context, sha: string, key: string, state: ChecksState): Promise<number> {
   const url = `${ctx.deps.github.webUrl}/${ctx.ref.owner}/${ctx.ref.name}`;
   const changes = await trackCheck(ctx.deps.store.db, url, sha, key, state);
   if (changes > 0) ctx.deps.log.info({ sha, key, state, changes }, 'change checks updated');
+  return changes;
 }
 
 async function onCheckFailure(ctx: Context, event: string): Promise<Reaction> {

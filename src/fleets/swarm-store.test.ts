@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { DATABASE_KINDS, newPostgresDatabase } from '../../test/support/databases.ts';
+import { openDatabase } from '../store/db.ts';
+import { Store } from '../store/index.ts';
+import { migrate } from '../store/migrate.ts';
+import { MIGRATIONS } from '../store/migrations/index.ts';
+import { swarmQueries } from './swarm-store.ts';
+
+/** Swarms recorded before migration 13 (one row per name, no planner or roles) upgrade with their runs. */
+describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 (%s)', (kind) => {
+  it('keeps an earlier swarm’s facets and converge run, each showing its role', async () => {
+    const url = kind === 'postgres' ? await newPostgresDatabase() : undefined;
+    const db = await openDatabase({ url });
+    try {
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version < 13),
+      );
+      await db.exec(`
+        INSERT INTO repos (id, name, url, default_branch) VALUES ('repo_1', 'app', '/srv/app', 'main');
+        INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, conclusion, timeout_ms, trigger)
+        VALUES ('run_a', 'repo_1', 'script', '{}', '{}', 'completed', 'success', 1000, 'swarm:colors'),
+               ('run_b', 'repo_1', 'script', '{}', '{}', 'completed', 'success', 1000, 'swarm:colors'),
+               ('run_c', 'repo_1', 'swarm-converge', '{}', '{}', 'completed', 'success', 1000, 'swarm:colors');
+        INSERT INTO swarms (name, repo_id, spec, state, facets, converge_run_id)
+        VALUES ('colors', 'repo_1', '{}', 'completed',
+          '[{"id": "red", "runId": "run_a", "conclusion": "success"}, {"id": "blue", "runId": "run_b"}, {"id": "gone", "runId": "run_x"}]',
+          'run_c');
+      `);
+
+      expect(await migrate(db)).toEqual(MIGRATIONS.filter((m) => m.version >= 13).map((m) => m.version));
+      const swarm = await swarmQueries(db).forRun('run_b');
+
+      expect(swarm).toMatchObject({ name: 'colors', state: 'completed', role: 'facet', facet: 'blue' });
+      expect(swarm!.id).toMatch(/^swm_/);
+      expect(swarm!.runs.map((r) => [r.id, r.role, r.facet])).toEqual([
+        ['run_a', 'facet', 'red'],
+        ['run_b', 'facet', 'blue'],
+        ['run_c', 'converge', null],
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('keeps every execution of a swarm name apart', async () => {
+    const store = await Store.open({ url: kind === 'postgres' ? await newPostgresDatabase() : undefined });
+    try {
+      const repo = await store.repos.upsert({ name: 'app', url: '/srv/app', defaultBranch: 'main' });
+      const swarms = swarmQueries(store.db);
+      const spec = { name: 'colors', repo: '/srv/app', goal: 'g', facets: [{ id: 'red', script: 'true' }] };
+      const runs = [];
+      for (let i = 0; i < 2; i++) {
+        const id = await swarms.create(spec, repo.id, 'facets');
+        const run = await store.createRun({
+          repoId: repo.id,
+          blueprint: 'script',
+          blueprintSpec: {},
+          inputs: {},
+          timeoutMs: 1000,
+        });
+        await swarms.addRun(id, run.id, 'facet', 'red');
+        runs.push({ id, run: run.id });
+      }
+
+      const [first, second] = await Promise.all(runs.map((r) => swarms.forRun(r.run)));
+
+      expect(first!.id).toBe(runs[0]!.id);
+      expect(second!.id).toBe(runs[1]!.id);
+      expect(first!.runs.map((r) => r.id)).toEqual([runs[0]!.run]);
+      expect(second!.runs.map((r) => r.id)).toEqual([runs[1]!.run]);
+    } finally {
+      await store.close();
+    }
+  });
+});

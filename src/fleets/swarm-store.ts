@@ -1,0 +1,89 @@
+import { newId } from '../core/ids.ts';
+import type { RunConclusion, RunStatus } from '../core/run.ts';
+import type { Queryable } from '../store/db.ts';
+import type { SwarmSpec } from './schema.ts';
+
+/** What a run does in a swarm: propose the facets, work on one, or converge them into one change. */
+export type SwarmRole = 'planner' | 'facet' | 'converge';
+
+/** One run of a swarm, as a person looks it up. */
+export interface SwarmRunLink {
+  id: string;
+  role: SwarmRole;
+  /** The facet's id, for a facet run. */
+  facet: string | null;
+  status: RunStatus;
+  conclusion: RunConclusion | null;
+}
+
+/** The swarm a run belongs to (one execution of `nightshift swarm`), its role there, and every run of it. */
+export interface RunSwarm {
+  id: string;
+  name: string;
+  /** `planning`, `facets`, `converging`, `completed` or `failed`. */
+  state: string;
+  reason: string | null;
+  role: SwarmRole;
+  facet: string | null;
+  /** The planner, the facets in the order they started, then the converge run. */
+  runs: SwarmRunLink[];
+}
+
+/** Swarm records: one row per execution, with the runs it started and their roles. */
+export function swarmQueries(db: Queryable) {
+  return {
+    /** Records a new execution of `spec` and returns its id. */
+    async create(spec: SwarmSpec, repoId: string, state: string): Promise<string> {
+      const id = newId('swm');
+      await db.query('INSERT INTO swarms (id, name, repo_id, spec, state) VALUES ($1, $2, $3, $4, $5)', [
+        id,
+        spec.name,
+        repoId,
+        JSON.stringify(spec),
+        state,
+      ]);
+      return id;
+    },
+
+    /** Where the swarm stands: its state, its facets (with their runs' outcomes) and why it failed. */
+    async update(
+      id: string,
+      fields: { state: string; facets: unknown; convergeRunId: string | null; reason: string | null },
+    ): Promise<void> {
+      await db.query(
+        'UPDATE swarms SET state = $2, facets = $3, converge_run_id = $4, reason = $5, updated_at = now() WHERE id = $1',
+        [id, fields.state, JSON.stringify(fields.facets), fields.convergeRunId, fields.reason],
+      );
+    },
+
+    /** Records a run the swarm started, with its role (the planner's is also kept on the swarm). */
+    async addRun(id: string, runId: string, role: SwarmRole, facet: string | null = null): Promise<void> {
+      await db.query('INSERT INTO swarm_runs (run_id, swarm_id, role, facet) VALUES ($1, $2, $3, $4)', [
+        runId,
+        id,
+        role,
+        facet,
+      ]);
+      if (role === 'planner')
+        await db.query('UPDATE swarms SET planner_run_id = $2 WHERE id = $1', [id, runId]);
+    },
+
+    /** The swarm `runId` is part of, or null. */
+    async forRun(runId: string): Promise<RunSwarm | null> {
+      const rows = await db.query<{ id: string; name: string; state: string; reason: string | null }>(
+        'SELECT s.id, s.name, s.state, s.reason FROM swarm_runs sr JOIN swarms s ON s.id = sr.swarm_id WHERE sr.run_id = $1',
+        [runId],
+      );
+      const swarm = rows[0];
+      if (!swarm) return null;
+      const runs = await db.query<SwarmRunLink>(
+        `SELECT r.id, sr.role, sr.facet, r.status, r.conclusion FROM swarm_runs sr JOIN runs r ON r.id = sr.run_id
+         WHERE sr.swarm_id = $1
+         ORDER BY CASE sr.role WHEN 'planner' THEN 0 WHEN 'facet' THEN 1 ELSE 2 END, r.created_at, r.id`,
+        [swarm.id],
+      );
+      const self = runs.find((run) => run.id === runId)!;
+      return { ...swarm, role: self.role, facet: self.facet, runs };
+    },
+  };
+}
