@@ -108,7 +108,7 @@ export async function executeRun(
       stateDir: join(deps.runsDir, run.id),
       files: await deps.harnesses.sandboxFiles(
         blueprint.steps.flatMap((step) =>
-          step.kind === 'agent' ? [step.harness ?? deps.defaultHarness] : [],
+          step.kind === 'agent' ? [step.harness ?? run.inputs.harness ?? deps.defaultHarness] : [],
         ),
       ),
       onEgress: (decision) => {
