@@ -33,6 +33,13 @@ export interface SubRunTools {
   status(id: string): Promise<SubRunInfo>;
 }
 
+/** A stdio MCP server that an agent CLI starts inside the sandbox: `command ...args`, called `name`. */
+export interface SandboxMcpServer {
+  name: string;
+  command: string;
+  args: string[];
+}
+
 export interface HarnessContext {
   runId: string;
   /** The blueprint step the agent works for (fix rounds of a gate come back to the same step). */
