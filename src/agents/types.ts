@@ -69,8 +69,16 @@ export interface HarnessContext {
   modelGatewaySocket?: string;
   /** Aborted when the run is cancelled or times out. */
   signal: AbortSignal;
-  /** Starting and reading sub-runs (the built-in agent's `start_run` and `run_status` tools). */
+  /**
+   * Starting and reading sub-runs (the built-in agent's `start_run` and `run_status` tools);
+   * undefined when the policy allows none (`runs.max_children` or `runs.max_depth` is 0).
+   */
   subRuns?: SubRunTools;
+  /**
+   * The same tools for agent CLIs: an MCP server inside the sandbox that forwards each call to
+   * the host, which answers with `subRuns`. Set exactly when `subRuns` is.
+   */
+  subRunsServer?: SandboxMcpServer;
 }
 
 /** One conversation with an agent, started by `Harness.start`. */

@@ -93,6 +93,10 @@ export async function executeRun(
     markDelivered: (ids) => store.steering.markDelivered(ids),
   });
   let provisioned: Provisioned | null = null;
+  const subRunDenied = (reason: string) => {
+    events.push({ type: 'policy.denied', data: { what: 'sub-run', reason } });
+    audit.push({ kind: 'policy.denied', runId: run.id, data: { what: 'sub-run', reason } });
+  };
   let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
   try {
@@ -111,6 +115,24 @@ export async function executeRun(
           step.kind === 'agent' ? [step.harness ?? run.inputs.harness ?? deps.defaultHarness] : [],
         ),
       ),
+      subRuns: {
+        tools: (policy) =>
+          subRunTools({
+            store,
+            scm: deps.scm,
+            policy,
+            run,
+            repo,
+            denied: subRunDenied,
+            spawned: (child, childRepo, depth) =>
+              audit.push({
+                kind: 'run.spawned',
+                runId: run.id,
+                data: { childRunId: child.id, repo: childRepo.url, blueprint: child.blueprint, depth },
+              }),
+          }),
+        refused: subRunDenied,
+      },
       onEgress: (decision) => {
         audit.push(egressEntry(decision, run.id));
         if (!decision.allowed) {
@@ -215,23 +237,8 @@ export async function executeRun(
         signal,
         steering,
         progress,
-        subRuns: subRunTools({
-          store,
-          scm: deps.scm,
-          policy,
-          run,
-          repo,
-          denied: (reason) => {
-            events.push({ type: 'policy.denied', data: { what: 'sub-run', reason } });
-            audit.push({ kind: 'policy.denied', runId: run.id, data: { what: 'sub-run', reason } });
-          },
-          spawned: (child, childRepo, depth) =>
-            audit.push({
-              kind: 'run.spawned',
-              runId: run.id,
-              data: { childRunId: child.id, repo: childRepo.url, blueprint: child.blueprint, depth },
-            }),
-        }),
+        subRuns: provisioned.subRuns,
+        subRunsServer: provisioned.subRunsServer,
         secrets: secretsFor(environment.secrets ?? [], deps.secrets),
         auditSecrets: (names, step) =>
           audit.push({ kind: 'secret.used', runId: run.id, data: { names, step } }),
