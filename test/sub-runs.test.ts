@@ -149,7 +149,7 @@ describe('sub-runs started by an agent', () => {
     const denied = audit
       .filter((e) => e.kind === 'policy.denied')
       .map((e) => (e.data as { what: string }).what);
-    expect(denied).toEqual(['sub-run', 'sub-run', 'sub-run', 'sub-run']);
+    expect(denied).toEqual(['sub-run', 'sub-run', 'sub-run', 'sub-run', 'sub-run']);
     const spawned = audit.filter((e) => e.kind === 'run.spawned').map((e) => e.data);
     expect(spawned).toEqual([
       { childRunId: kids[0]!.id, repo, blueprint: 'script', depth: 1 },

@@ -33,6 +33,13 @@ export interface SubRunTools {
   status(id: string): Promise<SubRunInfo>;
 }
 
+/** A stdio MCP server that an agent CLI starts inside the sandbox: `command ...args`, called `name`. */
+export interface SandboxMcpServer {
+  name: string;
+  command: string;
+  args: string[];
+}
+
 export interface HarnessContext {
   runId: string;
   /** The blueprint step the agent works for (fix rounds of a gate come back to the same step). */
@@ -62,8 +69,16 @@ export interface HarnessContext {
   modelGatewaySocket?: string;
   /** Aborted when the run is cancelled or times out. */
   signal: AbortSignal;
-  /** Starting and reading sub-runs (the built-in agent's `start_run` and `run_status` tools). */
+  /**
+   * Starting and reading sub-runs (the built-in agent's `start_run` and `run_status` tools);
+   * undefined when the policy allows none (`runs.max_children` or `runs.max_depth` is 0).
+   */
   subRuns?: SubRunTools;
+  /**
+   * The same tools for agent CLIs: an MCP server inside the sandbox that forwards each call to
+   * the host, which answers with `subRuns`. Set exactly when `subRuns` is.
+   */
+  subRunsServer?: SandboxMcpServer;
 }
 
 /** One conversation with an agent, started by `Harness.start`. */

@@ -93,25 +93,51 @@ export async function executeRun(
     markDelivered: (ids) => store.steering.markDelivered(ids),
   });
   let provisioned: Provisioned | null = null;
+  const subRunDenied = (reason: string) => {
+    events.push({ type: 'policy.denied', data: { what: 'sub-run', reason } });
+    audit.push({ kind: 'policy.denied', runId: run.id, data: { what: 'sub-run', reason } });
+  };
   let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
   let repo: Repo | undefined;
   try {
-    repo = await store.repos.get(run.repoId);
+    const runRepo = await store.repos.get(run.repoId);
+    repo = runRepo;
     const blueprint = (await store.blueprintSpec(run.id)) as Blueprint;
+    const harnesses = blueprint.steps.flatMap((step) =>
+      step.kind === 'agent' ? [step.harness ?? run.inputs.harness ?? deps.defaultHarness] : [],
+    );
     const started = Date.now();
     provisioned = await provision(deps, {
       id: run.id,
-      repo,
+      repo: runRepo,
       baseCommit: run.baseCommit,
       baseRef: run.baseRef,
       queuedAt: run.createdAt,
       stateDir: join(deps.runsDir, run.id),
-      files: await deps.harnesses.sandboxFiles(
-        blueprint.steps.flatMap((step) =>
-          step.kind === 'agent' ? [step.harness ?? deps.defaultHarness] : [],
-        ),
-      ),
+      files: await deps.harnesses.sandboxFiles(harnesses),
+      // Only agents start sub-runs: a blueprint without an agent step gets no sub-run socket.
+      subRuns:
+        harnesses.length === 0
+          ? undefined
+          : {
+              tools: (policy) =>
+                subRunTools({
+                  store,
+                  scm: deps.scm,
+                  policy,
+                  run,
+                  repo: runRepo,
+                  denied: subRunDenied,
+                  spawned: (child, childRepo, depth) =>
+                    audit.push({
+                      kind: 'run.spawned',
+                      runId: run.id,
+                      data: { childRunId: child.id, repo: childRepo.url, blueprint: child.blueprint, depth },
+                    }),
+                }),
+              refused: subRunDenied,
+            },
       onEgress: (decision) => {
         audit.push(egressEntry(decision, run.id));
         if (!decision.allowed) {
@@ -219,23 +245,8 @@ export async function executeRun(
         steering,
         progress,
         gates: new Map(),
-        subRuns: subRunTools({
-          store,
-          scm: deps.scm,
-          policy,
-          run,
-          repo,
-          denied: (reason) => {
-            events.push({ type: 'policy.denied', data: { what: 'sub-run', reason } });
-            audit.push({ kind: 'policy.denied', runId: run.id, data: { what: 'sub-run', reason } });
-          },
-          spawned: (child, childRepo, depth) =>
-            audit.push({
-              kind: 'run.spawned',
-              runId: run.id,
-              data: { childRunId: child.id, repo: childRepo.url, blueprint: child.blueprint, depth },
-            }),
-        }),
+        subRuns: provisioned.subRuns,
+        subRunsServer: provisioned.subRunsServer,
         secrets: secretsFor(environment.secrets ?? [], deps.secrets),
         auditSecrets: (names, step) =>
           audit.push({ kind: 'secret.used', runId: run.id, data: { names, step } }),

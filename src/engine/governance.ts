@@ -1,5 +1,13 @@
 import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import {
+  MCP_SERVER_SCRIPT,
+  runToolsServer,
+  SANDBOX_MCP_SERVER,
+  SANDBOX_RUN_TOOLS_SOCKET,
+  startRunToolsHost,
+} from '../agents/run-tools/index.ts';
+import type { SandboxMcpServer, SubRunTools } from '../agents/types.ts';
 import {
   BRIDGE_SCRIPT,
   bridgeCommand,
@@ -21,7 +29,7 @@ import type { ExecOptions, Sandbox, SandboxLimits, SandboxSpec } from '../sandbo
 /** Where the model gateway's socket is inside the sandbox, and the loopback port bridged to it. */
 const SANDBOX_MODEL_SOCKET = '/run/nightshift/model.sock';
 const SANDBOX_MODEL_PORT = 4000;
-/** The host's node and the bridge program, shown read-only inside the sandbox. */
+/** The host's node, the bridge and the sub-run tools' MCP server, shown read-only inside the sandbox. */
 const SANDBOX_NODE = '/run/nightshift/node';
 const SANDBOX_BRIDGE = '/run/nightshift/bridge.mjs';
 
@@ -36,6 +44,11 @@ export interface GovernanceOptions {
   modelProviders: ModelGatewayOptions['providers'] | null;
   /** The node binary the in-sandbox bridge runs with (visible inside the sandbox). */
   node: string;
+  /**
+   * The run's sub-run tools, served to the sandbox on a socket of its own (for agent CLIs);
+   * `refused` records a request on that socket refused before it reached a tool.
+   */
+  subRuns?: { tools: SubRunTools; refused(reason: string): void };
   onEgress(decision: EgressDecision): void;
   onModelCall(call: ModelCall): void;
   onBudgetExceeded(totals: UsageTotals): void;
@@ -49,6 +62,8 @@ export interface RunGovernance {
   govern(sandbox: Sandbox): Sandbox;
   /** The model gateway's Unix socket, for harnesses running on the host (the built-in agent). */
   modelGatewaySocket?: string;
+  /** The MCP server serving the sub-run tools inside the sandbox, when `subRuns` was given. */
+  subRunsServer?: SandboxMcpServer;
   close(): Promise<void>;
 }
 
@@ -59,9 +74,10 @@ function lower(a: number | undefined, b: number | null | undefined): number | un
 }
 
 /**
- * Starts a run's egress proxy (when the policy allows any host) and model gateway (when a
- * provider is configured) on Unix sockets in its state directory, and turns the policy into
- * sandbox settings. Without either service the sandbox has no way out at all, and no bridge.
+ * Starts a run's egress proxy (when the policy allows any host), model gateway (when a
+ * provider is configured) and sub-run socket (when given sub-run tools) on Unix sockets in its
+ * state directory, and turns the policy into sandbox settings. Without the proxy and the gateway
+ * the sandbox has no way out at all, and no bridge.
  */
 export async function startGovernance(options: GovernanceOptions): Promise<RunGovernance> {
   const { policy } = options;
@@ -104,6 +120,16 @@ export async function startGovernance(options: GovernanceOptions): Promise<RunGo
       const base = `http://127.0.0.1:${SANDBOX_MODEL_PORT}`;
       env = { ...env, ANTHROPIC_BASE_URL: base, OPENAI_BASE_URL: `${base}/v1` };
     }
+    if (options.subRuns) {
+      // Only this sandbox sees the socket; whoever connects to it acts for this run, and no other.
+      const host = await startRunToolsHost({
+        socketPath: join(options.stateDir, 'runs.sock'),
+        tools: options.subRuns.tools,
+        refused: options.subRuns.refused,
+      });
+      closers.push(() => host.close());
+      sockets.push({ path: host.socketPath, target: SANDBOX_RUN_TOOLS_SOCKET });
+    }
   } catch (error) {
     await Promise.allSettled(closers.map((close) => close()));
     throw error;
@@ -130,23 +156,30 @@ export async function startGovernance(options: GovernanceOptions): Promise<RunGo
     env,
   };
   const bridge = routes.length > 0 ? bridgeCommand(SANDBOX_NODE, routes, SANDBOX_BRIDGE) : null;
-  if (bridge) {
-    // A copy in the state dir: Nightshift's own files may live anywhere (even under /tmp, which
-    // the sandbox launcher covers while bwrap starts); the state dir is always reachable.
-    const script = join(options.stateDir, 'bridge.mjs');
-    await copyFile(BRIDGE_SCRIPT, script).catch(async (error: unknown) => {
+  // Copies in the state dir: Nightshift's own files may live anywhere (even under /tmp, which
+  // the sandbox launcher covers while bwrap starts); the state dir is always reachable.
+  const scripts = [
+    ...(bridge ? [{ path: BRIDGE_SCRIPT, target: SANDBOX_BRIDGE }] : []),
+    ...(options.subRuns ? [{ path: MCP_SERVER_SCRIPT, target: SANDBOX_MCP_SERVER }] : []),
+  ];
+  if (scripts.length > 0) {
+    spec.files = [{ path: options.node, target: SANDBOX_NODE }];
+    try {
+      for (const script of scripts) {
+        const copy = join(options.stateDir, basename(script.target));
+        await copyFile(script.path, copy);
+        spec.files.push({ path: copy, target: script.target });
+      }
+    } catch (error) {
       await Promise.allSettled(closers.map((close) => close()));
       throw error;
-    });
-    spec.files = [
-      { path: options.node, target: SANDBOX_NODE },
-      { path: script, target: SANDBOX_BRIDGE },
-    ];
+    }
   }
   return {
     spec,
     govern: (sandbox) => (bridge ? withBridge(sandbox, bridge) : sandbox),
     modelGatewaySocket,
+    subRunsServer: options.subRuns ? runToolsServer(SANDBOX_NODE) : undefined,
     close: async () => {
       await Promise.allSettled(closers.map((close) => close()));
     },

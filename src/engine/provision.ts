@@ -1,10 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises';
+import type { SandboxMcpServer, SubRunTools } from '../agents/types.ts';
 import type { Repo } from '../core/run.ts';
 import type { ModelCall, ModelGatewayOptions, UsageTotals } from '../egress/gateway/index.ts';
 import type { EgressDecision } from '../egress/proxy/index.ts';
 import { loadEnvironment } from '../environments/load.ts';
 import type { Environment } from '../environments/types.ts';
 import { type LoadedPolicy, loadPolicy } from '../policy/load.ts';
+import type { Policy } from '../policy/types.ts';
 import type { Sandbox, SandboxFile, SandboxLimits, SandboxProvider } from '../sandbox/types.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import { type RunGovernance, startGovernance } from './governance.ts';
@@ -34,6 +36,11 @@ export interface ProvisionInput {
   repoPolicyFile?: string;
   /** Extra host files shown read-only (the agent programs of the blueprint's harnesses). */
   files?: SandboxFile[];
+  /**
+   * The run's sub-run tools, made once the policy is known and only when it allows sub-runs;
+   * `refused` records a request the sandbox's sub-run socket refused.
+   */
+  subRuns?: { tools(policy: Policy): SubRunTools; refused(reason: string): void };
   onEgress(decision: EgressDecision): void;
   onModelCall(call: ModelCall): void;
   onBudgetExceeded(totals: UsageTotals): void;
@@ -48,8 +55,16 @@ export interface Provisioned {
   sandbox: Sandbox;
   /** The run's model gateway socket, for host-side harnesses; undefined without a model provider. */
   modelGatewaySocket?: string;
+  /** The run's sub-run tools (host side) and the MCP server serving them in the sandbox. */
+  subRuns?: SubRunTools;
+  subRunsServer?: SandboxMcpServer;
   /** Destroys the sandbox, stops its egress services and removes its state. */
   release(): Promise<void>;
+}
+
+/** Whether the policy lets a run start any sub-run (`runs.max_children` and `runs.max_depth` above 0). */
+function subRunsAllowed(policy: Policy): boolean {
+  return policy.runs.maxChildren.value > 0 && policy.runs.maxDepth.value > 0;
 }
 
 /**
@@ -70,6 +85,10 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
   });
   await rm(input.stateDir, { recursive: true, force: true });
   await mkdir(input.stateDir, { recursive: true });
+  const subRuns =
+    input.subRuns && subRunsAllowed(policy.policy)
+      ? { tools: input.subRuns.tools(policy.policy), refused: input.subRuns.refused }
+      : undefined;
   let governance: RunGovernance | null = null;
   try {
     governance = await startGovernance({
@@ -79,6 +98,7 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
       limits: deps.limits,
       modelProviders: deps.modelProviders,
       node: deps.node,
+      subRuns,
       onEgress: input.onEgress,
       onModelCall: input.onModelCall,
       onBudgetExceeded: input.onBudgetExceeded,
@@ -101,6 +121,8 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
       policy,
       sandbox,
       modelGatewaySocket: services.modelGatewaySocket,
+      subRuns: subRuns?.tools,
+      subRunsServer: services.subRunsServer,
       async release() {
         await sandbox.destroy({ discard: true }).catch(() => {});
         await services.close();

@@ -171,6 +171,8 @@ export function subRunTools(deps: SubRunDeps): SubRunTools {
       [run.id, id.trim()],
     );
     if (rows.length !== 1) {
+      // Reading another run is acting for it: refused and recorded like any other refusal.
+      deps.denied(`run_status of ${JSON.stringify(id)}, which is not a sub-run this run started`);
       throw new NightshiftError('NOT_FOUND', `run ${id} is not a sub-run this run started`, {
         hint: 'pass an id start_run returned',
       });

@@ -8,7 +8,7 @@ import { homePaths } from '../../src/core/home.ts';
 import { newId } from '../../src/core/ids.ts';
 import { Engine, engineConfig } from '../../src/engine/index.ts';
 import { provision } from '../../src/engine/provision.ts';
-import { type ModelServer, type ScriptedTurn, startModelServer } from './model-server.ts';
+import { type ModelServer, type ScriptedEntry, type ScriptedTurn, startModelServer } from './model-server.ts';
 import { makeRepo } from './repos.ts';
 
 export const LIMITS = { memoryBytes: 2048 * 1024 * 1024, pids: 512 };
@@ -36,11 +36,11 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
  * gateway (provider variables from `env`), and the suite's shared tools cache.
  */
 export function harnessEngine(harness: string, env: (models: ModelServer) => NodeJS.ProcessEnv) {
-  const script: ScriptedTurn[] = [];
+  const script: ScriptedEntry[] = [];
   // The temp dir is made in beforeAll: a suite filtered out (`-t`) runs no afterAll to remove it.
   const state = { script, repos: 0 } as {
     dir: string;
-    script: ScriptedTurn[];
+    script: ScriptedEntry[];
     repos: number;
     models: ModelServer;
     engine: Engine;

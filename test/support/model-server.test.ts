@@ -203,6 +203,23 @@ describe('scripted model server: OpenAI Responses', () => {
     expect(JSON.parse(args)).toEqual({ command: 'ls' });
     expect(tool.at(-1)?.event).toBe('response.completed');
   });
+
+  it('calls a function of a namespace tool by NAMESPACE.NAME, naming the namespace in the call', async () => {
+    const { url } = await serve([{ toolCalls: [{ name: 'mcp__nightshift.start_run', input: {} }], usage }]);
+    const namespace = {
+      type: 'namespace',
+      name: 'mcp__nightshift',
+      tools: [{ type: 'function', name: 'start_run' }],
+    };
+
+    const body = (await (await post(`${url}/v1/responses`, { tools: [namespace] })).json()) as {
+      output: unknown[];
+    };
+
+    expect(body.output).toEqual([
+      expect.objectContaining({ type: 'function_call', namespace: 'mcp__nightshift', name: 'start_run' }),
+    ]);
+  });
 });
 
 describe('scripted model server', () => {

@@ -8,7 +8,10 @@ export interface ScriptedUsage {
   outputTokens: number;
 }
 
-/** One tool call of a scripted turn; `name` may list alternatives, the first the client advertised wins. */
+/**
+ * One tool call of a scripted turn; `name` may list alternatives, the first the client advertised
+ * wins. A function in a Responses `namespace` tool is `NAMESPACE.NAME` (`mcp__nightshift.start_run`).
+ */
 export interface ScriptedToolCall {
   name: string | string[];
   input: Record<string, unknown>;
@@ -144,11 +147,20 @@ export async function startModelServer(options: { script: ScriptedEntry[] }): Pr
   };
 }
 
-/** Names of the tools the client advertised, in each API's own shape. */
+/**
+ * Names of the tools the client advertised, in each API's own shape. A function inside a
+ * Responses `namespace` tool (how Codex groups an MCP server's tools) is named `NAMESPACE.NAME`.
+ */
 function advertisedTools(api: Api, body: Body): string[] {
   const tools = Array.isArray(body.tools) ? (body.tools as Body[]) : [];
   return tools
-    .map((tool) => (api === 'chat' ? (tool.function as Body | undefined)?.name : tool.name))
+    .flatMap((tool) => {
+      if (api === 'chat') return [(tool.function as Body | undefined)?.name];
+      if (api === 'responses' && tool.type === 'namespace' && Array.isArray(tool.tools)) {
+        return (tool.tools as Body[]).map((inner) => `${tool.name}.${inner.name}`);
+      }
+      return [tool.name];
+    })
     .filter((name): name is string => typeof name === 'string');
 }
 
@@ -252,10 +264,16 @@ function responseItem(b: Block): Body {
         type: 'function_call',
         id: `fc_${b.id}`,
         call_id: b.id,
-        name: b.name,
+        ...namespaced(b.name),
         arguments: b.json,
         status: 'completed',
       };
+}
+
+/** A Responses function call's name, and its namespace when the tool is in one (`NAMESPACE.NAME`). */
+function namespaced(name: string): Body {
+  const dot = name.lastIndexOf('.');
+  return dot === -1 ? { name } : { namespace: name.slice(0, dot), name: name.slice(dot + 1) };
 }
 
 function responseObject(a: Answer, status: string, output: Body[]): Body {

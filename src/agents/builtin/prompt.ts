@@ -1,4 +1,5 @@
 import type { Sandbox } from '../../sandbox/types.ts';
+import { RUN_TOOLS_LINE } from '../run-tools/definitions.ts';
 import { capture } from './output.ts';
 import { WORKSPACE } from './paths.ts';
 
@@ -40,8 +41,7 @@ export async function readInstructions(
   return found;
 }
 
-const SUB_RUNS = `
-- start_run, run_status: start a sub-run (another run, in its own sandbox and on its own branch) for a separate part of the work, and read how it is doing. The policy limits how many you may start; a sub-run cannot start runs itself.`;
+const SUB_RUNS = `\n- ${RUN_TOOLS_LINE}`;
 
 /** The system prompt: how to work and with which tools, then the repository's instructions. */
 export function systemPrompt(

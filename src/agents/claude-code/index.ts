@@ -1,11 +1,24 @@
 import { CliHarness, GATEWAY_KEY, QUIET_ENV } from '../cli/harness.ts';
 import type { CliAdapter } from '../cli/session.ts';
-import type { HarnessContext } from '../types.ts';
+import { runToolsInstructions } from '../run-tools/index.ts';
+import type { HarnessContext, SandboxMcpServer } from '../types.ts';
 import { ClaudeCodeParser } from './parse.ts';
 
 /** The Claude Code version Nightshift is tested with. */
 export const CLAUDE_CODE_VERSION = '2.1.330';
 export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-4-5';
+
+/**
+ * The sub-run tools' MCP server as `--mcp-config` JSON, and a note about them appended to the
+ * system prompt. `alwaysLoad` puts the tools in the first request instead of behind Claude
+ * Code's tool search; no `--allowedTools` is needed, permissions are bypassed.
+ */
+function subRunsArgs(server: SandboxMcpServer | undefined): string[] {
+  if (!server) return [];
+  const { name, command, args } = server;
+  const config = { mcpServers: { [name]: { type: 'stdio', command, args, alwaysLoad: true } } };
+  return ['--mcp-config', JSON.stringify(config), '--append-system-prompt', runToolsInstructions(name)];
+}
 
 /**
  * Claude Code (`@anthropic-ai/claude-code`) in print mode with `stream-json` output; each
@@ -37,6 +50,7 @@ export class ClaudeCodeHarness extends CliHarness {
           model,
           // Our sandbox is the boundary; Claude Code's own permission prompts would wait for nobody.
           '--dangerously-skip-permissions',
+          ...subRunsArgs(context.subRunsServer),
         ],
         env: {
           ...QUIET_ENV,

@@ -1,6 +1,7 @@
 import { CliHarness, GATEWAY_KEY, QUIET_ENV } from '../cli/harness.ts';
 import type { CliAdapter } from '../cli/session.ts';
-import type { HarnessContext } from '../types.ts';
+import { runToolsInstructions } from '../run-tools/index.ts';
+import type { HarnessContext, SandboxMcpServer } from '../types.ts';
 import { CodexParser } from './parse.ts';
 
 /** The Codex version Nightshift is tested with. */
@@ -10,27 +11,42 @@ export const DEFAULT_CODEX_MODEL = 'gpt-5';
 /**
  * Codex's config: one model provider, the run's gateway (`OPENAI_BASE_URL`, filled in inside the
  * sandbox) over the Responses API; no approvals and no sandbox of its own (ours is the boundary);
- * no update checks, analytics or telemetry export.
+ * no update checks, analytics or telemetry export. With the sub-run tools, their MCP server and
+ * a note about them in the developer instructions (top-level keys come before the tables).
  */
-const CONFIG = `model_provider = "nightshift"
-approval_policy = "never"
-sandbox_mode = "danger-full-access"
-check_for_update_on_startup = false
-
-[model_providers.nightshift]
-name = "Nightshift model gateway"
-base_url = "@BASE_URL@"
-env_key = "OPENAI_API_KEY"
-wire_api = "responses"
-request_max_retries = 2
-stream_max_retries = 2
-
-[analytics]
-enabled = false
-
-[otel]
-exporter = "none"
-`;
+export function codexConfig(server?: SandboxMcpServer): string {
+  const lines = [
+    'model_provider = "nightshift"',
+    'approval_policy = "never"',
+    'sandbox_mode = "danger-full-access"',
+    'check_for_update_on_startup = false',
+    ...(server ? [`developer_instructions = ${JSON.stringify(runToolsInstructions(server.name))}`] : []),
+    '',
+    '[model_providers.nightshift]',
+    'name = "Nightshift model gateway"',
+    'base_url = "@BASE_URL@"',
+    'env_key = "OPENAI_API_KEY"',
+    'wire_api = "responses"',
+    'request_max_retries = 2',
+    'stream_max_retries = 2',
+    '',
+    '[analytics]',
+    'enabled = false',
+    '',
+    '[otel]',
+    'exporter = "none"',
+    // JSON strings and arrays of strings are valid TOML.
+    ...(server
+      ? [
+          '',
+          `[mcp_servers.${server.name}]`,
+          `command = ${JSON.stringify(server.command)}`,
+          `args = ${JSON.stringify(server.args)}`,
+        ]
+      : []),
+  ];
+  return `${lines.join('\n')}\n`;
+}
 
 /**
  * Codex (`@openai/codex`) through `codex exec --json`; each follow-up is one more
@@ -63,7 +79,7 @@ export class CodexHarness extends CliHarness {
             '-c',
             'mkdir -p "$CODEX_HOME" && sed "s|@BASE_URL@|$OPENAI_BASE_URL|" > "$CODEX_HOME/config.toml"',
           ],
-          { env, stdin: CONFIG, cwd: '/' },
+          { env, stdin: codexConfig(context.subRunsServer), cwd: '/' },
         );
         if (result.exitCode !== 0)
           throw new Error(`could not write the Codex config: ${result.stderr.trim()}`);

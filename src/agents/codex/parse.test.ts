@@ -59,6 +59,46 @@ describe('reading codex exec --json', () => {
     expect(events.map((e) => e.type)).toEqual(['agent.tool_call', 'agent.tool_result']);
   });
 
+  it('reads an MCP tool call as server.tool, with the text of its result, failed when the tool says so', () => {
+    const parser = new CodexParser('gpt-5');
+    const call = {
+      type: 'mcp_tool_call',
+      server: 'nightshift',
+      tool: 'run_status',
+      arguments: { id: 'run_x' },
+    };
+    const text = (t: string) => ({ content: [{ type: 'text', text: t }], structured_content: null });
+
+    const events = [
+      {
+        type: 'item.started',
+        item: { id: 'item_1', ...call, result: null, error: null, status: 'in_progress' },
+      },
+      {
+        type: 'item.completed',
+        item: { id: 'item_1', ...call, result: text('status: queued'), error: null, status: 'completed' },
+      },
+      {
+        type: 'item.completed',
+        item: { id: 'item_2', ...call, result: text('refused: no'), error: null, status: 'failed' },
+      },
+      {
+        type: 'item.completed',
+        item: { id: 'item_3', ...call, result: null, error: { message: 'server gone' }, status: 'failed' },
+      },
+    ].flatMap((line) => parser.push(line));
+
+    expect(events.filter((e) => e.type === 'agent.tool_result').map((e) => e.data)).toEqual([
+      { id: 'item_1', output: 'status: queued' },
+      { id: 'item_2', output: 'refused: no', isError: true },
+      { id: 'item_3', output: 'server gone', isError: true },
+    ]);
+    expect(events[0]).toEqual({
+      type: 'agent.tool_call',
+      data: { id: 'item_1', name: 'nightshift.run_status', input: { id: 'run_x' } },
+    });
+  });
+
   it.each([
     [
       { type: 'turn.failed', error: { message: 'stream disconnected' } },

@@ -11,6 +11,23 @@ const FILE_KINDS: Record<string, 'added' | 'modified' | 'deleted'> = {
 };
 
 /**
+ * An MCP tool call's output: the text of its result (a tool that failed, `isError`, has one too),
+ * else its error (the server could not be reached), else the result as JSON.
+ */
+function mcpOutput(item: Json): string {
+  const content = (item.result as Json | null)?.content;
+  const texts = Array.isArray(content)
+    ? content.flatMap((part: Json) =>
+        part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
+      )
+    : [];
+  if (texts.length > 0) return texts.join('\n');
+  const error = item.error as Json | string | null | undefined;
+  if (error) return typeof error === 'string' ? error : String(error.message ?? JSON.stringify(error));
+  return JSON.stringify(item.result) ?? '';
+}
+
+/**
  * Reads `codex exec --json` lines: `thread.started` (the thread id resumed later), `item.*`
  * (agent messages, command executions, file changes, MCP and web tool calls), `turn.completed`
  * (usage) and `turn.failed` / `error`.
@@ -86,10 +103,9 @@ export class CodexParser implements TurnParser {
         call(`${String(item.server)}.${String(item.tool)}`, item.arguments ?? {});
         if (completed) {
           const failed = item.status === 'failed';
-          const output = JSON.stringify(failed ? item.error : item.result) ?? '';
           events.push({
             type: 'agent.tool_result',
-            data: { id, output, ...(failed ? { isError: true } : {}) },
+            data: { id, output: mcpOutput(item), ...(failed ? { isError: true } : {}) },
           });
         }
         break;

@@ -1,6 +1,7 @@
 import { CliHarness, GATEWAY_KEY, QUIET_ENV } from '../cli/harness.ts';
 import type { CliAdapter } from '../cli/session.ts';
-import type { HarnessContext } from '../types.ts';
+import { runToolsInstructions } from '../run-tools/index.ts';
+import type { HarnessContext, SandboxMcpServer } from '../types.ts';
 import { OpenCodeParser } from './parse.ts';
 
 /** The OpenCode version Nightshift is tested with. */
@@ -11,8 +12,12 @@ export const DEFAULT_OPENCODE_MODEL = 'anthropic:claude-sonnet-4-5';
  * OpenCode's config (given in `OPENCODE_CONFIG_CONTENT`): its bundled Anthropic and OpenAI
  * providers pointed at the run's gateway (the `{env:...}` URLs are filled in by OpenCode inside
  * the sandbox) with the placeholder key; no auto-update, sharing, snapshots, LSP or formatters.
+ * With the sub-run tools: their MCP server, and the file telling the agent about them.
  */
-export function openCodeConfig(model: string): string {
+export function openCodeConfig(
+  model: string,
+  subRuns?: { server: SandboxMcpServer; instructions: string },
+): string {
   const slash = model.indexOf('/');
   const provider = model.slice(0, slash);
   const name = model.slice(slash + 1);
@@ -33,6 +38,16 @@ export function openCodeConfig(model: string): string {
       },
       openai: { options: { baseURL: '{env:OPENAI_BASE_URL}', apiKey: GATEWAY_KEY }, ...models('openai') },
     },
+    ...(subRuns && {
+      mcp: {
+        [subRuns.server.name]: {
+          type: 'local',
+          command: [subRuns.server.command, ...subRuns.server.args],
+          enabled: true,
+        },
+      },
+      instructions: [subRuns.instructions],
+    }),
   });
 }
 
@@ -58,6 +73,8 @@ export class OpenCodeHarness extends CliHarness {
   protected adapter(context: HarnessContext): CliAdapter {
     const home = `/home/nightshift/.nightshift-agents/${context.stepId}/opencode`;
     const model = openCodeModel(context.model);
+    const server = context.subRunsServer;
+    const instructions = `${home}/nightshift-instructions.md`;
     const bin = `${this.mountPoint}/node_modules/opencode-linux-${process.arch === 'arm64' ? 'arm64' : 'x64'}/bin/opencode`;
     const env = {
       ...QUIET_ENV,
@@ -65,7 +82,7 @@ export class OpenCodeHarness extends CliHarness {
       XDG_CONFIG_HOME: `${home}/config`,
       XDG_CACHE_HOME: `${home}/cache`,
       XDG_STATE_HOME: `${home}/state`,
-      OPENCODE_CONFIG_CONTENT: openCodeConfig(model),
+      OPENCODE_CONFIG_CONTENT: openCodeConfig(model, server && { server, instructions }),
       OPENCODE_DISABLE_AUTOUPDATE: '1',
       OPENCODE_DISABLE_MODELS_FETCH: '1',
       OPENCODE_DISABLE_LSP_DOWNLOAD: '1',
@@ -77,6 +94,16 @@ export class OpenCodeHarness extends CliHarness {
     return {
       name: 'OpenCode',
       stateDir: home,
+      setup: async () => {
+        if (!server) return;
+        const result = await context.sandbox.exec(
+          ['sh', '-c', 'mkdir -p "$1" && cat > "$2"', 'sh', home, instructions],
+          { stdin: runToolsInstructions(server.name), cwd: '/' },
+        );
+        if (result.exitCode !== 0) {
+          throw new Error(`could not write OpenCode's instructions file: ${result.stderr.trim()}`);
+        }
+      },
       command: (message, sessionId) => ({
         argv: [
           bin,

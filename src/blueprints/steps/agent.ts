@@ -37,6 +37,7 @@ export async function runAgentStep(
     modelGatewaySocket: context.modelGatewaySocket,
     signal: context.signal,
     subRuns: context.subRuns,
+    subRunsServer: context.subRunsServer,
   };
   await harness.prepare?.(harnessContext);
   const session = harness.start(prompt, harnessContext);

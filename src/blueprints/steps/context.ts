@@ -1,5 +1,5 @@
 import type { HarnessRegistry } from '../../agents/registry.ts';
-import type { SubRunTools } from '../../agents/types.ts';
+import type { SandboxMcpServer, SubRunTools } from '../../agents/types.ts';
 import type { DiffStat, Repo, Run, RunConclusion } from '../../core/run.ts';
 import type { EventWriter } from '../../engine/event-writer.ts';
 import type { Steering } from '../../engine/steering.ts';
@@ -44,6 +44,8 @@ export interface StepContext {
   reviewChange?: (change: { diffstat: DiffStat }) => string | null;
   /** Sub-runs the run's agent may start, bounded by the policy (`start_run`, `run_status`). */
   subRuns?: SubRunTools;
+  /** The MCP server serving the same tools to agent CLIs inside the sandbox. */
+  subRunsServer?: SandboxMcpServer;
   /** Follow-ups and stop requests for the run's agent. */
   steering?: Steering;
   /** The step executing now (kept up to date by the blueprint walker), to attribute model usage. */
