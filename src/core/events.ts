@@ -75,3 +75,6 @@ export type RunEventType = RunEventPayload['type'];
 
 /** A stored event: numbered per run, from 1, with no gaps. */
 export type RunEvent = RunEventPayload & { runId: string; seq: number; at: Date };
+
+/** An event to append, with when it happened when that was before it is written (a batched write). */
+export type TimedEventPayload = RunEventPayload & { at?: Date };

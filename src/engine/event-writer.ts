@@ -1,5 +1,5 @@
 import { BatchWriter } from '../core/batch-writer.ts';
-import type { RunEventPayload } from '../core/events.ts';
+import type { RunEventPayload, TimedEventPayload } from '../core/events.ts';
 import type { Store } from '../store/index.ts';
 
 const MAX_OUTPUT_CHUNK = 16 * 1024;
@@ -9,7 +9,7 @@ const MAX_OUTPUT_CHUNK = 16 * 1024;
  * of one stream become one event) and flushed every 100 ms, so a chatty command costs a few
  * writes a second, not one per line.
  */
-export class EventWriter extends BatchWriter<RunEventPayload> {
+export class EventWriter extends BatchWriter<TimedEventPayload> {
   constructor(store: Store, runId: string, attempt: number) {
     super((batch) => store.appendEvents(runId, batch, attempt), 100);
   }
@@ -30,7 +30,8 @@ export class EventWriter extends BatchWriter<RunEventPayload> {
       last.data = { ...last.data, text: last.data.text + payload.data.text };
       this.schedule();
     } else {
-      super.push(payload);
+      // Stamped now: the batch is written up to 100 ms later.
+      super.push({ ...payload, at: new Date() });
     }
   }
 }

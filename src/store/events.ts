@@ -1,5 +1,5 @@
 import { NightshiftError } from '../core/errors.ts';
-import type { RunEvent, RunEventPayload } from '../core/events.ts';
+import type { RunEvent, TimedEventPayload } from '../core/events.ts';
 import type { Queryable } from './db.ts';
 
 interface EventRow {
@@ -24,7 +24,7 @@ export class RunFencedError extends NightshiftError {
 }
 
 /**
- * Appends events with the next sequence numbers, in one statement: the counter row's update
+ * Appends events with the next sequence numbers (at the time each names, else now), in one statement: the counter row's update
  * (whose row lock makes numbers gap-free and unique) and the inserts. A `run.status` event also
  * sets the run's status (the last one in the batch), and its base commit and branch when the
  * event names them. With `attempt`, only that attempt of a run that is not completed may write
@@ -33,13 +33,13 @@ export class RunFencedError extends NightshiftError {
 export async function appendEvents(
   db: Queryable,
   runId: string,
-  payloads: readonly RunEventPayload[],
+  payloads: readonly TimedEventPayload[],
   attempt?: number,
 ): Promise<RunEvent[]> {
   if (payloads.length === 0) return [];
   const status = payloads.findLast((payload) => payload.type === 'run.status');
   const update = status?.type === 'run.status' ? status.data : undefined;
-  const fence = attempt === undefined ? '' : ` AND attempt = $7 AND status <> 'completed'`;
+  const fence = attempt === undefined ? '' : ` AND attempt = $8 AND status <> 'completed'`;
   const params: unknown[] = [
     runId,
     payloads.length,
@@ -47,6 +47,7 @@ export async function appendEvents(
     payloads.map((payload) => JSON.stringify(payload.data)),
     update?.status ?? null,
     update ? [update.baseCommit ?? null, update.branch ?? null] : [null, null],
+    payloads.map((payload) => payload.at?.toISOString() ?? null),
   ];
   if (attempt !== undefined) params.push(attempt);
   const inserted = await db.query<EventRow>(
@@ -54,9 +55,9 @@ export async function appendEvents(
        UPDATE runs SET last_seq = last_seq + $2, status = coalesce($5, status),
          base_commit = coalesce(($6::text[])[1], base_commit), branch = coalesce(($6::text[])[2], branch)
        WHERE id = $1${fence} RETURNING last_seq)
-     INSERT INTO run_events (run_id, seq, type, data)
-     SELECT $1, counter.last_seq - $2 + e.ord, e.type, e.data::jsonb
-     FROM counter, unnest($3::text[], $4::text[]) WITH ORDINALITY AS e(type, data, ord)
+     INSERT INTO run_events (run_id, seq, type, data, at)
+     SELECT $1, counter.last_seq - $2 + e.ord, e.type, e.data::jsonb, coalesce(e.at, now())
+     FROM counter, unnest($3::text[], $4::text[], $7::timestamptz[]) WITH ORDINALITY AS e(type, data, at, ord)
      RETURNING *`,
     params,
   );

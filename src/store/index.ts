@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { NightshiftError, notFound } from '../core/errors.ts';
-import type { RunEvent, RunEventPayload } from '../core/events.ts';
+import type { RunEvent, RunEventPayload, TimedEventPayload } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
 import type { Run, RunConclusion, RunInputs, RunStatus } from '../core/run.ts';
 import { changesQueries, type NewChange } from './changes.ts';
@@ -246,7 +246,7 @@ export class Store {
   /** Appends events; with `attempt`, only while that attempt owns the run. */
   async appendEvents(
     runId: string,
-    payloads: readonly RunEventPayload[],
+    payloads: readonly TimedEventPayload[],
     attempt?: number,
   ): Promise<RunEvent[]> {
     const events = await appendEvents(this.db, runId, payloads, attempt);

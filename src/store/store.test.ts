@@ -84,6 +84,25 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
     expect(rest[0]).toMatchObject({ type: 'agent.message', data: { text: 'hello' } });
   });
 
+  it('keeps the time an event happened when it is written later, and sets the status a run.status names', async () => {
+    const run = await newRun();
+    const happened = new Date(Date.now() - 60_000);
+
+    await store.appendEvents(run.id, [
+      { type: 'agent.message', data: { text: 'earlier' }, at: happened },
+      { type: 'run.status', data: { status: 'running', baseCommit: 'a'.repeat(40), branch: 'nightshift/x' } },
+    ]);
+
+    const [message, status] = await store.events(run.id, 2);
+    expect(message!.at.getTime()).toBe(happened.getTime());
+    expect(status!.at.getTime()).toBeGreaterThan(happened.getTime());
+    expect(await store.getRun(run.id)).toMatchObject({
+      status: 'running',
+      baseCommit: 'a'.repeat(40),
+      branch: 'nightshift/x',
+    });
+  });
+
   it('claims the highest priority, then the oldest run, and each run once', async () => {
     const first = await newRun();
     const urgent = await newRun({ priority: 10 });
