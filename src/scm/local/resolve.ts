@@ -16,6 +16,8 @@ export async function resolveLocation(git: Git, location: string): Promise<Resol
   const dir = basename(found) === '.git' ? dirname(found) : found;
   // Look at `dir` only: a plain directory inside some other repository is not a repository.
   const env = { GIT_CEILING_DIRECTORIES: dirname(dir) };
+  const quick = await quickLook(git, dir, env);
+  if (quick) return { name: repoName(dir), url: dir, defaultBranch: quick.branch };
 
   const inside = await git(['rev-parse', '--is-bare-repository', '--absolute-git-dir'], {
     cwd: dir,
@@ -45,6 +47,41 @@ export async function resolveLocation(git: Git, location: string): Promise<Resol
   }
   const defaultBranch = branch ?? (await fallbackBranch(git, dir, env));
   return { name: repoName(dir), url: dir, defaultBranch };
+}
+
+/**
+ * One git process answering the common case: `dir` is the top of a repository (or a bare one)
+ * whose HEAD is a branch with a commit. Anything else (null) takes the step-by-step path, which
+ * says precisely what is wrong.
+ */
+async function quickLook(
+  git: Git,
+  dir: string,
+  env: Record<string, string>,
+): Promise<{ branch: string } | null> {
+  const result = await git(
+    [
+      'rev-parse',
+      '--is-bare-repository',
+      '--is-inside-git-dir',
+      '--absolute-git-dir',
+      '--show-cdup',
+      'HEAD^{commit}',
+      '--symbolic-full-name',
+      'HEAD',
+    ],
+    { cwd: dir, env, okExitCodes: [128] },
+  );
+  if (result.exitCode !== 0) return null;
+  const [bare, insideGitDir, gitDir, ...rest] = result.stdout.split('\n');
+  // `--show-cdup` prints a line (empty at the top) only outside the git dir.
+  const [cdup, commit, ref] = insideGitDir === 'false' ? rest : ['', ...rest];
+  const atTop =
+    bare === 'true'
+      ? gitDir !== undefined && (await realpath(gitDir)) === dir
+      : insideGitDir === 'false' && cdup === '';
+  if (!atTop || !/^[0-9a-f]{40,64}$/.test(commit ?? '') || !ref?.startsWith('refs/heads/')) return null;
+  return { branch: ref.slice('refs/heads/'.length) };
 }
 
 function toPath(location: string): string {
