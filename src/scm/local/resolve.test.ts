@@ -52,6 +52,16 @@ describe('LocalScmProvider.resolve', () => {
     expect(found).toEqual({ name: 'shop', url: join(root, 'shop.git'), defaultBranch: 'main' });
   });
 
+  it('takes main as the default branch of a repository whose HEAD is detached', async () => {
+    const source = join(root, 'detached');
+    await makeRepo(source, { 'README.md': 'hi\n' });
+    await gitIn(source, 'checkout', '--quiet', '--detach');
+
+    const found = await scm.resolve(source);
+
+    expect(found).toEqual({ name: 'detached', url: source, defaultBranch: 'main' });
+  });
+
   it.each([
     ['a missing path', 'missing', /does not exist/, /check the path/],
     ['a directory that is not a repository', 'plain', /is not a git repository/, /run `git init` there/],
