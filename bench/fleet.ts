@@ -1,8 +1,11 @@
 /**
  * A fleet of N generated local repos (default 200) with the `script` blueprint (a small codemod
  * plus each repo's test command), against a shell pipeline doing the same git work with
- * `xargs -P` at the same concurrency (fleet.baseline.sh), in one invocation. Prints both wall
- * times, their ratio, the platform's per-repo overhead and the engine process's peak memory.
+ * `xargs -P` at the same concurrency (fleet.baseline.sh), in one invocation; and the same
+ * pipeline with the codemod and test in one bubblewrap sandbox per repo (what kernel isolation
+ * alone costs). Prints the wall times, their ratio, the platform's per-repo overhead, the CPU
+ * time per repo of each (all processes, from a cpuacct cgroup, as root), the engine process's
+ * own CPU and peak memory, and where the fleet's slot time went.
  *
  *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--json]
  */
@@ -44,7 +47,7 @@ printf 'grep -q color README.md\\n! grep -q colour README.md\\n' > test.sh
 printf 'test: sh test.sh\\n' > .nightshift/environment.yml
 git add -A && git -c user.name=bench -c user.email=bench@localhost commit --quiet -m init
 cd ..
-for i in $(seq 1 ${count}); do cp -r template nightshift-$i; cp -r template baseline-$i; done
+for i in $(seq 1 ${count}); do cp -r template nightshift-$i; cp -r template baseline-$i; cp -r template isolated-$i; done
 rm -rf template`;
   await sh('sh', ['-c', script], { cwd: dir });
 }
@@ -87,12 +90,16 @@ async function main(): Promise<void> {
     await makeRepos(root, repos);
     const load = loadavg()[0]!;
 
-    const baselineCpu = meter?.usedMs() ?? 0;
-    const baselineStart = performance.now();
-    const pipeline = `ls -d ${root}/baseline-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
-    await sh('sh', ['-c', pipeline], { maxBuffer: 64 * 1024 * 1024 });
-    const baselineMs = performance.now() - baselineStart;
-    const baselineCpuMs = (meter?.usedMs() ?? 0) - baselineCpu;
+    /** The baseline script over every `prefix-N` repo with `xargs -P`: wall and CPU milliseconds. */
+    const pipeline = async (prefix: string, env: NodeJS.ProcessEnv = {}) => {
+      const cpuBefore = meter?.usedMs() ?? 0;
+      const started = performance.now();
+      const script = `ls -d ${root}/${prefix}-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
+      await sh('sh', ['-c', script], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+      return { ms: performance.now() - started, cpuMs: (meter?.usedMs() ?? 0) - cpuBefore };
+    };
+    const { ms: baselineMs, cpuMs: baselineCpuMs } = await pipeline('baseline');
+    const isolated = await pipeline('isolated', { BENCH_BWRAP: '1' });
 
     const config = {
       ...engineConfig(join(root, 'home'), {}),
@@ -139,6 +146,7 @@ async function main(): Promise<void> {
       loadAverageAtStart: round(load),
       counts: status.counts,
       baselineMs: Math.round(baselineMs),
+      isolatedBaselineMs: Math.round(isolated.ms),
       nightshiftMs: Math.round(fleetMs),
       ratio: Math.round((fleetMs / baselineMs) * 100) / 100,
       perRepoOverheadMs: Math.round(((fleetMs - baselineMs) * concurrency) / repos),
@@ -146,6 +154,7 @@ async function main(): Promise<void> {
       cpuMsPerRepo: meter
         ? {
             baseline: round(baselineCpuMs / repos),
+            isolatedBaseline: round(isolated.cpuMs / repos),
             nightshift: round(fleetCpuMs / repos),
             ratio: Math.round((fleetCpuMs / baselineCpuMs) * 100) / 100,
           }
@@ -160,11 +169,12 @@ async function main(): Promise<void> {
         [
           `fleet of ${repos} repos, concurrency ${concurrency} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start)`,
           `  baseline (xargs -P ${concurrency} + git):  ${(baselineMs / 1000).toFixed(1)} s`,
+          `  baseline + one bwrap per repo:   ${(isolated.ms / 1000).toFixed(1)} s   (${Math.round((isolated.ms / baselineMs) * 100) / 100}x the baseline: what kernel isolation alone costs)`,
           `  nightshift fleet apply:          ${(fleetMs / 1000).toFixed(1)} s   (${figures.ratio}x the baseline)`,
           `  per-repo overhead:               ${figures.perRepoOverheadMs} ms (sandbox, mirror, store, rollout)`,
           `  engine RSS:                      ${figures.engineRssMiB.before} MiB before, ${figures.engineRssMiB.peak} MiB peak`,
           figures.cpuMsPerRepo
-            ? `  CPU per repo (all processes):    ${figures.cpuMsPerRepo.baseline} ms baseline, ${figures.cpuMsPerRepo.nightshift} ms fleet (${figures.cpuMsPerRepo.ratio}x)`
+            ? `  CPU per repo (all processes):    ${figures.cpuMsPerRepo.baseline} ms baseline, ${figures.cpuMsPerRepo.isolatedBaseline} ms with bwrap, ${figures.cpuMsPerRepo.nightshift} ms fleet (${figures.cpuMsPerRepo.ratio}x)`
             : '  CPU per repo:                    not measured (needs a writable cgroup v1 cpuacct, as root)',
           `  engine CPU per repo:             ${figures.engineCpuMsPerRepo.user} ms user, ${figures.engineCpuMsPerRepo.system} ms system`,
           `  outcome:                         ${JSON.stringify(status.counts)}`,

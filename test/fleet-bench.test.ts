@@ -21,6 +21,7 @@ describe('bench/fleet.ts', () => {
     const figures = JSON.parse(stdout);
     expect(figures.counts).toMatchObject({ succeeded: 5, failed: 0, queued: 0, running: 0 });
     expect(figures.baselineMs).toBeGreaterThan(0);
+    expect(figures.isolatedBaselineMs).toBeGreaterThan(0);
     expect(figures.nightshiftMs).toBeGreaterThan(0);
     expect(figures.ratio).toBeCloseTo(figures.nightshiftMs / figures.baselineMs, 1);
     expect(figures.engineRssMiB.peak).toBeGreaterThanOrEqual(figures.engineRssMiB.before);
