@@ -54,18 +54,7 @@ export async function publishChange(ctx: PublishContext, input: PublishInput): P
       pushToSource(git, gitDir, input, head),
       // The mirror gets the branch too, so a later run can start from it without a fetch.
       mirror
-        ? mirror.withLock(() =>
-            git([
-              '--git-dir',
-              gitDir,
-              'push',
-              '--quiet',
-              '--no-verify',
-              '--',
-              mirror.path,
-              `+${head}:refs/heads/${input.branch}`,
-            ]),
-          )
+        ? mirror.withLock(() => forcePush(git, gitDir, mirror.path, head, `refs/heads/${input.branch}`))
         : Promise.resolve(),
     ]);
     return { headCommit: head, diffstat, diff, url: null };
@@ -97,16 +86,7 @@ async function makeGitDir(gitDir: string, objects: string, baseCommit: string): 
 async function pushToSource(git: Git, gitDir: string, input: PublishInput, head: string): Promise<void> {
   const ref = `refs/heads/${input.branch}`;
   if (input.expectedHead === undefined) {
-    await git([
-      '--git-dir',
-      gitDir,
-      'push',
-      '--quiet',
-      '--no-verify',
-      '--',
-      input.repo.url,
-      `+${head}:${ref}`,
-    ]);
+    await forcePush(git, gitDir, input.repo.url, head, ref);
     return;
   }
   const push = (expected: string) =>
@@ -140,6 +120,11 @@ async function pushToSource(git: Git, gitDir: string, input: PublishInput, head:
       },
     );
   }
+}
+
+/** Pushes `head` as `ref` of the repository at `url`, whatever `ref` held. */
+async function forcePush(git: Git, gitDir: string, url: string, head: string, ref: string): Promise<void> {
+  await git(['--git-dir', gitDir, 'push', '--quiet', '--no-verify', '--', url, `+${head}:${ref}`]);
 }
 
 /**
