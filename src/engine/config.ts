@@ -1,6 +1,9 @@
 import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { toolsDir } from '../agents/tools/index.ts';
+import { homePaths } from '../core/home.ts';
 import type { ModelGatewayOptions } from '../egress/gateway/index.ts';
+import { closedAncestor } from '../sandbox/local/mounts.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
 import { type GithubSettings, githubSettings } from '../scm/github/settings.ts';
 import type { CommitAuthor } from '../scm/types.ts';
@@ -25,6 +28,8 @@ export interface EngineConfig {
   defaultHarness: string;
   /** Where external agent CLIs are installed (`NIGHTSHIFT_TOOLS_DIR`, default `$NIGHTSHIFT_HOME/tools`). */
   toolsDir: string;
+  /** Where running sandboxes keep their state (see `sandboxStateDir`). */
+  runsDir: string;
   /** `provider:model` of the built-in agent when a step names none (`NIGHTSHIFT_MODEL`); else chosen by the configured provider. */
   defaultModel?: string;
   /** The bubblewrap binary of the local sandbox provider (`bwrap` on PATH by default). */
@@ -70,6 +75,7 @@ export function engineConfig(home: string, env: NodeJS.ProcessEnv = process.env)
     },
     defaultHarness: env.NIGHTSHIFT_HARNESS || 'builtin',
     toolsDir: toolsDir(home, env),
+    runsDir: sandboxStateDir(home),
     defaultModel: env.NIGHTSHIFT_MODEL || undefined,
     bwrapPath: env.NIGHTSHIFT_BWRAP || undefined,
     modelProviders: modelProviders(env),
@@ -102,6 +108,19 @@ function modelProviders(env: NodeJS.ProcessEnv): ModelGatewayOptions['providers'
     providers.openaiCompatible = { baseUrl: env.NIGHTSHIFT_OPENAI_BASE_URL };
   }
   return Object.keys(providers).length > 0 ? providers : null;
+}
+
+/** Where root keeps sandbox state when the home is closed to the sandbox's own uid (as `/root` is). */
+export const ROOT_RUNS_DIR = '/var/lib/nightshift/runs';
+
+/**
+ * Where running sandboxes keep their state: `$NIGHTSHIFT_HOME/runs`, or as root, when the
+ * sandbox's own uid cannot reach that (a home under `/root`), `/var/lib/nightshift/runs`. Its
+ * bubblewrap then reaches the state by path; otherwise every exec must first show it elsewhere.
+ */
+export function sandboxStateDir(home: string, asRoot = process.getuid?.() === 0): string {
+  const runs = homePaths(home).runs;
+  return asRoot && closedAncestor(join(runs, 'run'), true) ? ROOT_RUNS_DIR : runs;
 }
 
 function safeHost(): string {

@@ -102,7 +102,7 @@ export class Engine {
         harnesses,
         defaultHarness: config.defaultHarness,
         author: config.author,
-        runsDir: paths.runs,
+        runsDir: config.runsDir,
         sessionsDir: paths.sessions,
         secrets: config.secrets,
         log,

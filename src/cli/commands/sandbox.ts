@@ -5,7 +5,6 @@ import { execAuditEntries } from '../../audit/exec.ts';
 import { egressEntry, modelCallEntry } from '../../audit/records.ts';
 import { AuditWriter } from '../../audit/writer.ts';
 import { NightshiftError } from '../../core/errors.ts';
-import { homePaths } from '../../core/home.ts';
 import { newId } from '../../core/ids.ts';
 import { currentUser, provision } from '../../engine/index.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
@@ -57,7 +56,7 @@ export function registerSandbox(program: Command): void {
           repo,
           baseCommit: null,
           baseRef: options.base,
-          stateDir: `${homePaths(engine.config.home).runs}/${id}`,
+          stateDir: `${engine.config.runsDir}/${id}`,
           repoPolicyFile: options.policy,
           onEgress: (decision) => record(egressEntry(decision, null, actor)),
           onModelCall: (call) => record(modelCallEntry(call, null, actor)),

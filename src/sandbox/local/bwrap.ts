@@ -48,6 +48,8 @@ export interface BwrapCommand {
   readOnlyPaths: string[];
   /** The host `/etc` entries shown (see `etcEntries`); the rest of `/etc` is absent. */
   etc: string[];
+  /** A directory showing just those entries (see `EtcTemplate`): bound once as /etc instead. */
+  etcDir?: string;
   /** Arguments applied once the writable places are mounted (see `planMounts`). */
   mounts: string[];
   /** Working directory inside the sandbox (absolute). */
@@ -101,7 +103,8 @@ export function bwrapArgs(command: BwrapCommand): string[] {
     if ('symlink' in entry) args.push('--symlink', entry.symlink, entry.path);
     else args.push('--ro-bind', entry.path, entry.path);
   }
-  for (const path of command.etc) args.push('--ro-bind', path, path);
+  if (command.etcDir) args.push('--ro-bind', command.etcDir, '/etc');
+  else for (const path of command.etc) args.push('--ro-bind', path, path);
   for (const name of ['passwd', 'group', 'hosts']) args.push('--ro-bind', `${state}/${name}`, `/etc/${name}`);
   for (const path of command.readOnlyPaths) args.push('--ro-bind', path, path);
   args.push('--dev', '/dev', '--proc', '/proc');

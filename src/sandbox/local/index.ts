@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isAbsolute } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
 import type { SandboxProvider, SandboxSpec } from '../types.ts';
@@ -11,6 +11,7 @@ import {
   type LimitsEnforcement,
   removeCgroup,
 } from './cgroups.ts';
+import { EtcTemplate, etcTemplateDir } from './etc-template.ts';
 import { deniedFiles, EXEC_PLACES } from './executables.ts';
 import {
   assertUserNamespaces,
@@ -20,7 +21,7 @@ import {
   runningAsRoot,
   userNamespaceHint,
 } from './host.ts';
-import { etcEntries, execPlaces, planMounts } from './mounts.ts';
+import { closedAncestor, etcEntries, execPlaces, planMounts } from './mounts.ts';
 import { type HostOwner, prepareState, startHolder } from './overlay.ts';
 import { LocalSandbox } from './sandbox.ts';
 
@@ -89,6 +90,9 @@ export class LocalSandboxProvider implements SandboxProvider {
   private readonly etc: string[] = etcEntries();
   private readonly deniedCache = new Map<string, string[]>();
   private warnedRlimit = false;
+  private warnedEtc = false;
+  /** The curated /etc's templates, by the directory they are mounted on (one per runs dir). */
+  private readonly etcTemplates = new Map<string, EtcTemplate>();
   private warnedCpu = false;
 
   constructor(options: LocalSandboxOptions = {}) {
@@ -192,11 +196,14 @@ export class LocalSandboxProvider implements SandboxProvider {
     const exec = execPlaces(spec.executables?.allowExecFrom);
     const layout = await prepareState(spec.baseDir, spec.stateDir, owner, limits.diskBytes);
     const pathDirs = (spec.env?.PATH ?? SANDBOX_PATH).split(':');
+    // bwrap, as the sandbox's uid, reaches the state dir by its own path when it may enter every
+    // directory on the way; else each exec first shows it at /tmp in a mount namespace of its own.
+    const stateMount = closedAncestor(layout.stateDir) ? '/tmp' : layout.stateDir;
     const mounts = planMounts({
       spec,
       baseDir: layout.baseDir,
       stateDir: layout.stateDir,
-      stateMount: '/tmp',
+      stateMount,
       hostHidden: this.options.hiddenPaths ?? [],
       denied: this.denied(spec.executables?.deny ?? [], pathDirs),
       visibleRoots: [
@@ -219,9 +226,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       this.warnedCpu = true;
       this.log.warn({ cpu: limits.cpu }, 'sandbox cpu limit not enforced: no writable cgroup cpu controller');
     }
+    const { namespace, etcDir } = await this.holderNamespace(tools, owner, layout.stateDir, stateMount);
     let holder: Awaited<ReturnType<typeof startHolder>>;
     try {
-      holder = await startHolder(tools.unshare, layout, owner, {
+      holder = await startHolder(namespace, layout, owner, {
         diskBytes: limits.diskBytes,
         tmpBytes: limits.tmpBytes ?? this.options.tmpBytes ?? DEFAULT_TMP_BYTES,
         exec,
@@ -244,7 +252,41 @@ export class LocalSandboxProvider implements SandboxProvider {
       readOnlyPaths: this.options.readOnlyPaths ?? [],
       etc: this.etc,
       mounts,
+      stateMount,
+      etcDir,
     });
+  }
+
+  /**
+   * How a holder gets its namespaces: inside the curated /etc's template when bwrap can reach
+   * the state dir's parent (one bind then shows /etc), else on its own (a bind per entry).
+   */
+  private async holderNamespace(
+    tools: HostTools,
+    owner: HostOwner,
+    stateDir: string,
+    stateMount: string,
+  ): Promise<{ namespace: string[]; etcDir?: string }> {
+    const alone = { namespace: [tools.unshare, ...(owner.drop ? ['-m'] : ['-r', '-m']), '--'] };
+    if (stateMount !== stateDir || this.etc.length === 0) return alone;
+    const dir = etcTemplateDir(dirname(stateDir));
+    let template = this.etcTemplates.get(dir);
+    if (!template) {
+      template = new EtcTemplate(tools, owner, dir, this.etc);
+      this.etcTemplates.set(dir, template);
+    }
+    try {
+      return { namespace: await template.namespaceCommand(), etcDir: dir };
+    } catch (error) {
+      if (!this.warnedEtc) {
+        this.warnedEtc = true;
+        this.log.warn(
+          { dir, err: (error as Error).message },
+          'could not assemble the sandbox /etc once; binding it per exec',
+        );
+      }
+      return alone;
+    }
   }
 
   /** Host files to mask for a deny list; the host's /usr rarely changes, so it is computed once. */

@@ -10,6 +10,11 @@
 #                                        make sure .git/hooks is a real directory, print "ready", then
 #                                        wait until stdin closes (Nightshift destroyed the sandbox or
 #                                        died); the mount namespace lives as long as this process
+#   etc DIR NAME...                      mount a small tmpfs on DIR holding /etc/NAME for each NAME
+#                                        (bind-mounted, so always the host's current files) and empty
+#                                        passwd, group and hosts (mount points for the sandbox's own),
+#                                        print "ready", then wait until stdin closes. Holders start in
+#                                        this mount namespace, so one bind shows the curated /etc
 #   join PROCS... -- CMD...              write our pid to each cgroup.procs file, then exec CMD
 #   enter STATE -- CMD...                (in a fresh mount namespace) show STATE at /tmp, so that the
 #                                        unprivileged bwrap can reach it whatever its host path is
@@ -38,6 +43,18 @@ hold)
     if [ -L "$git/config" ]; then rm -f "$git/config"; fi
     mkdir -p "$git/hooks"
   fi
+  echo ready
+  while read -r _; do :; done
+  ;;
+etc)
+  dir=$1
+  shift
+  mount -t tmpfs -o mode=0755,size=1m nightshift-etc "$dir"
+  for name in passwd group hosts; do : >"$dir/$name"; done
+  for name in "$@"; do
+    if [ -d "/etc/$name" ]; then mkdir "$dir/$name"; else : >"$dir/$name"; fi
+    mount --bind "/etc/$name" "$dir/$name"
+  done
   echo ready
   while read -r _; do :; done
   ;;

@@ -16,9 +16,9 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
-import { spawner } from '../../process/index.ts';
 import { identityFiles } from './bwrap.ts';
 import { LAUNCHER, runHost } from './host.ts';
+import { type Resident, startResident } from './resident.ts';
 
 /** Who owns the workspace's files on the host: the dedicated sandbox uid under root, else ourselves. */
 export interface HostOwner {
@@ -173,12 +173,7 @@ export async function prepareState(
  * same upper dir twice would be undefined behaviour). It lives until its stdin closes: on destroy,
  * or when Nightshift dies.
  */
-export interface OverlayHolder {
-  pid: number;
-  /** Ends the holder and so its mount namespace (the overlay unmounts with it). */
-  stop(): Promise<void>;
-  alive(): boolean;
-}
+export type OverlayHolder = Resident;
 
 /** Mount options of the holder's mounts, in `launch.sh hold` order: overlay, disk, tmp, home. */
 export function holderOptions(mounts: HolderMounts, owner: HostOwner): string[] {
@@ -194,22 +189,20 @@ export function holderOptions(mounts: HolderMounts, owner: HostOwner): string[] 
 }
 
 /**
- * Starts the holder: `unshare -m` (as root) or `unshare -r -m` (otherwise) running `launch.sh hold`,
- * which mounts the size-capped tmpfs of /tmp, home and (with `diskBytes`) the workspace's writes,
- * then the overlay, all `nosuid,nodev` and `noexec` unless allowed.
+ * Starts the holder running `launch.sh hold`, which mounts the size-capped tmpfs of /tmp, home
+ * and (with `diskBytes`) the workspace's writes, then the overlay, all `nosuid,nodev` and
+ * `noexec` unless allowed. `namespace` is the command that gives the holder its own mount
+ * namespace (and, without root, user namespace): see `EtcTemplate.namespaceCommand`.
  */
 export async function startHolder(
-  unshare: string,
+  namespace: string[],
   layout: StateLayout,
   owner: HostOwner,
   mounts: HolderMounts,
 ): Promise<OverlayHolder> {
-  const nsArgs = owner.drop ? ['-m'] : ['-r', '-m'];
-  const child = spawner.spawn(
-    unshare,
-    [
-      ...nsArgs,
-      '--',
+  try {
+    return await startResident([
+      ...namespace,
       'sh',
       LAUNCHER,
       'hold',
@@ -217,54 +210,18 @@ export async function startHolder(
       layout.stateDir,
       owner.drop ? `${owner.uid}:${owner.gid}` : '0:0',
       ...holderOptions(mounts, owner),
-    ],
-    { stdin: 'pipe' },
-  );
-  let stderr = '';
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once('close', () => {
-      exited = true;
-      resolve();
-    });
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const ready = new Promise<boolean>((resolve) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      if (out.includes('ready\n')) resolve(true);
-    });
-    child.once('error', (error: Error) => {
-      stderr += error.message;
-      resolve(false);
-    });
-    void exit.then(() => resolve(false));
-  });
-  if (!(await ready)) {
-    child.kill('SIGKILL');
-    throw new NightshiftError('SANDBOX_FAILED', `could not mount the workspace overlay: ${stderr.trim()}`, {
-      hint: owner.drop
-        ? 'the kernel must support overlayfs (see docs/sandbox.md)'
-        : 'without root, overlayfs in a user namespace needs Linux 5.11 or later (see docs/sandbox.md)',
-    });
+    ]);
+  } catch (error) {
+    throw new NightshiftError(
+      'SANDBOX_FAILED',
+      `could not mount the workspace overlay: ${(error as Error).message}`,
+      {
+        hint: owner.drop
+          ? 'the kernel must support overlayfs (see docs/sandbox.md)'
+          : 'without root, overlayfs in a user namespace needs Linux 5.11 or later (see docs/sandbox.md)',
+      },
+    );
   }
-  // The holder must not keep Nightshift's event loop alive; it ends when the pipe closes anyway.
-  child.unref();
-  const pid = child.pid!;
-  return {
-    pid,
-    alive: () => !exited,
-    async stop() {
-      if (exited) return;
-      child.ref();
-      child.stdin?.end();
-      child.kill('SIGKILL');
-      await exit;
-    },
-  };
 }
 
 /** Removes the state dir, including the overlay's work dir that the kernel leaves unreadable. */

@@ -33,6 +33,13 @@ export interface LocalSandboxParts {
   etc: string[];
   /** bwrap arguments for .git protections, read-only and hidden paths, masked executables, sockets. */
   mounts: string[];
+  /**
+   * Where bwrap finds the state dir: its own path when the sandbox's uid may reach it, else
+   * `/tmp`, where the launcher shows it in a mount namespace of each exec's own.
+   */
+  stateMount: string;
+  /** The curated /etc assembled once (see `EtcTemplate`), shown with one bind; else one bind per entry. */
+  etcDir?: string;
 }
 
 /** A sandbox of the local provider: bubblewrap over an overlay workspace, limited by a cgroup. */
@@ -112,12 +119,14 @@ export class LocalSandbox implements Sandbox {
       ? [tools.setpriv, '--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--']
       : [];
     const cwd = posix.resolve(WORKSPACE, options.cwd ?? '.');
+    const { stateMount } = this.parts;
     const bwrap = bwrapArgs({
       bwrap: tools.bwrap,
-      stateMount: '/tmp',
+      stateMount,
       rootLayout: this.parts.rootLayout,
       readOnlyPaths: this.parts.readOnlyPaths,
       etc: this.parts.etc,
+      etcDir: this.parts.etcDir,
       mounts: this.parts.mounts,
       cwd,
       env: { ...baseEnv(), ...this.parts.env, ...options.env },
@@ -129,14 +138,9 @@ export class LocalSandbox implements Sandbox {
       ...(traceFile ? execTraceArgs({ output: traceFile, strace: tools.strace }) : []),
       ...join,
       ...enter,
-      tools.unshare,
-      '-m',
-      '--',
-      'sh',
-      LAUNCHER,
-      'enter',
-      layout.stateDir,
-      '--',
+      ...(stateMount === layout.stateDir
+        ? []
+        : [tools.unshare, '-m', '--', 'sh', LAUNCHER, 'enter', layout.stateDir, '--']),
       ...drop,
       ...this.rlimitArgs(),
       ...bwrap,
