@@ -104,7 +104,7 @@ describe('sub-runs started by an agent CLI through MCP', { timeout: 300_000 }, (
     let hostSocketSeen = false;
     const raw = () => {
       // The run's own socket as the host sees it (there while the run lives): not inside the sandbox.
-      const hostPath = join(state.dir, 'home', 'runs', parentId, 'runs.sock');
+      const hostPath = join(engine.config.runsDir, parentId, 'runs.sock');
       hostSocketSeen = existsSync(hostPath);
       const requests = [
         [socket, JSON.stringify(rpc('tools/call', { name: 'run_status', arguments: { id: other.id } }))],
