@@ -6,7 +6,7 @@
  *   node --import tsx bench/sandbox-start.ts [--iterations 100] [--baseline-iterations 10] [--files 3000] [--json]
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -60,6 +60,9 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-sandbox-'));
+  // As runs' state dirs are (see sandboxStateDir): reachable by the sandbox's uid, so bubblewrap
+  // finds the state by its path and shows the curated /etc with one bind.
+  await chmod(root, 0o755);
   const provider = new LocalSandboxProvider({ log: { warn: () => {} } });
   const traced = new LocalSandboxProvider({ log: { warn: () => {} }, traceExecs: true });
   try {
