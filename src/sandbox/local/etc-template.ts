@@ -10,7 +10,8 @@ import { type Resident, startResident } from './resident.ts';
  * `dir` with a bind of each allowed host `/etc` entry (always the host's current files) and
  * mount points for the sandbox's own passwd, group and hosts. Holders start inside it, so each
  * exec shows `/etc` with one bind instead of one per entry (about 6 ms less per exec with
- * Debian's 33 entries). `dir` must be an empty directory the sandbox's uid can reach.
+ * Debian's 33 entries). `dir` must be an empty directory the sandbox's uid can reach. The
+ * template's process ends with Nightshift (its stdin closes); one that died is started again.
  */
 export class EtcTemplate {
   private resident: Promise<Resident> | undefined;
@@ -53,10 +54,6 @@ export class EtcTemplate {
       return startResident([this.tools.unshare, ...ns, '--', 'sh', LAUNCHER, 'etc', this.dir, ...names]);
     })();
     return this.resident;
-  }
-
-  stop(): Promise<void> {
-    return (this.resident?.then((resident) => resident.stop()) ?? Promise.resolve()).catch(() => {});
   }
 }
 
