@@ -232,18 +232,10 @@ export class Store {
     return queueSize(this.db);
   }
 
-  /** Moves a run to `status` (not `completed`: use `completeRun`), fenced by attempt. */
-  async setStatus(
-    runId: string,
-    attempt: number,
-    status: Exclude<RunStatus, 'completed' | 'queued'>,
-    patch: { baseCommit?: string; branch?: string } = {},
-  ): Promise<void> {
-    await appendEvents(this.db, runId, [{ type: 'run.status', data: { status, ...patch } }], attempt);
-    this.notify(runId);
-  }
-
-  /** Appends events; with `attempt`, only while that attempt owns the run. */
+  /**
+   * Appends events; with `attempt`, only while that attempt owns the run. A `run.status` event
+   * moves the run to that status (see `appendEvents`).
+   */
   async appendEvents(
     runId: string,
     payloads: readonly TimedEventPayload[],

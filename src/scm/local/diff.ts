@@ -7,7 +7,7 @@ export const MAX_DIFF_BYTES = 5 * 1024 * 1024;
 const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv'];
 
 /** Files, insertions and deletions between two commits; a binary file counts as changed with 0/0. */
-export async function diffStat(git: Git, gitDir: string, base: string, head: string): Promise<DiffStat> {
+async function diffStat(git: Git, gitDir: string, base: string, head: string): Promise<DiffStat> {
   const { stdout } = await git([
     '--git-dir',
     gitDir,
@@ -44,7 +44,7 @@ function count(field: string | undefined): number {
 }
 
 /** The unified diff between two commits, at most `maxBytes` long (then ending with a marker line). */
-export async function fullDiff(
+async function fullDiff(
   git: Git,
   gitDir: string,
   base: string,

@@ -17,7 +17,7 @@ import { publishChange } from './publish.ts';
 import { resolveLocation } from './resolve.ts';
 
 export interface LocalScmOptions {
-  /** Unused by local repos (read in place); kept so one options object serves every provider. */
+  /** The home's `mirrors/`: local repos are read in place and keep no mirror; its parent holds the default `tmpDir`. */
   mirrorsDir: string;
   /** Base checkouts shared read-only by runs: `<basesDir>/<repo id>/<commit>/` (the home's `bases/`). */
   basesDir: string;
