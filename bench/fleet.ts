@@ -53,20 +53,26 @@ rm -rf template`;
 }
 
 /**
- * Resolves with the fleet's status once none of its runs is queued or running, checking when a
- * run completes (a timed poll of the status would load the engine it measures).
+ * Resolves with the fleet's status once none of its `repos` runs is queued or running. The
+ * status is read once `repos` runs have completed, and every second after that (reading it on
+ * every completion would load the engine it measures).
  */
-async function settled(engine: Engine, name: string): Promise<FleetStatus> {
+async function settled(engine: Engine, name: string, repos: number): Promise<FleetStatus> {
+  let completed = 0;
   let wake = () => {};
-  const off = engine.store.on('completed', () => wake());
+  const off = engine.store.on('completed', () => {
+    completed += 1;
+    if (completed >= repos) wake();
+  });
   try {
     for (;;) {
-      const completed = new Promise<void>((resolve) => {
+      const enough = new Promise<void>((resolve) => {
         wake = resolve;
+        if (completed >= repos) resolve();
       });
+      await Promise.race([enough, new Promise((resolve) => setTimeout(resolve, 1000))]);
       const status = await engine.fleets.status(name);
       if (status.counts.queued + status.counts.running === 0) return status;
-      await Promise.race([completed, new Promise((resolve) => setTimeout(resolve, 1000))]);
     }
   } finally {
     off();
@@ -131,7 +137,7 @@ async function main(): Promise<void> {
     const fleetStart = performance.now();
     spans.take();
     await engine.fleets.apply(spec, { cwd: root });
-    const status = await settled(engine, 'bench');
+    const status = await settled(engine, 'bench', repos);
     const fleetMs = performance.now() - fleetStart;
     const cpu = process.cpuUsage(cpuBefore);
     const fleetCpuMs = (meter?.usedMs() ?? 0) - fleetCpu;

@@ -10,13 +10,13 @@ import { runTemplateVars } from '../blueprints/template.ts';
 import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { shortId, slugify } from '../core/ids.ts';
-import type { Repo, Run, RunConclusion } from '../core/run.ts';
+import type { Run, RunConclusion } from '../core/run.ts';
 import { environmentTemplateValues } from '../environments/types.ts';
 import { checkPublish } from '../policy/evaluate.ts';
 import { formatDuration } from '../policy/units.ts';
 import type { ExecOptions, ExecTrace, Sandbox } from '../sandbox/types.ts';
 import type { CommitAuthor } from '../scm/types.ts';
-import { RunFencedError, type Store } from '../store/index.ts';
+import { type ClaimedRun, RunFencedError, type Store } from '../store/index.ts';
 import { abortOf, RunAbort } from './abort.ts';
 import { EventWriter } from './event-writer.ts';
 import { type ProvisionDeps, type Provisioned, provision } from './provision.ts';
@@ -76,8 +76,7 @@ export function branchFor(run: Pick<Run, 'id' | 'inputs'>): string {
  */
 export async function executeRun(
   deps: ExecutorDeps,
-  run: Run,
-  attempt: number,
+  { run, claim: { attempt }, repo, blueprintSpec }: ClaimedRun,
   controller: AbortController,
   steering: Steering = new Steering(),
 ): Promise<{ conclusion: RunConclusion; reason: string | null } | null> {
@@ -99,18 +98,15 @@ export async function executeRun(
   };
   let wallTimer: NodeJS.Timeout | undefined;
   let outcome: { conclusion: RunConclusion; reason: string | null };
-  let repo: Repo | undefined;
   try {
-    const runRepo = await store.repos.get(run.repoId);
-    repo = runRepo;
-    const blueprint = (await store.blueprintSpec(run.id)) as Blueprint;
+    const blueprint = blueprintSpec as Blueprint;
     const harnesses = blueprint.steps.flatMap((step) =>
       step.kind === 'agent' ? [step.harness ?? run.inputs.harness ?? deps.defaultHarness] : [],
     );
     const started = Date.now();
     provisioned = await provision(deps, {
       id: run.id,
-      repo: runRepo,
+      repo,
       baseCommit: run.baseCommit,
       baseRef: run.baseRef,
       queuedAt: run.createdAt,
@@ -127,7 +123,7 @@ export async function executeRun(
                   scm: deps.scm,
                   policy,
                   run,
-                  repo: runRepo,
+                  repo,
                   denied: subRunDenied,
                   spawned: (child, childRepo, depth) =>
                     audit.push({
@@ -251,6 +247,8 @@ export async function executeRun(
         auditSecrets: (names, step) =>
           audit.push({ kind: 'secret.used', runId: run.id, data: { names, step } }),
         deniedExecutables: policy.executables.deny.map((rule) => rule.executable),
+        auditPublish: ({ branch, headCommit }) =>
+          audit.push({ kind: 'publish', runId: run.id, data: { branch, headCommit, repo: repo.url } }),
         auditDenial: (what, reason) =>
           audit.push({ kind: 'policy.denied', runId: run.id, data: { what, reason } }),
         reviewChange: ({ diffstat }) => {
@@ -288,14 +286,6 @@ export async function executeRun(
     const request = (await store.events(run.id)).findLast((e) => e.type === 'run.cancel_requested');
     const by = request?.type === 'run.cancel_requested' ? request.data.by : null;
     audit.push({ kind: 'run.cancelled', runId: run.id, data: { by, reason: abort.message } });
-  }
-  const change = outcome.conclusion === 'success' ? await store.changes.forRun(run.id) : null;
-  if (change && repo) {
-    audit.push({
-      kind: 'publish',
-      runId: run.id,
-      data: { branch: change.branch, headCommit: change.headCommit, repo: repo.url },
-    });
   }
   try {
     await Promise.all([events.flush(), audit.flush(), usageWrites, steering.settled()]);

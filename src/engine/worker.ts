@@ -172,7 +172,7 @@ export class Worker {
       controller.abort(new RunAbort('timed_out', `the run exceeded its time limit of ${limit}`));
     }, run.timeoutMs);
     const steering = new Steering();
-    const done = executeRun(this.deps, run, claim.attempt, controller, steering)
+    const done = executeRun(this.deps, claimed, controller, steering)
       .then(async (outcome) => {
         if (outcome === null && (controller.signal.reason as RunAbort | undefined)?.kind === 'shutdown') {
           await this.store.releaseLease(run.id, this.id);
@@ -191,7 +191,7 @@ export class Worker {
       });
     this.active.set(run.id, { run, controller, steering, done });
     if (run.cancelRequestedAt) this.cancel(run.id);
-    this.steer([run.id]).catch(() => {});
+    if (claimed.hasMessages) this.steer([run.id]).catch(() => {});
     this.log.info({ runId: run.id, attempt: claim.attempt }, 'run claimed');
     return true;
   }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { NightshiftError, notFound } from '../core/errors.ts';
 import type { RunEvent, RunEventPayload, TimedEventPayload } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
-import type { Run, RunConclusion, RunInputs, RunStatus } from '../core/run.ts';
+import type { Repo, Run, RunConclusion, RunInputs, RunStatus } from '../core/run.ts';
 import { changesQueries, type NewChange } from './changes.ts';
 import { type DatabaseOptions, type Db, openDatabase } from './db.ts';
 import { appendEvents, listEvents } from './events.ts';
@@ -16,7 +16,7 @@ import {
   releaseLease,
   renewLease,
 } from './queue.ts';
-import { reposQueries } from './repos.ts';
+import { repoFromJson, reposQueries } from './repos.ts';
 import { listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
 import { insertMessage, type RunMessage, steeringQueries } from './steering.ts';
 import { tokensQueries } from './tokens.ts';
@@ -49,6 +49,17 @@ export interface NewRun {
   held?: boolean;
   /** The run that started this one, and how deep this one is (1 for its children): recorded in `run_children`. */
   parent?: { runId: string; depth: number };
+}
+
+/** A claimed run with what executing it needs first. */
+export interface ClaimedRun {
+  run: Run;
+  claim: Claim;
+  repo: Repo;
+  /** The normalized blueprint stored with the run. */
+  blueprintSpec: unknown;
+  /** Messages (follow-ups, stop requests) wait for the run: hand them over at once. */
+  hasMessages: boolean;
 }
 
 export interface StoreOptions extends DatabaseOptions {
@@ -100,12 +111,12 @@ export class Store {
 
   async createRun(input: NewRun): Promise<Run> {
     const id = newId('run');
-    const repo = await this.repos.get(input.repoId);
     const run = await this.db.transaction(async (tx) => {
-      const rows = await tx.query<RunRow>(
+      const rows = await tx.query<RunRow & { repo_name: string }>(
         `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref,
            priority, trigger, author, continues, branch)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+         SELECT $1, repos.id, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12 FROM repos WHERE repos.id = $2
+         RETURNING *, (SELECT name FROM repos WHERE repos.id = runs.repo_id) AS repo_name`,
         [
           id,
           input.repoId,
@@ -121,12 +132,13 @@ export class Store {
           input.branch ?? null,
         ],
       );
+      if (!rows[0]) throw notFound('repo', input.repoId);
       await appendEvents(tx, id, [
         {
           type: 'run.created',
           data: {
             blueprint: input.blueprint,
-            repo: repo.name,
+            repo: rows[0].repo_name,
             trigger: input.trigger ?? 'cli',
             continues: input.continues ?? null,
           },
@@ -185,17 +197,26 @@ export class Store {
     return listRuns(this.db, filter);
   }
 
-  /** Claims the next run and moves it to `provisioning`, recording a new attempt when it was re-claimed. */
-  async claimRun(options: ClaimOptions): Promise<{ run: Run; claim: Claim } | null> {
+  /**
+   * Claims the next run and moves it to `provisioning`, recording a new attempt when it was
+   * re-claimed. Returns with it what executing it needs first: its repo, its blueprint, and
+   * whether messages wait for it (in the same statement, not three more round trips).
+   */
+  async claimRun(options: ClaimOptions): Promise<ClaimedRun | null> {
     const result = await this.db.transaction(async (tx) => {
       const claim = await claimNext(tx, options);
       if (!claim) return null;
-      const rows = await tx.query<RunRow>(
-        `UPDATE runs SET attempt = $2, status = 'provisioning', started_at = coalesce(started_at, now())
-         WHERE id = $1 AND status <> 'completed' RETURNING *`,
+      const rows = await tx.query<RunRow & { repo: Record<string, unknown>; has_messages: boolean }>(
+        `WITH claimed AS (
+           UPDATE runs SET attempt = $2, status = 'provisioning', started_at = coalesce(started_at, now())
+           WHERE id = $1 AND status <> 'completed' RETURNING *)
+         SELECT claimed.*, to_jsonb(repos) AS repo,
+           EXISTS (SELECT 1 FROM run_messages m WHERE m.run_id = claimed.id AND m.delivered_at IS NULL) AS has_messages
+         FROM claimed JOIN repos ON repos.id = claimed.repo_id`,
         [claim.runId, claim.attempt],
       );
-      if (!rows[0]) {
+      const row = rows[0];
+      if (!row) {
         await tx.query('DELETE FROM run_queue WHERE run_id = $1', [claim.runId]);
         return null;
       }
@@ -208,7 +229,13 @@ export class Store {
       }
       events.push({ type: 'run.status', data: { status: 'provisioning' } });
       await appendEvents(tx, claim.runId, events, claim.attempt);
-      return { run: toRun(rows[0]), claim };
+      return {
+        run: toRun(row),
+        claim,
+        repo: repoFromJson(row.repo),
+        blueprintSpec: row.blueprint_spec,
+        hasMessages: row.has_messages,
+      };
     });
     if (result) this.notify(result.run.id);
     return result;

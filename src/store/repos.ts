@@ -21,6 +21,12 @@ function toRepo(row: RepoRow): Repo {
   };
 }
 
+/** A repo row read as JSON (`to_jsonb(repos)`), whose timestamps are text. */
+export function repoFromJson(json: Record<string, unknown>): Repo {
+  const row = json as unknown as RepoRow;
+  return toRepo({ ...row, created_at: new Date(row.created_at) });
+}
+
 /** Repos by canonical URL: registering the same location twice returns the same repo. */
 export function reposQueries(db: Queryable) {
   return {

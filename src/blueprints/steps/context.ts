@@ -38,6 +38,8 @@ export interface StepContext {
   auditSecrets?: (names: string[], step: string) => void;
   /** Records a policy denial in the audit log (kernel refusals are recorded from the exec trace). */
   auditDenial?: (what: string, reason: string) => void;
+  /** Records in the audit log that the run pushed `headCommit` to `branch`. */
+  auditPublish?: (published: { branch: string; headCommit: string }) => void;
   /** Programs the policy denies (names or paths), to explain a step that failed running one. */
   deniedExecutables?: string[];
   /** The policy's publish rules: a reason refuses the change before it is pushed. */

@@ -50,6 +50,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
     state: result.state ?? 'local',
     url: result.url,
   });
+  context.auditPublish?.({ branch: change.branch, headCommit: change.headCommit });
   context.events.push({
     type: 'change.created',
     data: {
