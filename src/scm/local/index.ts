@@ -90,13 +90,15 @@ export class LocalScmProvider implements ScmProvider {
     }
   }
 
-  /** Commits the workspace on top of the base and pushes `branch` to the source; null when nothing changed. */
+  /** Commits the workspace on top of the base and writes `branch` into the source repo; null when nothing changed. */
   async publish(input: PublishInput): Promise<PublishResult | null> {
     const git = await this.git();
     const base = await this.checkout(input.repo, input.baseCommit);
+    const gitDir = await sourceGitDir(git, input.repo);
     const result = await publishChange(
       {
         git,
+        target: { gitDir, bare: gitDir === input.repo.url },
         objects: join(base.dir, '.git', 'objects'),
         baseIndex: join(base.dir, '.git', 'index'),
         tmpDir: this.tmpDir,

@@ -331,6 +331,40 @@ describe('LocalScmProvider.publish', () => {
     expect(ours).toBe(git);
   });
 
+  it('leaves the source repository complete: every object of the branch is in its own store', async () => {
+    await editWorkspace();
+
+    const { headCommit } = (await scm.publish(input()))!;
+
+    // The run's private git dir is gone: fsck of the source alone finds every object.
+    await gitIn(source, 'fsck', '--strict', '--no-dangling');
+    expect(await gitIn(source, 'show', `${headCommit}:docs/new.md`)).toBe('new');
+  });
+
+  it('refuses the branch the source or one of its worktrees has checked out, as a push would', async () => {
+    await editWorkspace();
+    await gitIn(source, 'worktree', 'add', '--quiet', '-b', 'nightshift/in-worktree', join(root, 'wt'));
+
+    for (const branch of ['main', 'nightshift/in-worktree']) {
+      const before = await gitIn(source, 'rev-parse', branch);
+      const error = await scm.publish(input({ branch })).catch((e: unknown) => e);
+
+      expect(error).toMatchObject({ code: 'CONFLICT', message: `${branch} is checked out in the repository` });
+      expect(await gitIn(source, 'rev-parse', branch)).toBe(before);
+    }
+  });
+
+  it('writes the branch into a bare repository, its HEAD branch included', async () => {
+    const bare = join(root, 'bare.git');
+    await gitIn(root, 'clone', '--quiet', '--bare', source, bare);
+    await editWorkspace();
+
+    const { headCommit } = (await scm.publish(input({ repo: repoAt(bare), branch: 'main' })))!;
+
+    expect(await gitIn(bare, 'rev-parse', 'main')).toBe(headCommit);
+    await gitIn(bare, 'fsck', '--strict', '--no-dangling');
+  });
+
   it('rejects an invalid branch name', async () => {
     await editWorkspace();
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
 import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
+import { deliverLocal, type LocalTarget, refValue } from './deliver.ts';
 import { changeDiff } from './diff.ts';
 import { type Git, GitCommandError, UNTRUSTED_TREE_FLAGS } from './git.ts';
 
@@ -14,12 +15,15 @@ export interface PublishContext {
   baseIndex?: string;
   /** Where the run's private git dir is made (and removed). */
   tmpDir: string;
+  /** A local repository to write the branch into directly; else it is pushed to the repo's URL. */
+  target?: LocalTarget;
   /** A mirror to push the branch to as well (a remote repo's), with its lock. */
   mirror?: { path: string; withLock<T>(fn: () => Promise<T>): Promise<T> };
 }
 
 /**
- * Commits the workspace's files on top of the base commit and pushes them as the run's branch.
+ * Commits the workspace's files on top of the base commit and writes the commit as the run's
+ * branch (into a local repository directly, else by a push).
  * Git never runs in the workspace's own `.git` (the agent may have changed its hooks or config):
  * the files are staged through `workspace.exec` into a private git dir that borrows the base's
  * objects, with a temporary index. Fixed author, committer and dates make a retry with the same
@@ -51,7 +55,7 @@ export async function publishChange(ctx: PublishContext, input: PublishInput): P
     if (denied) throw new PublishDeniedError(denied);
     const { mirror } = ctx;
     await together([
-      pushToSource(git, gitDir, input, head),
+      updateBranch(git, gitDir, input, head, ctx.target),
       // The mirror gets the branch too, so a later run can start from it without a fetch.
       mirror
         ? mirror.withLock(() => forcePush(git, gitDir, mirror.path, head, `refs/heads/${input.branch}`))
@@ -79,47 +83,63 @@ async function makeGitDir(gitDir: string, objects: string, baseCommit: string): 
 }
 
 /**
- * Pushes `head` as the branch. With `expectedHead` (a sha, or null for "must not exist") the
- * push is `--force-with-lease` on that value, so a commit someone else pushed to the branch
- * since Nightshift last did is never overwritten; a refused lease is a CONFLICT naming both.
+ * Moves the branch to `head`: into a local repository (`target`) directly, else by a push.
+ * With `expectedHead` (a sha, or null for "must not exist") only from that value, so a
+ * commit someone else pushed to the branch since Nightshift last did is never overwritten;
+ * a branch someone deleted holds nothing to overwrite and is written anew (still only if
+ * absent). A refused lease is a CONFLICT naming both.
  */
-async function pushToSource(git: Git, gitDir: string, input: PublishInput, head: string): Promise<void> {
+async function updateBranch(
+  git: Git,
+  gitDir: string,
+  input: PublishInput,
+  head: string,
+  target: LocalTarget | undefined,
+): Promise<void> {
   const ref = `refs/heads/${input.branch}`;
-  if (input.expectedHead === undefined) {
-    await forcePush(git, gitDir, input.repo.url, head, ref);
-    return;
-  }
-  const push = (expected: string) =>
-    git([
-      '--git-dir',
-      gitDir,
-      'push',
-      '--quiet',
-      '--no-verify',
-      `--force-with-lease=${ref}:${expected}`,
-      '--',
-      input.repo.url,
-      `${head}:${ref}`,
-    ]);
-  try {
-    await push(input.expectedHead ?? '').catch(async (error: unknown) => {
-      // A branch someone deleted holds nothing to overwrite: push it anew (still leased, on its absence).
-      if (!isStale(error) || input.expectedHead === null) throw error;
-      const { stdout } = await git(['ls-remote', '--', input.repo.url, ref]);
-      if (stdout.trim() !== '') throw error;
-      await push('');
-    });
-  } catch (error) {
-    if (!isStale(error)) throw error;
-    const expected = input.expectedHead ? `at ${input.expectedHead.slice(0, 12)}` : 'not to exist';
-    throw new NightshiftError(
-      'CONFLICT',
-      `branch ${input.branch} of ${input.repo.name} was changed by someone else: Nightshift expected it ${expected}, so it did not overwrite it`,
-      {
-        hint: "look at the new commits on the branch; to replace them with the run's change, delete the branch and run again",
-      },
-    );
-  }
+  const url = input.repo.url;
+  const write = target
+    ? (expected: string | null | undefined) => deliverLocal(git, gitDir, target, head, ref, expected)
+    : async (expected: string | null | undefined) => {
+        if (expected === undefined) {
+          await forcePush(git, gitDir, url, head, ref);
+          return true;
+        }
+        const lease = `--force-with-lease=${ref}:${expected ?? ''}`;
+        const pushed = git([
+          '--git-dir',
+          gitDir,
+          'push',
+          '--quiet',
+          '--no-verify',
+          lease,
+          '--',
+          url,
+          `${head}:${ref}`,
+        ]);
+        return pushed.then(
+          () => true,
+          (error: unknown) => {
+            if (isStale(error)) return false;
+            throw error;
+          },
+        );
+      };
+  const absent = async () =>
+    target
+      ? (await refValue(git, target.gitDir, ref)) === null
+      : (await git(['ls-remote', '--', url, ref])).stdout.trim() === '';
+  const expected = input.expectedHead;
+  if ((await write(expected)) || expected === undefined) return;
+  if (expected !== null && (await absent()) && (await write(null))) return;
+  const was = expected ? `at ${expected.slice(0, 12)}` : 'not to exist';
+  throw new NightshiftError(
+    'CONFLICT',
+    `branch ${input.branch} of ${input.repo.name} was changed by someone else: Nightshift expected it ${was}, so it did not overwrite it`,
+    {
+      hint: "look at the new commits on the branch; to replace them with the run's change, delete the branch and run again",
+    },
+  );
 }
 
 /** Pushes `head` as `ref` of the repository at `url`, whatever `ref` held. */
