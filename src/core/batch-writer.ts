@@ -42,6 +42,20 @@ export class BatchWriter<T> {
     });
   }
 
+  /**
+   * Hands back what is queued instead of writing it, once the writes already started are done
+   * (rejecting with the first failure): for a caller that writes the rest with something else.
+   */
+  async drain(): Promise<T[]> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.chain;
+    if (this.failure) throw this.failure;
+    const rest = this.pending;
+    this.pending = [];
+    return rest;
+  }
+
   protected schedule(): void {
     this.timer ??= setTimeout(() => {
       this.flush().catch(() => {});

@@ -288,8 +288,10 @@ export async function executeRun(
     audit.push({ kind: 'run.cancelled', runId: run.id, data: { by, reason: abort.message } });
   }
   try {
-    await Promise.all([events.flush(), audit.flush(), usageWrites, steering.settled()]);
-    await store.completeRun(run.id, outcome.conclusion, outcome.reason, attempt);
+    await Promise.all([audit.flush(), usageWrites, steering.settled()]);
+    // The events not written yet go with the conclusion, in one statement.
+    const rest = await events.drain();
+    if (!(await store.completeRun(run.id, outcome.conclusion, outcome.reason, attempt, rest))) return null;
   } catch (error) {
     if (error instanceof RunFencedError) return null;
     throw error;

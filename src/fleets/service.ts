@@ -8,8 +8,6 @@ import { holdRuns, type PendingChange, returnOpenSlot, tickFleet } from './rollo
 import type { FleetSpec } from './schema.ts';
 import { type FailureGroup, type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from './store.ts';
 
-/** Same number in every process: one rollout step of one fleet at a time. */
-const FLEET_LOCK = 7_245_006;
 /** Least time between two burn-down points of a fleet while its runs are in flight. */
 const COUNTS_EVERY_MS = 1000;
 /** How often the rollout loop also looks at fleets with no work in flight. */
@@ -162,14 +160,13 @@ export class FleetService {
     return { retried };
   }
 
-  /** One rollout step of one fleet, under a lock so concurrent engines never over-release. */
+  /** One rollout step of one fleet, its row locked so concurrent engines never over-release. */
   async tick(name: string): Promise<void> {
     // A burn-down point at most every COUNTS_EVERY_MS while runs are in flight (counting reads
     // the fleet's whole repo table); always at the end, on a pause, and on a cancel.
     const last = this.counted.get(name) ?? 0;
     const step = await this.deps.store.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FLEET_LOCK, name]);
-      const fleet = await fleetQueries(tx).get(name);
+      const fleet = await fleetQueries(tx).get(name, { lock: true });
       const recordCounts = Date.now() - last >= COUNTS_EVERY_MS;
       const result = await tickFleet(tx, fleet, new Date(), { recordCounts });
       if (result.paused) this.deps.log.warn({ fleet: name, reason: result.paused }, 'fleet paused');

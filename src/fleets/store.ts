@@ -121,8 +121,12 @@ export function fleetQueries(db: Queryable) {
       return { fleet: toFleet(rows[0]!), created: rows[0]!.created };
     },
 
-    async get(name: string): Promise<Fleet> {
-      const rows = await db.query<FleetRow>('SELECT * FROM fleets WHERE name = $1', [name]);
+    /** The fleet; with `lock`, its row is locked until the transaction ends (one rollout step at a time). */
+    async get(name: string, options: { lock?: boolean } = {}): Promise<Fleet> {
+      const rows = await db.query<FleetRow>(
+        `SELECT * FROM fleets WHERE name = $1${options.lock ? ' FOR NO KEY UPDATE' : ''}`,
+        [name],
+      );
       if (!rows[0]) throw notFound('fleet', name, 'list fleets with `nightshift fleet list`');
       return toFleet(rows[0]);
     },

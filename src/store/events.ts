@@ -40,17 +40,19 @@ export async function appendEvents(
   const status = payloads.findLast((payload) => payload.type === 'run.status');
   const update = status?.type === 'run.status' ? status.data : undefined;
   const fence = attempt === undefined ? '' : ` AND attempt = $8 AND status <> 'completed'`;
+  const data = payloads.map((payload) => JSON.stringify(payload.data));
   const params: unknown[] = [
     runId,
     payloads.length,
     payloads.map((payload) => payload.type),
-    payloads.map((payload) => JSON.stringify(payload.data)),
+    data,
     update?.status ?? null,
     update ? [update.baseCommit ?? null, update.branch ?? null] : [null, null],
     payloads.map((payload) => payload.at?.toISOString() ?? null),
   ];
   if (attempt !== undefined) params.push(attempt);
-  const inserted = await db.query<EventRow>(
+  // Only the numbers and times come back: the rest is what was sent.
+  const inserted = await db.query<{ seq: number; at: Date }>(
     `WITH counter AS (
        UPDATE runs SET last_seq = last_seq + $2, status = coalesce($5, status),
          base_commit = coalesce(($6::text[])[1], base_commit), branch = coalesce(($6::text[])[2], branch)
@@ -58,14 +60,26 @@ export async function appendEvents(
      INSERT INTO run_events (run_id, seq, type, data, at)
      SELECT $1, counter.last_seq - $2 + e.ord, e.type, e.data::jsonb, coalesce(e.at, now())
      FROM counter, unnest($3::text[], $4::text[], $7::timestamptz[]) WITH ORDINALITY AS e(type, data, at, ord)
-     RETURNING *`,
+     RETURNING seq, at`,
     params,
   );
   if (inserted.length === 0) {
     if (attempt !== undefined) throw new RunFencedError(runId, attempt);
     throw new NightshiftError('NOT_FOUND', `run ${runId} does not exist`);
   }
-  return inserted.map(toEvent).sort((a, b) => a.seq - b.seq);
+  const first = Math.min(...inserted.map((row) => Number(row.seq)));
+  return inserted
+    .map((row) => {
+      const i = Number(row.seq) - first;
+      return toEvent({
+        run_id: runId,
+        seq: Number(row.seq),
+        type: payloads[i]!.type,
+        data: JSON.parse(data[i]!),
+        at: row.at,
+      });
+    })
+    .sort((a, b) => a.seq - b.seq);
 }
 
 /** Events of a run after `afterSeq`, in order. */

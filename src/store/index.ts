@@ -273,32 +273,50 @@ export class Store {
     return events;
   }
 
-  /** Concludes a run and removes it from the queue; a no-op returning false if it already completed. */
+  /**
+   * Concludes a run in one statement: its status; the `events` its attempt still had to write,
+   * then the conclusion's own; its queue entry removed. A no-op returning false when the run
+   * had already completed (or, with `attempt`, another attempt owns it).
+   */
   async completeRun(
     runId: string,
     conclusion: RunConclusion,
     reason: string | null,
     attempt?: number,
+    events: readonly TimedEventPayload[] = [],
   ): Promise<boolean> {
-    const done = await this.db.transaction(async (tx) => {
-      const rows = await tx.query(
-        `UPDATE runs SET status = 'completed', conclusion = $2, reason = $3, finished_at = now()
-         WHERE id = $1 AND status <> 'completed' ${attempt === undefined ? '' : 'AND attempt = $4'} RETURNING id`,
-        attempt === undefined ? [runId, conclusion, reason] : [runId, conclusion, reason, attempt],
-      );
-      if (!rows[0]) return false;
-      await appendEvents(tx, runId, [
-        { type: 'run.status', data: { status: 'completed' } },
-        { type: 'run.completed', data: { conclusion, reason } },
-      ]);
-      await tx.query('DELETE FROM run_queue WHERE run_id = $1', [runId]);
-      return true;
-    });
-    if (done) {
-      this.notify(runId);
-      this.notifier.emit('completed', runId);
-    }
-    return done;
+    const all: TimedEventPayload[] = [
+      ...events,
+      { type: 'run.status', data: { status: 'completed' } },
+      { type: 'run.completed', data: { conclusion, reason } },
+    ];
+    const rows = await this.db.query(
+      `WITH done AS (
+         UPDATE runs SET status = 'completed', conclusion = $2, reason = $3, finished_at = now(),
+           last_seq = last_seq + $4
+         WHERE id = $1 AND status <> 'completed' AND ($7::integer IS NULL OR attempt = $7)
+         RETURNING id, last_seq),
+       dequeued AS (DELETE FROM run_queue WHERE run_id IN (SELECT id FROM done)),
+       appended AS (
+         INSERT INTO run_events (run_id, seq, type, data, at)
+         SELECT done.id, done.last_seq - $4 + e.ord, e.type, e.data::jsonb, coalesce(e.at, now())
+         FROM done, unnest($5::text[], $6::text[], $8::timestamptz[]) WITH ORDINALITY AS e(type, data, at, ord))
+       SELECT id FROM done`,
+      [
+        runId,
+        conclusion,
+        reason,
+        all.length,
+        all.map((event) => event.type),
+        all.map((event) => JSON.stringify(event.data)),
+        attempt ?? null,
+        all.map((event) => event.at?.toISOString() ?? null),
+      ],
+    );
+    if (!rows[0]) return false;
+    this.notify(runId);
+    this.notifier.emit('completed', runId);
+    return true;
   }
 
   /**

@@ -349,7 +349,10 @@ describe('LocalScmProvider.publish', () => {
       const before = await gitIn(source, 'rev-parse', branch);
       const error = await scm.publish(input({ branch })).catch((e: unknown) => e);
 
-      expect(error).toMatchObject({ code: 'CONFLICT', message: `${branch} is checked out in the repository` });
+      expect(error).toMatchObject({
+        code: 'CONFLICT',
+        message: `${branch} is checked out in the repository`,
+      });
       expect(await gitIn(source, 'rev-parse', branch)).toBe(before);
     }
   });
