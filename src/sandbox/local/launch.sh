@@ -29,9 +29,8 @@ hold)
   upper=$state/upper work=$state/work
   if [ -n "$5" ]; then
     mount -t tmpfs -o "$5" nightshift-disk "$state/disk"
-    mkdir "$state/disk/upper" "$state/disk/work"
-    chown "$owner" "$state/disk/upper"
     upper=$state/disk/upper work=$state/disk/work
+    install -d -o "${owner%%:*}" -g "${owner#*:}" "$upper" "$work"
   fi
   mount -t tmpfs -o "$6" nightshift-tmp "$state/tmp"
   mount -t tmpfs -o "$7" nightshift-home "$state/home"
@@ -41,7 +40,7 @@ hold)
   if [ -d "$git" ] && [ ! -L "$git" ]; then
     if [ -L "$git/hooks" ] || { [ -e "$git/hooks" ] && [ ! -d "$git/hooks" ]; }; then rm -f "$git/hooks"; fi
     if [ -L "$git/config" ]; then rm -f "$git/config"; fi
-    mkdir -p "$git/hooks"
+    [ -d "$git/hooks" ] || mkdir "$git/hooks"
   fi
   echo ready
   while read -r _; do :; done

@@ -42,6 +42,8 @@ export async function buildBase(
     await linkObjects(objects, join(gitDir, 'objects'));
     await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
     await mkdir(join(gitDir, 'refs', 'tags'), { recursive: true });
+    // Present, as `git init` makes it: the sandbox binds it read-only, and need not make it.
+    await mkdir(join(gitDir, 'hooks'));
     await writeFile(join(gitDir, 'HEAD'), `${commit}\n`);
     await writeFile(join(gitDir, 'config'), gitConfig(commit));
     const read = await git(['--git-dir', gitDir, '--work-tree', tmp, 'read-tree', '--reset', '-u', commit], {

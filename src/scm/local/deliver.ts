@@ -99,7 +99,8 @@ async function copyObject(from: string, to: string): Promise<void> {
   try {
     await copyFile(from, temp);
     await rename(temp, to);
-  } finally {
+  } catch (error) {
     await rm(temp, { force: true });
+    throw error;
   }
 }
