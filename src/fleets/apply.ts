@@ -126,6 +126,52 @@ export async function applyFleet(
   };
   if (!options.dryRun) await fleets.upsert(spec);
   const seen = new Set<string>();
+  let page: PageRepo[] = [];
+  const applyPage = async () => {
+    const known = await fleets.reposByUrl(
+      spec.name,
+      page.map(({ resolved }) => resolved.url),
+    );
+    const planned = page.map((repo) => ({ ...repo, ...plan(known.get(repo.resolved.url), repo.hash) }));
+    for (const { action } of planned) {
+      summary.repos++;
+      summary[action]++;
+    }
+    const changed = planned.filter(({ action }) => action !== 'unchanged');
+    const runIds = new Map<string, string>();
+    if (!options.dryRun && changed.length > 0) {
+      const repos = await store.repos.upsertMany(changed.map(({ resolved }) => resolved));
+      for (const { existing } of changed) {
+        if (existing?.run_id)
+          await store.requestCancel(existing.run_id, `fleet ${spec.name} (inputs changed)`);
+      }
+      const runs = await store.createRuns(
+        changed.map(({ inputs }, i) => ({
+          repoId: repos[i]!.id,
+          blueprint: blueprint.name,
+          blueprintSpec: runBlueprint,
+          inputs,
+          timeoutMs: blueprint.timeoutMs ?? options.defaultTimeoutMs,
+          baseRef: spec.base ?? null,
+          priority: FLEET_PRIORITY,
+          trigger: `fleet:${spec.name}`,
+          author: options.author ?? null,
+          branch,
+          held: true,
+        })),
+      );
+      await fleets.setRepoRuns(
+        spec.name,
+        changed.map(({ hash }, i) => ({ repoId: repos[i]!.id, inputHash: hash, branch, runId: runs[i]!.id })),
+      );
+      changed.forEach(({ resolved }, i) => runIds.set(resolved.url, runs[i]!.id));
+    }
+    for (const { resolved, action, why, inputs, existing } of planned) {
+      const runId = runIds.get(resolved.url) ?? existing?.run_id ?? null;
+      options.onRepo?.({ repo: resolved.name, url: resolved.url, action, why, inputs, branch, runId });
+    }
+    page = [];
+  };
   for await (const { target, resolved } of resolveAhead(
     deps.scm,
     targetRepos(spec.targets, options.cwd, deps.scm),
@@ -139,48 +185,44 @@ export async function applyFleet(
       ...(spec.prompt !== undefined ? { prompt: renderTemplate(spec.prompt, vars) } : {}),
       values,
     };
-    const hash = inputHash({ blueprint, inputs, branch, base: spec.base ?? null });
-    const known = await store.db.query<{ id: string }>('SELECT id FROM repos WHERE url = $1', [resolved.url]);
-    const existing = known[0] ? await fleets.repo(spec.name, known[0].id) : null;
-    let action: ApplyAction = 'create';
-    let why = 'new repo';
-    if (
-      existing &&
-      existing.input_hash === hash &&
-      existing.state !== 'cancelled' &&
-      existing.state !== 'pending'
-    ) {
-      action = 'unchanged';
-      why = `inputs unchanged (${existing.state})`;
-    } else if (existing) {
-      action = 'update';
-      why = existing.input_hash === hash ? `was ${existing.state}` : 'inputs changed';
-    }
-    summary.repos++;
-    summary[action]++;
-    let runId = existing?.run_id ?? null;
-    if (!options.dryRun && action !== 'unchanged') {
-      const repo = await store.repos.upsert(resolved);
-      if (existing?.run_id) await store.requestCancel(existing.run_id, `fleet ${spec.name} (inputs changed)`);
-      const run = await store.createRun({
-        repoId: repo.id,
-        blueprint: blueprint.name,
-        blueprintSpec: runBlueprint,
-        inputs,
-        timeoutMs: blueprint.timeoutMs ?? options.defaultTimeoutMs,
-        baseRef: spec.base ?? null,
-        priority: FLEET_PRIORITY,
-        trigger: `fleet:${spec.name}`,
-        author: options.author ?? null,
-        branch,
-        held: true,
-      });
-      await fleets.setRepoRun(spec.name, repo.id, { inputHash: hash, branch, runId: run.id });
-      runId = run.id;
-    }
-    options.onRepo?.({ repo: resolved.name, url: resolved.url, action, why, inputs, branch, runId });
+    page.push({ resolved, inputs, hash: inputHash({ blueprint, inputs, branch, base: spec.base ?? null }) });
+    if (page.length >= APPLY_PAGE) await applyPage();
   }
+  if (page.length > 0) await applyPage();
   return summary;
+}
+
+/** Repos looked up and written together: a few statements a page instead of several a repo. */
+const APPLY_PAGE = 100;
+
+/** A target repo ready to be compared with what the fleet did. */
+interface PageRepo {
+  resolved: ResolvedRepo;
+  inputs: RunInputs;
+  hash: string;
+}
+
+/** What the fleet did for a repo so far (none for a new repo). */
+interface FleetRepoSoFar {
+  input_hash: string;
+  run_id: string | null;
+  state: string;
+}
+
+/**
+ * What applying does to a repo: nothing when its inputs are unchanged and its run did not end
+ * cancelled (or wait unstarted), else a new run.
+ */
+function plan(
+  existing: FleetRepoSoFar | undefined,
+  hash: string,
+): { action: ApplyAction; why: string; existing: FleetRepoSoFar | undefined } {
+  if (!existing) return { action: 'create', why: 'new repo', existing };
+  if (existing.input_hash === hash && existing.state !== 'cancelled' && existing.state !== 'pending') {
+    return { action: 'unchanged', why: `inputs unchanged (${existing.state})`, existing };
+  }
+  const why = existing.input_hash === hash ? `was ${existing.state}` : 'inputs changed';
+  return { action: 'update', why, existing };
 }
 
 /** Targets resolved ahead of use, a few at a time: resolving is git processes, which overlap well. */

@@ -28,11 +28,9 @@ describe.each(DATABASE_KINDS)('opening deferred changes (%s)', (kind) => {
         state: 'pending',
         url: null,
       });
-      await queries.setRepoRun(name, change.repoId, {
-        inputHash: 'h',
-        branch: change.branch,
-        runId: change.runId,
-      });
+      await queries.setRepoRuns(name, [
+        { repoId: change.repoId, inputHash: 'h', branch: change.branch, runId: change.runId },
+      ]);
       changes.push(change.id);
     }
     // Released already: a rollout step only hands out the changes.

@@ -131,28 +131,36 @@ export class FleetService {
     let retried = 0;
     for (;;) {
       const page = await this.queries.repoPage(name, 0, 200, 'failed');
-      for (const row of page) {
-        const old = await store.getRun(row.runId!);
-        const run = await store.createRun({
-          repoId: old.repoId,
-          blueprint: old.blueprint,
-          blueprintSpec: await store.blueprintSpec(old.id),
-          inputs: old.inputs,
-          timeoutMs: old.timeoutMs,
-          baseRef: old.baseRef,
-          priority: old.priority,
-          trigger: old.trigger,
-          author,
-          branch: row.branch,
-          held: true,
-        });
-        await this.queries.setRepoRun(name, row.repoId, {
+      const runs = await store.createRuns(
+        await Promise.all(
+          page.map(async (row) => {
+            const old = await store.getRun(row.runId!);
+            return {
+              repoId: old.repoId,
+              blueprint: old.blueprint,
+              blueprintSpec: await store.blueprintSpec(old.id),
+              inputs: old.inputs,
+              timeoutMs: old.timeoutMs,
+              baseRef: old.baseRef,
+              priority: old.priority,
+              trigger: old.trigger,
+              author,
+              branch: row.branch,
+              held: true,
+            };
+          }),
+        ),
+      );
+      await this.queries.setRepoRuns(
+        name,
+        page.map((row, i) => ({
+          repoId: row.repoId,
           inputHash: row.inputHash,
           branch: row.branch,
-          runId: run.id,
-        });
-        retried++;
-      }
+          runId: runs[i]!.id,
+        })),
+      );
+      retried += runs.length;
       if (page.length < 200) break;
     }
     if (fleet.state === 'paused') await this.queries.setState(name, 'active', null);

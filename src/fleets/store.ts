@@ -144,32 +144,45 @@ export function fleetQueries(db: Queryable) {
       ]);
     },
 
-    async repo(name: string, repoId: string) {
+    /** What the fleet did so far for each of these repo URLs that it has, by URL. */
+    async reposByUrl(name: string, urls: readonly string[]) {
       const rows = await db.query<{
+        url: string;
         input_hash: string;
         run_id: string | null;
-        position: number;
         state: FleetRepoState;
       }>(
-        `SELECT fr.input_hash, fr.run_id, fr.position, ${STATE_SQL} AS state
-         FROM fleet_repos fr LEFT JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = $1 AND fr.repo_id = $2`,
-        [name, repoId],
+        `SELECT p.url, fr.input_hash, fr.run_id, ${STATE_SQL} AS state
+         FROM repos p JOIN fleet_repos fr ON fr.repo_id = p.id AND fr.fleet = $1
+         LEFT JOIN runs r ON r.id = fr.run_id WHERE p.url = ANY($2)`,
+        [name, urls],
       );
-      return rows[0] ?? null;
+      return new Map(rows.map((row) => [row.url, row]));
     },
 
-    /** Records the repo's current run (new, or replacing the previous one) as held for the rollout. */
-    async setRepoRun(
+    /**
+     * Records each repo's current run (new, or replacing the previous one) as held for the
+     * rollout, in one statement; new repos take the next positions, in the order given.
+     */
+    async setRepoRuns(
       name: string,
-      repoId: string,
-      fields: { inputHash: string; branch: string; runId: string },
+      rows: readonly { repoId: string; inputHash: string; branch: string; runId: string }[],
     ): Promise<void> {
+      if (rows.length === 0) return;
       await db.query(
         `INSERT INTO fleet_repos (fleet, repo_id, position, input_hash, branch, run_id, held)
-         VALUES ($1, $2, (SELECT coalesce(max(position), 0) + 1 FROM fleet_repos WHERE fleet = $1), $3, $4, $5, true)
+         SELECT $1, u.repo_id, (SELECT coalesce(max(position), 0) FROM fleet_repos WHERE fleet = $1) + u.ord,
+           u.input_hash, u.branch, u.run_id, true
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(repo_id, input_hash, branch, run_id, ord)
          ON CONFLICT (fleet, repo_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, branch = EXCLUDED.branch,
            run_id = EXCLUDED.run_id, held = true, updated_at = now()`,
-        [name, repoId, fields.inputHash, fields.branch, fields.runId],
+        [
+          name,
+          rows.map((row) => row.repoId),
+          rows.map((row) => row.inputHash),
+          rows.map((row) => row.branch),
+          rows.map((row) => row.runId),
+        ],
       );
     },
 

@@ -110,59 +110,78 @@ export class Store {
   }
 
   async createRun(input: NewRun): Promise<Run> {
-    const id = newId('run');
-    const run = await this.db.transaction(async (tx) => {
-      const rows = await tx.query<RunRow & { repo_name: string }>(
-        `INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref,
-           priority, trigger, author, continues, branch)
-         SELECT $1, repos.id, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12 FROM repos WHERE repos.id = $2
-         RETURNING *, (SELECT name FROM repos WHERE repos.id = runs.repo_id) AS repo_name`,
-        [
-          id,
-          input.repoId,
-          input.blueprint,
-          JSON.stringify(input.blueprintSpec),
-          JSON.stringify(input.inputs),
-          input.timeoutMs,
-          input.baseRef ?? null,
-          input.priority ?? 0,
-          input.trigger ?? 'cli',
-          input.author ?? null,
-          input.continues ?? null,
-          input.branch ?? null,
-        ],
-      );
-      if (!rows[0]) throw notFound('repo', input.repoId);
-      await appendEvents(tx, id, [
-        {
-          type: 'run.created',
-          data: {
-            blueprint: input.blueprint,
-            repo: rows[0].repo_name,
-            trigger: input.trigger ?? 'cli',
-            continues: input.continues ?? null,
-          },
-        },
-        { type: 'run.status', data: { status: 'queued' } },
+    const [run] = await this.createRuns([input]);
+    return run!;
+  }
+
+  /**
+   * Creates runs in one statement, each with its first events, its queue entry and (for a
+   * sub-run) its parent row, so no worker claims a sub-run before its depth is known. Returns
+   * them in the order given; throws NOT_FOUND naming a repo that does not exist.
+   */
+  async createRuns(inputs: readonly NewRun[]): Promise<Run[]> {
+    if (inputs.length === 0) return [];
+    const ids = inputs.map(() => newId('run'));
+    const column = <T>(pick: (input: NewRun) => T) => inputs.map(pick);
+    const rows = await this.db.query<RunRow>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[],
+           $7::text[], $8::integer[], $9::text[], $10::text[], $11::text[], $12::text[], $13::boolean[],
+           $14::text[], $15::integer[])
+         WITH ORDINALITY AS u(id, repo_id, blueprint, spec, inputs, timeout_ms, base_ref, priority, trigger,
+           author, continues, branch, held, parent, depth, ord)),
+       created AS (
+         INSERT INTO runs (id, repo_id, blueprint, blueprint_spec, inputs, status, timeout_ms, base_ref,
+           priority, trigger, author, continues, branch, last_seq)
+         SELECT u.id, u.repo_id, u.blueprint, u.spec::jsonb, u.inputs::jsonb, 'queued', u.timeout_ms, u.base_ref,
+           u.priority, u.trigger, u.author, u.continues, u.branch, 2
+         FROM input u JOIN repos ON repos.id = u.repo_id
+         -- All or none: a run of a repo that does not exist stops the others too.
+         WHERE NOT EXISTS (SELECT 1 FROM input m WHERE NOT EXISTS (SELECT 1 FROM repos WHERE repos.id = m.repo_id))
+         RETURNING *),
+       events AS (
+         INSERT INTO run_events (run_id, seq, type, data, at)
+         SELECT c.id, e.seq, e.type, e.data, now() FROM created c JOIN repos p ON p.id = c.repo_id
+         CROSS JOIN LATERAL (VALUES
+           (1, 'run.created', jsonb_build_object('blueprint', c.blueprint, 'repo', p.name, 'trigger', c.trigger,
+             'continues', c.continues)),
+           (2, 'run.status', '{"status": "queued"}'::jsonb)) AS e(seq, type, data)),
+       queued AS (
+         INSERT INTO run_queue (run_id, repo_id, priority, available_at)
+         SELECT u.id, u.repo_id, u.priority, CASE WHEN u.held THEN 'infinity'::timestamptz ELSE now() END
+         FROM input u JOIN created c ON c.id = u.id),
+       children AS (
+         INSERT INTO run_children (parent_run_id, child_run_id, depth)
+         SELECT u.parent, u.id, u.depth FROM input u JOIN created c ON c.id = u.id WHERE u.parent IS NOT NULL)
+       SELECT c.* FROM created c JOIN input u ON u.id = c.id ORDER BY u.ord`,
+      [
+        ids,
+        column((input) => input.repoId),
+        column((input) => input.blueprint),
+        column((input) => JSON.stringify(input.blueprintSpec)),
+        column((input) => JSON.stringify(input.inputs)),
+        column((input) => input.timeoutMs),
+        column((input) => input.baseRef ?? null),
+        column((input) => input.priority ?? 0),
+        column((input) => input.trigger ?? 'cli'),
+        column((input) => input.author ?? null),
+        column((input) => input.continues ?? null),
+        column((input) => input.branch ?? null),
+        column((input) => input.held ?? false),
+        column((input) => input.parent?.runId ?? null),
+        column((input) => input.parent?.depth ?? null),
+      ],
+    );
+    if (rows.length < inputs.length) {
+      const found = await this.db.query<{ id: string }>('SELECT id FROM repos WHERE id = ANY($1)', [
+        inputs.map((input) => input.repoId),
       ]);
-      await tx.query(
-        `INSERT INTO run_queue (run_id, repo_id, priority, available_at)
-         VALUES ($1, $2, $3, CASE WHEN $4 THEN 'infinity'::timestamptz ELSE now() END)`,
-        [id, input.repoId, input.priority ?? 0, input.held ?? false],
-      );
-      // With the run, so no worker claims a sub-run before its depth is known.
-      if (input.parent) {
-        await tx.query('INSERT INTO run_children (parent_run_id, child_run_id, depth) VALUES ($1, $2, $3)', [
-          input.parent.runId,
-          id,
-          input.parent.depth,
-        ]);
-      }
-      return toRun(rows[0]!);
-    });
-    this.notify(id);
+      const known = new Set(found.map((row) => row.id));
+      throw notFound('repo', inputs.find((input) => !known.has(input.repoId))?.repoId ?? inputs[0]!.repoId);
+    }
+    for (const id of ids) this.notify(id);
     this.notifier.emit('queued');
-    return run;
+    return rows.map(toRun);
   }
 
   /** A run by full id, or by a unique suffix of at least 6 characters (as tables show them). */

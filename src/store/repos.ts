@@ -27,18 +27,41 @@ export function repoFromJson(json: Record<string, unknown>): Repo {
   return toRepo({ ...row, created_at: new Date(row.created_at) });
 }
 
+/** Where a repo is, as registering it names it. */
+interface RepoLocation {
+  name: string;
+  url: string;
+  defaultBranch: string;
+}
+
 /** Repos by canonical URL: registering the same location twice returns the same repo. */
 export function reposQueries(db: Queryable) {
+  /** Registers many locations in one statement (each once); returns their repos in the order given. */
+  async function upsertMany(inputs: readonly RepoLocation[]): Promise<Repo[]> {
+    if (inputs.length === 0) return [];
+    const rows = await db.query<RepoRow>(
+      `INSERT INTO repos (id, name, url, default_branch)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+       ON CONFLICT (url) DO UPDATE SET default_branch = EXCLUDED.default_branch
+       RETURNING *`,
+      [
+        inputs.map(() => newId('repo')),
+        inputs.map((input) => input.name),
+        inputs.map((input) => input.url),
+        inputs.map((input) => input.defaultBranch),
+      ],
+    );
+    const byUrl = new Map(rows.map((row) => [row.url, toRepo(row)]));
+    return inputs.map((input) => byUrl.get(input.url)!);
+  }
+
   return {
-    async upsert(input: { name: string; url: string; defaultBranch: string }): Promise<Repo> {
-      const rows = await db.query<RepoRow>(
-        `INSERT INTO repos (id, name, url, default_branch) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (url) DO UPDATE SET default_branch = EXCLUDED.default_branch
-         RETURNING *`,
-        [newId('repo'), input.name, input.url, input.defaultBranch],
-      );
-      return toRepo(rows[0]!);
+    async upsert(input: RepoLocation): Promise<Repo> {
+      const [repo] = await upsertMany([input]);
+      return repo!;
     },
+
+    upsertMany,
 
     async get(id: string): Promise<Repo> {
       const rows = await db.query<RepoRow>('SELECT * FROM repos WHERE id = $1', [id]);

@@ -50,6 +50,47 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
     ]);
   });
 
+  it('creates many runs in one call, in order, each numbered from 1 and queued or held as asked', async () => {
+    const other = (await store.repos.upsert({ name: 'other', url: '/srv/other', defaultBranch: 'main' })).id;
+    const spec = { repoId, blueprint: 'script', blueprintSpec: { steps: [] }, timeoutMs: 60_000 };
+
+    const runs = await store.createRuns([
+      { ...spec, inputs: { script: 'echo 1' } },
+      { ...spec, repoId: other, inputs: { script: 'echo 2' }, held: true, trigger: 'fleet:f' },
+      { ...spec, inputs: { script: 'echo 3' }, priority: 5 },
+    ]);
+
+    expect(runs.map((run) => [run.inputs.script, run.repoId, run.priority])).toEqual([
+      ['echo 1', repoId, 0],
+      ['echo 2', other, 0],
+      ['echo 3', repoId, 5],
+    ]);
+    const created = await store.events(runs[1]!.id);
+    expect(created.map((e) => [e.seq, e.type, e.data])).toEqual([
+      [1, 'run.created', { blueprint: 'script', repo: 'other', trigger: 'fleet:f', continues: null }],
+      [2, 'run.status', { status: 'queued' }],
+    ]);
+    // The held run is not claimable; the others are, highest priority first.
+    const claimed = [];
+    for (let i = 0; i < 3; i++)
+      claimed.push((await store.claimRun({ workerId: 'w', leaseMs: 30_000 }))?.run.id);
+    expect(claimed).toEqual([runs[2]!.id, runs[0]!.id, undefined]);
+  });
+
+  it('creates none of the runs when one names a repo that does not exist', async () => {
+    const spec = { blueprint: 'script', blueprintSpec: { steps: [] }, inputs: {}, timeoutMs: 60_000 };
+
+    const error = await store
+      .createRuns([
+        { ...spec, repoId },
+        { ...spec, repoId: 'repo_missing' },
+      ])
+      .catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('repo_missing') });
+    expect(await store.listRuns()).toEqual([]);
+  });
+
   it('finds a run by a unique suffix of its id', async () => {
     const run = await newRun();
 
