@@ -164,7 +164,7 @@ export async function applyFleet(
         spec.name,
         changed.map(({ hash }, i) => ({ repoId: repos[i]!.id, inputHash: hash, branch, runId: runs[i]!.id })),
       );
-      changed.forEach(({ resolved }, i) => runIds.set(resolved.url, runs[i]!.id));
+      for (const [i, { resolved }] of changed.entries()) runIds.set(resolved.url, runs[i]!.id);
     }
     for (const { resolved, action, why, inputs, existing } of planned) {
       const runId = runIds.get(resolved.url) ?? existing?.run_id ?? null;
