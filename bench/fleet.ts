@@ -7,10 +7,14 @@
  * time per repo of each (all processes, from a cpuacct cgroup, as root), the engine process's
  * own CPU and peak memory, and where the fleet's slot time went.
  *
- *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--json]
+ *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--json] [--profile FILE]
+ *
+ * `--profile FILE` writes a CPU profile of the engine process during the fleet alone (open it
+ * in Chrome's DevTools): not its start-up, the baselines, or the clean-up.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -79,12 +83,28 @@ async function settled(engine: Engine, name: string, repos: number): Promise<Fle
   }
 }
 
+/** Starts the V8 CPU profiler of this process; `stop` returns the profile (`.cpuprofile` JSON). */
+async function startProfile(): Promise<{ stop(): Promise<object> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       repos: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '4' },
       json: { type: 'boolean', default: false },
+      profile: { type: 'string' },
     },
   });
   const repos = positive('repos', values.repos);
@@ -132,6 +152,7 @@ async function main(): Promise<void> {
       `name: bench\ntargets:\n  - glob: "nightshift-*"\nscript: "${CODEMOD}"\nconcurrency: ${concurrency}\n`,
     );
     if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
+    const profiler = values.profile ? await startProfile() : null;
     const cpuBefore = process.cpuUsage();
     const fleetCpu = meter?.usedMs() ?? 0;
     const fleetStart = performance.now();
@@ -141,6 +162,7 @@ async function main(): Promise<void> {
     const fleetMs = performance.now() - fleetStart;
     const cpu = process.cpuUsage(cpuBefore);
     const fleetCpuMs = (meter?.usedMs() ?? 0) - fleetCpu;
+    if (profiler && values.profile) await writeFile(values.profile, JSON.stringify(await profiler.stop()));
     clearInterval(sampler);
     const runIds: string[] = [];
     for await (const row of engine.fleets.queries.repos('bench')) if (row.runId) runIds.push(row.runId);
