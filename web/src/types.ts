@@ -83,6 +83,10 @@ void everyState;
 export type Fleet = Wire<ServerFleet>;
 export type FleetStatus = Wire<ServerFleetStatus>;
 export type FleetRepoRow = Wire<ServerFleetRepoRow>;
+/** Failed runs (`failures`) or changes not opened yet (`openFailures`), grouped by message. */
+export type FailureGroup = FleetStatus['failures'][number];
+/** Why a waiting change is not open yet: the last attempt's message, how many, when it is tried again. */
+export type OpenFailure = NonNullable<NonNullable<FleetRepoRow['change']>['openFailure']>;
 /** One point of `GET /api/fleets/NAME/series` (counts when a rollout step ran). */
 export type FleetSeriesPoint = Wire<Awaited<ReturnType<FleetQueries['series']>>[number]>;
 
