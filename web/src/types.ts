@@ -39,6 +39,10 @@ export type Run = Wire<ServerRun>;
 export type RunDetails = Wire<ServerRunDetails>;
 export type StepUsage = RunDetails['usage'][number];
 export type RunEvent = Wire<ServerRunEvent>;
+/** A run's parent or one of its children (`GET /api/runs/:id`: `parent`, `children`). */
+export type RunLink = RunDetails['children'][number];
+/** The swarm a run is part of, its role there (`planner`, `facet`, `converge`) and every run of it. */
+export type RunSwarm = NonNullable<RunDetails['swarm']>;
 
 /** One audit entry as `GET /api/audit` and the export write it (stored fields and hashes). */
 export type AuditEntry = ServerAuditPage['entries'][number];
