@@ -4,6 +4,7 @@ export const COLORS: Record<string, string> = {
   success: '#2e9d5b',
   succeeded: '#2e9d5b',
   no_changes: '#8a94a6',
+  waiting: '#14b8a6',
   failure: '#d64545',
   failed: '#d64545',
   error: '#b02a6b',

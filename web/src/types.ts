@@ -39,6 +39,10 @@ export type Run = Wire<ServerRun>;
 export type RunDetails = Wire<ServerRunDetails>;
 export type StepUsage = RunDetails['usage'][number];
 export type RunEvent = Wire<ServerRunEvent>;
+/** A run's parent or one of its children (`GET /api/runs/:id`: `parent`, `children`). */
+export type RunLink = RunDetails['children'][number];
+/** The swarm a run is part of, its role there (`planner`, `facet`, `converge`) and every run of it. */
+export type RunSwarm = NonNullable<RunDetails['swarm']>;
 
 /** One audit entry as `GET /api/audit` and the export write it (stored fields and hashes). */
 export type AuditEntry = ServerAuditPage['entries'][number];
@@ -83,6 +87,10 @@ void everyState;
 export type Fleet = Wire<ServerFleet>;
 export type FleetStatus = Wire<ServerFleetStatus>;
 export type FleetRepoRow = Wire<ServerFleetRepoRow>;
+/** Failed runs (`failures`) or changes not opened yet (`openFailures`), grouped by message. */
+export type FailureGroup = FleetStatus['failures'][number];
+/** Why a waiting change is not open yet: the last attempt's message, how many, when it is tried again. */
+export type OpenFailure = NonNullable<NonNullable<FleetRepoRow['change']>['openFailure']>;
 /** One point of `GET /api/fleets/NAME/series` (counts when a rollout step ran). */
 export type FleetSeriesPoint = Wire<Awaited<ReturnType<FleetQueries['series']>>[number]>;
 

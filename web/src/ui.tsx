@@ -149,6 +149,14 @@ export function ago(iso: string | null): string {
   return new Date(iso).toLocaleDateString();
 }
 
+/** A moment as a person reads it: the time for today, else the date and time. */
+export function when(iso: string): string {
+  const date = new Date(iso);
+  return date.toDateString() === new Date().toDateString()
+    ? date.toLocaleTimeString()
+    : date.toLocaleString();
+}
+
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;

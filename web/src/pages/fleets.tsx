@@ -9,6 +9,7 @@ import {
   type FleetStatus,
 } from '../types.ts';
 import { Badge, Empty, ErrorBox, Link, Loading, useLoad } from '../ui.tsx';
+import { FailureGroups, OpenFailureNote } from './fleet-parts.tsx';
 
 const base = (name: string) => `/api/fleets/${encodeURIComponent(name)}`;
 
@@ -142,21 +143,16 @@ export function FleetPage(props: { name: string }) {
         <Loading what="the burn-down" />
       )}
       <h2>Failures by message</h2>
-      {s.failures.length === 0 ? (
-        <Empty>No failures.</Empty>
-      ) : (
-        <ul class="failures">
-          {s.failures.map((f) => (
-            <li key={f.reason}>
-              <strong>{f.count}×</strong> {f.reason}
-              <span class="muted small">
-                {' '}
-                {f.repos.slice(0, 5).join(', ')}
-                {f.repos.length > 5 ? ' …' : ''}
-              </span>
-            </li>
-          ))}
-        </ul>
+      {s.failures.length === 0 && s.openFailures.length === 0 ? <Empty>No failures.</Empty> : null}
+      <FailureGroups label="Failed runs, by message" groups={s.failures} />
+      {s.openFailures.length > 0 && (
+        <>
+          <h3>Changes not opened yet</h3>
+          <p class="muted small">
+            Their runs succeeded; opening each change failed, and it is tried again after a backoff.
+          </p>
+          <FailureGroups label="Changes not opened, by message" groups={s.openFailures} />
+        </>
       )}
       <h2>Repos</h2>
       <form class="filters" aria-label="Filter repos" onSubmit={(e) => e.preventDefault()}>
@@ -213,7 +209,10 @@ export function FleetPage(props: { name: string }) {
                       '—'
                     )}
                   </td>
-                  <td class="detail">{r.reason ?? ''}</td>
+                  <td class="detail">
+                    {r.reason ?? ''}
+                    {r.change?.openFailure && <OpenFailureNote failure={r.change.openFailure} />}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -4,6 +4,7 @@ import type { Run, RunDetails, RunEvent } from '../types.ts';
 import { ago, Badge, duration, ErrorBox, Link, Loading, navigate, runOutcome, useLoad } from '../ui.tsx';
 import { DiffView } from './diff-view.tsx';
 import { Log, Timeline, Transcript, Usage } from './run-parts.tsx';
+import { ParentFact, RelatedRuns, SwarmFact } from './run-relations.tsx';
 
 const TABS = ['Transcript', 'Steps', 'Log', 'Diff'] as const;
 type Tab = (typeof TABS)[number];
@@ -43,7 +44,7 @@ export function RunPage(props: { id: string }) {
 
   if (details.data === null)
     return details.error ? <ErrorBox error={details.error} /> : <Loading what="the run" />;
-  const { run, repo, change, usage } = details.data;
+  const { run, repo, change, usage, parent, swarm } = details.data;
   const live = run.status !== 'completed';
   return (
     <section>
@@ -118,10 +119,13 @@ export function RunPage(props: { id: string }) {
             </dd>
           </div>
         )}
+        {parent && <ParentFact parent={parent} />}
+        {swarm && <SwarmFact swarm={swarm} />}
       </dl>
       {run.reason && <p class="reason">{run.reason}</p>}
       <Actions run={run} repoUrl={repo.url} onChange={reload} />
       {streamError ? <ErrorBox error={streamError} /> : null}
+      <RelatedRuns details={details.data} reload={reload} />
       <div class="tabs" role="tablist" aria-label="Run views">
         {TABS.map((t) => (
           <button

@@ -12,6 +12,7 @@ import {
   useLoad,
   usePath,
 } from '../ui.tsx';
+import { startedBy } from './run-relations.tsx';
 
 const FILTERS = ['status', 'conclusion', 'repo', 'trigger', 'fleet', 'author'] as const;
 type Filter = (typeof FILTERS)[number];
@@ -93,6 +94,7 @@ export function RunsPage() {
                 <span class="row">
                   <Badge value={runOutcome(run)} />
                   <code class="id">{run.id}</code>
+                  {startedBy(run.trigger) && <span class="tag">{startedBy(run.trigger)}</span>}
                   <span class="muted">{ago(run.createdAt)}</span>
                 </span>
                 <span class="what">{run.inputs.prompt ?? run.inputs.script ?? run.blueprint}</span>

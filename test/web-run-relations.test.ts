@@ -1,0 +1,212 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.ts';
+import { type Dashboard, RUN_WAIT, shoot, startDashboard, WAIT } from './support/dashboard.ts';
+import { type ModelServer, type ScriptedTurn, startModelServer } from './support/model-server.ts';
+import { makeRepo } from './support/repos.ts';
+
+const SWARM = 'docs-and-tests';
+const PARENT = 'PARENT-TASK: count with a helper run';
+const PLAN = {
+  facets: [
+    { id: 'docs', title: 'Docs', prompt: 'write docs.txt' },
+    { id: 'tests', title: 'Tests', prompt: 'write tests.txt' },
+  ],
+};
+
+/**
+ * The scripted model for every agent at once, each answered by what its first message asks:
+ * the swarm's planner writes the plan, the parent starts a sub-run, a facet writes its file;
+ * every conversation's second turn ends it.
+ */
+function answer(body: unknown): ScriptedTurn {
+  const messages = (body as { messages: unknown[] }).messages;
+  if (messages.length > 1) return { text: 'Done.' };
+  const first = JSON.stringify(messages[0]);
+  if (first.includes('facets.json'))
+    return {
+      toolCalls: [
+        { name: 'write_file', input: { path: '.nightshift/facets.json', content: JSON.stringify(PLAN) } },
+      ],
+    };
+  if (first.includes('PARENT-TASK'))
+    return { toolCalls: [{ name: 'start_run', input: { script: 'echo 42 > count.txt' } }] };
+  const file = /write (\w+\.txt)/.exec(first)?.[1];
+  if (!file) return { text: 'Nothing to do.' };
+  return { toolCalls: [{ name: 'write_file', input: { path: file, content: `${file}\n` } }] };
+}
+
+interface SwarmView {
+  id: string;
+  conclusion: string;
+  plannerRunId: string;
+  facets: { id: string; runId: string }[];
+  convergeRunId: string;
+}
+
+interface RunLinkView {
+  id: string;
+  blueprint: string;
+  status: string;
+  conclusion: string | null;
+}
+
+interface RunDetailsView {
+  run: RunLinkView;
+  children: RunLinkView[];
+  swarm: { runs: (Omit<RunLinkView, 'blueprint'> & { role: string; facet: string | null })[] } | null;
+}
+
+/** A run's status or conclusion as its badge reads. */
+function outcome(run: { status: string; conclusion: string | null }): string {
+  return (run.status === 'completed' ? run.conclusion! : run.status).replace(/_/g, ' ');
+}
+
+/** One of the run page's facts, by its exact name (a trigger such as `swarm:NAME` holds other names). */
+function fact(page: Page, name: string) {
+  return page
+    .locator('.facts > div')
+    .filter({ has: page.locator('dt', { hasText: new RegExp(`^${name}$`) }) });
+}
+
+/** The ids shown by the links of a list on the run page, in order. */
+async function linkedIds(page: Page, list: string): Promise<string[]> {
+  const links = page.getByRole('list', { name: list }).getByRole('link');
+  return (await links.allTextContents()).map((text) => text.trim());
+}
+
+/**
+ * Runs started by runs: a swarm whose planner agent proposed two facets (run with the CLI before
+ * `serve` starts), and an agent run that started a sub-run with `start_run`. The run page links
+ * each run's parent and children with their outcome and names its swarm and role; the runs list
+ * marks sub-runs and swarm runs.
+ */
+describe('the dashboard showing how runs are related, in headless Chromium', () => {
+  let models: ModelServer;
+  let dash: Dashboard;
+  let swarm: SwarmView;
+  let repo: string;
+
+  beforeAll(async () => {
+    models = await startModelServer({ script: Array(40).fill(answer) });
+    dash = await startDashboard(
+      { ANTHROPIC_API_KEY: 'sk-test-key', NIGHTSHIFT_ANTHROPIC_BASE_URL: models.url },
+      async (env, dir) => {
+        repo = join(dir, 'app');
+        await makeRepo(repo, { 'app.txt': 'app\n' });
+        writeFileSync(
+          join(dir, 'swarm.yaml'),
+          [
+            `name: ${SWARM}`,
+            `repo: ${repo}`,
+            'goal: Document and test the app',
+            'planner:',
+            '  max_facets: 3',
+            'converge:',
+            '  gate: "test -f docs.txt && test -f tests.txt"',
+          ].join('\n'),
+        );
+        // `swarm` needs the engine in its own process: it runs before `serve` owns the home.
+        const ran = await runCli(['swarm', join(dir, 'swarm.yaml'), '--json'], env);
+        if (ran.code !== 0) throw new Error(`swarm failed: ${ran.stdout}${ran.stderr}`);
+        swarm = JSON.parse(ran.stdout) as SwarmView;
+      },
+    );
+  }, 400_000);
+
+  afterAll(async () => {
+    await dash?.close();
+    await models?.close();
+  }, 60_000);
+
+  it('links a swarm planner’s sub-runs with their roles and outcomes, and each facet back to its planner', {
+    timeout: 300_000,
+  }, async () => {
+    expect(swarm.conclusion).toBe('success');
+    const [docs, tests] = swarm.facets;
+
+    const page = await dash.open(`/runs/${swarm.plannerRunId}`);
+
+    const swarmFact = fact(page, 'Swarm');
+    await expect.poll(() => swarmFact.textContent(), { timeout: WAIT }).toContain(SWARM);
+    expect(await swarmFact.textContent()).toContain('planner');
+    expect(await swarmFact.textContent()).toContain(swarm.id);
+    expect(await fact(page, 'Parent').count()).toBe(0);
+    // Each sub-run as the API gives it: outcome, id, role in the swarm and blueprint.
+    const { children } = await dash.api<RunDetailsView>(`/api/runs/${swarm.plannerRunId}`);
+    expect(children.map((c) => c.id)).toEqual([docs!.runId, tests!.runId, swarm.convergeRunId]);
+    const roles = ['facet docs', 'facet tests', 'converge'];
+    const subRuns = page.getByRole('list', { name: 'Sub-runs' }).getByRole('listitem');
+    expect(await subRuns.allTextContents()).toEqual(
+      children.map((c, i) => `${outcome(c)} ${c.id} ${roles[i]} · ${c.blueprint}`),
+    );
+    expect(await subRuns.nth(0).textContent()).toMatch(/^success /);
+    expect(await linkedIds(page, 'Sub-runs')).toEqual(children.map((c) => c.id));
+    // The planner's sub-runs are the whole swarm: it is not listed twice.
+    expect(await page.getByRole('list', { name: `Runs of swarm ${SWARM}` }).count()).toBe(0);
+    await shoot(page, 'run-swarm-planner');
+
+    await page.getByRole('list', { name: 'Sub-runs' }).getByRole('link', { name: docs!.runId }).click();
+    await page.waitForURL(new RegExp(`/runs/${docs!.runId}$`));
+    const parentFact = fact(page, 'Parent');
+    await expect.poll(() => parentFact.textContent(), { timeout: WAIT }).toContain(swarm.plannerRunId);
+    expect(await parentFact.textContent()).toContain('success');
+    expect(await fact(page, 'Swarm').textContent()).toContain('facet docs');
+    const facet = await dash.api<RunDetailsView>(`/api/runs/${docs!.runId}`);
+    const swarmRuns = page.getByRole('list', { name: `Runs of swarm ${SWARM}` }).getByRole('listitem');
+    expect(await swarmRuns.allTextContents()).toEqual(
+      facet.swarm!.runs.map((r, i) => {
+        const role = ['planner', 'facet docs · this run', 'facet tests', 'converge'][i];
+        return `${outcome(r)} ${r.id} ${role}`;
+      }),
+    );
+    expect(await linkedIds(page, `Runs of swarm ${SWARM}`)).toEqual([
+      swarm.plannerRunId,
+      tests!.runId,
+      swarm.convergeRunId,
+    ]);
+    await shoot(page, 'run-swarm-facet');
+    await parentFact.getByRole('link').click();
+    await page.waitForURL(new RegExp(`/runs/${swarm.plannerRunId}$`));
+    await page.getByRole('list', { name: 'Sub-runs' }).waitFor();
+    await page.close();
+  });
+
+  it('links an agent’s sub-run from its parent, with its status, and back; the runs list marks it', {
+    timeout: 400_000,
+  }, async () => {
+    const parent = await dash.api<{ id: string }>('/api/runs', {
+      method: 'POST',
+      body: { repo, prompt: PARENT },
+    });
+
+    // Opened at once: the sub-run appears, and its outcome follows without a reload.
+    const page = await dash.open(`/runs/${parent.id}`);
+
+    const item = page.getByRole('list', { name: 'Sub-runs' }).getByRole('listitem');
+    await expect.poll(() => item.textContent(), { timeout: RUN_WAIT * 2 }).toMatch(/success.*script/);
+    const [child] = (await dash.api<RunDetailsView>(`/api/runs/${parent.id}`)).children;
+    expect(await linkedIds(page, 'Sub-runs')).toEqual([child!.id]);
+    await page.getByRole('link', { name: child!.id }).click();
+    await page.waitForURL(new RegExp(`/runs/${child!.id}$`));
+    const parentFact = fact(page, 'Parent');
+    await expect.poll(() => parentFact.textContent(), { timeout: WAIT }).toContain(parent.id);
+    expect(await fact(page, 'Swarm').count()).toBe(0);
+    await shoot(page, 'run-sub-run');
+    await parentFact.getByRole('link').click();
+    await page.waitForURL(new RegExp(`/runs/${parent.id}$`));
+
+    await page.goto(`${dash.url}/runs`);
+    // By the card's own id: a sub-run's trigger (`run:PARENT`) holds its parent's.
+    const card = (id: string) =>
+      page.locator('ul.runs li').filter({ has: page.locator('code.id', { hasText: id }) });
+    await expect.poll(() => card(child!.id).textContent(), { timeout: WAIT }).toContain('sub-run');
+    expect(await card(parent.id).textContent()).not.toContain('sub-run');
+    for (const id of [swarm.plannerRunId, swarm.convergeRunId, ...swarm.facets.map((f) => f.runId)])
+      expect(await card(id).textContent()).toContain(`swarm ${SWARM}`);
+    await shoot(page, 'runs-related');
+    await page.close();
+  });
+});
