@@ -1,8 +1,13 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.ts';
-import { type Dashboard, RUN_WAIT, shoot, startDashboard, WAIT } from './support/dashboard.ts';
+import {
+  applyFleetBeforeServe,
+  type Dashboard,
+  RUN_WAIT,
+  shoot,
+  startDashboard,
+  WAIT,
+} from './support/dashboard.ts';
 import { type GithubDouble, startGithubServer } from './support/github-server.ts';
 import { makeRepo, tempDir } from './support/repos.ts';
 
@@ -51,12 +56,7 @@ describe('the dashboard showing a fleet’s changes that failed to open, in head
       NIGHTSHIFT_GITHUB_API_URL: github.apiUrl,
       NIGHTSHIFT_GITHUB_GIT_URL: github.gitUrl,
     };
-    dash = await startDashboard(githubEnv, async (env, dir) => {
-      writeFileSync(join(dir, 'fleet.yaml'), SPEC);
-      // The embedded database has one owner: the fleet is applied before `serve` takes it over.
-      const applied = await runCli(['fleet', 'apply', join(dir, 'fleet.yaml'), '--detach', '--json'], env);
-      if (applied.code !== 0) throw new Error(`fleet apply failed: ${applied.stderr}`);
-    });
+    dash = await startDashboard(githubEnv, (env, dir) => applyFleetBeforeServe(env, dir, SPEC));
   }, 240_000);
 
   afterAll(async () => {

@@ -1,9 +1,14 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.ts';
-import { type Dashboard, RUN_WAIT, shoot, startDashboard, WAIT } from './support/dashboard.ts';
+import {
+  applyFleetBeforeServe,
+  type Dashboard,
+  RUN_WAIT,
+  shoot,
+  startDashboard,
+  WAIT,
+} from './support/dashboard.ts';
 import { commitAll, makeRepo, writeFiles } from './support/repos.ts';
 
 const FLEET = 'e2e-fleet';
@@ -43,10 +48,7 @@ describe('the dashboard watching a real fleet in headless Chromium', () => {
         const ready: Record<string, string> = READY.includes(name) ? { 'ready.txt': 'yes\n' } : {};
         await makeRepo(join(dir, 'repos', name), { 'README.md': `# ${name}\n`, ...ready });
       }
-      writeFileSync(join(dir, 'fleet.yaml'), SPEC);
-      // The embedded database has one owner: the fleet is applied before `serve` takes it over.
-      const applied = await runCli(['fleet', 'apply', join(dir, 'fleet.yaml'), '--detach', '--json'], env);
-      if (applied.code !== 0) throw new Error(`fleet apply failed: ${applied.stderr}`);
+      await applyFleetBeforeServe(env, dir, SPEC);
     });
   }, 240_000);
 

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,20 @@ export interface Dashboard {
   /** The API with the admin token. */
   api<T>(path: string, init?: { method?: string; body?: unknown }): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * Writes `spec` as `fleet.yaml` in `dir` and applies it without waiting for it: for a
+ * `startDashboard` `before`, as the embedded database has one owner and `serve` takes it over.
+ */
+export async function applyFleetBeforeServe(
+  env: Record<string, string>,
+  dir: string,
+  spec: string,
+): Promise<void> {
+  writeFileSync(join(dir, 'fleet.yaml'), spec);
+  const applied = await runCli(['fleet', 'apply', join(dir, 'fleet.yaml'), '--detach', '--json'], env);
+  if (applied.code !== 0) throw new Error(`fleet apply failed: ${applied.stderr}`);
 }
 
 /**
