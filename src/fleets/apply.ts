@@ -99,7 +99,7 @@ export function inputHash(parts: {
  * and compared with what the fleet already did. New repos and repos whose inputs changed get
  * a run on the fleet's branch (held until the rollout releases it, below interactive runs);
  * unchanged repos are left alone, so applying a spec twice queues nothing the second time.
- * Repos stream through one at a time: memory does not grow with the fleet.
+ * Repos stream through in pages of `APPLY_PAGE`: memory does not grow with the fleet.
  */
 export async function applyFleet(
   deps: ApplyDeps,

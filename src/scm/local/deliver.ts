@@ -15,8 +15,8 @@ export interface LocalTarget {
  * processes (push, receive-pack, pack-objects, unpack-objects): the objects the run made (the
  * private git dir's own, loose or packed) are copied into the repository's object store, then
  * one `git update-ref` moves the ref, checked against `expected` when given (a sha, or null
- * for "must not exist"). Like a push, it refuses the branch a work tree has checked out.
- * Returns false when the ref was not at `expected`.
+ * for "must not exist"). Like a push, it refuses the branch a work tree has checked out, and
+ * a ref already at `head` is left as it is. Returns false when the ref was not at `expected`.
  */
 export async function deliverLocal(
   git: Git,
@@ -35,8 +35,11 @@ export async function deliverLocal(
   }
   const result = await git([...args, expected ?? '0'.repeat(head.length)], { okExitCodes: [128] });
   if (result.exitCode === 0) return true;
+  const current = await refValue(git, target.gitDir, ref);
+  // Already there (a retry after a crash): nothing is overwritten, as a push finds it up to date.
+  if (current === head) return true;
   // Refused for another reason than the lease (a lock file, permissions): say what git said.
-  if ((await refValue(git, target.gitDir, ref)) === expected) {
+  if (current === expected) {
     throw new NightshiftError('SCM_FAILED', `could not update ${ref}: ${result.stderr.trim()}`);
   }
   return false;

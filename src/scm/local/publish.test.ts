@@ -5,8 +5,9 @@ import { commitAll, gitIn, makeRepo, repoAt, tempDir, writeFiles } from '../../.
 import type { Repo } from '../../core/run.ts';
 import { directoryView } from '../../sandbox/view.ts';
 import type { PublishInput } from '../types.ts';
+import { createGit } from './git.ts';
 import { LocalScmProvider } from './index.ts';
-import { assertBranchName } from './publish.ts';
+import { assertBranchName, publishChange } from './publish.ts';
 
 describe('LocalScmProvider.publish', () => {
   let root: string;
@@ -366,6 +367,60 @@ describe('LocalScmProvider.publish', () => {
 
     expect(await gitIn(bare, 'rev-parse', 'main')).toBe(headCommit);
     await gitIn(bare, 'fsck', '--strict', '--no-dangling');
+  });
+
+  it('pushes to a repository given by URL with a lease: never over a commit someone else pushed', async () => {
+    // What the GitHub provider does: no local target, the branch goes by `git push`.
+    const remote = join(root, 'remote.git');
+    await gitIn(root, 'clone', '--quiet', '--bare', source, remote);
+    const { dir } = await scm.checkout(repo, base);
+    const ctx = {
+      git: await createGit(join(root, 'push-state')),
+      objects: join(dir, '.git', 'objects'),
+      tmpDir: join(root, 'push-tmp'),
+    };
+    const push = (expectedHead: string | null) =>
+      publishChange(ctx, input({ repo: repoAt(remote), expectedHead }));
+    await editWorkspace();
+
+    const first = (await push(null))!;
+    expect(await gitIn(remote, 'rev-parse', 'nightshift/fix-readme')).toBe(first.headCommit);
+    await writeFiles(workspace, { 'README.md': 'other\n' });
+    expect(await push(null).catch((e: unknown) => e)).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('Nightshift expected it not to exist'),
+    });
+
+    // Someone else moves the branch: a push leased on Nightshift's last head refuses.
+    await gitIn(remote, 'update-ref', 'refs/heads/nightshift/fix-readme', base);
+    await writeFiles(workspace, { 'README.md': 'again\n' });
+    const refused = await push(first.headCommit).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining(`Nightshift expected it at ${first.headCommit.slice(0, 12)}`),
+    });
+    expect(await gitIn(remote, 'rev-parse', 'nightshift/fix-readme')).toBe(base);
+
+    // Once they delete it, the same push writes it anew.
+    await gitIn(remote, 'update-ref', '-d', 'refs/heads/nightshift/fix-readme');
+    const anew = (await push(first.headCommit))!;
+    expect(await gitIn(remote, 'rev-parse', 'nightshift/fix-readme')).toBe(anew.headCommit);
+  });
+
+  it('writes a local branch with the same lease: refused over a moved branch, anew once deleted', async () => {
+    await editWorkspace();
+    const first = (await scm.publish(input({ expectedHead: null })))!;
+    // A retry that finds its own commit there already (it crashed after writing it) is done.
+    expect((await scm.publish(input({ expectedHead: null })))!.headCommit).toBe(first.headCommit);
+    await gitIn(source, 'update-ref', 'refs/heads/nightshift/fix-readme', base);
+
+    const refused = await scm.publish(input({ expectedHead: first.headCommit })).catch((e: unknown) => e);
+
+    expect(refused).toMatchObject({ code: 'CONFLICT' });
+    expect(await gitIn(source, 'rev-parse', 'nightshift/fix-readme')).toBe(base);
+    await gitIn(source, 'update-ref', '-d', 'refs/heads/nightshift/fix-readme');
+    const anew = (await scm.publish(input({ expectedHead: first.headCommit })))!;
+    expect(await gitIn(source, 'rev-parse', 'nightshift/fix-readme')).toBe(anew.headCommit);
   });
 
   it('rejects an invalid branch name', async () => {
