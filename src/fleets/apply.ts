@@ -8,7 +8,7 @@ import type { ResolvedRepo, ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { FLEET_PRIORITY } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
-import { fleetQueries } from './store.ts';
+import { type FleetRepoSoFar, fleetQueries } from './store.ts';
 import { type TargetRepo, targetRepos } from './targets.ts';
 
 /** What applying a spec does to one repo. */
@@ -200,13 +200,6 @@ interface PageRepo {
   resolved: ResolvedRepo;
   inputs: RunInputs;
   hash: string;
-}
-
-/** What the fleet did for a repo so far (none for a new repo). */
-interface FleetRepoSoFar {
-  input_hash: string;
-  run_id: string | null;
-  state: string;
 }
 
 /**

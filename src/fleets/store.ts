@@ -21,6 +21,13 @@ export const FLEET_REPO_STATES = [
 export type FleetRepoState = (typeof FLEET_REPO_STATES)[number];
 export type FleetCounts = Record<FleetRepoState, number>;
 
+/** What a fleet did so far for one of its repos: the inputs' hash, its current run, its state. */
+export interface FleetRepoSoFar {
+  input_hash: string;
+  run_id: string | null;
+  state: FleetRepoState;
+}
+
 export type FleetState = 'active' | 'paused' | 'cancelled';
 
 export interface Fleet {
@@ -145,13 +152,8 @@ export function fleetQueries(db: Queryable) {
     },
 
     /** What the fleet did so far for each of these repo URLs that it has, by URL. */
-    async reposByUrl(name: string, urls: readonly string[]) {
-      const rows = await db.query<{
-        url: string;
-        input_hash: string;
-        run_id: string | null;
-        state: FleetRepoState;
-      }>(
+    async reposByUrl(name: string, urls: readonly string[]): Promise<Map<string, FleetRepoSoFar>> {
+      const rows = await db.query<FleetRepoSoFar & { url: string }>(
         `SELECT p.url, fr.input_hash, fr.run_id, ${STATE_SQL} AS state
          FROM repos p JOIN fleet_repos fr ON fr.repo_id = p.id AND fr.fleet = $1
          LEFT JOIN runs r ON r.id = fr.run_id WHERE p.url = ANY($2)`,
