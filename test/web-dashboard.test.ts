@@ -161,7 +161,8 @@ describe('the web dashboard in headless Chromium', () => {
       .toBe('completed');
     await expect.poll(() => auditRows.count(), { timeout: WAIT }).toBe(100);
     await page.getByRole('button', { name: 'Load older entries' }).click();
-    await page.getByRole('button', { name: 'Load older entries' }).waitFor({ state: 'detached' });
+    // The button reads "Loading older entries…" while the page loads, then goes away.
+    await page.getByRole('button', { name: /older entries/ }).waitFor({ state: 'detached' });
     const seqs = (await auditRows.locator('td:first-child').allTextContents()).map(Number);
     expect(seqs.length).toBeGreaterThan(120);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs.length - i));
