@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,5 +115,41 @@ describe('local sandbox isolation', () => {
     expect(result.stdout).toBe(
       'nightshift\n/home/nightshift\nnightshift:x:1000:1000:Nightshift:/home/nightshift:/bin/sh\n',
     );
+  });
+});
+
+describe("the sandbox's host credentials", () => {
+  // A state dir whose every ancestor the sandbox's uid may enter is reached by its own path, and
+  // the exec drops to the owner as it enters the holder's namespace; else it is shown at /tmp
+  // first, and the drop comes after. Both must leave nothing of root's credentials.
+  it.each([
+    ['reached by its path', 0o711],
+    ['shown at /tmp', 0o700],
+  ])("keep none of Nightshift's gid or groups, state dir %s", async (_, mode) => {
+    const dir = await mkdtemp(join(tmpdir(), 'nightshift-credentials-'));
+    await chmod(dir, mode);
+    await mkdir(join(dir, 'base'));
+    const box = await new LocalSandboxProvider().create({
+      runId: `run_0000000000credentials${mode.toString(8)}`,
+      baseDir: join(dir, 'base'),
+      stateDir: join(dir, 'state'),
+    });
+    try {
+      // Inside, the user namespace shows any host gid as 1000, and root's groups (at least 0)
+      // as the overflow gid 65534; the host shows the real ones on what the sandbox writes.
+      const inside = await box.exec([
+        'sh',
+        '-c',
+        'id -g; grep "^Groups:" /proc/self/status; touch written.txt',
+      ]);
+      const host = await box.view.exec(['stat', '-c', '%u:%g', 'written.txt']);
+
+      expect(inside.stdout).toMatch(/^1000\nGroups:\s*\n$/);
+      const owner = process.getuid?.() === 0 ? '61000:61000' : `${process.getuid?.()}:${process.getgid?.()}`;
+      expect(host.stdout).toBe(`${owner}\n`);
+    } finally {
+      await box.destroy({ discard: true });
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

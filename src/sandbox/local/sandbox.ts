@@ -65,8 +65,12 @@ export class LocalSandbox implements Sandbox {
     };
   }
 
-  /** The command that enters the holder's mount namespace (and its user namespace when not root). */
-  private enterArgs(): string[] {
+  /**
+   * The command that enters the holder's mount namespace (and its user namespace when not
+   * root); `asOwner` also makes it the sandbox's owner, as root (nsenter's `-S`/`-G` set the
+   * uid and gid and clear the supplementary groups, as `setpriv` would, one program fewer).
+   */
+  private enterArgs(asOwner = false): string[] {
     const { tools, owner, holder } = this.parts;
     if (!holder.alive()) {
       throw new NightshiftError(
@@ -77,7 +81,8 @@ export class LocalSandbox implements Sandbox {
         },
       );
     }
-    const ns = owner.drop ? ['-m'] : ['--preserve-credentials', '-U', '-m'];
+    const become = asOwner && owner.drop ? ['-S', String(owner.uid), '-G', String(owner.gid)] : [];
+    const ns = owner.drop ? ['-m', ...become] : ['--preserve-credentials', '-U', '-m'];
     return [tools.nsenter, '-t', String(holder.pid), ...ns, '--'];
   }
 
@@ -99,8 +104,10 @@ export class LocalSandbox implements Sandbox {
     this.assertUsable();
     if (argv.length === 0) throw new NightshiftError('INVALID_INPUT', 'exec needs a command');
     const started = performance.now();
-    const { tools, owner, layout, cgroup } = this.parts;
-    const enter = this.enterArgs();
+    const { tools, owner, layout, cgroup, stateMount } = this.parts;
+    // Showing the state dir at its mount point needs root: then the drop comes after it.
+    const showState = stateMount !== layout.stateDir;
+    const enter = this.enterArgs(!showState);
     const execName = `exec-${++this.execCount}`;
     const execDirs = cgroup
       ? await createExecCgroup(cgroup, execName).catch((error: unknown) => {
@@ -115,11 +122,11 @@ export class LocalSandbox implements Sandbox {
       : [];
     const join =
       execDirs.length > 0 ? ['sh', LAUNCHER, 'join', ...execDirs.map((d) => `${d}/cgroup.procs`), '--'] : [];
-    const drop = owner.drop
-      ? [tools.setpriv, '--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--']
-      : [];
+    const drop =
+      owner.drop && showState
+        ? [tools.setpriv, '--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', '--']
+        : [];
     const cwd = posix.resolve(WORKSPACE, options.cwd ?? '.');
-    const { stateMount } = this.parts;
     const bwrap = bwrapArgs({
       bwrap: tools.bwrap,
       stateMount,
@@ -138,9 +145,7 @@ export class LocalSandbox implements Sandbox {
       ...(traceFile ? execTraceArgs({ output: traceFile, strace: tools.strace }) : []),
       ...join,
       ...enter,
-      ...(stateMount === layout.stateDir
-        ? []
-        : [tools.unshare, '-m', '--', 'sh', LAUNCHER, 'enter', layout.stateDir, '--']),
+      ...(showState ? [tools.unshare, '-m', '--', 'sh', LAUNCHER, 'enter', layout.stateDir, '--'] : []),
       ...drop,
       ...this.rlimitArgs(),
       ...bwrap,
