@@ -7,7 +7,10 @@
  * time per repo of each (all processes, from a cpuacct cgroup, as root), the engine process's
  * own CPU and peak memory, and where the fleet's slot time went.
  *
- *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--json] [--profile FILE]
+ *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--work MIB] [--json] [--profile FILE]
+ *
+ * `--work MIB` makes each repo's test hash MIB MiB of zeros as well (in the baseline too): a
+ * test suite with real CPU work, to show the fixed per-repo overhead against it.
  *
  * `--profile FILE` writes a CPU profile of the engine process during the fleet alone (open it
  * in Chrome's DevTools): not its start-up, the baselines, or the clean-up.
@@ -40,14 +43,19 @@ function positive(name: string, value: string): number {
   return n;
 }
 
-/** N copies of one small repo (a README to fix, a test, an environment naming the test). */
-async function makeRepos(dir: string, count: number): Promise<void> {
+/**
+ * N copies of one small repo (a README to fix, a test, an environment naming the test). With
+ * `workMiB`, the test also hashes that many MiB of zeros: CPU work standing in for a real
+ * test suite, done the same way by the baseline and the fleet.
+ */
+async function makeRepos(dir: string, count: number, workMiB: number): Promise<void> {
+  const work = workMiB > 0 ? `head -c ${workMiB}M /dev/zero | sha256sum >/dev/null\\n` : '';
   const script = `
 set -e
 mkdir -p template/.nightshift && cd template
 git init --quiet --initial-branch=main
 printf '# svc\\nThe colour of the service.\\n' > README.md
-printf 'grep -q color README.md\\n! grep -q colour README.md\\n' > test.sh
+printf 'grep -q color README.md\\n! grep -q colour README.md\\n${work}' > test.sh
 printf 'test: sh test.sh\\n' > .nightshift/environment.yml
 git add -A && git -c user.name=bench -c user.email=bench@localhost commit --quiet -m init
 cd ..
@@ -103,17 +111,19 @@ async function main(): Promise<void> {
     options: {
       repos: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '4' },
+      work: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
       profile: { type: 'string' },
     },
   });
   const repos = positive('repos', values.repos);
   const concurrency = positive('concurrency', values.concurrency);
+  const workMiB = values.work === '0' ? 0 : positive('work', values.work);
   const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-fleet-'));
   const meter = openCpuMeter();
   let engine: Engine | undefined;
   try {
-    await makeRepos(root, repos);
+    await makeRepos(root, repos, workMiB);
     const load = loadavg()[0]!;
 
     /** The baseline script over every `prefix-N` repo with `xargs -P`: wall and CPU milliseconds. */
@@ -170,6 +180,7 @@ async function main(): Promise<void> {
     const figures = {
       repos,
       concurrency,
+      workMiB,
       cpus: cpus().length,
       loadAverageAtStart: round(load),
       counts: status.counts,
@@ -195,7 +206,7 @@ async function main(): Promise<void> {
     } else {
       process.stdout.write(
         [
-          `fleet of ${repos} repos, concurrency ${concurrency} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start)`,
+          `fleet of ${repos} repos, concurrency ${concurrency}${workMiB ? `, tests hashing ${workMiB} MiB` : ''} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start)`,
           `  baseline (xargs -P ${concurrency} + git):  ${(baselineMs / 1000).toFixed(1)} s`,
           `  baseline + one bwrap per repo:   ${(isolated.ms / 1000).toFixed(1)} s   (${Math.round((isolated.ms / baselineMs) * 100) / 100}x the baseline: what kernel isolation alone costs)`,
           `  nightshift fleet apply:          ${(fleetMs / 1000).toFixed(1)} s   (${figures.ratio}x the baseline)`,
