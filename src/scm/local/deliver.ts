@@ -17,6 +17,8 @@ export interface LocalTarget {
  * one `git update-ref` moves the ref, checked against `expected` when given (a sha, or null
  * for "must not exist"). Like a push, it refuses the branch a work tree has checked out, and
  * a ref already at `head` is left as it is. Returns false when the ref was not at `expected`.
+ * Only for a repository where a push would do no more (no receive settings or hooks, see
+ * `localReceive`): nothing here applies those.
  */
 export async function deliverLocal(
   git: Git,
@@ -54,7 +56,7 @@ export async function refValue(git: Git, gitDir: string, ref: string): Promise<s
 }
 
 /** The CONFLICT a push refused by git's `receive.denyCurrentBranch` would be. */
-async function refuseCheckedOut({ gitDir, bare }: LocalTarget, ref: string): Promise<void> {
+export async function refuseCheckedOut({ gitDir, bare }: LocalTarget, ref: string): Promise<void> {
   const heads = bare ? [] : [join(gitDir, 'HEAD')];
   const worktrees = await readdir(join(gitDir, 'worktrees')).catch(() => []);
   for (const name of worktrees) heads.push(join(gitDir, 'worktrees', name, 'HEAD'));

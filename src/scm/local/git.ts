@@ -12,6 +12,9 @@ import { type RunResult, runProcess } from '../../process/index.ts';
 const GLOBAL_CONFIG =
   '[safe]\n\tdirectory = *\n[core]\n\thooksPath = /dev/null\n[receive]\n\tautogc = false\n';
 
+/** The same without turning hooks off: for a push whose receiving repository runs its own. */
+const RECEIVE_HOOKS_CONFIG = '[safe]\n\tdirectory = *\n[receive]\n\tautogc = false\n';
+
 /** Flags for a git process that reads a work tree we do not own or trust. */
 export const UNTRUSTED_TREE_FLAGS = ['-c', 'safe.directory=*', '-c', 'core.hooksPath=/dev/null'];
 
@@ -24,6 +27,12 @@ export interface GitOptions {
   maxStdoutBytes?: number;
   /** Exit codes that are not failures (default: only 0). */
   okExitCodes?: number[];
+  /**
+   * Lets the local repository this command pushes to run its own hooks, as any push would:
+   * the config its `receive-pack` inherits then leaves hooks on. The command itself still runs
+   * none (git does not hand its `-c core.hooksPath=/dev/null` on).
+   */
+  receiveHooks?: boolean;
 }
 
 export interface GitResult {
@@ -52,9 +61,15 @@ export interface Git {
 export async function createGit(stateDir: string): Promise<Git> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const configFile = join(stateDir, 'gitconfig');
-  await writeFile(configFile, GLOBAL_CONFIG, { mode: 0o600 });
+  const receiveHooksFile = join(stateDir, 'gitconfig-receive-hooks');
+  await Promise.all([
+    writeFile(configFile, GLOBAL_CONFIG, { mode: 0o600 }),
+    writeFile(receiveHooksFile, RECEIVE_HOOKS_CONFIG, { mode: 0o600 }),
+  ]);
   const env = gitEnv(configFile);
-  const run = (args: string[], options: GitOptions = {}) => runGit(args, env, options);
+  const receiveHooksEnv = { ...env, GIT_CONFIG_GLOBAL: receiveHooksFile };
+  const run = (args: string[], options: GitOptions = {}) =>
+    runGit(args, options.receiveHooks ? receiveHooksEnv : env, options);
   return Object.assign(run, { env });
 }
 

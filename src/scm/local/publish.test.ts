@@ -1,7 +1,15 @@
-import { access, chown, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, chown, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commitAll, gitIn, makeRepo, repoAt, tempDir, writeFiles } from '../../../test/support/repos.ts';
+import {
+  commitAll,
+  gitIn,
+  makeRepo,
+  nightshiftBranches,
+  repoAt,
+  tempDir,
+  writeFiles,
+} from '../../../test/support/repos.ts';
 import type { Repo } from '../../core/run.ts';
 import { directoryView } from '../../sandbox/view.ts';
 import type { PublishInput } from '../types.ts';
@@ -175,18 +183,6 @@ describe('LocalScmProvider.publish', () => {
     expect(files).toContain('agent.txt');
     expect(files.filter((f) => f.startsWith('.git/') || f.includes('/.git/'))).toEqual([]);
     expect(await gitIn(source, 'rev-parse', `${headCommit}^`)).toBe(base);
-    await expect(access(marker)).rejects.toThrow();
-  });
-
-  it('runs no hook of the source repository when pushing', async () => {
-    await editWorkspace();
-    const marker = join(root, 'source-hook-ran');
-    for (const name of ['pre-receive', 'update', 'post-receive', 'reference-transaction']) {
-      await writeFile(join(source, '.git/hooks', name), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
-    }
-
-    await scm.publish(input());
-
     await expect(access(marker)).rejects.toThrow();
   });
 
@@ -407,20 +403,147 @@ describe('LocalScmProvider.publish', () => {
     expect(await gitIn(remote, 'rev-parse', 'nightshift/fix-readme')).toBe(anew.headCommit);
   });
 
-  it('writes a local branch with the same lease: refused over a moved branch, anew once deleted', async () => {
+  it.each([
+    ['directly', []],
+    ['by a push', ['receive.fsckObjects', 'true']],
+  ])(
+    'writes a local branch %s with the same lease: refused over a moved branch, anew once deleted',
+    async (_how, setting) => {
+      if (setting.length) await gitIn(source, 'config', ...setting);
+      await editWorkspace();
+      const first = (await scm.publish(input({ expectedHead: null })))!;
+      // A retry that finds its own commit there already (it crashed after writing it) is done.
+      expect((await scm.publish(input({ expectedHead: null })))!.headCommit).toBe(first.headCommit);
+      await gitIn(source, 'update-ref', 'refs/heads/nightshift/fix-readme', base);
+
+      const refused = await scm.publish(input({ expectedHead: first.headCommit })).catch((e: unknown) => e);
+
+      expect(refused).toMatchObject({ code: 'CONFLICT' });
+      expect(await gitIn(source, 'rev-parse', 'nightshift/fix-readme')).toBe(base);
+      await gitIn(source, 'update-ref', '-d', 'refs/heads/nightshift/fix-readme');
+      const anew = (await scm.publish(input({ expectedHead: first.headCommit })))!;
+      expect(await gitIn(source, 'rev-parse', 'nightshift/fix-readme')).toBe(anew.headCommit);
+      expect((await reflog(source, 'nightshift/fix-readme'))[0]).toBe(
+        setting.length ? 'push' : 'nightshift: publish',
+      );
+    },
+  );
+
+  it('writes a plain repository’s branch directly, not by a push', async () => {
+    // Hooks a push never runs, and a receive hook git would skip: it is not executable.
+    await writeFile(join(source, '.git/hooks/pre-commit'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    await writeFile(join(source, '.git/hooks/pre-receive'), '#!/bin/sh\nexit 1\n', { mode: 0o644 });
     await editWorkspace();
-    const first = (await scm.publish(input({ expectedHead: null })))!;
-    // A retry that finds its own commit there already (it crashed after writing it) is done.
-    expect((await scm.publish(input({ expectedHead: null })))!.headCommit).toBe(first.headCommit);
-    await gitIn(source, 'update-ref', 'refs/heads/nightshift/fix-readme', base);
 
-    const refused = await scm.publish(input({ expectedHead: first.headCommit })).catch((e: unknown) => e);
+    await scm.publish(input());
 
-    expect(refused).toMatchObject({ code: 'CONFLICT' });
-    expect(await gitIn(source, 'rev-parse', 'nightshift/fix-readme')).toBe(base);
-    await gitIn(source, 'update-ref', '-d', 'refs/heads/nightshift/fix-readme');
-    const anew = (await scm.publish(input({ expectedHead: first.headCommit })))!;
-    expect(await gitIn(source, 'rev-parse', 'nightshift/fix-readme')).toBe(anew.headCommit);
+    // `git update-ref -m` writes this; a push's receive-pack writes "push".
+    expect(await reflog(source, 'nightshift/fix-readme')).toEqual(['nightshift: publish']);
+  });
+
+  it.each(['pre-receive', 'update', 'post-receive', 'post-update', 'reference-transaction'])(
+    'pushes to a repository with a %s hook, which runs as for a push',
+    async (name) => {
+      const marker = join(root, 'hook-ran');
+      await writeHook(join(source, '.git/hooks'), name, `touch ${marker}`);
+      await editWorkspace();
+
+      const { headCommit } = (await scm.publish(input()))!;
+
+      await access(marker);
+      expect(await gitIn(source, 'rev-parse', 'nightshift/fix-readme')).toBe(headCommit);
+      expect(await reflog(source, 'nightshift/fix-readme')).toEqual(['push']);
+    },
+  );
+
+  it.each([
+    ['its hooks dir', 'source/.git/hooks', null],
+    ['an absolute core.hooksPath', 'shared-hooks', (dir: string) => dir],
+    // Git runs a push's hooks in the git dir: a relative path starts there.
+    ['a relative core.hooksPath', 'source/.git/custom-hooks', () => 'custom-hooks'],
+  ])(
+    'runs the post-receive hook in %s after writing the branch, and no other hook',
+    async (_case, dir, config) => {
+      const hooks = join(root, dir);
+      if (config) await gitIn(source, 'config', 'core.hooksPath', config(hooks));
+      const received = join(root, 'received');
+      const other = join(root, 'other-hook-ran');
+      await writeHook(hooks, 'post-receive', `cat > ${received}`);
+      for (const name of ['pre-commit', 'post-commit', 'post-checkout', 'pre-push', 'post-merge']) {
+        await writeHook(hooks, name, `touch ${other}`);
+      }
+      await editWorkspace();
+
+      const { headCommit } = (await scm.publish(input()))!;
+
+      expect(await readFile(received, 'utf8')).toBe(
+        `${'0'.repeat(40)} ${headCommit} refs/heads/nightshift/fix-readme\n`,
+      );
+      await expect(access(other)).rejects.toThrow();
+    },
+  );
+
+  it('fails the publish with the message of a pre-receive hook that refuses it, and writes nothing', async () => {
+    await writeHook(
+      join(source, '.git/hooks'),
+      'pre-receive',
+      'echo "branches here start with team/" >&2\nexit 1',
+    );
+    await editWorkspace();
+
+    const error = await scm.publish(input()).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({
+      code: 'SCM_FAILED',
+      message: expect.stringMatching(
+        /refused branch nightshift\/fix-readme.*branches here start with team\//,
+      ),
+    });
+    expect(await nightshiftBranches(source)).toEqual([]);
+  });
+
+  it('is refused a forced update by a repository with receive.denyNonFastForwards, as a push is', async () => {
+    const bare = join(root, 'bare.git');
+    await gitIn(root, 'clone', '--quiet', '--bare', source, bare);
+    await gitIn(bare, 'config', 'receive.denyNonFastForwards', 'true');
+    const publishToBare = (expectedHead: string | null) =>
+      scm.publish(input({ repo: repoAt(bare), expectedHead }));
+    await editWorkspace();
+    const first = (await publishToBare(null))!;
+    // A fleet's next run: a new commit on the base, leased on the last one, so not a fast-forward.
+    await writeFiles(workspace, { 'README.md': 'from the next run\n' });
+
+    const error = await publishToBare(first.headCommit).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({
+      code: 'SCM_FAILED',
+      message: expect.stringMatching(/refused branch nightshift\/fix-readme \(non-fast-forward\)/),
+      hint: expect.stringContaining('receive.*'),
+    });
+    expect(await gitIn(bare, 'rev-parse', 'nightshift/fix-readme')).toBe(first.headCommit);
+  });
+
+  it('updates a checked-out branch and its work tree with receive.denyCurrentBranch=updateInstead', async () => {
+    await gitIn(source, 'config', 'receive.denyCurrentBranch', 'updateInstead');
+    await editWorkspace();
+
+    const { headCommit } = (await scm.publish(input({ branch: 'main' })))!;
+
+    expect(await gitIn(source, 'rev-parse', 'main')).toBe(headCommit);
+    expect(await readFile(join(source, 'src/app.ts'), 'utf8')).toBe('one\n2\nthree\nfour\n');
+    await expect(access(join(source, 'old.txt'))).rejects.toThrow();
+    expect(await gitIn(source, 'status', '--porcelain')).toBe('');
+  });
+
+  it('refuses a checked-out branch with a CONFLICT when receive settings leave denyCurrentBranch alone', async () => {
+    await gitIn(source, 'config', 'receive.fsckObjects', 'true');
+    await editWorkspace();
+    const before = await gitIn(source, 'rev-parse', 'main');
+
+    const error = await scm.publish(input({ branch: 'main' })).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'CONFLICT', message: 'main is checked out in the repository' });
+    expect(await gitIn(source, 'rev-parse', 'main')).toBe(before);
   });
 
   it('rejects an invalid branch name', async () => {
@@ -431,6 +554,16 @@ describe('LocalScmProvider.publish', () => {
     expect(error).toMatchObject({ code: 'INVALID_INPUT' });
   });
 });
+
+async function writeHook(dir: string, name: string, script: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+}
+
+/** The reflog messages of a branch, newest first. */
+async function reflog(repo: string, branch: string): Promise<string[]> {
+  return (await gitIn(repo, 'reflog', 'show', '--format=%gs', `refs/heads/${branch}`)).split('\n');
+}
 
 async function chownTree(dir: string, uid: number): Promise<void> {
   await chown(dir, uid, uid);

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
 import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
-import { deliverLocal, type LocalTarget, refValue } from './deliver.ts';
+import { deliverLocal, type LocalTarget, refuseCheckedOut, refValue } from './deliver.ts';
 import { changeDiff } from './diff.ts';
 import { type Git, GitCommandError, UNTRUSTED_TREE_FLAGS } from './git.ts';
+import { type LocalReceive, localReceive } from './receive.ts';
 
 export interface PublishContext {
   git: Git;
@@ -15,7 +16,10 @@ export interface PublishContext {
   baseIndex?: string;
   /** Where the run's private git dir is made (and removed). */
   tmpDir: string;
-  /** A local repository to write the branch into directly; else it is pushed to the repo's URL. */
+  /**
+   * A local repository to write the branch into: directly, or by a push when it has receive
+   * settings or hooks (see `localReceive`); without one it is pushed to the repo's URL.
+   */
   target?: LocalTarget;
   /** A mirror to push the branch to as well (a remote repo's), with its lock. */
   mirror?: { path: string; withLock<T>(fn: () => Promise<T>): Promise<T> };
@@ -23,7 +27,7 @@ export interface PublishContext {
 
 /**
  * Commits the workspace's files on top of the base commit and writes the commit as the run's
- * branch (into a local repository directly, else by a push).
+ * branch (into a local repository directly when a push would only write the ref, else by a push).
  * Git never runs in the workspace's own `.git` (the agent may have changed its hooks or config):
  * the files are staged through `workspace.exec` into a private git dir that borrows the base's
  * objects, with a temporary index. Fixed author, committer and dates make a retry with the same
@@ -49,13 +53,23 @@ export async function publishChange(ctx: PublishContext, input: PublishInput): P
     ]);
     if (!changed) return null;
 
-    const head = await commit(git, gitDir, treeOut.stdout.trim(), input);
+    // Whether a local repository needs a push (its receive settings, hooks) is read meanwhile.
+    const [head, receive] = await together([
+      commit(git, gitDir, treeOut.stdout.trim(), input),
+      ctx.target ? localReceive(git, ctx.target) : Promise.resolve(null),
+    ]);
     const { diffstat, diff } = await changeDiff(git, gitDir, input.baseCommit, head);
     const denied = input.review?.({ diffstat }) ?? null;
     if (denied) throw new PublishDeniedError(denied);
     const { mirror } = ctx;
     await together([
-      updateBranch(git, gitDir, input, head, ctx.target),
+      updateBranch(
+        git,
+        gitDir,
+        input,
+        head,
+        ctx.target && receive ? { target: ctx.target, receive } : undefined,
+      ),
       // The mirror gets the branch too, so a later run can start from it without a fetch.
       mirror
         ? mirror.withLock(() => forcePush(git, gitDir, mirror.path, head, `refs/heads/${input.branch}`))
@@ -83,7 +97,9 @@ async function makeGitDir(gitDir: string, objects: string, baseCommit: string): 
 }
 
 /**
- * Moves the branch to `head`: into a local repository (`target`) directly, else by a push.
+ * Moves the branch to `head`: into a local repository (`local`) directly when a push would only
+ * write the ref, else by a push (to the repository's git dir, whose receive settings and hooks
+ * then apply as for any push; to the repo's URL without `local`).
  * With `expectedHead` (a sha, or null for "must not exist") only from that value, so a
  * commit someone else pushed to the branch since Nightshift last did is never overwritten;
  * a branch someone deleted holds nothing to overwrite and is written anew (still only if
@@ -94,37 +110,31 @@ async function updateBranch(
   gitDir: string,
   input: PublishInput,
   head: string,
-  target: LocalTarget | undefined,
+  local: { target: LocalTarget; receive: LocalReceive } | undefined,
 ): Promise<void> {
   const ref = `refs/heads/${input.branch}`;
-  const url = input.repo.url;
-  const write = target
-    ? (expected: string | null | undefined) => deliverLocal(git, gitDir, target, head, ref, expected)
-    : async (expected: string | null | undefined) => {
-        if (expected === undefined) {
-          await forcePush(git, gitDir, url, head, ref);
-          return true;
-        }
-        const lease = `--force-with-lease=${ref}:${expected ?? ''}`;
-        const pushed = git([
-          '--git-dir',
-          gitDir,
-          'push',
-          '--quiet',
-          '--no-verify',
-          lease,
-          '--',
-          url,
-          `${head}:${ref}`,
-        ]);
-        return pushed.then(
-          () => true,
-          (error: unknown) => {
-            if (isStale(error)) return false;
-            throw error;
-          },
-        );
-      };
+  const target = local?.target;
+  const url = target?.gitDir ?? input.repo.url;
+  // Refused before the push, with the CONFLICT the direct write gives (which checks it itself).
+  if (target && local.receive.push && local.receive.refusesCheckedOut) await refuseCheckedOut(target, ref);
+  const write =
+    target && !local.receive.push
+      ? (expected: string | null | undefined) => deliverLocal(git, gitDir, target, head, ref, expected)
+      : async (expected: string | null | undefined) => {
+          const lease = expected === undefined ? [] : [`--force-with-lease=${ref}:${expected ?? ''}`];
+          const refspec = `${expected === undefined ? '+' : ''}${head}:${ref}`;
+          // A local repository runs its own hooks, as for anyone's push.
+          const options = { receiveHooks: target !== undefined };
+          const push = ['push', '--quiet', '--no-verify', ...lease, '--', url, refspec];
+          const pushed = git(['--git-dir', gitDir, ...push], options);
+          return pushed.then(
+            () => true,
+            (error: unknown) => {
+              if (isStale(error)) return false;
+              throw refusedPush(error, input);
+            },
+          );
+        };
   const absent = async () =>
     target
       ? (await refValue(git, target.gitDir, ref)) === null
@@ -138,6 +148,30 @@ async function updateBranch(
     `branch ${input.branch} of ${input.repo.name} was changed by someone else: Nightshift expected it ${was}, so it did not overwrite it`,
     {
       hint: "look at the new commits on the branch; to replace them with the run's change, delete the branch and run again",
+    },
+  );
+}
+
+/**
+ * The error for a push the receiving repository refused (`! [remote rejected]`: its receive
+ * settings or hooks, or a host's branch protection), naming the branch, git's reason and what
+ * the repository said; any other error as it is.
+ */
+function refusedPush(error: unknown, input: PublishInput): unknown {
+  if (!(error instanceof GitCommandError)) return error;
+  const rejected = /^ ! \[(?:remote )?rejected\] .* \((.+)\)$/m.exec(error.stderr);
+  if (!rejected) return error;
+  const said = error.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('remote: '))
+    .map((line) => line.slice('remote: '.length).trim())
+    .filter((line) => line !== '');
+  return new NightshiftError(
+    'SCM_FAILED',
+    `${input.repo.name} refused branch ${input.branch} (${rejected[1]})${said.length ? `: ${said.join('; ')}` : ''}`,
+    {
+      hint: 'the repository’s own rules refused the push (a local repository’s receive.* settings or hooks, a host’s branch protection): change them, or publish to a branch they accept',
+      cause: error,
     },
   );
 }

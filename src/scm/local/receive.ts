@@ -1,0 +1,105 @@
+import { access, constants, readdir } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { LocalTarget } from './deliver.ts';
+import type { Git } from './git.ts';
+
+/** How a local repository takes a run's branch: written directly, or pushed so it sees the push. */
+export interface LocalReceive {
+  /** It has `receive.*` or `transfer.*` settings, or a hook a push runs: the branch is pushed. */
+  push: boolean;
+  /** A push refuses the branch a work tree has checked out (`receive.denyCurrentBranch` unset or true). */
+  refusesCheckedOut: boolean;
+}
+
+/** The hooks `git receive-pack` runs in the repository it receives into. */
+const PUSH_HOOKS = [
+  'pre-receive',
+  'update',
+  'proc-receive',
+  'push-to-checkout',
+  'reference-transaction',
+  'post-receive',
+  'post-update',
+];
+
+/**
+ * Finds out whether a push to `target` would do more than write the ref: whether the
+ * repository's own config (not Nightshift's) has a `receive.*` or `transfer.*` setting, and
+ * whether its hooks dir (`core.hooksPath`, else `hooks/`) holds an executable hook a push
+ * runs. One `git config` process, and one read of the hooks dir when there is no setting.
+ * A `core.hooksPath` Nightshift cannot place (`~user/`, `%(prefix)/`, no value) counts as hooks.
+ */
+export async function localReceive(git: Git, target: LocalTarget): Promise<LocalReceive> {
+  const settings = await receiveSettings(git, target.gitDir);
+  const refusesCheckedOut = refuses(settings.get('receive.denycurrentbranch'));
+  if ([...settings.keys()].some((key) => key !== 'core.hookspath')) return { push: true, refusesCheckedOut };
+  const hooks = hooksDir(target.gitDir, settings.get('core.hookspath'), git.env.HOME);
+  return { push: hooks === null || (await hasPushHook(hooks)), refusesCheckedOut };
+}
+
+/**
+ * The repository's `receive.*`, `transfer.*` and `core.hooksPath` settings (lower-cased keys;
+ * null for a key without a value), from its own config files: the global file and `-c` flags
+ * every Nightshift git call has are left out. The last value of a key wins, as in git.
+ */
+async function receiveSettings(git: Git, gitDir: string): Promise<Map<string, string | null>> {
+  const { stdout } = await git(
+    [
+      '--git-dir',
+      gitDir,
+      'config',
+      '--null',
+      '--show-scope',
+      '--get-regexp',
+      '^(receive|transfer)\\.|^core\\.hookspath$',
+    ],
+    // 1: no key matched.
+    { okExitCodes: [1] },
+  );
+  const settings = new Map<string, string | null>();
+  // Each entry is `scope NUL key [LF value] NUL`.
+  const fields = stdout.split('\0');
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 'local' && fields[i] !== 'worktree') continue;
+    const entry = fields[i + 1]!;
+    const newline = entry.indexOf('\n');
+    if (newline === -1) settings.set(entry, null);
+    else settings.set(entry.slice(0, newline), entry.slice(newline + 1));
+  }
+  return settings;
+}
+
+/** Whether a push is refused the checked-out branch, by `receive.denyCurrentBranch` as git reads it. */
+function refuses(value: string | null | undefined): boolean {
+  if (value === undefined || value === null) return true;
+  const word = value.toLowerCase();
+  if (word === 'ignore' || word === 'warn' || word === 'updateinstead') return false;
+  return !['false', 'no', 'off', '0', ''].includes(word);
+}
+
+/**
+ * Where a push to the repository finds its hooks; null when Nightshift cannot tell. A relative
+ * `core.hooksPath` is relative to the git dir: git runs a push's hooks there (githooks(5)).
+ */
+function hooksDir(gitDir: string, value: string | null | undefined, home: string | undefined): string | null {
+  if (value === undefined) return join(gitDir, 'hooks');
+  if (!value || value.startsWith('%(prefix)/')) return null;
+  if (value === '~' || value.startsWith('~/')) return home ? join(home, value.slice(1)) : null;
+  if (value.startsWith('~')) return null;
+  return isAbsolute(value) ? value : resolve(gitDir, value);
+}
+
+/** Whether `dir` holds a hook a push runs: git runs only executable ones. */
+async function hasPushHook(dir: string): Promise<boolean> {
+  const names = await readdir(dir).catch((): string[] => []);
+  const found = PUSH_HOOKS.filter((name) => names.includes(name));
+  const executable = await Promise.all(
+    found.map((name) =>
+      access(join(dir, name), constants.X_OK).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return executable.includes(true);
+}
