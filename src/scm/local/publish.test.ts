@@ -483,6 +483,35 @@ describe('LocalScmProvider.publish', () => {
     },
   );
 
+  it.runIf(process.getuid?.() === 0).each([
+    ['directly', []],
+    ['by a push without its hooks', ['receive.fsckObjects', 'true']],
+  ])(
+    'runs no hook of a repository another user owns, as root: writes the branch %s',
+    async (_how, setting) => {
+      // Their hook would run as root: the attack is a post-receive that takes over the host.
+      const marker = join(root, 'their-hook-ran');
+      const theirs = join(root, 'theirs.git');
+      const inTheirs = (...args: string[]) =>
+        gitIn(root, '-c', 'safe.directory=*', '--git-dir', theirs, ...args);
+      await gitIn(root, 'clone', '--quiet', '--bare', source, theirs);
+      // A bare repository keeps no reflog unless told to: it tells a push from the direct write.
+      await inTheirs('config', 'core.logAllRefUpdates', 'true');
+      if (setting.length) await inTheirs('config', ...setting);
+      await writeHook(join(theirs, 'hooks'), 'post-receive', `touch ${marker}`);
+      await chownTree(theirs, 65534);
+      await editWorkspace();
+
+      const { headCommit } = (await scm.publish(input({ repo: repoAt(theirs) })))!;
+
+      expect(await inTheirs('rev-parse', 'nightshift/fix-readme')).toBe(headCommit);
+      expect(await inTheirs('reflog', 'show', '--format=%gs', 'refs/heads/nightshift/fix-readme')).toBe(
+        setting.length ? 'push' : 'nightshift: publish',
+      );
+      await expect(access(marker)).rejects.toThrow();
+    },
+  );
+
   it('fails the publish with the message of a pre-receive hook that refuses it, and writes nothing', async () => {
     await writeHook(
       join(source, '.git/hooks'),

@@ -123,8 +123,8 @@ async function updateBranch(
       : async (expected: string | null | undefined) => {
           const lease = expected === undefined ? [] : [`--force-with-lease=${ref}:${expected ?? ''}`];
           const refspec = `${expected === undefined ? '+' : ''}${head}:${ref}`;
-          // A local repository runs its own hooks, as for anyone's push.
-          const options = { receiveHooks: target !== undefined };
+          // A local repository runs its own hooks, as for anyone's push (if Nightshift's user owns it).
+          const options = { receiveHooks: local?.receive.hooks === true };
           const push = ['push', '--quiet', '--no-verify', ...lease, '--', url, refspec];
           const pushed = git(['--git-dir', gitDir, ...push], options);
           return pushed.then(

@@ -74,7 +74,7 @@ describe('localReceive', () => {
 
     const found = await localReceive(git, { gitDir: join(repo, '.git'), bare: false });
 
-    expect(found).toEqual(expected);
+    expect(found).toEqual({ ...expected, hooks: true });
   });
 
   it('reads a receive setting from a file the config includes', async () => {

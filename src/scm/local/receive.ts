@@ -1,4 +1,4 @@
-import { access, constants, readdir } from 'node:fs/promises';
+import { access, constants, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LocalTarget } from './deliver.ts';
 import type { Git } from './git.ts';
@@ -7,6 +7,11 @@ import type { Git } from './git.ts';
 export interface LocalReceive {
   /** It has `receive.*` or `transfer.*` settings, or a hook a push runs: the branch is pushed. */
   push: boolean;
+  /**
+   * The push runs the repository's hooks: only when Nightshift's user owns it. Another user's
+   * hooks would run as Nightshift's user (root, say); their settings still apply.
+   */
+  hooks: boolean;
   /** A push refuses the branch a work tree has checked out (`receive.denyCurrentBranch` unset or true). */
   refusesCheckedOut: boolean;
 }
@@ -28,13 +33,25 @@ const PUSH_HOOKS = [
  * whether its hooks dir (`core.hooksPath`, else `hooks/`) holds an executable hook a push
  * runs. One `git config` process, and one read of the hooks dir when there is no setting.
  * A `core.hooksPath` Nightshift cannot place (`~user/`, `%(prefix)/`, no value) counts as hooks.
+ * The hooks of a repository another user owns never run (git's `safe.directory` reasoning).
  */
 export async function localReceive(git: Git, target: LocalTarget): Promise<LocalReceive> {
-  const settings = await receiveSettings(git, target.gitDir);
+  const [settings, hooks] = await Promise.all([
+    receiveSettings(git, target.gitDir),
+    ownedByUs(target.gitDir),
+  ]);
   const refusesCheckedOut = refuses(settings.get('receive.denycurrentbranch'));
-  if ([...settings.keys()].some((key) => key !== 'core.hookspath')) return { push: true, refusesCheckedOut };
-  const hooks = hooksDir(target.gitDir, settings.get('core.hookspath'), git.env.HOME);
-  return { push: hooks === null || (await hasPushHook(hooks)), refusesCheckedOut };
+  if ([...settings.keys()].some((key) => key !== 'core.hookspath'))
+    return { push: true, hooks, refusesCheckedOut };
+  if (!hooks) return { push: false, hooks, refusesCheckedOut };
+  const dir = hooksDir(target.gitDir, settings.get('core.hookspath'), git.env.HOME);
+  return { push: dir === null || (await hasPushHook(dir)), hooks, refusesCheckedOut };
+}
+
+/** Whether the user Nightshift runs as owns the git dir. */
+async function ownedByUs(gitDir: string): Promise<boolean> {
+  const uid = process.getuid?.();
+  return uid === undefined || (await stat(gitDir)).uid === uid;
 }
 
 /**
