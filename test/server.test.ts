@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { swarmQueries } from '../src/fleets/swarm-store.ts';
 import { createToken } from '../src/server/tokens.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
 import { DATABASE_KINDS } from './support/databases.ts';
@@ -262,6 +263,62 @@ describe.each(DATABASE_KINDS)('HTTP API on %s', (kind) => {
       expect(cron.runs.map((r: { id: string }) => r.id)).toEqual([created[3], created[1]]);
       expect(byRepo.runs).toHaveLength(6);
       expect(otherRepo).toEqual({ runs: [], nextCursor: null });
+    });
+
+    it('gives each listed run the run that started it and its swarm, whatever its trigger', async () => {
+      const plain = await submit();
+      const { store } = api.engine;
+      const { repoId } = await store.getRun(plain.id);
+      const script = {
+        repoId,
+        blueprint: 'script',
+        blueprintSpec: {},
+        inputs: { script: 'true' },
+        timeoutMs: 1000,
+      };
+      const subRun = await store.createRun({
+        ...script,
+        trigger: 'api',
+        parent: { runId: plain.id, depth: 1 },
+      });
+      const swarms = swarmQueries(store.db);
+      const spec = { name: 'colors', repo, goal: 'g', facets: [{ id: 'red', script: 'true' }] };
+      const swarmId = await swarms.create(spec, repoId, 'facets');
+      const planner = await store.createRun({ ...script, trigger: 'swarm:colors' });
+      await swarms.addRun(swarmId, planner.id, 'planner');
+      const facet = await store.createRun({
+        ...script,
+        trigger: 'cron',
+        parent: { runId: planner.id, depth: 1 },
+      });
+      await swarms.addRun(swarmId, facet.id, 'facet', 'red');
+
+      const list = await (await api.fetch('/api/runs', { token: tokens.reader })).json();
+      const page = await (
+        await api.fetch(`/api/runs?status=queued&limit=1&cursor=${planner.id}`, { token: tokens.reader })
+      ).json();
+
+      const listed = (id: string) => list.runs.find((r: { id: string }) => r.id === id);
+      expect(list.runs).toHaveLength(4);
+      expect(listed(plain.id)).toMatchObject({ id: plain.id, parent: null, swarm: null });
+      expect(listed(subRun.id)).toMatchObject({
+        trigger: 'api',
+        parent: { id: plain.id, blueprint: 'script', status: 'queued', conclusion: null, depth: 1 },
+        swarm: null,
+      });
+      expect(listed(planner.id)).toMatchObject({
+        parent: null,
+        swarm: { id: swarmId, name: 'colors', role: 'planner', facet: null },
+      });
+      expect(listed(facet.id)).toMatchObject({
+        trigger: 'cron',
+        parent: { id: planner.id, depth: 1 },
+        swarm: { id: swarmId, name: 'colors', role: 'facet', facet: 'red' },
+      });
+      expect(page.runs.map((r: { id: string; parent: { id: string } }) => [r.id, r.parent.id])).toEqual([
+        [subRun.id, plain.id],
+      ]);
+      expect(page.nextCursor).toBe(subRun.id);
     });
 
     it('pages events after a sequence number', async () => {

@@ -191,4 +191,38 @@ describe('sub-runs started by an agent', () => {
       { what: 'sub-run', reason: expect.stringContaining('runs.max_depth is 1') },
     ]);
   }, 300_000);
+
+  it('keeps a continued sub-run under its parent, as deep: listed with it, and unable to start runs', async () => {
+    const repo = join(dir, 'continued');
+    await makeRepo(repo, { 'app.txt': 'app\n' });
+    parentTurns.push(call('start_run', { prompt: 'CHILD: look around' }), {
+      text: 'Delegated.',
+      usage: USAGE,
+    });
+    childTurns.push(
+      { text: 'Looked around.', usage: USAGE },
+      call('start_run', { script: 'echo nested > nested.txt' }),
+      { text: 'I could not start it.', usage: USAGE },
+    );
+    const parent = await finished((await engine.submit({ repo, prompt: 'Delegate the looking' })).id);
+    const [row] = await children(parent.id);
+    const child = await finished(row!.child_run_id);
+
+    const said = await engine.say(child.id, 'Now start a run of your own', 'someone');
+    const continued = await finished(said.run.id);
+
+    expect(said.delivery).toBe('continued');
+    expect(continued).toMatchObject({ continues: child.id, trigger: 'follow_up' });
+    expect(await children(parent.id)).toEqual([row, { child_run_id: continued.id, depth: 1 }]);
+    const listed = (await engine.store.listRuns({ repoId: continued.repoId })).find(
+      (r) => r.id === continued.id,
+    );
+    expect(listed?.parent).toMatchObject({ id: parent.id, depth: 1 });
+    expect((await engine.runDetails(continued.id)).parent).toMatchObject({ id: parent.id, depth: 1 });
+    expect(await children(continued.id)).toEqual([]);
+    const [result] = await toolResults(continued.id);
+    expect(result!.data.output).toContain(
+      "this run is itself a sub-run (depth 1) and the policy's runs.max_depth is 1, so it cannot start runs",
+    );
+  }, 300_000);
 });

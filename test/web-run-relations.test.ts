@@ -18,8 +18,8 @@ const PLAN = {
 
 /**
  * The scripted model for every agent at once, each answered by what its first message asks:
- * the swarm's planner writes the plan, the parent starts a sub-run, a facet writes its file;
- * every conversation's second turn ends it.
+ * the swarm's planner writes the plan, the parent starts a sub-run, a facet or the sub-run writes
+ * its file; every conversation's second turn ends it (a continued one's too).
  */
 function answer(body: unknown): ScriptedTurn {
   const messages = (body as { messages: unknown[] }).messages;
@@ -32,7 +32,7 @@ function answer(body: unknown): ScriptedTurn {
       ],
     };
   if (first.includes('PARENT-TASK'))
-    return { toolCalls: [{ name: 'start_run', input: { script: 'echo 42 > count.txt' } }] };
+    return { toolCalls: [{ name: 'start_run', input: { prompt: 'write count.txt' } }] };
   const file = /write (\w+\.txt)/.exec(first)?.[1];
   if (!file) return { text: 'Nothing to do.' };
   return { toolCalls: [{ name: 'write_file', input: { path: file, content: `${file}\n` } }] };
@@ -59,6 +59,12 @@ interface RunDetailsView {
   swarm: { runs: (Omit<RunLinkView, 'blueprint'> & { role: string; facet: string | null })[] } | null;
 }
 
+interface ListedRunView {
+  id: string;
+  status: string;
+  parent: { id: string } | null;
+}
+
 /** A run's status or conclusion as its badge reads. */
 function outcome(run: { status: string; conclusion: string | null }): string {
   return (run.status === 'completed' ? run.conclusion! : run.status).replace(/_/g, ' ');
@@ -79,9 +85,10 @@ async function linkedIds(page: Page, list: string): Promise<string[]> {
 
 /**
  * Runs started by runs: a swarm whose planner agent proposed two facets (run with the CLI before
- * `serve` starts), and an agent run that started a sub-run with `start_run`. The run page links
- * each run's parent and children with their outcome and names its swarm and role; the runs list
- * marks sub-runs and swarm runs.
+ * `serve` starts), and an agent run that started a sub-run with `start_run`, then a follow-up
+ * continuing that sub-run. The run page links each run's parent and children with their outcome
+ * and names its swarm and role; the runs list tags sub-runs (a continued one too, whose trigger
+ * names no parent) and swarm runs, linking each to its parent.
  */
 describe('the dashboard showing how runs are related, in headless Chromium', () => {
   let models: ModelServer;
@@ -174,7 +181,7 @@ describe('the dashboard showing how runs are related, in headless Chromium', () 
     await page.close();
   });
 
-  it('links an agent’s sub-run from its parent, with its status, and back; the runs list marks it', {
+  it('links an agent’s sub-run from its parent, with its status, and back; the runs list tags it and its continuation', {
     timeout: 400_000,
   }, async () => {
     const parent = await dash.api<{ id: string }>('/api/runs', {
@@ -186,7 +193,7 @@ describe('the dashboard showing how runs are related, in headless Chromium', () 
     const page = await dash.open(`/runs/${parent.id}`);
 
     const item = page.getByRole('list', { name: 'Sub-runs' }).getByRole('listitem');
-    await expect.poll(() => item.textContent(), { timeout: RUN_WAIT * 2 }).toMatch(/success.*script/);
+    await expect.poll(() => item.textContent(), { timeout: RUN_WAIT * 2 }).toMatch(/success.*default/);
     const [child] = (await dash.api<RunDetailsView>(`/api/runs/${parent.id}`)).children;
     expect(await linkedIds(page, 'Sub-runs')).toEqual([child!.id]);
     await page.getByRole('link', { name: child!.id }).click();
@@ -198,15 +205,47 @@ describe('the dashboard showing how runs are related, in headless Chromium', () 
     await parentFact.getByRole('link').click();
     await page.waitForURL(new RegExp(`/runs/${parent.id}$`));
 
+    // A follow-up continues the completed sub-run: its trigger is `follow_up`, its parent the same.
+    const said = await dash.api<{ delivery: string; run: { id: string; trigger: string } }>(
+      `/api/runs/${child!.id}/say`,
+      { method: 'POST', body: { message: 'Now write more.txt' } },
+    );
+    expect(said).toMatchObject({ delivery: 'continued', run: { trigger: 'follow_up' } });
+    const followUp = said.run.id;
+    const listed = async (id: string) =>
+      (await dash.api<{ runs: ListedRunView[] }>('/api/runs?limit=500')).runs.find((r) => r.id === id)!;
+    await expect.poll(async () => (await listed(followUp)).status, { timeout: RUN_WAIT }).toBe('completed');
+    expect((await listed(followUp)).parent?.id).toBe(parent.id);
+
     await page.goto(`${dash.url}/runs`);
-    // By the card's own id: a sub-run's trigger (`run:PARENT`) holds its parent's.
+    // By the card's own id: a card's tags hold other runs' ids.
     const card = (id: string) =>
       page.locator('ul.runs li').filter({ has: page.locator('code.id', { hasText: id }) });
-    await expect.poll(() => card(child!.id).textContent(), { timeout: WAIT }).toContain('sub-run');
+    const subRunOf = (id: string) => `sub-run of ${id.slice(-8)}`;
+    await expect.poll(() => card(followUp).textContent(), { timeout: WAIT }).toContain(subRunOf(parent.id));
+    expect(await card(child!.id).textContent()).toContain(subRunOf(parent.id));
     expect(await card(parent.id).textContent()).not.toContain('sub-run');
-    for (const id of [swarm.plannerRunId, swarm.convergeRunId, ...swarm.facets.map((f) => f.runId)])
-      expect(await card(id).textContent()).toContain(`swarm ${SWARM}`);
+    expect(await card(parent.id).locator('.tag').count()).toBe(0);
+    const [docs, tests] = swarm.facets;
+    const roles = [
+      [swarm.plannerRunId, 'planner', null],
+      [docs!.runId, 'facet docs', swarm.plannerRunId],
+      [tests!.runId, 'facet tests', swarm.plannerRunId],
+      [swarm.convergeRunId, 'converge', swarm.plannerRunId],
+    ] as const;
+    for (const [id, role, parentId] of roles) {
+      const tags = await card(id).locator('.tag').allTextContents();
+      expect(tags).toEqual([`${role} in swarm ${SWARM}`, ...(parentId ? [subRunOf(parentId)] : [])]);
+    }
     await shoot(page, 'runs-related');
+    // The tag links the parent; anywhere else on the card opens the run.
+    await card(followUp)
+      .getByRole('link', { name: parent.id.slice(-8) })
+      .click();
+    await page.waitForURL(new RegExp(`/runs/${parent.id}$`));
+    await page.goto(`${dash.url}/runs`);
+    await card(followUp).click();
+    await page.waitForURL(new RegExp(`/runs/${followUp}$`));
     await page.close();
   });
 });

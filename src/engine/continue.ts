@@ -2,6 +2,7 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { Run } from '../core/run.ts';
 import type { Store } from '../store/index.ts';
+import { runChildrenQueries } from '../store/run-children.ts';
 
 export interface ContinueRequest {
   prompt: string;
@@ -13,7 +14,9 @@ export interface ContinueRequest {
  * Starts a run that continues a completed one: the same repo, blueprint and branch, starting
  * from the change the earlier run pushed (or from its base when it pushed none), with the
  * agent's conversation resumed from the earlier run's session state and `prompt` as the new
- * message. Publishing then updates the same branch.
+ * message. Publishing then updates the same branch. A continued sub-run keeps its place under
+ * the run that started it (its parent and depth in `run_children`): it is still that run's
+ * work, and still as deep for the policy's `runs.max_depth`.
  */
 export async function continueRun(store: Store, previousId: string, request: ContinueRequest): Promise<Run> {
   const previous = await store.getRun(previousId);
@@ -34,7 +37,10 @@ export async function continueRun(store: Store, previousId: string, request: Con
       },
     );
   }
-  const change = await store.changes.forRun(previous.id);
+  const [change, parent] = await Promise.all([
+    store.changes.forRun(previous.id),
+    runChildrenQueries(store.db).parent(previous.id),
+  ]);
   return store.createRun({
     repoId: previous.repoId,
     blueprint: previous.blueprint,
@@ -52,5 +58,6 @@ export async function continueRun(store: Store, previousId: string, request: Con
     trigger: request.trigger ?? 'follow_up',
     author: request.author ?? null,
     continues: previous.id,
+    parent: parent ? { runId: parent.id, depth: parent.depth } : undefined,
   });
 }

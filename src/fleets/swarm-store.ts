@@ -1,10 +1,8 @@
 import { newId } from '../core/ids.ts';
 import type { RunConclusion, RunStatus } from '../core/run.ts';
 import type { Queryable } from '../store/db.ts';
+import type { SwarmMembership, SwarmRole } from '../store/runs.ts';
 import type { SwarmSpec } from './schema.ts';
-
-/** What a run does in a swarm: propose the facets, work on one, or converge them into one change. */
-export type SwarmRole = 'planner' | 'facet' | 'converge';
 
 /** One run of a swarm, as a person looks it up. */
 export interface SwarmRunLink {
@@ -17,14 +15,10 @@ export interface SwarmRunLink {
 }
 
 /** The swarm a run belongs to (one execution of `nightshift swarm`), its role there, and every run of it. */
-export interface RunSwarm {
-  id: string;
-  name: string;
+export interface RunSwarm extends SwarmMembership {
   /** `planning`, `facets`, `converging`, `completed` or `failed`. */
   state: string;
   reason: string | null;
-  role: SwarmRole;
-  facet: string | null;
   /** The planner, the facets in the order they started, then the converge run. */
   runs: SwarmRunLink[];
 }

@@ -7,11 +7,11 @@ import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
 import { parseNumstat } from '../scm/local/diff.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
-import type { NewRun, Store } from '../store/index.ts';
+import type { NewRun, Store, SwarmRole } from '../store/index.ts';
 import { mergeFacets, squashChange } from './converge.ts';
 import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
 import type { SwarmFacet, SwarmSpec } from './schema.ts';
-import { type SwarmRole, swarmQueries } from './swarm-store.ts';
+import { swarmQueries } from './swarm-store.ts';
 
 export interface SwarmDeps {
   store: Store;

@@ -41,7 +41,10 @@ export function runRoutes(api: ApiRoutes, engine: Engine, closing: AbortSignal):
       summary: 'List runs, newest first, with filters and a cursor',
       scope: 'runs:read',
       query: RunListQuery,
-      success: JSON_OK(200, '`{ runs, nextCursor }`; pass nextCursor as `cursor` for the next page'),
+      success: JSON_OK(
+        200,
+        "`{ runs, nextCursor }`; pass nextCursor as `cursor` for the next page. Each run has `parent`, the run that started it (an agent's `start_run`, or its swarm's planner: `{ id, blueprint, status, conclusion, depth }`), and `swarm`, the swarm it is part of (`{ id, name, role, facet }`, role `planner`, `facet` or `converge`); each null when none",
+      ),
     },
     async (c, { query }) => {
       const repoId = query.repo ? await engine.findRepoId(query.repo) : undefined;

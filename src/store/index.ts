@@ -17,7 +17,7 @@ import {
   renewLease,
 } from './queue.ts';
 import { repoFromJson, reposQueries } from './repos.ts';
-import { listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
+import { type ListedRun, listRuns, type RunFilter, type RunRow, toRun } from './runs.ts';
 import { insertMessage, type RunMessage, steeringQueries } from './steering.ts';
 import { tokensQueries } from './tokens.ts';
 import { usageQueries } from './usage.ts';
@@ -25,7 +25,7 @@ import { usageQueries } from './usage.ts';
 export type { Db } from './db.ts';
 export { RunFencedError } from './events.ts';
 export type { Claim, ClaimOptions } from './queue.ts';
-export type { RunFilter } from './runs.ts';
+export type { ListedRun, RunFilter, SwarmMembership, SwarmRole } from './runs.ts';
 export type { RunMessage } from './steering.ts';
 export type { ApiToken } from './tokens.ts';
 export { type StepUsage, totalUsage, type UsageTotals } from './usage.ts';
@@ -212,7 +212,8 @@ export class Store {
     return rows[0].blueprint_spec;
   }
 
-  listRuns(filter?: RunFilter): Promise<Run[]> {
+  /** Runs newest first, each with its parent and swarm (see `listRuns`). */
+  listRuns(filter?: RunFilter): Promise<ListedRun[]> {
     return listRuns(this.db, filter);
   }
 

@@ -21,6 +21,7 @@ import type {
 } from '../../src/fleets/store.ts';
 import type { Insights as ServerInsights } from '../../src/server/insights.ts';
 import type { AutomationFire as ServerAutomationFire } from '../../src/store/automations.ts';
+import type { ListedRun as ServerListedRun } from '../../src/store/runs.ts';
 
 /** `T` as JSON carries it: `Date` becomes an ISO string, recursively. */
 export type Wire<T> = T extends Date
@@ -36,6 +37,8 @@ export const STATUSES = RUN_STATUSES;
 export const CONCLUSIONS = RUN_CONCLUSIONS;
 
 export type Run = Wire<ServerRun>;
+/** A run of `GET /api/runs`: with the run that started it (`parent`) and its `swarm` and role there. */
+export type ListedRun = Wire<ServerListedRun>;
 export type RunDetails = Wire<ServerRunDetails>;
 export type StepUsage = RunDetails['usage'][number];
 export type RunEvent = Wire<ServerRunEvent>;

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { RunDetails, RunLink, RunSwarm } from '../types.ts';
+import type { ListedRun, RunDetails, RunLink, RunSwarm } from '../types.ts';
 import { Badge, Link, runOutcome } from '../ui.tsx';
 
 /** Most sub-runs listed before **Show all**. */
@@ -15,13 +15,29 @@ function roleOf(run: { role: string; facet: string | null }): string {
 }
 
 /**
- * How a run of the runs list was started by another (from its trigger, which the engine sets
- * to `run:PARENT` for an agent's sub-run and `swarm:NAME` for a swarm's runs), or null.
+ * The tags of a run in the runs list, from `GET /api/runs`: its role in its swarm (`facet docs
+ * in swarm NAME`), and the run that started it (an agent's `start_run` or its swarm's planner; a
+ * continued sub-run keeps its parent), linked by the last 8 characters of its id.
  */
-export function startedBy(trigger: string): string | null {
-  if (trigger.startsWith('run:')) return 'sub-run';
-  if (trigger.startsWith('swarm:')) return `swarm ${trigger.slice('swarm:'.length)}`;
-  return null;
+export function RelationTags(props: { run: ListedRun }) {
+  const { parent, swarm } = props.run;
+  return (
+    <>
+      {swarm && (
+        <span class="tag">
+          {roleOf(swarm)} in swarm {swarm.name}
+        </span>
+      )}
+      {parent && (
+        <span class="tag">
+          sub-run of{' '}
+          <Link href={`/runs/${parent.id}`}>
+            <code>{parent.id.slice(-8)}</code>
+          </Link>
+        </span>
+      )}
+    </>
+  );
 }
 
 /** The run that started this one (an agent's `start_run`, or its swarm's planner), for the facts. */

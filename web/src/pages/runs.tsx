@@ -1,5 +1,5 @@
 import { api } from '../api.ts';
-import { CONCLUSIONS, type Run, STATUSES } from '../types.ts';
+import { CONCLUSIONS, type ListedRun, STATUSES } from '../types.ts';
 import {
   ago,
   Badge,
@@ -12,7 +12,7 @@ import {
   useLoad,
   usePath,
 } from '../ui.tsx';
-import { startedBy } from './run-relations.tsx';
+import { RelationTags } from './run-relations.tsx';
 
 const FILTERS = ['status', 'conclusion', 'repo', 'trigger', 'fleet', 'author'] as const;
 type Filter = (typeof FILTERS)[number];
@@ -28,7 +28,7 @@ export function RunsPage() {
   if (filters.fleet) query.set('trigger', `fleet:${filters.fleet}`);
   query.set('limit', '100');
   const runs = useLoad(
-    (signal) => api<{ runs: Run[] }>(`/api/runs?${query}`, { signal }),
+    (signal) => api<{ runs: ListedRun[] }>(`/api/runs?${query}`, { signal }),
     [query.toString()],
     2000,
   );
@@ -89,21 +89,21 @@ export function RunsPage() {
       ) : (
         <ul class="cards runs" aria-live="polite">
           {runs.data.runs.map((run) => (
-            <li key={run.id}>
-              <Link href={`/runs/${run.id}`} class="card-link">
-                <span class="row">
-                  <Badge value={runOutcome(run)} />
-                  <code class="id">{run.id}</code>
-                  {startedBy(run.trigger) && <span class="tag">{startedBy(run.trigger)}</span>}
-                  <span class="muted">{ago(run.createdAt)}</span>
-                </span>
-                <span class="what">{run.inputs.prompt ?? run.inputs.script ?? run.blueprint}</span>
-                <span class="muted small">
-                  {run.blueprint} · {run.trigger}
-                  {run.author ? ` · ${run.author}` : ''}
-                  {run.reason ? ` · ${run.reason}` : ''}
-                </span>
+            <li key={run.id} class="card run-card">
+              <Link href={`/runs/${run.id}`} class="what card-cover">
+                {run.inputs.prompt ?? run.inputs.script ?? run.blueprint}
               </Link>
+              <span class="row">
+                <Badge value={runOutcome(run)} />
+                <code class="id">{run.id}</code>
+                <RelationTags run={run} />
+                <span class="muted">{ago(run.createdAt)}</span>
+              </span>
+              <span class="muted small">
+                {run.blueprint} · {run.trigger}
+                {run.author ? ` · ${run.author}` : ''}
+                {run.reason ? ` · ${run.reason}` : ''}
+              </span>
             </li>
           ))}
         </ul>
