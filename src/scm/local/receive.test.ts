@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gitIn, makeRepo, tempDir } from '../../../test/support/repos.ts';
@@ -75,6 +75,26 @@ describe('localReceive', () => {
     const found = await localReceive(git, { gitDir: join(repo, '.git'), bare: false });
 
     expect(found).toEqual({ ...expected, hooks: true });
+  });
+
+  it('starts no git process for a config file without a word of what it looks for', async () => {
+    const calls: string[][] = [];
+    const counting: Git = Object.assign(
+      (args: string[], options?: Parameters<Git>[1]) => {
+        calls.push(args);
+        return git(args, options);
+      },
+      { env: git.env },
+    );
+    const target = { gitDir: join(repo, '.git'), bare: false };
+
+    expect(await localReceive(counting, target)).toMatchObject({ push: false });
+    expect(calls).toEqual([]);
+
+    // Git reads section names ignoring case: so does the check for their words.
+    await appendFile(join(repo, '.git/config'), '[RECEIVE]\n\tdenyDeletes = true\n');
+    expect(await localReceive(counting, target)).toMatchObject({ push: true });
+    expect(calls).toHaveLength(1);
   });
 
   it('reads a receive setting from a file the config includes', async () => {

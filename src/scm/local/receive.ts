@@ -1,4 +1,4 @@
-import { access, constants, readdir, stat } from 'node:fs/promises';
+import { access, constants, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LocalTarget } from './deliver.ts';
 import type { Git } from './git.ts';
@@ -55,11 +55,21 @@ async function ownedByUs(gitDir: string): Promise<boolean> {
 }
 
 /**
+ * Words a config file must hold to set anything `receiveSettings` looks for: the sections and
+ * key (names are matched ignoring case), an include, or per-worktree config.
+ */
+const MAY_SET = /receive|transfer|hookspath|include|worktreeconfig/i;
+
+/**
  * The repository's `receive.*`, `transfer.*` and `core.hooksPath` settings (lower-cased keys;
  * null for a key without a value), from its own config files: the global file and `-c` flags
- * every Nightshift git call has are left out. The last value of a key wins, as in git.
+ * every Nightshift git call has are left out. The last value of a key wins, as in git. A
+ * config file without any of their words sets none of them: then no git process is started.
  */
 async function receiveSettings(git: Git, gitDir: string): Promise<Map<string, string | null>> {
+  const settings = new Map<string, string | null>();
+  const config = await readFile(join(gitDir, 'config'), 'utf8').catch(() => null);
+  if (config !== null && !MAY_SET.test(config)) return settings;
   const { stdout } = await git(
     [
       '--git-dir',
@@ -73,7 +83,6 @@ async function receiveSettings(git: Git, gitDir: string): Promise<Map<string, st
     // 1: no key matched.
     { okExitCodes: [1] },
   );
-  const settings = new Map<string, string | null>();
   // Each entry is `scope NUL key [LF value] NUL`.
   const fields = stdout.split('\0');
   for (let i = 0; i + 1 < fields.length; i += 2) {
