@@ -167,8 +167,22 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
     await expect(state.engine.stopAgent(run.id, 'gina')).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(state.engine.say(run.id, 'more', 'gina')).rejects.toMatchObject({
       code: 'INVALID_INPUT',
-      message: expect.stringContaining('has no agent to continue'),
+      message: expect.stringContaining('has no agent to take a follow-up'),
     });
     await expect(state.engine.say(run.id, '   ', 'gina')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('refuses a follow-up to a script run still queued, instead of saying it is queued for no one', async () => {
+    const repo = await newRepo();
+    const scripted = await state.engine.submit({ repo, script: 'sleep 1; echo x > x.txt' });
+
+    const said = await state.engine.say(scripted.id, 'also y.txt', 'hana').catch((e: unknown) => e);
+    const { run } = await finish(scripted.id);
+
+    expect(said).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('has no agent') });
+    expect(run.conclusion).toBe('success');
+    expect(await state.engine.store.steering.pending([run.id])).toEqual([]);
+    // Nothing continued it.
+    expect((await state.engine.store.listRuns({})).filter((r) => r.continues === run.id)).toEqual([]);
   });
 });

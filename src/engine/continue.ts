@@ -27,16 +27,7 @@ export async function continueRun(store: Store, previousId: string, request: Con
   }
   if (request.prompt.trim() === '')
     throw new NightshiftError('INVALID_INPUT', 'the follow-up message is empty');
-  const blueprint = (await store.blueprintSpec(previous.id)) as Blueprint;
-  if (!blueprint.steps.some((step) => step.kind === 'agent')) {
-    throw new NightshiftError(
-      'INVALID_INPUT',
-      `run ${previous.id} has no agent to continue (blueprint ${previous.blueprint})`,
-      {
-        hint: 'start a new run with `nightshift run`',
-      },
-    );
-  }
+  const blueprint = await agentBlueprint(store, previous);
   const [change, parent] = await Promise.all([
     store.changes.forRun(previous.id),
     runChildrenQueries(store.db).parent(previous.id),
@@ -60,4 +51,23 @@ export async function continueRun(store: Store, previousId: string, request: Con
     continues: previous.id,
     parent: parent ? { runId: parent.id, depth: parent.depth } : undefined,
   });
+}
+
+/** Whether a blueprint has an agent step: only then can its runs take follow-ups. */
+export function hasAgentStep(blueprint: Blueprint): boolean {
+  return blueprint.steps.some((step) => step.kind === 'agent');
+}
+
+/**
+ * The blueprint of a run that can take a follow-up; refuses a run without an agent step (a
+ * `script` run): nothing there could take it.
+ */
+export async function agentBlueprint(store: Store, run: Run): Promise<Blueprint> {
+  const blueprint = (await store.blueprintSpec(run.id)) as Blueprint;
+  if (hasAgentStep(blueprint)) return blueprint;
+  throw new NightshiftError(
+    'INVALID_INPUT',
+    `run ${run.id} has no agent to take a follow-up (blueprint ${run.blueprint})`,
+    { hint: 'start a new run with `nightshift run`' },
+  );
 }

@@ -22,7 +22,7 @@ import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
 import { type RunLink, runChildrenQueries } from '../store/run-children.ts';
 import type { EngineConfig } from './config.ts';
-import { continueRun } from './continue.ts';
+import { agentBlueprint, continueRun } from './continue.ts';
 import { acquireHomeLock } from './home-lock.ts';
 import { createLogger } from './log.ts';
 import type { ProvisionDeps } from './provision.ts';
@@ -236,6 +236,7 @@ export class Engine {
     if (message.trim() === '')
       throw invalidInput('the message is empty', 'say what the agent should do next');
     const run = await this.store.getRun(runId);
+    await agentBlueprint(this.store, run);
     if (run.status !== 'completed') {
       try {
         await this.store.steer(run.id, { kind: 'follow_up', text: message, author });

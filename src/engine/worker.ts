@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import type pino from 'pino';
+import type { Blueprint } from '../blueprints/types.ts';
 import { sleep } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import type { Run } from '../core/run.ts';
 import type { Store } from '../store/index.ts';
 import { RunAbort } from './abort.ts';
-import { continueRun } from './continue.ts';
+import { continueRun, hasAgentStep } from './continue.ts';
 import { type ExecutorDeps, executeRun } from './executor.ts';
 import { Steering } from './steering.ts';
 
@@ -177,7 +178,14 @@ export class Worker {
         if (outcome === null && (controller.signal.reason as RunAbort | undefined)?.kind === 'shutdown') {
           await this.store.releaseLease(run.id, this.id);
         }
-        if (outcome && outcome.conclusion !== 'cancelled') await this.continueWithLeftovers(run);
+        // Only an agent takes follow-ups: a script run has none left over.
+        if (
+          outcome &&
+          outcome.conclusion !== 'cancelled' &&
+          hasAgentStep(claimed.blueprintSpec as Blueprint)
+        ) {
+          await this.continueWithLeftovers(run);
+        }
         this.log.info(
           { runId: run.id, attempt: claim.attempt, conclusion: outcome?.conclusion },
           'run finished',
