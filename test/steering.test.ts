@@ -167,19 +167,29 @@ describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
     await expect(state.engine.stopAgent(run.id, 'gina')).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(state.engine.say(run.id, 'more', 'gina')).rejects.toMatchObject({
       code: 'INVALID_INPUT',
-      message: expect.stringContaining('has no agent to take a follow-up'),
+      message: expect.stringContaining('has no agent step'),
     });
     await expect(state.engine.say(run.id, '   ', 'gina')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
-  it('refuses a follow-up to a script run still queued, instead of saying it is queued for no one', async () => {
+  it('refuses a follow-up or a stop to a script run still queued, instead of queueing them for no one', async () => {
     const repo = await newRepo();
     const scripted = await state.engine.submit({ repo, script: 'sleep 1; echo x > x.txt' });
 
     const said = await state.engine.say(scripted.id, 'also y.txt', 'hana').catch((e: unknown) => e);
+    const stopped = await state.engine.stopAgent(scripted.id, 'hana').catch((e: unknown) => e);
+    const details = await state.engine.runDetails(scripted.id);
     const { run } = await finish(scripted.id);
 
-    expect(said).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('has no agent') });
+    expect(said).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('has no agent step'),
+    });
+    expect(stopped).toMatchObject({
+      code: 'INVALID_INPUT',
+      hint: expect.stringContaining('nightshift cancel'),
+    });
+    expect(details.agent).toBe(false);
     expect(run.conclusion).toBe('success');
     expect(await state.engine.store.steering.pending([run.id])).toEqual([]);
     // Nothing continued it.

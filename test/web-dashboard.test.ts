@@ -88,6 +88,10 @@ describe('the web dashboard in headless Chromium', () => {
     const scriptRun = page.url();
     const unchanged = await markDocument(page);
     await page.locator('.title-row .badge', { hasText: 'running' }).waitFor({ timeout: WAIT });
+    // A script run has no agent to steer: it can be cancelled, not sent a follow-up or stopped.
+    await page.getByRole('button', { name: 'Cancel run' }).waitFor();
+    expect(await page.getByLabel('Follow-up').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Stop agent' }).count()).toBe(0);
     await page.locator('.title-row .badge', { hasText: 'success' }).waitFor({ timeout: 150_000 });
     expect(page.url()).toBe(scriptRun);
     expect(await unchanged()).toBe(true);

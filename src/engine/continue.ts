@@ -27,7 +27,7 @@ export async function continueRun(store: Store, previousId: string, request: Con
   }
   if (request.prompt.trim() === '')
     throw new NightshiftError('INVALID_INPUT', 'the follow-up message is empty');
-  const blueprint = await agentBlueprint(store, previous);
+  const blueprint = await agentBlueprint(store, previous, 'start a new run with `nightshift run`');
   const [change, parent] = await Promise.all([
     store.changes.forRun(previous.id),
     runChildrenQueries(store.db).parent(previous.id),
@@ -59,15 +59,13 @@ export function hasAgentStep(blueprint: Blueprint): boolean {
 }
 
 /**
- * The blueprint of a run that can take a follow-up; refuses a run without an agent step (a
- * `script` run): nothing there could take it.
+ * The blueprint of a run with an agent step; refuses a run without one (a `script` run), which
+ * has no agent to take a follow-up or a stop, with `hint`.
  */
-export async function agentBlueprint(store: Store, run: Run): Promise<Blueprint> {
+export async function agentBlueprint(store: Store, run: Run, hint: string): Promise<Blueprint> {
   const blueprint = (await store.blueprintSpec(run.id)) as Blueprint;
   if (hasAgentStep(blueprint)) return blueprint;
-  throw new NightshiftError(
-    'INVALID_INPUT',
-    `run ${run.id} has no agent to take a follow-up (blueprint ${run.blueprint})`,
-    { hint: 'start a new run with `nightshift run`' },
-  );
+  throw new NightshiftError('INVALID_INPUT', `run ${run.id} has no agent step (blueprint ${run.blueprint})`, {
+    hint,
+  });
 }

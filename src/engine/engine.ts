@@ -22,7 +22,7 @@ import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
 import { type RunLink, runChildrenQueries } from '../store/run-children.ts';
 import type { EngineConfig } from './config.ts';
-import { agentBlueprint, continueRun } from './continue.ts';
+import { agentBlueprint, continueRun, hasAgentStep } from './continue.ts';
 import { acquireHomeLock } from './home-lock.ts';
 import { createLogger } from './log.ts';
 import type { ProvisionDeps } from './provision.ts';
@@ -65,6 +65,8 @@ export interface RunDetails {
   children: RunLink[];
   /** The swarm this run is part of, its role there, and every run of the swarm. */
   swarm: RunSwarm | null;
+  /** Whether its blueprint has an agent step: only then does it take follow-ups and stops. */
+  agent: boolean;
 }
 
 export interface EngineParts {
@@ -212,15 +214,16 @@ export class Engine {
   async runDetails(id: string): Promise<RunDetails> {
     const run = await this.store.getRun(id);
     const related = runChildrenQueries(this.store.db);
-    const [repo, change, usage, parent, children, swarm] = await Promise.all([
+    const [repo, change, usage, parent, children, swarm, blueprint] = await Promise.all([
       this.store.repos.get(run.repoId),
       this.store.changes.forRun(run.id),
       this.store.usage.forRun(run.id),
       related.parent(run.id),
       related.children(run.id),
       swarmQueries(this.store.db).forRun(run.id),
+      this.store.blueprintSpec(run.id),
     ]);
-    return { run, repo, change, usage, parent, children, swarm };
+    return { run, repo, change, usage, parent, children, swarm, agent: hasAgentStep(blueprint as Blueprint) };
   }
 
   /**
@@ -236,7 +239,7 @@ export class Engine {
     if (message.trim() === '')
       throw invalidInput('the message is empty', 'say what the agent should do next');
     const run = await this.store.getRun(runId);
-    await agentBlueprint(this.store, run);
+    await agentBlueprint(this.store, run, 'start a new run with `nightshift run`');
     if (run.status !== 'completed') {
       try {
         await this.store.steer(run.id, { kind: 'follow_up', text: message, author });
@@ -257,6 +260,7 @@ export class Engine {
         hint: 'nothing to stop; to end a run before it completes use `nightshift cancel RUN`',
       });
     }
+    await agentBlueprint(this.store, run, 'to end the run before it completes use `nightshift cancel RUN`');
     await this.store.steer(run.id, { kind: 'stop', author: by });
     return this.store.getRun(run.id);
   }

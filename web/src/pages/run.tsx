@@ -44,7 +44,7 @@ export function RunPage(props: { id: string }) {
 
   if (details.data === null)
     return details.error ? <ErrorBox error={details.error} /> : <Loading what="the run" />;
-  const { run, repo, change, usage, parent, swarm } = details.data;
+  const { run, repo, change, usage, parent, swarm, agent } = details.data;
   const live = run.status !== 'completed';
   return (
     <section>
@@ -123,7 +123,7 @@ export function RunPage(props: { id: string }) {
         {swarm && <SwarmFact swarm={swarm} />}
       </dl>
       {run.reason && <p class="reason">{run.reason}</p>}
-      <Actions run={run} repoUrl={repo.url} onChange={reload} />
+      <Actions run={run} agent={agent} repoUrl={repo.url} onChange={reload} />
       {streamError ? <ErrorBox error={streamError} /> : null}
       <RelatedRuns details={details.data} reload={reload} />
       <div class="tabs" role="tablist" aria-label="Run views">
@@ -182,8 +182,8 @@ function DiffTab(props: { runId: string; hasChange: boolean; live: boolean }) {
   return <DiffView diff={diff.data} />;
 }
 
-/** Follow-up, stop, cancel and retry. */
-function Actions(props: { run: Run; repoUrl: string; onChange: () => void }) {
+/** Follow-up and stop (for a run with an agent step), cancel and retry. */
+function Actions(props: { run: Run; agent: boolean; repoUrl: string; onChange: () => void }) {
   const { run } = props;
   const [message, setMessage] = useState('');
   const [busy, setBusy] = useState<string | null>(null);
@@ -206,37 +206,39 @@ function Actions(props: { run: Run; repoUrl: string; onChange: () => void }) {
   const path = `/api/runs/${run.id}`;
   return (
     <div class="actions">
-      <form
-        class="follow-up"
-        onSubmit={(e) => {
-          e.preventDefault();
-          act('say', async () => {
-            const result = await api<{ delivery: 'queued' | 'continued'; run: Run }>(`${path}/say`, {
-              method: 'POST',
-              body: { message },
+      {props.agent && (
+        <form
+          class="follow-up"
+          onSubmit={(e) => {
+            e.preventDefault();
+            act('say', async () => {
+              const result = await api<{ delivery: 'queued' | 'continued'; run: Run }>(`${path}/say`, {
+                method: 'POST',
+                body: { message },
+              });
+              setMessage('');
+              if (result.delivery === 'continued') navigate(`/runs/${result.run.id}`);
+              else setNotice('Follow-up queued: the agent gets it when its current turn ends.');
             });
-            setMessage('');
-            if (result.delivery === 'continued') navigate(`/runs/${result.run.id}`);
-            else setNotice('Follow-up queued: the agent gets it when its current turn ends.');
-          });
-        }}
-      >
-        <label for="follow-up">Follow-up</label>
-        <div class="row">
-          <textarea
-            id="follow-up"
-            rows={2}
-            value={message}
-            onInput={(e) => setMessage(e.currentTarget.value)}
-            placeholder={live ? 'Tell the agent what to do next' : 'Continue this run on its branch'}
-          />
-          <button type="submit" disabled={busy !== null || message.trim() === ''}>
-            {busy === 'say' ? 'Sending…' : 'Send'}
-          </button>
-        </div>
-      </form>
+          }}
+        >
+          <label for="follow-up">Follow-up</label>
+          <div class="row">
+            <textarea
+              id="follow-up"
+              rows={2}
+              value={message}
+              onInput={(e) => setMessage(e.currentTarget.value)}
+              placeholder={live ? 'Tell the agent what to do next' : 'Continue this run on its branch'}
+            />
+            <button type="submit" disabled={busy !== null || message.trim() === ''}>
+              {busy === 'say' ? 'Sending…' : 'Send'}
+            </button>
+          </div>
+        </form>
+      )}
       <div class="row buttons">
-        {live && (
+        {live && props.agent && (
           <button
             type="button"
             class="secondary"
