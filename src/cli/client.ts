@@ -5,7 +5,7 @@ import type { Run } from '../core/run.ts';
 import type { Engine, RunDetails, RunRequest } from '../engine/index.ts';
 import type { Scope } from '../server/schema.ts';
 import { createToken } from '../server/tokens.ts';
-import type { ApiToken, RunFilter } from '../store/index.ts';
+import type { ApiToken, ListedRun, RunFilter } from '../store/index.ts';
 import { type AutomationsClient, embeddedAutomations } from './automations-client.ts';
 import { embeddedFleets, type FleetsClient } from './fleets-client.ts';
 
@@ -28,7 +28,7 @@ export interface Client {
   readonly engine?: Engine;
   submit(request: RunRequest): Promise<Run>;
   run(id: string): Promise<RunDetails>;
-  runs(filter: RunFilter & { repo?: string }): Promise<Run[]>;
+  runs(filter: RunFilter & { repo?: string }): Promise<ListedRun[]>;
   /** Events after `after`; with `wait`, blocks until there are some (or the run has ended). */
   events(runId: string, after: number, wait: boolean, signal?: AbortSignal): Promise<RunEvent[]>;
   /**

@@ -3,7 +3,7 @@ import { sleep } from '../core/clock.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { RunEvent } from '../core/events.ts';
 import type { Run } from '../core/run.ts';
-import type { ApiToken } from '../store/index.ts';
+import type { ApiToken, ListedRun } from '../store/index.ts';
 import { remoteAutomations } from './automations-client.ts';
 import type { Client, RunDetails, SayResult } from './client.ts';
 import { remoteFleets } from './fleets-client.ts';
@@ -35,7 +35,7 @@ export function remoteClient(endpoint: Endpoint): Client & { ping(): Promise<boo
       for (const [key, value] of Object.entries(filter)) {
         if (value !== undefined) q.set(key === 'before' ? 'cursor' : key, String(value));
       }
-      return (await call<{ runs: Run[] }>(endpoint, 'GET', `/api/runs?${q}`)).runs;
+      return (await call<{ runs: ListedRun[] }>(endpoint, 'GET', `/api/runs?${q}`)).runs;
     },
     async events(runId, after, wait, signal) {
       const path = `${runPath(runId)}/events?after=${after}${wait ? '&wait=1' : ''}`;

@@ -2,7 +2,7 @@ import pc from 'picocolors';
 import type { RunEvent } from '../core/events.ts';
 import type { Run } from '../core/run.ts';
 import type { RunDetails } from '../engine/index.ts';
-import { type StepUsage, totalUsage } from '../store/index.ts';
+import { type ListedRun, type StepUsage, totalUsage } from '../store/index.ts';
 
 export function duration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
@@ -27,18 +27,30 @@ export function state(run: Pick<Run, 'status' | 'conclusion'>): string {
   return pc.red(text);
 }
 
-export function runsTable(runs: Run[]): string {
+/** What a listed run is part of: `facet docs in swarm api-v2`, `sub-run of 1a2b3c4d`, both, or ''. */
+export function partOf({ parent, swarm }: Pick<ListedRun, 'parent' | 'swarm'>): string {
+  const parts: string[] = [];
+  if (swarm)
+    parts.push(`${swarm.facet ? `${swarm.role} ${swarm.facet}` : swarm.role} in swarm ${swarm.name}`);
+  if (parent) parts.push(`sub-run of ${parent.id.slice(-8)}`);
+  return parts.join(', ');
+}
+
+/** Runs as a table; a PART OF column (swarm role, parent) when any run has one. */
+export function runsTable(runs: ListedRun[]): string {
   if (runs.length === 0)
     return pc.dim('no runs yet: start one with `nightshift run --repo PATH --script CMD`');
+  const related = runs.some((run) => run.parent || run.swarm);
   const rows = runs.map((run) => [
     run.id,
     state(run),
     run.blueprint,
     run.branch ?? '-',
     ago(run.createdAt),
+    ...(related ? [partOf(run) || '-'] : []),
     (run.inputs.prompt ?? run.inputs.script ?? '').split('\n')[0]!.slice(0, 40),
   ]);
-  const header = ['RUN', 'STATE', 'BLUEPRINT', 'BRANCH', 'CREATED', 'TASK'];
+  const header = ['RUN', 'STATE', 'BLUEPRINT', 'BRANCH', 'CREATED', ...(related ? ['PART OF'] : []), 'TASK'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i]!).length)));
   const line = (cells: string[]) =>
     cells
