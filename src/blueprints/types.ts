@@ -17,6 +17,11 @@ export interface Blueprint {
 
 export type BlueprintStep = RunStep | AgentStep | GateStep | PublishStep;
 
+/** Whether a blueprint has an agent step: only then do its runs take follow-ups and stops. */
+export function hasAgentStep(blueprint: Blueprint): boolean {
+  return blueprint.steps.some((step) => step.kind === 'agent');
+}
+
 interface StepBase {
   /** Unique within the blueprint; defaults to the kind, made unique like `run-2`. */
   id: string;

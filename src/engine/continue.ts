@@ -1,4 +1,4 @@
-import type { Blueprint } from '../blueprints/types.ts';
+import { type Blueprint, hasAgentStep } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { Run } from '../core/run.ts';
 import type { Store } from '../store/index.ts';
@@ -51,11 +51,6 @@ export async function continueRun(store: Store, previousId: string, request: Con
     continues: previous.id,
     parent: parent ? { runId: parent.id, depth: parent.depth } : undefined,
   });
-}
-
-/** Whether a blueprint has an agent step: only then can its runs take follow-ups. */
-export function hasAgentStep(blueprint: Blueprint): boolean {
-  return blueprint.steps.some((step) => step.kind === 'agent');
 }
 
 /**

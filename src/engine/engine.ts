@@ -7,7 +7,7 @@ import { OpenCodeHarness } from '../agents/opencode/index.ts';
 import { HarnessRegistry } from '../agents/registry.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseTemplate } from '../blueprints/template.ts';
-import type { Blueprint } from '../blueprints/types.ts';
+import { type Blueprint, hasAgentStep } from '../blueprints/types.ts';
 import { invalidInput, NightshiftError } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Change, Repo, Run } from '../core/run.ts';
@@ -22,7 +22,7 @@ import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases } from '../store/queue.ts';
 import { type RunLink, runChildrenQueries } from '../store/run-children.ts';
 import type { EngineConfig } from './config.ts';
-import { agentBlueprint, continueRun, hasAgentStep } from './continue.ts';
+import { agentBlueprint, continueRun } from './continue.ts';
 import { acquireHomeLock } from './home-lock.ts';
 import { createLogger } from './log.ts';
 import type { ProvisionDeps } from './provision.ts';
@@ -239,8 +239,9 @@ export class Engine {
     if (message.trim() === '')
       throw invalidInput('the message is empty', 'say what the agent should do next');
     const run = await this.store.getRun(runId);
-    await agentBlueprint(this.store, run, 'start a new run with `nightshift run`');
     if (run.status !== 'completed') {
+      // A completed run is checked by continueRun, below.
+      await agentBlueprint(this.store, run, 'start a new run with `nightshift run`');
       try {
         await this.store.steer(run.id, { kind: 'follow_up', text: message, author });
         return { delivery: 'queued', run: await this.store.getRun(run.id) };

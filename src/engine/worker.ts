@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import type pino from 'pino';
-import type { Blueprint } from '../blueprints/types.ts';
+import { type Blueprint, hasAgentStep } from '../blueprints/types.ts';
 import { sleep } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import type { Run } from '../core/run.ts';
 import type { Store } from '../store/index.ts';
 import { RunAbort } from './abort.ts';
-import { continueRun, hasAgentStep } from './continue.ts';
+import { continueRun } from './continue.ts';
 import { type ExecutorDeps, executeRun } from './executor.ts';
 import { Steering } from './steering.ts';
 
