@@ -33,9 +33,18 @@ describe.each(DATABASE_KINDS)('opening deferred changes (%s)', (kind) => {
       ]);
       changes.push(change.id);
     }
-    // Released already: a rollout step only hands out the changes.
+    // Released and run already: a rollout step only hands out the changes.
     await store().db.query('UPDATE fleet_repos SET held = false WHERE fleet = $1', [name]);
+    await concluded(name, 'success');
     return { name, changes, queries, fleet: () => queries.get(name) };
+  }
+
+  /** Marks the fleet's runs completed with `conclusion`, or back to running (null). */
+  async function concluded(fleet: string, conclusion: string | null) {
+    await store().db.query(
+      `UPDATE runs SET status = $2, conclusion = $3 WHERE id IN (SELECT run_id FROM fleet_repos WHERE fleet = $1)`,
+      [fleet, conclusion ? 'completed' : 'running', conclusion],
+    );
   }
 
   const step = async (fleet: Awaited<ReturnType<typeof waitingFleet>>) =>
@@ -60,6 +69,19 @@ describe.each(DATABASE_KINDS)('opening deferred changes (%s)', (kind) => {
     );
     expect(row!.wait).toBeGreaterThan(100);
     expect(row!.wait).toBeLessThanOrEqual(120);
+  });
+
+  it('opens no change before its run succeeded: not while it runs, not after it was cancelled', async () => {
+    const fleet = await waitingFleet(1);
+    const [a] = fleet.changes;
+
+    await concluded(fleet.name, null);
+    expect(await step(fleet)).toEqual([]);
+    await concluded(fleet.name, 'cancelled');
+    expect(await step(fleet)).toEqual([]);
+
+    await concluded(fleet.name, 'success');
+    expect(await step(fleet)).toEqual([[a, 1, true]]);
   });
 
   it('with a rate, an attempt that opened nothing gives its slot to the next waiting change', async () => {

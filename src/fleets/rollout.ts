@@ -102,16 +102,19 @@ export interface PendingChange {
 }
 
 /**
- * The deferred changes the rollout may open now, each claimed for one attempt: none outside
- * the windows; none still waiting for the backoff of a failed attempt; with a rate, one each
- * time its interval has passed (claimed by moving `next_start_at`, the fleet's next opening
- * time); without one, every waiting change. Runs are never held back by the rate.
+ * The deferred changes the rollout may open now, each claimed for one attempt: only of runs
+ * that succeeded; none outside the windows; none still waiting for the backoff of a failed
+ * attempt; with a rate, one each time its interval has passed (claimed by moving
+ * `next_start_at`, the fleet's next opening time); without one, every waiting change. Runs are
+ * never held back by the rate.
  */
 async function changesToOpen(db: Queryable, fleet: Fleet, now: Date): Promise<PendingChange[]> {
   if (!inWindow(fleet.spec.rollout?.windows, now)) return [];
   const rate = fleet.spec.rollout?.rate;
-  const due = `FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id
-    WHERE fr.fleet = $1 AND c.state = 'pending' AND (c.next_open_at IS NULL OR c.next_open_at <= now())`;
+  // A run still finishing, or cancelled after it published, opens nothing.
+  const due = `FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id JOIN runs r ON r.id = c.run_id
+    WHERE fr.fleet = $1 AND c.state = 'pending' AND r.conclusion = 'success'
+      AND (c.next_open_at IS NULL OR c.next_open_at <= now())`;
   let limit = OPEN_BATCH;
   if (rate) {
     const rows = await db.query(
