@@ -67,6 +67,7 @@ describe('an engine killed with SIGKILL mid-run', () => {
     const histories = await Promise.all(
       ids.map(async (id) => {
         const logs = await runCli(['logs', id, '--json'], env);
+        expect(logs.code, logs.stdout + logs.stderr).toBe(0);
         return logs.stdout
           .trim()
           .split('\n')

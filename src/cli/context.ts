@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { sleep } from '../core/clock.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { homePaths, resolveHome } from '../core/home.ts';
-import { Engine, type EngineParts, engineConfig } from '../engine/index.ts';
+import { type LockOwner, lockOwner } from '../engine/home-lock.ts';
+import { Engine, type EngineConfig, type EngineParts, engineConfig } from '../engine/index.ts';
 import { createApp } from '../server/app.ts';
 import { type Listening, listen } from '../server/listen.ts';
 import { apiModules } from '../server/modules.ts';
 import { type Client, embeddedClient } from './client.ts';
+import { outlivingOwner } from './outliving-owner.ts';
 import { remoteClient } from './remote-client.ts';
 
 export interface GlobalOptions {
@@ -29,8 +31,9 @@ export function setEngineParts(parts: EngineParts): void {
 
 /**
  * Opens Nightshift for a command: the engine in this process when the home is free (serving
- * the home's socket meanwhile so other commands can reach it), else the process that owns it.
- * With `worker`, this process also executes queued runs.
+ * the home's socket meanwhile so other commands can reach it), else the process that owns it;
+ * when that process stops first, the home is opened again (`outlivingOwner`). With `worker`,
+ * this process also executes queued runs.
  */
 export async function openClient(
   options: GlobalOptions,
@@ -38,10 +41,17 @@ export async function openClient(
 ): Promise<Client> {
   const server = options.server ?? process.env.NIGHTSHIFT_SERVER;
   if (server) return serverClient(server, options.token ?? process.env.NIGHTSHIFT_TOKEN);
-  const config = engineConfig(options.home ?? resolveHome());
+  const open = () => openHome(engineConfig(options.home ?? resolveHome()), use);
+  const client = await open();
+  return client.mode === 'remote' ? outlivingOwner(client, open) : client;
+}
+
+/** The engine of the home in this process, or the client of the process that owns it. */
+async function openHome(config: EngineConfig, use: { worker: boolean; command: string }): Promise<Client> {
   const paths = homePaths(config.home);
   let engine: Engine;
-  const deadline = Date.now() + OWNER_WAIT_MS;
+  let deadline = Date.now() + OWNER_WAIT_MS;
+  let owner: LockOwner | null = null;
   for (;;) {
     try {
       engine = await Engine.open(config, engineParts, use.command);
@@ -52,6 +62,12 @@ export async function openClient(
       if (existsSync(paths.socket)) {
         const remote = remoteClient({ socketPath: paths.socket });
         if (await remote.ping()) return remote;
+      }
+      // Short-lived owners taking turns (other commands) are progress: wait for each in full.
+      const now = lockOwner(paths.lock);
+      if (now && (now.pid !== owner?.pid || now.startTime !== owner.startTime)) {
+        owner = now;
+        deadline = Date.now() + OWNER_WAIT_MS;
       }
       if (Date.now() > deadline) throw error;
       await sleep(100);

@@ -31,9 +31,28 @@ export function describe(endpoint: Endpoint): string {
   return 'socketPath' in endpoint ? `the Nightshift process at ${endpoint.socketPath}` : endpoint.baseUrl;
 }
 
+/** Connection errors meaning the request never reached anyone: nothing listens (any more). */
+const UNSENT = new Set(['ENOENT', 'ECONNREFUSED']);
+
+/**
+ * `OWNER_GONE`, for one request: the process owning the home stopped, or the server is
+ * restarting. `resendable` when sending the request again cannot do anything twice: it never
+ * arrived, or it only reads.
+ */
+export class OwnerGone extends NightshiftError {
+  constructor(
+    message: string,
+    readonly resendable: boolean,
+    options: { hint?: string; cause?: unknown } = {},
+  ) {
+    super('OWNER_GONE', message, options);
+  }
+}
+
 /**
  * Sends a request and resolves with the response once its headers arrived. A connection
- * failure is `OWNER_GONE`: the process owning the home stopped, or the server is restarting.
+ * failure is `OwnerGone`. Through the home's socket every request has its own connection, so
+ * one refused (the owner stopped) was not received, whatever its method.
  */
 export function send(
   endpoint: Endpoint,
@@ -47,7 +66,7 @@ export function send(
   let target: RequestOptions;
   let request = httpRequest;
   if ('socketPath' in endpoint) {
-    target = { socketPath: endpoint.socketPath, path, method, headers, signal: options.signal };
+    target = { socketPath: endpoint.socketPath, path, method, headers, signal: options.signal, agent: false };
   } else {
     const url = new URL(path, endpoint.baseUrl.replace(/\/+$/, '/'));
     if (endpoint.token) headers.authorization = `Bearer ${endpoint.token}`;
@@ -65,8 +84,9 @@ export function send(
     const req = request(target, resolve);
     req.on('error', (error) => {
       if (options.signal?.aborted) return reject(error);
+      const unsent = UNSENT.has((error as NodeJS.ErrnoException).code ?? '');
       reject(
-        new NightshiftError('OWNER_GONE', `cannot reach ${describe(endpoint)}: ${error.message}`, {
+        new OwnerGone(`cannot reach ${describe(endpoint)}: ${error.message}`, unsent || method === 'GET', {
           hint: 'it may have just stopped; run the command again (or check --server)',
           cause: error,
         }),
