@@ -100,4 +100,34 @@ describe('swarm', () => {
     );
     expect(shown).toMatch(new RegExp(`converge +${result.convergeRunId} completed/success\n`));
   });
+
+  it('keeps a follow-up of its converge run in the swarm, as its converge: shown and listed so', async () => {
+    const said = await state.engine.say(result.convergeRunId!, 'Also keep the colors sorted', 'someone');
+    await waitUntilCompleted(said.run.id);
+
+    const continued = await state.engine.runDetails(said.run.id);
+    const listed = await state.engine.store.listRuns({ repoId: continued.run.repoId });
+
+    expect(said.delivery).toBe('continued');
+    expect(continued.run.continues).toBe(result.convergeRunId);
+    expect(continued.swarm).toMatchObject({ id: result.id, name: 'colors', role: 'converge', facet: null });
+    expect(continued.swarm!.runs.slice(-2).map((run) => [run.id, run.role])).toEqual([
+      [result.convergeRunId, 'converge'],
+      [said.run.id, 'converge'],
+    ]);
+    expect(listed.find((run) => run.id === said.run.id)?.swarm).toEqual({
+      id: result.id,
+      name: 'colors',
+      role: 'converge',
+      facet: null,
+    });
+  }, 300_000);
+
+  async function waitUntilCompleted(runId: string): Promise<void> {
+    const deadline = Date.now() + 240_000;
+    while ((await state.engine.store.getRun(runId)).status !== 'completed') {
+      if (Date.now() > deadline) throw new Error(`run ${runId} did not complete`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 });

@@ -1,6 +1,7 @@
 import { type Blueprint, hasAgentStep } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { Run } from '../core/run.ts';
+import { swarmQueries } from '../fleets/swarm-store.ts';
 import type { Store } from '../store/index.ts';
 import { runChildrenQueries } from '../store/run-children.ts';
 
@@ -16,7 +17,8 @@ export interface ContinueRequest {
  * agent's conversation resumed from the earlier run's session state and `prompt` as the new
  * message. Publishing then updates the same branch. A continued sub-run keeps its place under
  * the run that started it (its parent and depth in `run_children`): it is still that run's
- * work, and still as deep for the policy's `runs.max_depth`.
+ * work, and still as deep for the policy's `runs.max_depth`. A continued swarm run keeps its
+ * role in the swarm (facet or converge) the same way.
  */
 export async function continueRun(store: Store, previousId: string, request: ContinueRequest): Promise<Run> {
   const previous = await store.getRun(previousId);
@@ -32,7 +34,7 @@ export async function continueRun(store: Store, previousId: string, request: Con
     store.changes.forRun(previous.id),
     runChildrenQueries(store.db).parent(previous.id),
   ]);
-  return store.createRun({
+  const run = await store.createRun({
     repoId: previous.repoId,
     blueprint: previous.blueprint,
     blueprintSpec: blueprint,
@@ -51,6 +53,8 @@ export async function continueRun(store: Store, previousId: string, request: Con
     continues: previous.id,
     parent: parent ? { runId: parent.id, depth: parent.depth } : undefined,
   });
+  await swarmQueries(store.db).addFollowUp(previous.id, run.id);
+  return run;
 }
 
 /**
