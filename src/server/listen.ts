@@ -5,6 +5,8 @@ import { createAdaptorServer } from '@hono/node-server';
 
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const DRAIN_MS = 10_000;
+/** How often shutdown closes the connections that went idle since it began. */
+const IDLE_CHECK_MS = 50;
 
 /** A listening server; `close` stops accepting, answers requests in flight, then resolves. */
 export interface Listening {
@@ -21,6 +23,8 @@ export interface Listening {
 export async function listen(
   app: { fetch: (request: Request) => Response | Promise<Response> },
   where: { host: string; port: number } | { socket: string },
+  /** `drainMs`: how long `close` waits for requests in flight (default 10 s). */
+  options: { drainMs?: number } = {},
 ): Promise<Listening> {
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   if ('socket' in where) rmSync(where.socket, { force: true });
@@ -46,9 +50,14 @@ export async function listen(
     close() {
       closed ??= new Promise<void>((resolve) => {
         if ('socket' in where) rmSync(where.socket, { force: true });
-        const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+        const force = setTimeout(() => server.closeAllConnections(), options.drainMs ?? DRAIN_MS);
+        // A kept-alive connection whose request ends during the drain (a stream that `closing`
+        // ended) goes idle then: close it too, or `close` waits for the keep-alive timeout or the
+        // drain (`nightshift serve` took 11 s to stop with an SSE client, its runs going on).
+        const idle = setInterval(() => server.closeIdleConnections(), IDLE_CHECK_MS);
         server.close(() => {
           clearTimeout(force);
+          clearInterval(idle);
           resolve();
         });
         server.closeIdleConnections();
