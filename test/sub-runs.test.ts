@@ -192,6 +192,44 @@ describe('sub-runs started by an agent', () => {
     ]);
   }, 300_000);
 
+  it('counts a sub-run and its follow-ups as one for max_children while the parent still runs', async () => {
+    const repo = join(dir, 'followed');
+    await makeRepo(repo, { 'app.txt': 'app\n' });
+    let letParentGoOn!: () => void;
+    const followedUp = new Promise<void>((resolve) => {
+      letParentGoOn = resolve;
+    });
+    parentTurns.push(
+      call('start_run', { prompt: 'CHILD: have a first look' }),
+      { ...call('start_run', { prompt: 'CHILD: have a second look' }), hold: followedUp },
+      call('start_run', { prompt: 'CHILD: have a third look' }),
+      { text: 'Delegated.', usage: USAGE },
+    );
+    childTurns.push(
+      { text: 'Looked.', usage: USAGE },
+      { text: 'Looked once more.', usage: USAGE },
+      { text: 'Looked too.', usage: USAGE },
+    );
+    const parent = await engine.submit({ repo, prompt: 'Delegate the looks' });
+    await waitFor(async () => (await children(parent.id)).length === 1);
+    const [first] = await children(parent.id);
+    await finished(first!.child_run_id);
+    const said = await engine.say(first!.child_run_id, 'Have one more look', 'someone');
+    await finished(said.run.id);
+
+    letParentGoOn();
+    await finished(parent.id);
+
+    expect(said.delivery).toBe('continued');
+    expect((await children(parent.id)).map((row) => row.child_run_id)).toContain(said.run.id);
+    expect(await children(parent.id)).toHaveLength(3);
+    const results = await toolResults(parent.id);
+    expect(results.map((r) => Boolean(r.data.isError))).toEqual([false, false, true]);
+    expect(results[2]!.data.output).toContain(
+      "already started 2 sub-runs, the most the policy's runs.max_children (2) allows",
+    );
+  }, 300_000);
+
   it('keeps a continued sub-run under its parent, as deep: listed with it, and unable to start runs', async () => {
     const repo = join(dir, 'continued');
     await makeRepo(repo, { 'app.txt': 'app\n' });

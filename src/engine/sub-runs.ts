@@ -105,8 +105,10 @@ export function subRunTools(deps: SubRunDeps): SubRunTools {
       );
     }
     return serialized(async () => {
+      // A follow-up continuing a sub-run is that sub-run's work, not another one.
       const rows = await store.db.query<{ n: number }>(
-        'SELECT count(*)::integer AS n FROM run_children WHERE parent_run_id = $1',
+        `SELECT count(*)::integer AS n FROM run_children rc JOIN runs r ON r.id = rc.child_run_id
+         WHERE rc.parent_run_id = $1 AND r.continues IS NULL`,
         [run.id],
       );
       const started = rows[0]?.n ?? 0;
