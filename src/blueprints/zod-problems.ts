@@ -52,7 +52,8 @@ export function validateWithSchema<S extends z.ZodType>(
 
 /**
  * The one union branch whose type matched (its problems are deeper, like a list with one
- * bad item), so its problems are reported instead of a vague "expected X or Y".
+ * bad item), so its problems are reported instead of a vague "expected X or Y". Among
+ * mappings, the one that knew every key given (`glob: 5` is the `glob` branch's problem).
  */
 function matchingBranch(branches: Issue[][]): Issue[] | undefined {
   const matching = branches.filter((issues) =>
@@ -60,7 +61,11 @@ function matchingBranch(branches: Issue[][]): Issue[] | undefined {
       (issue) => issue.path.length > 0 || (issue.code !== 'invalid_type' && issue.code !== 'invalid_value'),
     ),
   );
-  return matching.length === 1 ? matching[0] : undefined;
+  if (matching.length === 1) return matching[0];
+  const knowing = matching.filter((issues) =>
+    issues.every((issue) => issue.code !== 'unrecognized_keys' || issue.path.length > 0),
+  );
+  return knowing.length === 1 ? knowing[0] : undefined;
 }
 
 /** Error map passed to zod: messages a person reads next to a dot-path. */
@@ -73,6 +78,13 @@ function issueMessage(issue: z.core.$ZodRawIssue): string {
       const expected = issue.errors.flatMap((branch) =>
         branch.filter((inner) => inner.path.length === 0).flatMap(expectedOf),
       );
+      const keys = expected.length === 0 ? branchKeys(issue.errors, issue.input) : [];
+      if (keys.length > 0) {
+        const given = Object.keys(issue.input as object);
+        const got = given.length === 0 ? 'none' : given.map((key) => `\`${key}\``).join(', ');
+        const hint = given.length === 1 ? didYouMean(given[0]!, keys) : '';
+        return `expected exactly one of the keys ${keys.map((key) => `\`${key}\``).join(', ')}, got ${got}${hint}`;
+      }
       return `expected ${[...new Set(expected)].join(' or ') || 'another value'}, got ${describeValue(issue.input)}`;
     }
     case 'invalid_value':
@@ -90,6 +102,33 @@ function issueMessage(issue: z.core.$ZodRawIssue): string {
     default:
       return issue.message ?? 'is not valid';
   }
+}
+
+/**
+ * The key that selects each branch of a union of mappings (`glob:`, `repos:`, ...), when
+ * `input` is a mapping that matches none: a branch's key is the one it missed, or the one of
+ * `input` it knew while the others did not. Empty when the branches are not told apart by a key.
+ */
+function branchKeys(branches: Issue[][], input: unknown): string[] {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return [];
+  const given = Object.keys(input);
+  const keys: string[] = [];
+  for (const issues of branches) {
+    const missing = issues.filter(
+      (issue) =>
+        issue.code === 'invalid_type' && issue.path.length === 1 && !given.includes(String(issue.path[0])),
+    );
+    const unknown = issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys' && issue.path.length === 0 ? issue.keys : [],
+    );
+    const own =
+      missing.length > 0
+        ? missing.map((issue) => String(issue.path[0]))
+        : given.filter((key) => !unknown.includes(key));
+    if (own.length !== 1) return [];
+    keys.push(own[0]!);
+  }
+  return [...new Set(keys)];
 }
 
 function expectedOf(issue: Issue): string[] {

@@ -17,7 +17,15 @@ describe('fleet spec parser', () => {
     ['name: a\ntargets: []\nscript: x\n', 'targets', 'expected'],
     ['name: a\ntargets:\n  - repos: [x]\n', '', 'exactly one of `script` and `prompt`'],
     ['name: a\ntargets:\n  - repos: [x]\nscript: x\nprompt: y\n', '', 'exactly one of'],
-    ['name: a\ntargets:\n  - glob: x\n    file: y\nscript: x\n', 'targets[0]', ''],
+    [
+      'name: a\ntargets:\n  - glob: x\n    file: y\nscript: x\n',
+      'targets[0]',
+      'expected exactly one of the keys `repos`, `glob`, `file`, `github`, got `glob`, `file`',
+    ],
+    ['name: a\ntargets:\n  - paths: x\nscript: x\n', 'targets[0]', 'got `paths`'],
+    ['name: a\ntargets:\n  - globs: x\nscript: x\n', 'targets[0]', 'got `globs` (did you mean `glob`?)'],
+    ['name: a\ntargets:\n  - glob: 5\nscript: x\n', 'targets[0].glob', 'expected a string, got a number'],
+    ['name: a\ntargets:\n  - repos: [{ path: x }]\nscript: x\n', 'targets[0].repos[0].path', 'unknown key'],
     [
       'name: a\ntargets:\n  - repos: [x]\nscript: x\nrollout: { rate: fast }\n',
       'rollout.rate',
