@@ -105,6 +105,18 @@ describe('nightshift CLI', () => {
     expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toContain(id);
   });
 
+  it('ends quietly when the reader of its output goes away (`| head`), leaving the home usable', async () => {
+    const listing = spawnCli(['runs'], env);
+    listing.stdout!.destroy();
+
+    const { code, stderr } = await finished(listing);
+    const after = await runCli(['runs', '--json'], env);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
+    expect(after.code).toBe(0);
+  });
+
   it('exits with the code of the conclusion', async () => {
     const { code, stdout } = await runCli(['run', '--repo', repo, '--script', 'exit 7'], env);
 

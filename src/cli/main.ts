@@ -39,6 +39,9 @@ const ERROR_EXIT: Partial<Record<ErrorCode, number>> = {
   OWNER_GONE: 6,
 };
 
+/** Exit code when the reader of the output went away: 128 + SIGPIPE, as a shell reports for other tools. */
+const EXIT_READER_GONE = 141;
+
 const EXIT_HELP = `
 Exit codes:
   0   success, or no_changes (the run had nothing to change)
@@ -54,6 +57,7 @@ Exit codes:
   13  policy_denied
   14  budget_exceeded
   15  error      (the run could not be carried out)
+  141 the reader of the output went away (\`| head\`): the command stopped there
 
 Environment: NIGHTSHIFT_HOME (default ~/.nightshift), DATABASE_URL (PostgreSQL instead of the
 embedded database), NIGHTSHIFT_SERVER and NIGHTSHIFT_TOKEN (--server, --token); see
@@ -96,8 +100,24 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that stopped reading (`nightshift runs | head`) ends the command quietly, as SIGPIPE
+ * ends other Unix tools: nothing more can be shown. (Node ignores SIGPIPE, and the write's
+ * EPIPE would end the command with a stack trace.) Runs it was executing resume with the next
+ * worker, as after any interruption.
+ */
+function endWhenReaderGoes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(EXIT_READER_GONE);
+    });
+  }
+}
+
 /** Runs the CLI; every error is caught here once and turned into a message, a hint and an exit code. */
 export async function main(argv: string[]): Promise<void> {
+  endWhenReaderGoes();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
