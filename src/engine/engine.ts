@@ -284,6 +284,14 @@ export class Engine {
     this.fleets.start();
   }
 
+  /**
+   * Claims no more runs; the runs executing go on until `close`. A server stops claiming first,
+   * so that no run starts while it drains its requests, only to be given back.
+   */
+  stopClaiming(): Promise<void> {
+    return this.worker.stopClaiming();
+  }
+
   async close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -42,6 +42,8 @@ export class Worker {
   private readonly active = new Map<string, ActiveRun>();
   private stopping = false;
   private wake: (() => void) | null = null;
+  /** The claim in flight, if any: a run it claims becomes active after it resolves. */
+  private claiming: Promise<boolean> | null = null;
   private loop: Promise<void> | null = null;
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -72,13 +74,20 @@ export class Worker {
     this.loop = Promise.all([this.claimLoop(), this.leaseLoop()]).then(() => {});
   }
 
-  /**
-   * Stops claiming. With `drain`, waits for active runs to finish; without, interrupts them
-   * and gives them back to the queue (another worker retries them).
-   */
-  async stop(options: { drain?: boolean } = {}): Promise<void> {
+  /** Claims no more runs (the runs executing go on); resolves once a claim in flight has ended. */
+  async stopClaiming(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    await this.claiming?.catch(() => {});
+  }
+
+  /**
+   * Stops claiming. With `drain`, waits for active runs to finish; without, interrupts them
+   * (also one a claim in flight was taking) and gives them back to the queue (another worker
+   * retries them).
+   */
+  async stop(options: { drain?: boolean } = {}): Promise<void> {
+    await this.stopClaiming();
     if (!options.drain) {
       for (const active of this.active.values()) {
         active.controller.abort(new RunAbort('shutdown', 'the worker is shutting down'));
@@ -129,10 +138,13 @@ export class Worker {
     while (!this.stopping) {
       let claimed = false;
       if (this.active.size < this.options.concurrency) {
+        this.claiming = this.claimOne();
         try {
-          claimed = await this.claimOne();
+          claimed = await this.claiming;
         } catch (error) {
           this.log.error({ err: error }, 'claiming a run failed');
+        } finally {
+          this.claiming = null;
         }
       }
       if (!claimed && !this.stopping) {

@@ -34,10 +34,11 @@ export function registerServe(program: Command): void {
       const listeners: Listening[] = [];
       const parts = serverModules(engine);
       const stop = async () => {
-        // Streams end first (clients reconnect elsewhere), requests in flight are answered,
-        // then the worker gives its runs back to the queue and the database closes.
+        // Streams end first (clients reconnect elsewhere) and no run is claimed any more,
+        // requests in flight are answered, then the worker gives its runs back to the queue and
+        // the database closes.
         closing.abort();
-        await Promise.all(listeners.map((l) => l.close()));
+        await Promise.all([...listeners.map((l) => l.close()), engine.stopClaiming()]);
         await parts.stop();
         await engine.close();
       };
