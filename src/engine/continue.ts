@@ -1,7 +1,6 @@
 import { type Blueprint, hasAgentStep } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { Run } from '../core/run.ts';
-import { swarmQueries } from '../fleets/swarm-store.ts';
 import type { Store } from '../store/index.ts';
 import { runChildrenQueries } from '../store/run-children.ts';
 
@@ -18,7 +17,7 @@ export interface ContinueRequest {
  * message. Publishing then updates the same branch. A continued sub-run keeps its place under
  * the run that started it (its parent and depth in `run_children`): it is still that run's
  * work, and still as deep for the policy's `runs.max_depth`. A continued swarm run keeps its
- * role in the swarm (facet or converge) the same way.
+ * role in the swarm (facet or converge), created with it in one statement.
  */
 export async function continueRun(store: Store, previousId: string, request: ContinueRequest): Promise<Run> {
   const previous = await store.getRun(previousId);
@@ -34,7 +33,7 @@ export async function continueRun(store: Store, previousId: string, request: Con
     store.changes.forRun(previous.id),
     runChildrenQueries(store.db).parent(previous.id),
   ]);
-  const run = await store.createRun({
+  return store.createRun({
     repoId: previous.repoId,
     blueprint: previous.blueprint,
     blueprintSpec: blueprint,
@@ -53,8 +52,6 @@ export async function continueRun(store: Store, previousId: string, request: Con
     continues: previous.id,
     parent: parent ? { runId: parent.id, depth: parent.depth } : undefined,
   });
-  await swarmQueries(store.db).addFollowUp(previous.id, run.id);
-  return run;
 }
 
 /**

@@ -62,18 +62,6 @@ export function swarmQueries(db: Queryable) {
         await db.query('UPDATE swarms SET planner_run_id = $2 WHERE id = $1', [id, runId]);
     },
 
-    /**
-     * Puts `runId`, a follow-up continuing `previousId`, in the swarm that run is part of (if
-     * any), with its role and facet: it is still that facet's (or the converge's) work.
-     */
-    async addFollowUp(previousId: string, runId: string): Promise<void> {
-      await db.query(
-        `INSERT INTO swarm_runs (run_id, swarm_id, role, facet)
-         SELECT $2, swarm_id, role, facet FROM swarm_runs WHERE run_id = $1`,
-        [previousId, runId],
-      );
-    },
-
     /** The swarm `runId` is part of, or null. */
     async forRun(runId: string): Promise<RunSwarm | null> {
       const rows = await db.query<{ id: string; name: string; state: string; reason: string | null }>(

@@ -115,8 +115,9 @@ export class Store {
   }
 
   /**
-   * Creates runs in one statement, each with its first events, its queue entry and (for a
-   * sub-run) its parent row, so no worker claims a sub-run before its depth is known. Returns
+   * Creates runs in one statement, each with its first events, its queue entry, (for a
+   * sub-run) its parent row, so no worker claims a sub-run before its depth is known, and (for a
+   * run continuing a swarm's run) its place in that swarm, with the same role and facet. Returns
    * them in the order given; throws NOT_FOUND naming a repo that does not exist.
    */
   async createRuns(inputs: readonly NewRun[]): Promise<Run[]> {
@@ -152,7 +153,10 @@ export class Store {
          FROM input u JOIN created c ON c.id = u.id),
        children AS (
          INSERT INTO run_children (parent_run_id, child_run_id, depth)
-         SELECT u.parent, u.id, u.depth FROM input u JOIN created c ON c.id = u.id WHERE u.parent IS NOT NULL)
+         SELECT u.parent, u.id, u.depth FROM input u JOIN created c ON c.id = u.id WHERE u.parent IS NOT NULL),
+       swarm AS (
+         INSERT INTO swarm_runs (run_id, swarm_id, role, facet)
+         SELECT c.id, s.swarm_id, s.role, s.facet FROM created c JOIN swarm_runs s ON s.run_id = c.continues)
        SELECT c.* FROM created c JOIN input u ON u.id = c.id ORDER BY u.ord`,
       [
         ids,
