@@ -31,6 +31,16 @@ describe('fleet spec parser', () => {
       'rollout.rate',
       'like `10/hour`',
     ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nstop_when: { failure_rate: 150% }\n',
+      'stop_when.failure_rate',
+      'must be at most 100%',
+    ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nstop_when: { failure_rate: 20 }\n',
+      'stop_when.failure_rate',
+      'from 0 to 1 (a share like 0.2) or a percentage like `20%`',
+    ],
     ['name: a\ntargets:\n  - repos: [x]\nscript: "{{nope}}"\n', 'script', 'nope'],
     [
       'name: a\ntargets:\n  - repos: [x]\nscript: x\nconcurency: 3\n',

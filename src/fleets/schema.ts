@@ -102,7 +102,16 @@ export type FleetChange = z.infer<typeof FleetChange>;
 
 export const StopWhen = z.strictObject({
   failure_rate: z
-    .union([z.number().min(0).max(1), z.string().regex(/^\d+(\.\d+)?%$/, { error: 'expected e.g. `20%`' })])
+    .union([
+      z
+        .number()
+        .min(0, { error: 'must be from 0 to 1 (a share like 0.2) or a percentage like `20%`' })
+        .max(1, { error: 'must be from 0 to 1 (a share like 0.2) or a percentage like `20%`' }),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?%$/, { error: 'expected e.g. `20%`' })
+        .refine((rate) => Number.parseFloat(rate) <= 100, { error: 'must be at most 100%' }),
+    ])
     .meta({ description: 'Pause when the share of failed runs passes this (0.2 or `20%`).' }),
   after: z.number().int().min(1).default(10).meta({ description: 'Only once this many runs concluded.' }),
 });
