@@ -223,10 +223,23 @@ describe('automations and fleet commands with no server (the engine in the comma
       await writeFile(spec, 'name: solo\ntargets:\n  - glob: repos/*\nblueprint: script\nscript: "true"\n');
       const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
 
+      const typo = join(dir, 'typo.yml');
+      await writeFile(typo, 'name: typo\ntargets:\n  - repos: [repos/apl, repos/api]\nscript: "true"\n');
+
+      const preview = await runCli(['fleet', 'apply', typo, '--dry-run'], env);
       const applied = await runCli(['fleet', 'apply', spec, '--detach', '--json'], env);
       const status = await runCli(['fleet', 'status', 'solo', '--json'], env);
       const automations = await runCli(['automations', 'list', '--json'], env);
 
+      // A target naming no repository is bad input (exit code 2), shown with where it came from.
+      expect(preview.code, preview.stderr).toBe(2);
+      expect(preview.stdout).toMatch(/would run\s+api/);
+      expect(preview.stdout).toContain(
+        `unusable    targets[0].repos[0]      ${join(dir, 'repos', 'apl')} does not exist`,
+      );
+      expect(preview.stdout).toContain(
+        '1 target named no usable repository: fix it before applying, or it is left out',
+      );
       expect(applied.code, applied.stderr).toBe(0);
       expect(JSON.parse(applied.stdout)).toMatchObject({ fleet: 'solo', repos: 1, create: 1 });
       expect(JSON.parse(status.stdout).repos.map((r: { repo: string }) => r.repo)).toEqual(['api']);

@@ -115,6 +115,24 @@ describe('fleet targets of a GitHub organization', () => {
     expect(await env.engine.store.db.query('SELECT 1 FROM runs')).toEqual([]);
   });
 
+  it('leaves out a repo GitHub does not know (404), and applies the others', async () => {
+    const { spec, errors } = parseFleetSpec(
+      'name: gh-some\ntargets:\n  - repos: [github:acme/svc-api, github:acme/gone]\nscript: "true"\n',
+    );
+    expect(errors).toEqual([]);
+
+    const summary = await env.engine.fleets.apply(spec!, { cwd: env.dir, dryRun: true });
+
+    expect(summary).toMatchObject({ repos: 1, create: 1 });
+    expect(summary.unusable).toEqual([
+      expect.objectContaining({
+        source: 'targets[0].repos[1]',
+        location: 'github:acme/gone',
+        error: expect.stringMatching(/GitHub API GET \/repos\/acme\/gone answered 404/),
+      }),
+    ]);
+  });
+
   it('refuses a next page on another origin (the token is never sent there)', async () => {
     env.github.linkOrigin = 'http://127.0.0.2:9';
     try {

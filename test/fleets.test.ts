@@ -1,7 +1,8 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fleetEngine } from './support/fleet-engine.ts';
-import { gitIn, nightshiftBranches } from './support/repos.ts';
+import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
 
 /** Fleets end to end: real repos, real sandboxes, the embedded database, the engine's worker. */
 describe('fleets', () => {
@@ -28,6 +29,46 @@ describe('fleets', () => {
     const series = await state.engine.fleets.queries.series('tidy');
     expect(series.at(-1)!.counts.succeeded).toBe(3);
     expect(series.some((point) => point.counts.succeeded < 3)).toBe(true);
+  });
+
+  it('leaves out each target that names no repository, saying where it came from, and applies the rest', async () => {
+    const dir = await newRepos(2);
+    await mkdir(join(dir, 'plain'));
+    await writeFile(join(dir, 'repos.txt'), 'svc-1\nmissing\n');
+    const fleet = spec(
+      'name: partial\ntargets:\n  - repos: [svc-0, nope, plain]\n  - file: repos.txt\nscript: "echo x >> X"\n',
+    );
+    const reported: string[] = [];
+
+    const first = await state.engine.fleets.apply(fleet, {
+      cwd: dir,
+      onUnusable: (target) => reported.push(target.source),
+    });
+    const status = await settled('partial');
+    await makeRepo(join(dir, 'nope'), { 'README.md': '# nope\n' });
+    const again = await state.engine.fleets.apply(fleet, { cwd: dir });
+    await settled('partial');
+
+    expect(first).toMatchObject({ repos: 2, create: 2 });
+    expect(first.unusable).toEqual([
+      {
+        source: 'targets[0].repos[1]',
+        location: join(dir, 'nope'),
+        error: `${join(dir, 'nope')} does not exist`,
+        hint: 'check the path',
+      },
+      expect.objectContaining({
+        source: 'targets[0].repos[2]',
+        error: `${join(dir, 'plain')} is not a git repository`,
+      }),
+      expect.objectContaining({ source: 'repos.txt:2', error: `${join(dir, 'missing')} does not exist` }),
+    ]);
+    expect(reported).toEqual(['targets[0].repos[1]', 'targets[0].repos[2]', 'repos.txt:2']);
+    expect(status.counts).toMatchObject({ succeeded: 2 });
+    // Once fixed, applying again runs only the repo that was left out.
+    expect(again).toMatchObject({ repos: 3, create: 1, unchanged: 2 });
+    expect(again.unusable.map((target) => target.source)).toEqual(['targets[0].repos[2]', 'repos.txt:2']);
+    expect(await nightshiftBranches(join(dir, 'nope'))).toEqual(['nightshift/fleet/partial']);
   });
 
   it('reruns only the repos whose inputs changed, updating their change in place', async () => {

@@ -4,6 +4,7 @@ import { renderTemplate } from '../blueprints/template.ts';
 import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { RunInputs } from '../core/run.ts';
+import { GithubApiError } from '../scm/github/api.ts';
 import type { ResolvedRepo, ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { FLEET_PRIORITY } from './rollout.ts';
@@ -25,6 +26,15 @@ export interface PlannedRepo {
   runId: string | null;
 }
 
+/** A target that names no usable repository (a path that does not exist, not a git repo, ...). */
+export interface UnusableTarget {
+  /** Where it came from in the spec: `targets[0].repos[2]`, `repos.txt:7`. */
+  source: string;
+  location: string;
+  error: string;
+  hint?: string;
+}
+
 export interface ApplySummary {
   fleet: string;
   dryRun: boolean;
@@ -32,6 +42,8 @@ export interface ApplySummary {
   create: number;
   update: number;
   unchanged: number;
+  /** Targets left out, each with its problem: the others are applied all the same. */
+  unusable: UnusableTarget[];
 }
 
 export interface ApplyDeps {
@@ -47,6 +59,8 @@ export interface ApplyOptions {
   defaultTimeoutMs: number;
   /** Called for every repo as it is planned (and, without `dryRun`, queued). */
   onRepo?: (repo: PlannedRepo) => void;
+  /** Called for every target left out, when it is found. */
+  onUnusable?: (target: UnusableTarget) => void;
 }
 
 /** The blueprint with the fleet's change template in its publish step. */
@@ -123,6 +137,7 @@ export async function applyFleet(
     create: 0,
     update: 0,
     unchanged: 0,
+    unusable: [],
   };
   if (!options.dryRun) await fleets.upsert(spec);
   const seen = new Set<string>();
@@ -172,10 +187,16 @@ export async function applyFleet(
     }
     page = [];
   };
-  for await (const { target, resolved } of resolveAhead(
+  for await (const { target, resolved, error } of resolveAhead(
     deps.scm,
     targetRepos(spec.targets, options.cwd, deps.scm),
   )) {
+    if (!resolved) {
+      const unusable = { source: target.source, location: target.location, ...error };
+      summary.unusable.push(unusable);
+      options.onUnusable?.(unusable);
+      continue;
+    }
     if (seen.has(resolved.url)) continue;
     seen.add(resolved.url);
     const values = { ...stringValues(spec.values), ...target.values };
@@ -221,21 +242,38 @@ function plan(
 /** Targets resolved ahead of use, a few at a time: resolving is git processes, which overlap well. */
 const RESOLVE_AHEAD = 8;
 
+/**
+ * Whether resolving failed because of the target itself (no such path, not a repository, no
+ * such GitHub repo), not because the SCM cannot be used (GitHub refusing the credentials or
+ * unreachable), which would fail every other target too.
+ */
+function namesNoRepo(error: unknown): error is NightshiftError {
+  if (error instanceof GithubApiError) return error.status === 404;
+  return error instanceof NightshiftError && (error.code === 'REPO_INVALID' || error.code === 'NOT_FOUND');
+}
+
+type Resolution =
+  | { target: TargetRepo; resolved: ResolvedRepo; error?: undefined }
+  | { target: TargetRepo; resolved?: undefined; error: { error: string; hint?: string } };
+
+/**
+ * Each target with its repository, in order, or with why it names none (a bad path is the
+ * target's problem, not the whole fleet's). Reading the targets failing (a file that cannot be
+ * read, GitHub unreachable) still throws.
+ */
 async function* resolveAhead(
   scm: ScmProvider,
   targets: AsyncIterable<TargetRepo>,
-): AsyncGenerator<{ target: TargetRepo; resolved: ResolvedRepo }> {
-  const resolve = (target: TargetRepo) =>
+): AsyncGenerator<Resolution> {
+  const resolve = (target: TargetRepo): Promise<Resolution> =>
     scm.resolve(target.location).then(
       (resolved) => ({ target, resolved }),
       (error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        throw new NightshiftError('REPO_INVALID', `${target.source}: ${message}`, {
-          hint: error instanceof NightshiftError ? error.hint : undefined,
-        });
+        if (!namesNoRepo(error)) throw error;
+        return { target, error: { error: error.message, ...(error.hint ? { hint: error.hint } : {}) } };
       },
     );
-  const ahead: Promise<{ target: TargetRepo; resolved: ResolvedRepo }>[] = [];
+  const ahead: Promise<Resolution>[] = [];
   try {
     for await (const target of targets) {
       const next = resolve(target);

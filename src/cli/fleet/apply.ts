@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import { sleep } from '../../core/clock.ts';
-import type { PlannedRepo } from '../../fleets/apply.ts';
+import type { PlannedRepo, UnusableTarget } from '../../fleets/apply.ts';
 import { parseFleetSpec } from '../../fleets/parse.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FleetsClient } from '../fleets-client.ts';
@@ -23,6 +23,24 @@ function planLine(repo: PlannedRepo, dryRun: boolean): string {
     ? { create: 'would run', update: 'would rerun', unchanged: 'would skip' }
     : { create: 'queued', update: 'requeued', unchanged: 'skipped' };
   return `${ACTION_COLOUR[repo.action](verb[repo.action].padEnd(11))} ${repo.repo.padEnd(24)} ${pc.dim(`${repo.why}; ${repo.branch}: ${what.split('\n')[0]!.slice(0, 60)}`)}`;
+}
+
+function unusableLine(target: UnusableTarget): string {
+  return `${pc.red('unusable'.padEnd(11))} ${target.source.padEnd(24)} ${target.error}`;
+}
+
+/** What to do about the targets left out: fix them, (apply again, when the others were applied). */
+function unusableAdvice(unusable: readonly UnusableTarget[], dryRun: boolean): string {
+  const hints = [...new Set(unusable.map((target) => target.hint).filter((hint) => hint !== undefined))];
+  const one = unusable.length === 1;
+  const what = `${unusable.length} target${one ? '' : 's'} named no usable repository`;
+  const them = one ? 'it' : 'them';
+  return [
+    dryRun
+      ? `${what}: fix ${them} before applying, or ${one ? 'it is' : 'they are'} left out`
+      : `${what} and ${one ? 'was' : 'were'} left out; fix ${them} and apply again (only ${them} will run)`,
+    ...hints.map((hint) => `hint: ${hint}`),
+  ].join('\n');
 }
 
 /** Waits until no repo is queued or running (or the fleet stopped), drawing a progress line on a TTY. */
@@ -64,19 +82,29 @@ export async function applyCommand(
     dryRun: options.dryRun,
     author: options.author,
   });
-  if (!options.json) for (const repo of planned) print(planLine(repo, options.dryRun ?? false));
-  const counts = `${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged`;
+  const { unusable } = summary;
+  if (!options.json) {
+    for (const repo of planned) print(planLine(repo, options.dryRun ?? false));
+    for (const target of unusable) print(unusableLine(target));
+  }
+  const counts = `${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${unusable.length > 0 ? `, ${unusable.length} unusable` : ''}`;
+  // Targets left out are bad input (exit code 2) even though the others were applied.
+  const advise = () => {
+    if (unusable.length === 0) return;
+    if (!options.json) print(unusableAdvice(unusable, options.dryRun ?? false));
+    return 2;
+  };
   if (options.dryRun || options.detach) {
     if (options.json) printJson(summary);
     else
       print(
         `fleet ${spec.name}: ${summary.repos} repos (${counts})${options.dryRun ? '; dry run, nothing queued' : '; queued: `nightshift worker` runs them'}`,
       );
-    return 0;
+    return advise() ?? 0;
   }
   if (!options.json) print(`fleet ${spec.name}: ${summary.repos} repos (${counts})`);
   const status = await follow(fleets, spec.name, options.json);
   if (options.json) printJson({ ...summary, status });
   else print(statusSummary(status));
-  return status.counts.failed > 0 || status.fleet.state !== 'active' ? 10 : 0;
+  return advise() ?? (status.counts.failed > 0 || status.fleet.state !== 'active' ? 10 : 0);
 }

@@ -1,5 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NightshiftError } from '../../core/errors.ts';
 import type { ResolvedRepo } from '../types.ts';
@@ -109,9 +109,12 @@ async function existingDirectory(path: string, location: string): Promise<string
     return await realpath(path);
   } catch (error) {
     if (error instanceof NightshiftError) throw error;
+    const relative = !isAbsolute(location) && !location.startsWith('file:');
     throw repoInvalid(
       `${path} does not exist${path === location ? '' : ` (from ${location})`}`,
-      'check the path; relative paths are resolved against the current directory',
+      relative
+        ? 'check the path; relative paths are resolved against the current directory'
+        : 'check the path',
       error,
     );
   }
