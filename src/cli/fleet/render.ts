@@ -3,7 +3,7 @@ import type { FleetStatus } from '../../fleets/service.ts';
 import type { FailureGroup, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
 
-/** `done/total` bar with counts per state and an ETA from the pace so far. */
+/** `done/total` bar with counts per state and an ETA from the pace so far (the state instead, when not active). */
 export function progressLine(
   status: FleetStatus,
   startedMs: number,
@@ -16,10 +16,13 @@ export function progressLine(
   const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
   const elapsed = Date.now() - startedMs;
   const finishedHere = done - doneAtStart;
+  // A paused or cancelled fleet starts nothing more: its state, not an ETA.
   const eta =
-    finishedHere > 0 && done < total
-      ? ` · ETA ${duration(Math.round((elapsed / finishedHere) * (total - done)))}`
-      : '';
+    status.fleet.state !== 'active'
+      ? ` · ${status.fleet.state}`
+      : finishedHere > 0 && done < total
+        ? ` · ETA ${duration(Math.round((elapsed / finishedHere) * (total - done)))}`
+        : '';
   const waiting = counts.waiting > 0 ? ` · ${counts.waiting} waiting for rollout` : '';
   return `[${bar}] ${done}/${total} done · ${counts.running} running · ${counts.queued} queued · ${counts.failed} failed${waiting}${eta}`;
 }
