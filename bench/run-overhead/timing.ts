@@ -35,6 +35,7 @@ export function timedScm(scm: ScmProvider, spans: Spans): ScmProvider {
     checkout: (repo, commit) => spans.time('scm.checkout', () => scm.checkout(repo, commit)),
     publish: (input) => spans.time('scm.publish', () => scm.publish(input)),
     openChange: (input) => spans.time('scm.openChange', () => scm.openChange(input)),
+    gitAccess: (repo) => scm.gitAccess(repo),
   };
 }
 

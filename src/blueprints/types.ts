@@ -85,6 +85,8 @@ export interface PublishStep extends StepBase {
   deferOpen?: boolean;
   /** Set by fleets with `change.draft`: a pull request is opened as a draft. */
   draft?: boolean;
+  /** Set by swarms for their facets: the branch is pushed, no change is opened for it. */
+  branchOnly?: boolean;
 }
 
 /** Defaults filled in when a blueprint leaves them out. */

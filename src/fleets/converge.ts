@@ -3,14 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NightshiftError } from '../core/errors.ts';
 import { runProcess } from '../process/index.ts';
-import type { CommitAuthor } from '../scm/types.ts';
+import type { CommitAuthor, GitAccess } from '../scm/types.ts';
 
-/** Git on the host, outside any sandbox, without the user's config or hooks. */
-async function git(cwd: string, args: string[], author?: CommitAuthor): Promise<string> {
+/** Git in a scratch clone: `(args, author?)` → its output. */
+type CloneGit = (args: string[], author?: CommitAuthor) => Promise<string>;
+
+/**
+ * Git on the host, outside any sandbox, without the user's config or hooks, with `access`'s
+ * environment (what authenticates it at the repo's source).
+ */
+async function git(cwd: string, args: string[], access: GitAccess, author?: CommitAuthor): Promise<string> {
   const env = {
     ...process.env,
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
+    ...access.env,
     ...(author && {
       GIT_AUTHOR_NAME: author.name,
       GIT_AUTHOR_EMAIL: author.email,
@@ -26,12 +33,13 @@ async function git(cwd: string, args: string[], author?: CommitAuthor): Promise<
   return stdout.trim();
 }
 
-/** Runs `fn` in a scratch clone of `url`, removed afterwards. */
-async function inClone<T>(url: string, fn: (dir: string) => Promise<T>): Promise<T> {
+/** Runs `fn` with git in a scratch clone of the repo `access` reaches, removed afterwards. */
+async function inClone<T>(access: GitAccess, fn: (git: CloneGit) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'nightshift-converge-'));
   try {
-    await git(dir, ['clone', '--quiet', '--no-checkout', '--', url, 'work']);
-    return await fn(join(dir, 'work'));
+    await git(dir, ['clone', '--quiet', '--no-checkout', '--', access.url, 'work'], access);
+    const work = join(dir, 'work');
+    return await fn((args, author) => git(work, args, access, author));
   } catch (error) {
     if (error instanceof NightshiftError) throw error;
     throw new NightshiftError('SCM_FAILED', `converging the swarm failed: ${(error as Error).message}`);
@@ -46,19 +54,18 @@ async function inClone<T>(url: string, fn: (dir: string) => Promise<T>): Promise
  * agent step to resolve; the files that conflicted are returned.
  */
 export async function mergeFacets(options: {
-  url: string;
+  access: GitAccess;
   base: string;
   branches: { facet: string; branch: string }[];
   integration: string;
   author: CommitAuthor;
 }): Promise<{ conflicts: string[] }> {
-  return inClone(options.url, async (dir) => {
-    await git(dir, ['checkout', '--quiet', '-B', 'integration', options.base]);
+  return inClone(options.access, async (git) => {
+    await git(['checkout', '--quiet', '-B', 'integration', options.base]);
     const conflicts = new Set<string>();
     for (const { facet, branch } of options.branches) {
       const message = `Merge facet ${facet}`;
       const merged = await git(
-        dir,
         ['merge', '--no-ff', '--quiet', '-m', message, `origin/${branch}`],
         options.author,
       ).then(
@@ -66,16 +73,15 @@ export async function mergeFacets(options: {
         () => false,
       );
       if (merged) continue;
-      const unmerged = await git(dir, ['diff', '--name-only', '--diff-filter=U']);
+      const unmerged = await git(['diff', '--name-only', '--diff-filter=U']);
       for (const file of unmerged.split('\n').filter(Boolean)) conflicts.add(file);
-      await git(dir, ['add', '-A']);
+      await git(['add', '-A']);
       await git(
-        dir,
         ['commit', '--quiet', '--no-verify', '-m', `${message} (conflicts left for the converge step)`],
         options.author,
       );
     }
-    await git(dir, ['push', '--quiet', '--force', 'origin', `integration:refs/heads/${options.integration}`]);
+    await git(['push', '--quiet', '--force', 'origin', `integration:refs/heads/${options.integration}`]);
     return { conflicts: [...conflicts].sort() };
   });
 }
@@ -85,25 +91,19 @@ export async function mergeFacets(options: {
  * change, whose message credits every facet. Returns the new head and its diff from `base`.
  */
 export async function squashChange(options: {
-  url: string;
+  access: GitAccess;
   base: string;
   from: string;
   branch: string;
   message: string;
   author: CommitAuthor;
 }): Promise<{ head: string; diff: string; numstat: string }> {
-  return inClone(options.url, async (dir) => {
-    const tree = await git(dir, ['rev-parse', `origin/${options.from}^{tree}`]);
-    const head = await git(
-      dir,
-      ['commit-tree', tree, '-p', options.base, '-m', options.message],
-      options.author,
-    );
-    const lease = await git(dir, ['rev-parse', '--verify', '--quiet', `origin/${options.branch}`]).catch(
-      () => '',
-    );
+  return inClone(options.access, async (git) => {
+    const tree = await git(['rev-parse', `origin/${options.from}^{tree}`]);
+    const head = await git(['commit-tree', tree, '-p', options.base, '-m', options.message], options.author);
+    const lease = await git(['rev-parse', '--verify', '--quiet', `origin/${options.branch}`]).catch(() => '');
     // Lease on the head we read: a push by anyone else in between is not overwritten.
-    await git(dir, [
+    await git([
       'push',
       '--quiet',
       `--force-with-lease=refs/heads/${options.branch}:${lease}`,
@@ -112,8 +112,8 @@ export async function squashChange(options: {
     ]);
     return {
       head,
-      diff: await git(dir, ['diff', options.base, head]),
-      numstat: await git(dir, ['diff', '--numstat', '-z', '--no-renames', options.base, head]),
+      diff: await git(['diff', options.base, head]),
+      numstat: await git(['diff', '--numstat', '-z', '--no-renames', options.base, head]),
     };
   });
 }

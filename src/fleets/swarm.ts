@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import { appendAudit } from '../audit/log.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseBlueprint } from '../blueprints/parse.ts';
+import type { Blueprint } from '../blueprints/types.ts';
 import { sleep } from '../core/clock.ts';
 import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
@@ -34,6 +35,8 @@ export interface SwarmResult {
   /** The branch of the swarm's one change, and its head (one commit on the base). */
   branch: string;
   head: string | null;
+  /** Where a person reviews the change: its pull request on GitHub; null for a local repo. */
+  url: string | null;
 }
 
 /** A run the swarm starts, on its repo with its trigger. */
@@ -139,6 +142,7 @@ export async function runSwarm(
         reason: planner.reason,
         branch,
         head: null,
+        url: null,
       };
     }
     planned = planner.facets;
@@ -146,11 +150,12 @@ export async function runSwarm(
   const facetRuns: { id: string; run: Run; branch: string }[] = [];
   for (const facet of planned) {
     const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
+    const facetBlueprint = branchOnly(blueprint);
     // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
     const facetBranch = `${branch}--facet-${facet.id}`;
     const run = await start('facet', facet.id, {
       blueprint: blueprint.name,
-      blueprintSpec: blueprint,
+      blueprintSpec: facetBlueprint,
       inputs: {
         prompt: facetPrompt(facet),
         script: facet.script,
@@ -187,6 +192,7 @@ export async function runSwarm(
     reason: null,
     branch,
     head: null,
+    url: null,
   };
   if (merged.length === 0) {
     result.reason = 'no facet produced a change';
@@ -194,8 +200,9 @@ export async function runSwarm(
     return result;
   }
   const integration = `${branch}--integration`;
+  const access = await scm.gitAccess(repo);
   const { conflicts } = await mergeFacets({
-    url: repo.url,
+    access,
     base,
     branches: merged.map((f) => ({ facet: f.id, branch: f.branch })),
     integration,
@@ -226,8 +233,9 @@ export async function runSwarm(
     const credits = merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`).join('\n');
     const message = `${spec.goal}\n\nConverged by Nightshift swarm ${spec.name} from ${merged.length} facets.\n\nNightshift-Swarm: ${spec.name}\n${credits}\nNightshift-Run: ${converge.id}\n`;
     const from = done.conclusion === 'success' ? branch : integration;
-    const squashed = await squashChange({ url: repo.url, base, from, branch, message, author: deps.author });
-    await store.recordChange({
+    const squashed = await squashChange({ access, base, from, branch, message, author: deps.author });
+    const diffstat = parseNumstat(squashed.numstat);
+    const change = await store.recordChange({
       runId: converge.id,
       repoId: repo.id,
       branch,
@@ -235,18 +243,44 @@ export async function runSwarm(
       headCommit: squashed.head,
       title: spec.goal,
       body: message,
-      diffstat: parseNumstat(squashed.numstat),
+      diffstat,
       diff: squashed.diff,
-      state: 'local',
+      state: 'pending',
       url: null,
     });
-    result.conclusion = 'success';
-    // A converge run with nothing to resolve says "changed no files": not a reason the swarm gives.
-    result.reason = null;
     result.head = squashed.head;
+    // The one change is opened (a pull request on GitHub; the branch itself for a local repo).
+    try {
+      const opened = await scm.openChange({
+        repo,
+        runId: converge.id,
+        branch,
+        title: spec.goal,
+        body: message,
+        diffstat,
+      });
+      await store.changes.opened(change.id, opened.state, opened.url);
+      result.url = opened.url;
+      result.conclusion = 'success';
+      // A converge run with nothing to resolve says "changed no files": not a reason the swarm gives.
+      result.reason = null;
+    } catch (error) {
+      const why = messageWithHint(error);
+      await store.changes.openFailed(change.id, why);
+      result.conclusion = 'error';
+      result.reason = `the swarm's change is on ${branch}, but opening it failed: ${why}`;
+    }
   }
   await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
   return result;
+}
+
+/** The blueprint of a facet: it pushes its branch, and opens no change (the swarm opens one for all). */
+function branchOnly(blueprint: Blueprint): Blueprint {
+  return {
+    ...blueprint,
+    steps: blueprint.steps.map((step) => (step.kind === 'publish' ? { ...step, branchOnly: true } : step)),
+  };
 }
 
 /** A facet's prompt, with the files it is about when the spec or the planner named them. */

@@ -5,6 +5,7 @@ import type { GithubSettings } from './github/settings.ts';
 import { LocalScmProvider } from './local/index.ts';
 import type {
   FetchOptions,
+  GitAccess,
   OpenChangeInput,
   PublishInput,
   PublishResult,
@@ -60,6 +61,10 @@ export class RoutingScmProvider implements ScmProvider {
 
   openChange(input: OpenChangeInput): Promise<{ state: string; url: string | null }> {
     return this.providerFor(input.repo.url).openChange(input);
+  }
+
+  gitAccess(repo: Repo): Promise<GitAccess> {
+    return this.providerFor(repo.url).gitAccess(repo);
   }
 }
 

@@ -47,6 +47,20 @@ export interface PublishInput {
   deferOpen?: boolean;
   /** Open the change as a draft (a draft pull request). */
   draft?: boolean;
+  /**
+   * Push the branch and open no change for it, now or later (a swarm's facet: the swarm opens
+   * one change for all of them). The result's state is `branch` where changes are pull requests.
+   */
+  branchOnly?: boolean;
+}
+
+/**
+ * How git on the host reaches a repo's source, to clone it and push to it: its URL, and the
+ * environment that authenticates git there (kept out of command lines and config files).
+ */
+export interface GitAccess {
+  url: string;
+  env: Record<string, string>;
 }
 
 export interface FetchOptions {
@@ -104,4 +118,6 @@ export interface ScmProvider {
   publish(input: PublishInput): Promise<PublishResult | null>;
   /** Opens a change whose publish was deferred: its state and URL once open. */
   openChange(input: OpenChangeInput): Promise<{ state: string; url: string | null }>;
+  /** How host-side git (a swarm merging its facets' branches) reaches the repo's source. */
+  gitAccess(repo: Repo): Promise<GitAccess>;
 }

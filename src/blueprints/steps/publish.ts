@@ -30,6 +30,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
       expectedHead: lastHead ?? (step.lease ? null : undefined),
       deferOpen: step.deferOpen,
       draft: step.draft,
+      branchOnly: step.branchOnly,
     });
   } catch (error) {
     if (error instanceof PublishDeniedError)

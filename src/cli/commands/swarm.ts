@@ -36,7 +36,7 @@ export function registerSwarm(program: Command): void {
         else
           print(
             result.conclusion === 'success'
-              ? `swarm ${spec.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${result.facets.filter((f) => f.conclusion === 'success').length} facets`
+              ? `swarm ${spec.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${result.facets.filter((f) => f.conclusion === 'success').length} facets${result.url ? `: ${result.url}` : ''}`
               : `swarm ${spec.name}: ${result.conclusion}${result.reason ? `: ${result.reason}` : ''}`,
           );
         process.exitCode = EXIT_CODES[result.conclusion];

@@ -9,6 +9,7 @@ import { publishChange } from '../local/publish.ts';
 import { RecentFetches } from '../local/recent-fetches.ts';
 import type {
   FetchOptions,
+  GitAccess,
   OpenChangeInput,
   PublishInput,
   PublishResult,
@@ -140,6 +141,7 @@ export class GithubScmProvider implements ScmProvider {
       { ...input, repo: this.remote(input.repo) },
     );
     if (!pushed) return null;
+    if (input.branchOnly) return { ...pushed, url: null, state: 'branch' };
     const opened = await this.openPull(
       { ...input, diffstat: pushed.diffstat },
       input.summary,
@@ -189,16 +191,24 @@ export class GithubScmProvider implements ScmProvider {
     return { ...repo, url: `${this.gitUrl}/${ref.owner}/${ref.name}.git` };
   }
 
+  /** The clone URL, and the repo's token as an HTTP header git sends, given in the environment only. */
+  async gitAccess(repo: Repo): Promise<GitAccess> {
+    const token = await this.api.tokenFor(this.ref(repo));
+    const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+    return {
+      url: this.remote(repo).url,
+      env: {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'http.extraHeader',
+        GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+      },
+    };
+  }
+
   /** Git whose every call sends the repo's token as an HTTP header, given in the environment only. */
   private async authedGit(repo: Repo): Promise<Git> {
     const git = await this.git();
-    const token = await this.api.tokenFor(this.ref(repo));
-    const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
-    const auth = {
-      GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'http.extraHeader',
-      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
-    };
+    const { env: auth } = await this.gitAccess(repo);
     const run = (args: string[], options: Parameters<Git>[1] = {}) =>
       git(args, { ...options, env: { ...auth, ...options.env } });
     // `env` (what git gets when it runs elsewhere, e.g. staging files in a workspace) stays without the token.

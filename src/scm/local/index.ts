@@ -4,6 +4,7 @@ import { NightshiftError } from '../../core/errors.ts';
 import type { Repo } from '../../core/run.ts';
 import type {
   FetchOptions,
+  GitAccess,
   OpenChangeInput,
   PublishInput,
   PublishResult,
@@ -112,6 +113,11 @@ export class LocalScmProvider implements ScmProvider {
   /** Local repos have no pull requests: the pushed branch is the change. */
   async openChange(_input: OpenChangeInput): Promise<{ state: string; url: string | null }> {
     return { state: 'local', url: null };
+  }
+
+  /** The repository itself, by its path. */
+  async gitAccess(repo: Repo): Promise<GitAccess> {
+    return { url: repo.url, env: {} };
   }
 
   private git(): Promise<Git> {

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HarnessRegistry } from '../src/agents/registry.ts';
+import { parseSwarmSpec } from '../src/fleets/parse.ts';
+import { runSwarm } from '../src/fleets/swarm.ts';
+import { type GithubEnv, startGithubEnv } from './support/github-env.ts';
+import { gitIn } from './support/repos.ts';
+import { ScriptedHarness } from './support/scripted-harness.ts';
+
+/** A swarm on a GitHub repo: facets push branches, the converge merges them, one pull request. */
+describe('a swarm on a GitHub repository', () => {
+  let env: GithubEnv;
+
+  const resolver = new ScriptedHarness('scripted', [{ commands: ["printf 'color=red+blue\\n' > conf.txt"] }]);
+
+  beforeAll(async () => {
+    const harnesses = new HarnessRegistry();
+    harnesses.register(resolver);
+    env = await startGithubEnv({
+      repos: { 'acme/sw': { 'README.md': '# sw\n' }, 'acme/colors': { 'conf.txt': 'color=none\n' } },
+      harnesses,
+    });
+    await env.engine.startWorker();
+  }, 120_000);
+
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('merges the facets over authenticated git and opens one pull request crediting them', async () => {
+    const { spec, errors } = parseSwarmSpec(
+      'name: two\nrepo: github:acme/sw\ngoal: Add two files\nfacets:\n  - { id: a, script: "echo a > a.txt" }\n  - { id: b, script: "echo b > b.txt" }\n',
+    );
+    expect(errors).toEqual([]);
+
+    const result = await runSwarm(
+      {
+        store: env.engine.store,
+        scm: env.engine.scm,
+        author: env.engine.config.author,
+        defaultTimeoutMs: 60_000,
+      },
+      spec!,
+      env.dir,
+    );
+
+    // Before, the merge cloned https://github.com/acme/sw without credentials and failed.
+    expect(result).toMatchObject({ conclusion: 'success', reason: null, branch: 'nightshift/swarm/two' });
+    expect(env.github.pulls.map((p) => [p.head, p.base, p.title])).toEqual([
+      ['nightshift/swarm/two', 'main', 'Add two files'],
+    ]);
+    const pull = env.github.pulls[0]!;
+    for (const facet of result.facets)
+      expect(pull.body).toContain(`Nightshift-Facet: ${facet.id} ${facet.runId}`);
+    expect(result.url).toMatch(new RegExp(`/acme/sw/pull/${pull.number}$`));
+
+    const bare = env.github.repoPath('acme/sw');
+    const main = await gitIn(bare, 'rev-parse', 'main');
+    expect(await gitIn(bare, 'rev-parse', `${result.branch}^`)).toBe(main);
+    expect(await gitIn(bare, 'show', `${result.branch}:a.txt`)).toBe('a');
+    expect(await gitIn(bare, 'show', `${result.branch}:b.txt`)).toBe('b');
+
+    const converge = await env.engine.store.changes.forRun(result.convergeRunId!);
+    expect(converge).toMatchObject({ state: 'open', url: result.url, headCommit: result.head });
+    // The facets' branches are pushed (the merge needs them) but get no pull request of their own.
+    for (const facet of result.facets) {
+      expect(await env.engine.store.changes.forRun(facet.runId)).toMatchObject({
+        state: 'branch',
+        url: null,
+      });
+    }
+  }, 180_000);
+
+  it('resolves conflicting facets in the converge run, whose pull request becomes the one change', async () => {
+    const { spec, errors } = parseSwarmSpec(
+      [
+        'name: colors',
+        'repo: github:acme/colors',
+        'goal: Pick the colors',
+        'facets:',
+        '  - { id: red, script: "sed -i s/^color=.*/color=red/ conf.txt" }',
+        '  - { id: blue, script: "sed -i s/^color=.*/color=blue/ conf.txt" }',
+        'converge:',
+        '  harness: scripted',
+        '  gate: "grep -qx color=red+blue conf.txt"',
+      ].join('\n'),
+    );
+    expect(errors).toEqual([]);
+    const pullsBefore = env.github.pulls.length;
+
+    const result = await runSwarm(
+      {
+        store: env.engine.store,
+        scm: env.engine.scm,
+        author: env.engine.config.author,
+        defaultTimeoutMs: 60_000,
+      },
+      spec!,
+      env.dir,
+    );
+
+    expect(result).toMatchObject({ conclusion: 'success', conflicts: ['conf.txt'] });
+    const pulls = env.github.pulls.slice(pullsBefore);
+    expect(pulls.map((p) => [p.repo, p.head, p.state])).toEqual([
+      ['colors', 'nightshift/swarm/colors', 'open'],
+    ]);
+    // The converge run opened it; the swarm's squash updated its branch and its description.
+    for (const facet of result.facets)
+      expect(pulls[0]!.body).toContain(`Nightshift-Facet: ${facet.id} ${facet.runId}`);
+    const bare = env.github.repoPath('acme/colors');
+    expect(await gitIn(bare, 'rev-parse', `${result.branch}^`)).toBe(await gitIn(bare, 'rev-parse', 'main'));
+    expect(await gitIn(bare, 'show', `${result.branch}:conf.txt`)).toBe('color=red+blue');
+  }, 180_000);
+});
