@@ -59,8 +59,13 @@ describe('a swarm on a GitHub repository', () => {
     expect(await gitIn(bare, 'show', `${result.branch}:a.txt`)).toBe('a');
     expect(await gitIn(bare, 'show', `${result.branch}:b.txt`)).toBe('b');
 
-    const converge = await env.engine.store.changes.forRun(result.convergeRunId!);
-    expect(converge).toMatchObject({ state: 'open', url: result.url, headCommit: result.head });
+    const change = await env.engine.store.changes.forRun(result.convergeRunId!);
+    expect(change).toMatchObject({ state: 'open', url: result.url, headCommit: result.head });
+    // The converge run made the change itself: it concluded success, not `no_changes` over the merges.
+    expect((await env.engine.store.getRun(result.convergeRunId!)).conclusion).toBe('success');
+    const message = await gitIn(bare, 'log', '-1', '--format=%B', result.branch);
+    expect(message).toContain('Nightshift-Swarm: two');
+    expect(message).toContain(`Nightshift-Run: ${result.convergeRunId}`);
     // The facets' branches are pushed (the merge needs them) but get no pull request of their own.
     for (const facet of result.facets) {
       expect(await env.engine.store.changes.forRun(facet.runId)).toMatchObject({
@@ -103,7 +108,7 @@ describe('a swarm on a GitHub repository', () => {
     expect(pulls.map((p) => [p.repo, p.head, p.state])).toEqual([
       ['colors', 'nightshift/swarm/colors', 'open'],
     ]);
-    // The converge run opened it; the swarm's squash updated its branch and its description.
+    // The converge run's publish is the swarm's one change: one commit on main, crediting each facet.
     for (const facet of result.facets)
       expect(pulls[0]!.body).toContain(`Nightshift-Facet: ${facet.id} ${facet.runId}`);
     const bare = env.github.repoPath('acme/colors');

@@ -87,6 +87,11 @@ export interface PublishStep extends StepBase {
   draft?: boolean;
   /** Set by swarms for their facets: the branch is pushed, no change is opened for it. */
   branchOnly?: boolean;
+  /**
+   * Set by swarms for their converge run: the change is one commit on this commit (the swarm's
+   * base), holding the workspace's files, instead of a commit on the run's own base (the merges).
+   */
+  onto?: string;
 }
 
 /** Defaults filled in when a blueprint leaves them out. */

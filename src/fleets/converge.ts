@@ -85,35 +85,3 @@ export async function mergeFacets(options: {
     return { conflicts: [...conflicts].sort() };
   });
 }
-
-/**
- * Points `branch` at one commit on `base` holding the tree of `from`'s head: the swarm's one
- * change, whose message credits every facet. Returns the new head and its diff from `base`.
- */
-export async function squashChange(options: {
-  access: GitAccess;
-  base: string;
-  from: string;
-  branch: string;
-  message: string;
-  author: CommitAuthor;
-}): Promise<{ head: string; diff: string; numstat: string }> {
-  return inClone(options.access, async (git) => {
-    const tree = await git(['rev-parse', `origin/${options.from}^{tree}`]);
-    const head = await git(['commit-tree', tree, '-p', options.base, '-m', options.message], options.author);
-    const lease = await git(['rev-parse', '--verify', '--quiet', `origin/${options.branch}`]).catch(() => '');
-    // Lease on the head we read: a push by anyone else in between is not overwritten.
-    await git([
-      'push',
-      '--quiet',
-      `--force-with-lease=refs/heads/${options.branch}:${lease}`,
-      'origin',
-      `${head}:refs/heads/${options.branch}`,
-    ]);
-    return {
-      head,
-      diff: await git(['diff', options.base, head]),
-      numstat: await git(['diff', '--numstat', '-z', '--no-renames', options.base, head]),
-    };
-  });
-}

@@ -6,10 +6,9 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { sleep } from '../core/clock.ts';
 import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
-import { parseNumstat } from '../scm/local/diff.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
 import type { NewRun, Store, SwarmRole } from '../store/index.ts';
-import { mergeFacets, squashChange } from './converge.ts';
+import { mergeFacets } from './converge.ts';
 import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
 import type { SwarmFacet, SwarmSpec } from './schema.ts';
 import { swarmQueries } from './swarm-store.ts';
@@ -44,8 +43,12 @@ type SwarmRunRequest = Omit<NewRun, 'repoId' | 'trigger' | 'parent'>;
 
 const MARKERS_GATE = `! grep -rIlE '^(<<<<<<<|>>>>>>>)( |$)' --exclude-dir=.git .`;
 
-/** The converge run's steps: resolve conflicts (when there are any) until no marker is left, the gate, publish. */
-export function convergeBlueprint(spec: SwarmSpec, conflicts: boolean) {
+/**
+ * The converge run's steps: resolve conflicts (when there are any) until no marker is left, the
+ * gate, publish: one commit on `base` (the swarm's, not the run's own merges), its description
+ * crediting the facets (`inputs.credits`).
+ */
+export function convergeBlueprint(spec: SwarmSpec, conflicts: boolean, base: string): Blueprint {
   const harness = spec.converge?.harness ? `\n      harness: ${JSON.stringify(spec.converge.harness)}` : '';
   const fix = conflicts ? '\n    fix: resolve\n    max_rounds: 2' : '';
   const gate = spec.converge?.gate ?? null;
@@ -56,7 +59,7 @@ export function convergeBlueprint(spec: SwarmSpec, conflicts: boolean) {
     conflicts ? `  - id: resolve\n    agent:\n      prompt: "{{prompt}}"${harness}` : '',
     conflicts ? `  - id: markers\n    gate: ${JSON.stringify(MARKERS_GATE)}${fix}` : '',
     gate ? `  - id: gate\n    gate: ${JSON.stringify(gate)}${fix}` : '',
-    '  - id: publish\n    publish:\n      title: "{{inputs.goal}}"',
+    '  - id: publish\n    publish:\n      title: "{{inputs.goal}}"\n      body: "{{inputs.credits}}"',
   ].filter(Boolean);
   const { blueprint, errors } = parseBlueprint(`${text.join('\n')}\n`, { source: 'swarm-converge' });
   if (!blueprint)
@@ -64,7 +67,10 @@ export function convergeBlueprint(spec: SwarmSpec, conflicts: boolean) {
       'BLUEPRINT_INVALID',
       `converge blueprint: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
     );
-  return blueprint;
+  return {
+    ...blueprint,
+    steps: blueprint.steps.map((step) => (step.kind === 'publish' ? { ...step, onto: base } : step)),
+  };
 }
 
 async function finished(store: Store, runId: string): Promise<Run> {
@@ -212,14 +218,21 @@ export async function runSwarm(
   onProgress?.(
     conflicts.length ? `merged with conflicts in ${conflicts.join(', ')}` : 'merged without conflicts',
   );
-  const blueprint = convergeBlueprint(spec, conflicts.length > 0);
+  const blueprint = convergeBlueprint(spec, conflicts.length > 0, base);
   const resolve =
     spec.converge?.resolve ??
     `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
+  const credits = [
+    `Converged by Nightshift swarm ${spec.name} from ${merged.length} facets.`,
+    '',
+    `Nightshift-Swarm: ${spec.name}`,
+    ...merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`),
+  ].join('\n');
+  // Its publish makes the swarm's one change (a pull request on GitHub): one commit on the base.
   const converge = await start('converge', null, {
     blueprint: blueprint.name,
     blueprintSpec: blueprint,
-    inputs: { prompt: resolve, values: { goal: spec.goal } },
+    inputs: { prompt: resolve, values: { goal: spec.goal, credits } },
     timeoutMs: deps.defaultTimeoutMs,
     baseRef: integration,
     branch,
@@ -229,47 +242,10 @@ export async function runSwarm(
   const done = await finished(store, converge.id);
   result.conclusion = done.conclusion!;
   result.reason = done.reason;
-  if (done.conclusion === 'success' || done.conclusion === 'no_changes') {
-    const credits = merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`).join('\n');
-    const message = `${spec.goal}\n\nConverged by Nightshift swarm ${spec.name} from ${merged.length} facets.\n\nNightshift-Swarm: ${spec.name}\n${credits}\nNightshift-Run: ${converge.id}\n`;
-    const from = done.conclusion === 'success' ? branch : integration;
-    const squashed = await squashChange({ access, base, from, branch, message, author: deps.author });
-    const diffstat = parseNumstat(squashed.numstat);
-    const change = await store.recordChange({
-      runId: converge.id,
-      repoId: repo.id,
-      branch,
-      baseCommit: base,
-      headCommit: squashed.head,
-      title: spec.goal,
-      body: message,
-      diffstat,
-      diff: squashed.diff,
-      state: 'pending',
-      url: null,
-    });
-    result.head = squashed.head;
-    // The one change is opened (a pull request on GitHub; the branch itself for a local repo).
-    try {
-      const opened = await scm.openChange({
-        repo,
-        runId: converge.id,
-        branch,
-        title: spec.goal,
-        body: message,
-        diffstat,
-      });
-      await store.changes.opened(change.id, opened.state, opened.url);
-      result.url = opened.url;
-      result.conclusion = 'success';
-      // A converge run with nothing to resolve says "changed no files": not a reason the swarm gives.
-      result.reason = null;
-    } catch (error) {
-      const why = messageWithHint(error);
-      await store.changes.openFailed(change.id, why);
-      result.conclusion = 'error';
-      result.reason = `the swarm's change is on ${branch}, but opening it failed: ${why}`;
-    }
+  if (done.conclusion === 'success') {
+    const change = await store.changes.forRun(converge.id);
+    result.head = change?.headCommit ?? null;
+    result.url = change?.url ?? null;
   }
   await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
   return result;

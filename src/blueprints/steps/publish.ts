@@ -14,11 +14,12 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
   const checks = [...(context.gates ?? [])].map(([name, ok]) => ({ name, ok }));
   // A branch Nightshift pushed before is updated only from the head it pushed (force-with-lease).
   const lastHead = await context.store.changes.lastHead(context.repo.id, context.branch, context.run.id);
+  const baseCommit = step.onto ?? context.baseCommit;
   try {
     result = await context.scm.publish({
       repo: context.repo,
       runId: context.run.id,
-      baseCommit: context.baseCommit,
+      baseCommit,
       branch: context.branch,
       title,
       body,
@@ -42,7 +43,7 @@ export async function runPublishStep(context: StepContext, step: PublishStep): P
     runId: context.run.id,
     repoId: context.repo.id,
     branch: context.branch,
-    baseCommit: context.baseCommit,
+    baseCommit,
     headCommit: result.headCommit,
     title,
     body,
