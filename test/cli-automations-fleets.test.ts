@@ -141,6 +141,7 @@ describe('automations and fleet commands while a server owns the home', () => {
     const list = await runCli(['fleet', 'list', '--json'], env);
     const retried = await runCli(['fleet', 'retry', 'readme', '--failed', '--json'], env);
     const table = await runCli(['fleet', 'status', 'readme'], env);
+    const burnDown = await runCli(['fleet', 'status', 'readme', '--series'], env);
 
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/would run\s+api/);
@@ -155,6 +156,10 @@ describe('automations and fleet commands while a server owns the home', () => {
     expect(JSON.parse(retried.stdout)).toEqual({ retried: 0 });
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/\bapi\b/);
+    expect(table.stdout).not.toContain('counts over time');
+    expect(burnDown.code, burnDown.stderr).toBe(0);
+    expect(burnDown.stdout).toMatch(/counts over time \(from \d{4}-\d\d-\d\dT[\d:.]+Z\):\n +\+0 ms +\[/);
+    expect(burnDown.stdout).toMatch(/2\/2 done · 0 running · 0 queued · 0 failed\n/);
   }, 300_000);
 
   it('refuses a swarm with a clear message while the server owns the home', async () => {

@@ -4,7 +4,7 @@ import { currentUser } from '../../engine/index.ts';
 import { FLEET_REPO_STATES, type FleetRepoState } from '../../fleets/store.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { applyCommand } from '../fleet/apply.ts';
-import { repoLine, statusSummary } from '../fleet/render.ts';
+import { burnDown, repoLine, statusSummary } from '../fleet/render.ts';
 import type { FleetsClient } from '../fleets-client.ts';
 import { print, printJson } from '../output.ts';
 
@@ -53,7 +53,7 @@ export function registerFleet(program: Command): void {
     .description('counts per state, failures grouped by message, and the table of repos')
     .argument('<name>', 'fleet name')
     .option('--state <state>', `only repos in this state (${FLEET_REPO_STATES.join(', ')})`)
-    .option('--series', 'with --json: the counts over time (burn-down)')
+    .option('--series', 'also the counts over time (a burn-down)')
     .option('--refresh', 'first read the state and checks of every pull request from GitHub')
     .action(
       async (
@@ -85,6 +85,11 @@ export function registerFleet(program: Command): void {
             for (const e of refreshed.errors) print(`  ${e.repo}: ${e.message}`);
           }
           print(statusSummary(status));
+          if (options.series) {
+            const series = await fleets.series(name);
+            const from = series[0] ? ` (from ${new Date(series[0].at).toISOString()})` : '';
+            print(`\ncounts over time${from}:\n${burnDown(series)}`);
+          }
           print('');
           for await (const row of fleets.repos(name, state)) print(repoLine(row));
         });

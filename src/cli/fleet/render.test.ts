@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FleetState } from '../../fleets/store.ts';
-import { progressLine } from './render.ts';
+import { burnDown, progressLine } from './render.ts';
 
 function status(state: FleetState, done: number): FleetStatus {
   const counts = {
@@ -41,5 +41,37 @@ describe('the fleet progress line', () => {
     const line = progressLine(status('paused', 2), Date.now() - 2_000, 0);
 
     expect(line).toBe('[############............] 2/4 done · 0 running · 2 queued · 2 failed · paused');
+  });
+});
+
+describe('the fleet burn-down as text', () => {
+  const point = (seconds: number, done: number) => ({
+    at: new Date(Date.UTC(2026, 11, 6, 12, 0, seconds)),
+    counts: { ...status('active', done).counts, queued: 40 - done, failed: 0, succeeded: done },
+  });
+
+  it('shows a row a point, with the time since the first and the repos done', () => {
+    const text = burnDown([point(0, 0), point(30, 20), point(75, 40)]);
+
+    expect(text.split('\n')).toEqual([
+      '      +0 ms  [........................] 0/40 done · 0 running · 40 queued · 0 failed',
+      '    +30.0 s  [############............] 20/40 done · 0 running · 20 queued · 0 failed',
+      '     +1m15s  [########################] 40/40 done · 0 running · 0 queued · 0 failed',
+    ]);
+  });
+
+  it('samples a long series down to 20 rows, first and last included', () => {
+    const series = Array.from({ length: 500 }, (_, i) => point(i, Math.floor((i * 40) / 499)));
+
+    const rows = burnDown(series).split('\n');
+
+    expect(rows).toHaveLength(20);
+    expect(rows[0]).toContain('0/40 done');
+    expect(rows.at(-1)).toContain('+8m19s');
+    expect(rows.at(-1)).toContain('40/40 done');
+  });
+
+  it('says when nothing was recorded yet', () => {
+    expect(burnDown([])).toContain('no counts recorded yet');
   });
 });

@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import type { FleetStatus } from '../../fleets/service.ts';
-import type { FailureGroup, FleetRepoRow } from '../../fleets/store.ts';
+import type { FailureGroup, FleetCounts, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
 
 /** `done/total` bar with counts per state and an ETA from the pace so far (the state instead, when not active). */
@@ -70,6 +70,35 @@ function groupLines(title: string, groups: readonly FailureGroup[]): string[] {
     );
   }
   return lines;
+}
+
+/** Most rows of the burn-down table: a long fleet's points are sampled evenly (the last is always shown). */
+const BURN_DOWN_ROWS = 20;
+
+/**
+ * `fleet status --series` as text: the counts over time, a row a point (sampled down to
+ * `BURN_DOWN_ROWS`), each with the time since the first point, a bar of the repos done, and the
+ * counts of done, running, queued and failed.
+ */
+export function burnDown(series: readonly { at: Date | string; counts: FleetCounts }[], width = 24): string {
+  if (series.length === 0) return pc.dim('no counts recorded yet');
+  const rows =
+    series.length <= BURN_DOWN_ROWS
+      ? series
+      : Array.from(
+          { length: BURN_DOWN_ROWS },
+          (_, i) => series[Math.round((i * (series.length - 1)) / (BURN_DOWN_ROWS - 1))]!,
+        );
+  const start = new Date(series[0]!.at).getTime();
+  return rows
+    .map(({ at, counts }) => {
+      const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      const done = total - counts.pending - counts.queued - counts.running;
+      const filled = total === 0 ? 0 : Math.round((done / total) * width);
+      const since = `+${duration(new Date(at).getTime() - start)}`;
+      return `  ${since.padStart(9)}  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} done · ${counts.running} running · ${counts.queued + counts.pending} queued · ${counts.failed} failed`;
+    })
+    .join('\n');
 }
 
 const CHECKS_COLOUR: Record<string, (text: string) => string> = {
