@@ -69,6 +69,12 @@ describe('fleets', () => {
     expect(again).toMatchObject({ repos: 3, create: 1, unchanged: 2 });
     expect(again.unusable.map((target) => target.source)).toEqual(['targets[0].repos[2]', 'repos.txt:2']);
     expect(await nightshiftBranches(join(dir, 'nope'))).toEqual(['nightshift/fleet/partial']);
+
+    // GitHub not configured is not one target's problem: it would be every GitHub target's.
+    const github = spec('name: gh\ntargets:\n  - repos: [svc-0, github:acme/a]\nscript: "true"\n');
+    await expect(state.engine.fleets.apply(github, { cwd: dir, dryRun: true })).rejects.toThrow(
+      'github:acme/a is a GitHub repo, and GitHub is not configured',
+    );
   });
 
   it('reruns only the repos whose inputs changed, updating their change in place', async () => {

@@ -5,6 +5,7 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { NightshiftError } from '../core/errors.ts';
 import type { RunInputs } from '../core/run.ts';
 import { GithubApiError } from '../scm/github/api.ts';
+import { GithubNotConfiguredError } from '../scm/index.ts';
 import type { ResolvedRepo, ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { FLEET_PRIORITY } from './rollout.ts';
@@ -244,11 +245,12 @@ const RESOLVE_AHEAD = 8;
 
 /**
  * Whether resolving failed because of the target itself (no such path, not a repository, no
- * such GitHub repo), not because the SCM cannot be used (GitHub refusing the credentials or
- * unreachable), which would fail every other target too.
+ * such GitHub repo), not because the SCM cannot be used (GitHub not configured, refusing the
+ * credentials or unreachable), which would fail every other target too.
  */
 function namesNoRepo(error: unknown): error is NightshiftError {
   if (error instanceof GithubApiError) return error.status === 404;
+  if (error instanceof GithubNotConfiguredError) return false;
   return error instanceof NightshiftError && (error.code === 'REPO_INVALID' || error.code === 'NOT_FOUND');
 }
 
@@ -266,13 +268,15 @@ async function* resolveAhead(
   targets: AsyncIterable<TargetRepo>,
 ): AsyncGenerator<Resolution> {
   const resolve = (target: TargetRepo): Promise<Resolution> =>
-    scm.resolve(target.location).then(
-      (resolved) => ({ target, resolved }),
-      (error: unknown) => {
-        if (!namesNoRepo(error)) throw error;
-        return { target, error: { error: error.message, ...(error.hint ? { hint: error.hint } : {}) } };
-      },
-    );
+    Promise.resolve(target.location)
+      .then((location) => scm.resolve(location))
+      .then(
+        (resolved) => ({ target, resolved }),
+        (error: unknown) => {
+          if (!namesNoRepo(error)) throw error;
+          return { target, error: { error: error.message, ...(error.hint ? { hint: error.hint } : {}) } };
+        },
+      );
   const ahead: Promise<Resolution>[] = [];
   try {
     for await (const target of targets) {

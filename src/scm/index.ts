@@ -13,6 +13,16 @@ import type {
   ScmProvider,
 } from './types.ts';
 
+/** A GitHub repo named while GitHub is not configured: every other GitHub repo fails the same way. */
+export class GithubNotConfiguredError extends NightshiftError {
+  constructor(location: string) {
+    super('REPO_INVALID', `${location} is a GitHub repo, and GitHub is not configured`, {
+      hint: 'set NIGHTSHIFT_GITHUB_TOKEN, or the GitHub App settings (see docs/github.md)',
+    });
+    this.name = 'GithubNotConfiguredError';
+  }
+}
+
 /**
  * Sends each repo to the provider of its location: GitHub locations (`github:OWNER/NAME`,
  * `https://github.com/...`) to the GitHub provider when one is configured, everything else
@@ -31,15 +41,7 @@ export class RoutingScmProvider implements ScmProvider {
   /** The provider that handles `location` (a location a person typed, or a repo's URL). */
   providerFor(location: string): ScmProvider {
     if (this.github?.handles(location)) return this.github;
-    if (/^github:|^https:\/\/github\.com\//i.test(location)) {
-      throw new NightshiftError(
-        'REPO_INVALID',
-        `${location} is a GitHub repo, and GitHub is not configured`,
-        {
-          hint: 'set NIGHTSHIFT_GITHUB_TOKEN, or the GitHub App settings (see docs/github.md)',
-        },
-      );
-    }
+    if (/^github:|^https:\/\/github\.com\//i.test(location)) throw new GithubNotConfiguredError(location);
     return this.local;
   }
 
