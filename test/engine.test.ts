@@ -118,7 +118,7 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
     const { run, events } = await runToEnd({ repo, prompt: 'Try' });
 
     expect(run.conclusion).toBe('failure');
-    expect(run.reason).toMatch(/^gate tests failed after 2 fix rounds/);
+    expect(run.reason).toBe('gate tests failed after 2 fix rounds: the command exited with code 1');
     expect(agent.prompts).toHaveLength(3);
     expect(events.filter((e) => e.type === 'gate.failed')).toHaveLength(2);
     expect(await nightshiftBranches(repo)).toEqual([]);

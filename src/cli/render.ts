@@ -1,5 +1,6 @@
 import pc from 'picocolors';
 import type { RunEvent } from '../core/events.ts';
+import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunDetails } from '../engine/index.ts';
 import { type ListedRun, type StepUsage, totalUsage } from '../store/index.ts';
@@ -78,7 +79,7 @@ export function runDetails({ run, repo, change, usage, parent, children, swarm }
     const s = change.diffstat;
     lines.push(
       `${pc.bold('change')}     ${change.branch} @ ${change.headCommit.slice(0, 12)} (${change.state})`,
-      `${pc.bold('diffstat')}   ${s.files} file${s.files === 1 ? '' : 's'} changed, ${pc.green(`+${s.insertions}`)} ${pc.red(`-${s.deletions}`)}`,
+      `${pc.bold('diffstat')}   ${plural(s.files, 'file')} changed, ${pc.green(`+${s.insertions}`)} ${pc.red(`-${s.deletions}`)}`,
     );
     for (const file of s.perFile.slice(0, 20)) {
       lines.push(
@@ -136,7 +137,7 @@ function usageLines(usage: StepUsage[]): string[] {
   if (usage.length === 0) return [`${pc.bold('usage')}      ${pc.dim('no model calls')}`];
   const total = totalUsage(usage);
   const describe = (u: Omit<StepUsage, 'step' | 'provider' | 'model'>) =>
-    `${u.calls} call${u.calls === 1 ? '' : 's'}, ${count(u.inputTokens)} in / ${count(u.outputTokens)} out, $${u.costUsd.toFixed(4)}`;
+    `${plural(u.calls, 'call')}, ${count(u.inputTokens)} in / ${count(u.outputTokens)} out, $${u.costUsd.toFixed(4)}`;
   return [
     `${pc.bold('usage')}      ${describe(total)}`,
     ...usage.map((u) => `             ${u.step} ${pc.dim(`${u.provider}:${u.model}`)} ${describe(u)}`),
@@ -204,7 +205,7 @@ export function formatEvent(event: RunEvent, options: { output: boolean }): stri
         `  model ${event.data.model || event.data.provider}: ${event.data.inputTokens} in, ${event.data.outputTokens} out, $${event.data.costUsd.toFixed(4)}${event.data.status === 200 ? '' : ` (HTTP ${event.data.status})`}`,
       );
     case 'change.created':
-      return `${pc.green('⇪')} pushed ${pc.bold(event.data.branch)} @ ${event.data.headCommit.slice(0, 12)} (${event.data.files} file${event.data.files === 1 ? '' : 's'})`;
+      return `${pc.green('⇪')} pushed ${pc.bold(event.data.branch)} @ ${event.data.headCommit.slice(0, 12)} (${plural(event.data.files, 'file')})`;
     case 'run.completed': {
       const text = `● ${event.data.conclusion}${event.data.reason ? `: ${event.data.reason}` : ''}`;
       return ['success', 'no_changes'].includes(event.data.conclusion) ? pc.green(text) : pc.red(text);

@@ -5,6 +5,7 @@ import { parseBlueprint } from '../blueprints/parse.ts';
 import type { Blueprint } from '../blueprints/types.ts';
 import { sleep } from '../core/clock.ts';
 import { messageWithHint, NightshiftError } from '../core/errors.ts';
+import { plural } from '../core/plural.ts';
 import type { Run, RunConclusion } from '../core/run.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
 import type { NewRun, Store, SwarmRole } from '../store/index.ts';
@@ -179,7 +180,7 @@ export async function runSwarm(
     null,
     null,
   );
-  onProgress?.(`${facetRuns.length} facets started`);
+  onProgress?.(`${plural(facetRuns.length, 'facet')} started`);
   const facets: SwarmResult['facets'] = [];
   for (const facet of facetRuns) {
     const run = await finished(store, facet.run.id);

@@ -1,5 +1,6 @@
 import { type ToolSet, tool } from 'ai';
 import { z } from 'zod';
+import { plural } from '../../core/plural.ts';
 import type { Sandbox } from '../../sandbox/types.ts';
 import type { SubRunTools } from '../types.ts';
 import { editFile, readFile, writeFile } from './files.ts';
@@ -117,7 +118,7 @@ export function createTools(context: ToolContext): ToolSet {
         );
         const path = relativePath(workspacePath(input.path));
         context.onFileChange(toolCallId, { path, kind: 'modified' });
-        return `edited ${path} (${replacements} replacement${replacements === 1 ? '' : 's'})`;
+        return `edited ${path} (${plural(replacements, 'replacement')})`;
       },
     }),
     list_files: tool({

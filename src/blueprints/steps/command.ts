@@ -58,11 +58,11 @@ function outcomeOf(stepId: string, timeoutMs: number | null, result: ExecResult)
     };
   }
   if (result.oomKilled) {
-    return { ok: false, ...base, conclusion: 'failure', reason: `step ${stepId} ran out of memory` };
+    const problem = 'ran out of memory';
+    return { ok: false, ...base, conclusion: 'failure', reason: `step ${stepId} ${problem}`, problem };
   }
-  const how =
-    result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-  return { ok: false, ...base, conclusion: 'failure', reason: `step ${stepId} failed: the command ${how}` };
+  const problem = `the command ${result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`}`;
+  return { ok: false, ...base, conclusion: 'failure', reason: `step ${stepId} failed: ${problem}`, problem };
 }
 
 function escapeRegExp(text: string): string {

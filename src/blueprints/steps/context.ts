@@ -63,6 +63,8 @@ export interface StepOutcome {
   ok: boolean;
   conclusion?: RunConclusion;
   reason?: string;
+  /** What went wrong without naming the step (`the command exited with code 1`), for a gate's own reason. */
+  problem?: string;
   /** Combined output tail, for gates feeding a fix round. */
   output?: string;
   exitCode?: number | null;

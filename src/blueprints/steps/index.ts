@@ -1,3 +1,4 @@
+import { plural } from '../../core/plural.ts';
 import type { RunConclusion } from '../../core/run.ts';
 import { renderTemplate } from '../template.ts';
 import type { AgentStep, Blueprint, BlueprintStep, GateStep } from '../types.ts';
@@ -51,8 +52,10 @@ async function runGate(context: StepContext, blueprint: Blueprint, gate: GateSte
     if (outcome.ok || context.signal.aborted) return outcome;
     // A stopped agent gets no fix rounds: the gate's verdict stands.
     if (!fixStep || round >= gate.maxRounds || context.steering?.stoppedBy) {
-      const rounds = fixStep ? ` after ${round} fix round${round === 1 ? '' : 's'}` : '';
-      return { ...outcome, reason: `gate ${gate.id} failed${rounds}: ${outcome.reason ?? 'check failed'}` };
+      const rounds = fixStep ? ` after ${plural(round, 'fix round')}` : '';
+      // `gate tests failed: the command exited with code 1`, not `...: step tests failed: ...` again.
+      const problem = outcome.problem ?? outcome.reason ?? 'check failed';
+      return { ...outcome, reason: `gate ${gate.id} failed${rounds}: ${problem}` };
     }
     await context.events.emit({
       type: 'gate.failed',

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { homePaths, resolveHome } from '../../core/home.ts';
+import { plural } from '../../core/plural.ts';
 import { EXIT_CODES, type Run } from '../../core/run.ts';
 import { currentUser } from '../../engine/index.ts';
 import type { RunDetails } from '../client.ts';
@@ -67,7 +68,7 @@ function printSummary(results: RunDetails[]): void {
     const s = change.diffstat;
     print(`  branch ${pc.bold(change.branch)} @ ${change.headCommit.slice(0, 12)} in ${repo.url}`);
     print(
-      `  ${s.files} file${s.files === 1 ? '' : 's'} changed, ${pc.green(`+${s.insertions}`)} ${pc.red(`-${s.deletions}`)}`,
+      `  ${plural(s.files, 'file')} changed, ${pc.green(`+${s.insertions}`)} ${pc.red(`-${s.deletions}`)}`,
     );
     for (const file of s.perFile)
       print(`    ${file.path} ${pc.green(`+${file.insertions}`)} ${pc.red(`-${file.deletions}`)}`);

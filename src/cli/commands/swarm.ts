@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { plural } from '../../core/plural.ts';
 import { EXIT_CODES } from '../../core/run.ts';
 import { parseSwarmSpec } from '../../fleets/parse.ts';
 import { runSwarm } from '../../fleets/swarm.ts';
@@ -36,7 +37,7 @@ export function registerSwarm(program: Command): void {
         else
           print(
             result.conclusion === 'success'
-              ? `swarm ${spec.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${result.facets.filter((f) => f.conclusion === 'success').length} facets${result.url ? `: ${result.url}` : ''}`
+              ? `swarm ${spec.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${plural(result.facets.filter((f) => f.conclusion === 'success').length, 'facet')}${result.url ? `: ${result.url}` : ''}`
               : `swarm ${spec.name}: ${result.conclusion}${result.reason ? `: ${result.reason}` : ''}`,
           );
         process.exitCode = EXIT_CODES[result.conclusion];

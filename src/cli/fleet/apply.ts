@@ -1,5 +1,6 @@
 import pc from 'picocolors';
 import { sleep } from '../../core/clock.ts';
+import { plural } from '../../core/plural.ts';
 import type { PlannedRepo, UnusableTarget } from '../../fleets/apply.ts';
 import { parseFleetSpec } from '../../fleets/parse.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
@@ -98,11 +99,11 @@ export async function applyCommand(
     if (options.json) printJson(summary);
     else
       print(
-        `fleet ${spec.name}: ${summary.repos} repos (${counts})${options.dryRun ? '; dry run, nothing queued' : '; queued: `nightshift worker` runs them'}`,
+        `fleet ${spec.name}: ${plural(summary.repos, 'repo')} (${counts})${options.dryRun ? '; dry run, nothing queued' : '; queued: `nightshift worker` runs them'}`,
       );
     return advise() ?? 0;
   }
-  if (!options.json) print(`fleet ${spec.name}: ${summary.repos} repos (${counts})`);
+  if (!options.json) print(`fleet ${spec.name}: ${plural(summary.repos, 'repo')} (${counts})`);
   const status = await follow(fleets, spec.name, options.json);
   if (options.json) printJson({ ...summary, status });
   else print(statusSummary(status));

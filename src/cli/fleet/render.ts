@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { plural } from '../../core/plural.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FailureGroup, FleetCounts, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
@@ -43,7 +44,7 @@ const STATE_LABEL: Record<string, string> = { waiting: 'waiting for rollout' };
 export function statusSummary(status: FleetStatus): string {
   const { fleet, counts, total, failures, openFailures } = status;
   const lines = [
-    `fleet ${pc.bold(fleet.name)}: ${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''} · ${total} repos`,
+    `fleet ${pc.bold(fleet.name)}: ${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''} · ${plural(total, 'repo')}`,
     Object.entries(counts)
       .filter(([, n]) => n > 0)
       .map(([state, n]) =>
@@ -127,6 +128,6 @@ function openFailureText(row: FleetRepoRow): string {
   // Dates arrive as strings through the API.
   const wait = failure.nextAttemptAt ? new Date(failure.nextAttemptAt).getTime() - Date.now() : 0;
   const next = wait > 0 ? `next attempt in ${duration(wait)}` : 'next attempt due';
-  const attempts = `${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}`;
+  const attempts = plural(failure.attempts, 'attempt');
   return pc.red(` not opened (${attempts}, ${next}): ${failure.message.slice(0, 100)}`);
 }

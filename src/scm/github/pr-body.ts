@@ -1,3 +1,4 @@
+import { plural } from '../../core/plural.ts';
 import type { DiffStat } from '../../core/run.ts';
 import type { RunSummary } from '../types.ts';
 
@@ -17,7 +18,7 @@ export function pullRequestBody(input: {
   lines.push(`- Run: ${input.runUrl ? `[${input.runId}](${input.runUrl})` : `\`${input.runId}\``}`);
   if (summary) lines.push(`- Blueprint: \`${summary.blueprint}\``);
   lines.push(
-    `- Diffstat: ${diffstat.files} file${diffstat.files === 1 ? '' : 's'} changed, +${diffstat.insertions} −${diffstat.deletions}`,
+    `- Diffstat: ${plural(diffstat.files, 'file')} changed, +${diffstat.insertions} −${diffstat.deletions}`,
   );
   for (const file of diffstat.perFile.slice(0, 20)) {
     lines.push(`  - \`${file.path}\` +${file.insertions} −${file.deletions}`);

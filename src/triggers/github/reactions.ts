@@ -1,4 +1,5 @@
 import type pino from 'pino';
+import { plural } from '../../core/plural.ts';
 import type { Run } from '../../core/run.ts';
 import type { RunRequest } from '../../engine/engine.ts';
 import type { GithubRepoRef, GithubScmProvider } from '../../scm/github/index.ts';
@@ -273,7 +274,7 @@ async function onPullRequest(ctx: Context): Promise<Reaction> {
     return changes > 0
       ? {
           outcome: 'accepted',
-          reason: `pull request ${state}: ${changes} change${changes === 1 ? '' : 's'} updated`,
+          reason: `pull request ${state}: ${plural(changes, 'change')} updated`,
         }
       : ignored('the pull request is not a Nightshift change');
   }
@@ -321,7 +322,7 @@ async function onStatus(ctx: Context): Promise<Reaction> {
   return changes > 0
     ? {
         outcome: 'accepted',
-        reason: `status ${context} ${state}: ${changes} change${changes === 1 ? '' : 's'} updated`,
+        reason: `status ${context} ${state}: ${plural(changes, 'change')} updated`,
       }
     : ignored(`${sha.slice(0, 12)} is not the head of a Nightshift change`);
 }
