@@ -71,6 +71,10 @@ describe('the dashboard watching a real fleet in headless Chromium', () => {
     expect(failure).toContain('2×');
     for (const name of NOT_READY) expect(failure).toContain(name);
     await page.getByRole('img', { name: 'Repos remaining over time' }).waitFor();
+    // The burn-down catches up with the counts: its line ends at 0 remaining (the chart's bottom, y 160).
+    const lastPoint = async () =>
+      (await page.locator('figure.chart path').getAttribute('d'))?.split(' ').at(-1)?.split(',')[1];
+    await expect.poll(lastPoint, { timeout: WAIT }).toBe('160.0');
     await page.getByRole('button', { name: 'Retry failed (2)' }).waitFor();
     await shoot(page, 'fleet');
 

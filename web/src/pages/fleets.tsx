@@ -61,9 +61,11 @@ export function FleetPage(props: { name: string }) {
     [props.name, filter],
     3000,
   );
+  // Read again whenever the counts above change, so the chart never lags behind them.
+  const counts = status.data ? JSON.stringify(status.data.counts) : null;
   const series = useLoad(
     (signal) => api<{ series: FleetSeriesPoint[] }>(`${base(props.name)}/series`, { signal }),
-    [props.name],
+    [props.name, counts],
     5000,
   );
   const [error, setError] = useState<unknown>(null);
