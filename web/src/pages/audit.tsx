@@ -136,7 +136,7 @@ export function AuditPage() {
         <Empty>{filtered ? 'No audit entries match these filters.' : 'No audit entries yet.'}</Empty>
       ) : (
         <div class="scroll">
-          <table class="data audit">
+          <table class="data audit stacked">
             <caption class="sr-only">Audit entries, newest first</caption>
             <thead>
               <tr>

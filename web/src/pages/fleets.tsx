@@ -181,7 +181,7 @@ export function FleetPage(props: { name: string }) {
         <Empty>No repos {filter || text ? 'match these filters' : 'in this fleet'}.</Empty>
       ) : (
         <div class="scroll">
-          <table class="data">
+          <table class="data stacked">
             <caption class="sr-only">Repos of the fleet</caption>
             <thead>
               <tr>
