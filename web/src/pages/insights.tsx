@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { plural } from '../../../src/core/plural.ts';
 import { api } from '../api.ts';
 import { HBars, StackedBars } from '../charts.tsx';
 import type { Insights } from '../types.ts';
@@ -82,7 +83,7 @@ function Figures(props: { insights: Insights }) {
               rows={i.byRepo.map((g) => ({
                 name: g.name,
                 value: g.costUsd || g.tokens,
-                text: `${usd(g.costUsd)} · ${num(g.tokens)} tok · ${g.runs} runs`,
+                text: `${usd(g.costUsd)} · ${num(g.tokens)} tok · ${plural(g.runs, 'run')}`,
               }))}
             />
           )}
@@ -97,7 +98,7 @@ function Figures(props: { insights: Insights }) {
               rows={i.byAutomation.map((g) => ({
                 name: g.name,
                 value: g.costUsd || g.tokens,
-                text: `${usd(g.costUsd)} · ${num(g.tokens)} tok · ${g.runs} runs`,
+                text: `${usd(g.costUsd)} · ${num(g.tokens)} tok · ${plural(g.runs, 'run')}`,
               }))}
             />
           )}

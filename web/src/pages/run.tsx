@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { plural } from '../../../src/core/plural.ts';
 import { api, followEvents } from '../api.ts';
 import type { Run, RunDetails, RunEvent } from '../types.ts';
 import { ago, Badge, duration, ErrorBox, Link, Loading, navigate, runOutcome, useLoad } from '../ui.tsx';
@@ -100,7 +101,8 @@ export function RunPage(props: { id: string }) {
             {change && (
               <span class="muted small">
                 {' '}
-                {change.diffstat.files} files +{change.diffstat.insertions} −{change.diffstat.deletions}
+                {plural(change.diffstat.files, 'file')} +{change.diffstat.insertions} −
+                {change.diffstat.deletions}
               </span>
             )}
           </dd>
