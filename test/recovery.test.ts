@@ -88,6 +88,10 @@ describe('an engine killed with SIGKILL mid-run', () => {
     }
     const resumed = histories.filter((events) => events.some((e) => e.type === 'run.attempt'));
     expect(resumed.length).toBeGreaterThanOrEqual(2);
+    // The second worker says how each run it finished ended, one line a run.
+    for (const [i, id] of ids.entries()) {
+      if (resumed.includes(histories[i]!)) expect(second.stdout).toContain(`${id}  repo  success  (cli)\n`);
+    }
     for (const events of resumed) {
       expect(events.find((e) => e.type === 'run.attempt')?.data).toMatchObject({ attempt: 2 });
     }

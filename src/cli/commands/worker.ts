@@ -20,7 +20,16 @@ export function registerWorker(program: Command): void {
         process.once('SIGTERM', resolve);
       });
       if (!global.json) print('worker started; Ctrl-C stops it (unfinished runs resume next time)');
+      // A line for every run this worker finishes (a JSON object a line with --json): its progress.
+      const printing = new Set<Promise<void>>();
+      const off = client.engine?.store.on('completed', (runId) => {
+        const line = reportRun(client, runId, global.json ?? false);
+        printing.add(line);
+        void line.finally(() => printing.delete(line));
+      });
       await (options.untilIdle ? Promise.race([waitIdle(client), stopped]) : stopped);
+      off?.();
+      await Promise.all(printing);
       await client.close();
     });
 }
@@ -35,5 +44,20 @@ async function waitIdle(client: Awaited<ReturnType<typeof openClient>>): Promise
     ];
     if (active.length === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Prints how a finished run ended: `RUN  REPO  CONCLUSION[: REASON]  (TRIGGER)`, or that as one JSON line. */
+async function reportRun(client: Awaited<ReturnType<typeof openClient>>, runId: string, json: boolean) {
+  try {
+    const { run, repo } = await client.run(runId);
+    const { conclusion, reason, trigger } = run;
+    print(
+      json
+        ? JSON.stringify({ run: run.id, repo: repo.name, conclusion, reason, trigger })
+        : `${run.id}  ${repo.name}  ${conclusion}${reason ? `: ${reason}` : ''}  (${trigger})`,
+    );
+  } catch {
+    // The home closing under it: the run's outcome is in the store all the same.
   }
 }
