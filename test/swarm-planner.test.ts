@@ -17,7 +17,10 @@ function writePlan(plan: unknown): string {
 /** A swarm whose facets a planner agent proposes, end to end in real sandboxes. */
 describe('swarm with a planner', () => {
   let plan: unknown = null;
-  const planner = new ScriptedHarness('planner', () => ({ commands: [writePlan(plan)] }));
+  // `plan` undefined: the planner writes no plan at all.
+  const planner = new ScriptedHarness('planner', () => ({
+    commands: plan === undefined ? ['true'] : [writePlan(plan)],
+  }));
   // Each facet agent does what its prompt names: `write FILE`.
   const worker = new ScriptedHarness('scripted', (prompt) => {
     const file = /write (\S+)/.exec(prompt)?.[1] ?? 'unknown.txt';
@@ -194,4 +197,18 @@ describe('swarm with a planner', () => {
     },
     300_000,
   );
+
+  it('says how the planner run ended when it failed, and starts no facet', async () => {
+    const repo = join(state.dir, 'no-plan');
+    await makeRepo(repo, { 'app.txt': 'app\n' });
+    plan = undefined;
+
+    const result = await runSwarm(deps(), spec(repo, 'no-plan'), state.dir);
+
+    expect(result).toMatchObject({ conclusion: 'failure', facets: [] });
+    expect(result.reason).toBe(
+      'the planner run ended with failure: step facets failed: the command exited with code 1',
+    );
+    expect(await nightshiftBranches(repo)).toEqual([]);
+  }, 300_000);
 });

@@ -292,12 +292,12 @@ async function planFacets(
     return {
       runId: run.id,
       facets: null,
-      reason: `the planner run ${done.conclusion}: ${done.reason ?? ''}`.trim(),
+      reason: `the planner run ended with ${done.conclusion}${done.reason ? `: ${done.reason}` : ''}`,
     };
   }
   try {
     const facets = readPlan(await allEvents(deps.store, run.id), planner.max_facets);
-    onProgress?.(`planner proposed ${facets.length} facets: ${facets.map((f) => f.id).join(', ')}`);
+    onProgress?.(`planner proposed ${plural(facets.length, 'facet')}: ${facets.map((f) => f.id).join(', ')}`);
     return { runId: run.id, facets, reason: null };
   } catch (error) {
     return { runId: run.id, facets: null, reason: messageWithHint(error) };
