@@ -73,6 +73,17 @@ describe.each(DATABASE_KINDS)('engine on %s', (kind) => {
     expect(output.join('')).toContain('about to fail');
   });
 
+  it("puts the last line of a failed command's error output in the reason, without colours", async () => {
+    const repo = await newRepo();
+    const script = `echo noise >&2; printf '\\033[31mconfig.yml: missing key \\140name\\140\\033[0m\\n\\n' >&2; exit 2`;
+
+    const { run } = await runToEnd({ repo, script });
+
+    expect(run.reason).toBe(
+      'step script failed: the command exited with code 2: config.yml: missing key `name`',
+    );
+  });
+
   it('runs the environment setup and its variables before the script, and the test gate after', async () => {
     const repo = await newRepo({
       '.nightshift/environment.yml':

@@ -207,7 +207,7 @@ describe('swarm with a planner', () => {
 
     expect(result).toMatchObject({ conclusion: 'failure', facets: [] });
     expect(result.reason).toBe(
-      'the planner run ended with failure: step facets failed: the command exited with code 1',
+      'the planner run ended with failure: step facets failed: the command exited with code 1: the planner wrote no .nightshift/facets.json',
     );
     expect(await nightshiftBranches(repo)).toEqual([]);
   }, 300_000);

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { ExecResult } from '../../sandbox/types.ts';
 import type { StepContext, StepOutcome } from './context.ts';
 
@@ -61,7 +62,10 @@ function outcomeOf(stepId: string, timeoutMs: number | null, result: ExecResult)
     const problem = 'ran out of memory';
     return { ok: false, ...base, conclusion: 'failure', reason: `step ${stepId} ${problem}`, problem };
   }
-  const problem = `the command ${result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`}`;
+  const how =
+    result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+  const said = lastLine(result.stderr);
+  const problem = `the command ${how}${said ? `: ${said}` : ''}`;
   return { ok: false, ...base, conclusion: 'failure', reason: `step ${stepId} failed: ${problem}`, problem };
 }
 
@@ -74,4 +78,22 @@ function redactor(secrets: Record<string, string>): (text: string) => string {
   const values = Object.entries(secrets).filter(([, value]) => value.length >= 4);
   if (values.length === 0) return (text) => text;
   return (text) => values.reduce((out, [name, value]) => out.split(value).join(`[secret ${name}]`), text);
+}
+
+/** Most characters of a command's last error line that a reason repeats. */
+const SAID_MAX = 200;
+
+/**
+ * The last non-empty line of a command's error output (colours removed, at most `SAID_MAX`
+ * characters): usually what went wrong, which the reason then says, and which fleets group
+ * their failures by. Already redacted of the run's secrets.
+ */
+function lastLine(stderr: string): string {
+  const line =
+    stripVTControlCharacters(stderr)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? '';
+  return line.length > SAID_MAX ? `${line.slice(0, SAID_MAX - 1)}…` : line;
 }
