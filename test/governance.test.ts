@@ -210,6 +210,22 @@ describe('a governed run', () => {
     expect(JSON.stringify([events, audit, change])).not.toContain(SECRET);
   });
 
+  it("keeps a secret out of the run's reason when a failing step prints it as its last error line", async () => {
+    const { run } = await runToEnd(
+      { script: 'true' },
+      {
+        '.nightshift/environment.yml':
+          'secrets: [DEPLOY_TOKEN]\nsetup:\n  - \'echo "bad token: $DEPLOY_TOKEN" >&2; exit 4\'\n',
+      },
+    );
+
+    expect(run.conclusion).toBe('failure');
+    expect(run.reason).toBe(
+      'step setup failed: the command exited with code 4: bad token: [secret DEPLOY_TOKEN]',
+    );
+    expect(JSON.stringify(run)).not.toContain(SECRET);
+  });
+
   it('stops a run whose environment needs a secret the server does not have, naming it', async () => {
     const { run } = await runToEnd(
       { script: 'true' },
