@@ -26,22 +26,24 @@ describe('a swarm on a GitHub repository', () => {
     await env?.close();
   });
 
-  it('merges the facets over authenticated git and opens one pull request crediting them', async () => {
-    const { spec, errors } = parseSwarmSpec(
-      'name: two\nrepo: github:acme/sw\ngoal: Add two files\nfacets:\n  - { id: a, script: "echo a > a.txt" }\n  - { id: b, script: "echo b > b.txt" }\n',
-    );
+  /** Runs the swarm of spec `text` on the engine, whose worker executes its runs. */
+  async function swarm(text: string) {
+    const { spec, errors } = parseSwarmSpec(text);
     expect(errors).toEqual([]);
+    const deps = {
+      store: env.engine.store,
+      scm: env.engine.scm,
+      author: env.engine.config.author,
+      defaultTimeoutMs: 60_000,
+    };
+    return runSwarm(deps, spec!, env.dir);
+  }
 
-    const result = await runSwarm(
-      {
-        store: env.engine.store,
-        scm: env.engine.scm,
-        author: env.engine.config.author,
-        defaultTimeoutMs: 60_000,
-      },
-      spec!,
-      env.dir,
-    );
+  it('merges the facets over authenticated git and opens one pull request crediting them', async () => {
+    const text =
+      'name: two\nrepo: github:acme/sw\ngoal: Add two files\nfacets:\n  - { id: a, script: "echo a > a.txt" }\n  - { id: b, script: "echo b > b.txt" }\n';
+
+    const result = await swarm(text);
 
     // Before, the merge cloned https://github.com/acme/sw without credentials and failed.
     expect(result).toMatchObject({ conclusion: 'success', reason: null, branch: 'nightshift/swarm/two' });
@@ -76,32 +78,20 @@ describe('a swarm on a GitHub repository', () => {
   }, 180_000);
 
   it('resolves conflicting facets in the converge run, whose pull request becomes the one change', async () => {
-    const { spec, errors } = parseSwarmSpec(
-      [
-        'name: colors',
-        'repo: github:acme/colors',
-        'goal: Pick the colors',
-        'facets:',
-        '  - { id: red, script: "sed -i s/^color=.*/color=red/ conf.txt" }',
-        '  - { id: blue, script: "sed -i s/^color=.*/color=blue/ conf.txt" }',
-        'converge:',
-        '  harness: scripted',
-        '  gate: "grep -qx color=red+blue conf.txt"',
-      ].join('\n'),
-    );
-    expect(errors).toEqual([]);
+    const text = [
+      'name: colors',
+      'repo: github:acme/colors',
+      'goal: Pick the colors',
+      'facets:',
+      '  - { id: red, script: "sed -i s/^color=.*/color=red/ conf.txt" }',
+      '  - { id: blue, script: "sed -i s/^color=.*/color=blue/ conf.txt" }',
+      'converge:',
+      '  harness: scripted',
+      '  gate: "grep -qx color=red+blue conf.txt"',
+    ].join('\n');
     const pullsBefore = env.github.pulls.length;
 
-    const result = await runSwarm(
-      {
-        store: env.engine.store,
-        scm: env.engine.scm,
-        author: env.engine.config.author,
-        defaultTimeoutMs: 60_000,
-      },
-      spec!,
-      env.dir,
-    );
+    const result = await swarm(text);
 
     expect(result).toMatchObject({ conclusion: 'success', conflicts: ['conf.txt'] });
     const pulls = env.github.pulls.slice(pullsBefore);
