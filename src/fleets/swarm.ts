@@ -83,10 +83,11 @@ async function finished(store: Store, runId: string): Promise<Run> {
 }
 
 /**
- * Runs a swarm: one sub-run per facet (own branch, own sandbox, in parallel), then merges the
- * successful facets into an integration branch; a converge run resolves conflicts with an
- * agent step, runs the gate, and publishes; finally the change becomes one commit on the base
- * crediting every facet. Needs a worker executing runs meanwhile.
+ * Runs a swarm: one sub-run per facet (own branch, own sandbox, in parallel; no change opened
+ * for it), then merges the successful facets into an integration branch (through the SCM's
+ * `gitAccess`); a converge run resolves conflicts with an agent step, runs the gate, and
+ * publishes the swarm's one change: one commit on the base crediting every facet (a pull
+ * request on GitHub). Needs a worker executing runs meanwhile.
  *
  * Every run it starts is recorded on the swarm with its role. With a planner, the facets and
  * the converge run are also the planner's sub-runs (`run_children`, depth 1, audited as
