@@ -73,7 +73,7 @@ describe('fleets', () => {
     // GitHub not configured is not one target's problem: it would be every GitHub target's.
     const github = spec('name: gh\ntargets:\n  - repos: [svc-0, github:acme/a]\nscript: "true"\n');
     await expect(state.engine.fleets.apply(github, { cwd: dir, dryRun: true })).rejects.toThrow(
-      'github:acme/a is a GitHub repo, and GitHub is not configured',
+      'targets[0].repos[1]: github:acme/a is a GitHub repo, and GitHub is not configured',
     );
   });
 

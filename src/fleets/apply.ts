@@ -273,8 +273,14 @@ async function* resolveAhead(
       .then(
         (resolved) => ({ target, resolved }),
         (error: unknown) => {
-          if (!namesNoRepo(error)) throw error;
-          return { target, error: { error: error.message, ...(error.hint ? { hint: error.hint } : {}) } };
+          if (namesNoRepo(error))
+            return { target, error: { error: error.message, ...(error.hint ? { hint: error.hint } : {}) } };
+          // The apply stops, saying which target it was at.
+          if (!(error instanceof NightshiftError)) throw error;
+          throw new NightshiftError(error.code, `${target.source}: ${error.message}`, {
+            hint: error.hint,
+            cause: error,
+          });
         },
       );
   const ahead: Promise<Resolution>[] = [];

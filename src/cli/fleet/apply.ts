@@ -34,7 +34,7 @@ function unusableLine(target: UnusableTarget): string {
 function unusableAdvice(unusable: readonly UnusableTarget[], dryRun: boolean): string {
   const hints = [...new Set(unusable.map((target) => target.hint).filter((hint) => hint !== undefined))];
   const one = unusable.length === 1;
-  const what = `${unusable.length} target${one ? '' : 's'} named no usable repository`;
+  const what = `${plural(unusable.length, 'target')} named no usable repository`;
   const them = one ? 'it' : 'them';
   return [
     dryRun
