@@ -138,8 +138,10 @@ describe('automations and fleet commands while a server owns the home', () => {
       env,
       (s) => s.counts.queued === 0 && s.counts.running === 0 && s.counts.pending === 0,
     );
-    const list = await runCli(['fleet', 'list', '--json'], env);
     const retried = await runCli(['fleet', 'retry', 'readme', '--failed', '--json'], env);
+    // After the retry's rollout step, which records the counts of a fleet with nothing in flight.
+    const list = await runCli(['fleet', 'list', '--json'], env);
+    const listText = await runCli(['fleet', 'list'], env);
     const table = await runCli(['fleet', 'status', 'readme'], env);
     const burnDown = await runCli(['fleet', 'status', 'readme', '--series'], env);
 
@@ -153,6 +155,8 @@ describe('automations and fleet commands while a server owns the home', () => {
     expect(status.repos.map((r) => r.repo).sort()).toEqual(['api', 'web']);
     expect(status.counts.failed).toBe(0);
     expect(JSON.parse(list.stdout).map((f: { name: string }) => f.name)).toEqual(['readme']);
+    expect(JSON.parse(list.stdout)[0].counts).toMatchObject({ succeeded: 2, failed: 0 });
+    expect(listText.stdout).toMatch(/^readme +active · 2\/2 repos done\n/);
     expect(JSON.parse(retried.stdout)).toEqual({ retried: 0 });
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/\bapi\b/);

@@ -60,6 +60,10 @@ describe('the dashboard watching a real fleet in headless Chromium', () => {
     timeout: 400_000,
   }, async () => {
     const page = await dash.open('/fleets');
+    // The list shows each fleet's progress as last recorded.
+    await expect
+      .poll(() => page.getByRole('link', { name: new RegExp(FLEET) }).textContent(), { timeout: WAIT })
+      .toMatch(/\d\/4 repos done/);
     await page.getByRole('link', { name: new RegExp(FLEET) }).click();
     await page.getByRole('heading', { name: FLEET }).waitFor();
     await expect.poll(() => count(page, 'succeeded'), { timeout: RUN_WAIT * 2 }).toBe('2');

@@ -3,7 +3,7 @@ import type { ApplySummary, PlannedRepo } from '../fleets/apply.ts';
 import { parseFleetSpec, specOrThrow } from '../fleets/parse.ts';
 import type { RefreshSummary } from '../fleets/refresh.ts';
 import type { FleetStatus } from '../fleets/service.ts';
-import type { Fleet, FleetCounts, FleetRepoRow, FleetRepoState } from '../fleets/store.ts';
+import type { Fleet, FleetCounts, FleetListed, FleetRepoRow, FleetRepoState } from '../fleets/store.ts';
 import { call, type Endpoint } from './http.ts';
 
 /** What applying a spec needs besides the spec: where its relative paths start, and who asks. */
@@ -19,7 +19,7 @@ export interface FleetApplyInput {
 
 /** What `nightshift fleet` needs, in this process or over the API (`/api/fleets`). */
 export interface FleetsClient {
-  list(): Promise<Fleet[]>;
+  list(): Promise<FleetListed[]>;
   status(name: string): Promise<FleetStatus>;
   /** The repo table, page by page. */
   repos(name: string, state?: FleetRepoState): AsyncIterable<FleetRepoRow>;
@@ -62,7 +62,7 @@ export function embeddedFleets(engine: Engine): FleetsClient {
 export function remoteFleets(endpoint: Endpoint): FleetsClient {
   return {
     async list() {
-      return (await call<{ fleets: Fleet[] }>(endpoint, 'GET', '/api/fleets')).fleets;
+      return (await call<{ fleets: FleetListed[] }>(endpoint, 'GET', '/api/fleets')).fleets;
     },
     status: (name) => call<FleetStatus>(endpoint, 'GET', path(name)),
     async *repos(name, state) {

@@ -95,6 +95,9 @@ export const STATE_SQL = `CASE WHEN r.id IS NULL THEN 'pending'
   WHEN r.conclusion = 'cancelled' THEN 'cancelled'
   ELSE 'failed' END`;
 
+/** A fleet as lists show it: with its counts as last recorded (null before the first). */
+export type FleetListed = Fleet & { counts: FleetCounts | null };
+
 interface FleetRow {
   name: string;
   spec: FleetSpec;
@@ -138,9 +141,17 @@ export function fleetQueries(db: Queryable) {
       return toFleet(rows[0]);
     },
 
-    async list(): Promise<Fleet[]> {
-      const rows = await db.query<FleetRow>('SELECT * FROM fleets ORDER BY name');
-      return rows.map(toFleet);
+    /**
+     * Every fleet, with its counts as last recorded (the burn-down's last point: at most a
+     * second old while runs are in flight, exact once they are done; null before the first).
+     */
+    async list(): Promise<FleetListed[]> {
+      const rows = await db.query<FleetRow & { counts: FleetCounts | null }>(
+        `SELECT f.*, c.counts FROM fleets f
+         LEFT JOIN LATERAL (SELECT counts FROM fleet_counts WHERE fleet = f.name ORDER BY at DESC LIMIT 1) c ON true
+         ORDER BY f.name`,
+      );
+      return rows.map((row) => ({ ...toFleet(row), counts: row.counts }));
     },
 
     async setState(name: string, state: FleetState, reason: string | null): Promise<void> {

@@ -16,7 +16,7 @@ import type { FleetStatus as ServerFleetStatus } from '../../src/fleets/service.
 import type {
   FleetQueries,
   FleetRepoState,
-  Fleet as ServerFleet,
+  FleetListed as ServerFleetListed,
   FleetRepoRow as ServerFleetRepoRow,
 } from '../../src/fleets/store.ts';
 import type { Insights as ServerInsights } from '../../src/server/insights.ts';
@@ -87,7 +87,8 @@ export const FLEET_REPO_STATES = [
 const everyState: Exclude<FleetRepoState, (typeof FLEET_REPO_STATES)[number]> extends never ? true : never =
   true;
 void everyState;
-export type Fleet = Wire<ServerFleet>;
+/** A fleet of `GET /api/fleets`: with its counts as last recorded. */
+export type FleetListed = Wire<ServerFleetListed>;
 export type FleetStatus = Wire<ServerFleetStatus>;
 export type FleetRepoRow = Wire<ServerFleetRepoRow>;
 /** Failed runs (`failures`) or changes not opened yet (`openFailures`), grouped by message. */

@@ -4,7 +4,7 @@ import { currentUser } from '../../engine/index.ts';
 import { FLEET_REPO_STATES, type FleetRepoState } from '../../fleets/store.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { applyCommand } from '../fleet/apply.ts';
-import { burnDown, repoLine, statusSummary } from '../fleet/render.ts';
+import { burnDown, fleetLine, repoLine, statusSummary } from '../fleet/render.ts';
 import type { FleetsClient } from '../fleets-client.ts';
 import { print, printJson } from '../output.ts';
 
@@ -102,9 +102,7 @@ export function registerFleet(program: Command): void {
       await withFleets(command, false, async (client, json) => {
         const fleets = await client.list();
         if (json) printJson(fleets);
-        else
-          for (const f of fleets)
-            print(`${f.name.padEnd(24)} ${f.state}${f.stateReason ? ` (${f.stateReason})` : ''}`);
+        else for (const f of fleets) print(fleetLine(f));
       });
     });
   fleet

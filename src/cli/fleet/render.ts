@@ -1,7 +1,7 @@
 import pc from 'picocolors';
 import { plural } from '../../core/plural.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
-import type { FailureGroup, FleetCounts, FleetRepoRow } from '../../fleets/store.ts';
+import type { FailureGroup, FleetCounts, FleetListed, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
 
 /** `done/total` bar with counts per state and an ETA from the pace so far (the state instead, when not active). */
@@ -39,6 +39,18 @@ const STATE_COLOUR: Record<string, (text: string) => string> = {
 
 /** How a state reads in the summary. */
 const STATE_LABEL: Record<string, string> = { waiting: 'waiting for rollout' };
+
+/** One fleet of `nightshift fleet list`: name, state (and why), and its progress as last recorded. */
+export function fleetLine(fleet: FleetListed): string {
+  const state = `${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''}`;
+  if (!fleet.counts) return `${fleet.name.padEnd(24)} ${state}`;
+  const c = fleet.counts;
+  const total = Object.values(c).reduce((sum, n) => sum + n, 0);
+  const done = total - c.pending - c.queued - c.running;
+  const failed = c.failed > 0 ? ` · ${pc.red(`${c.failed} failed`)}` : '';
+  const waiting = c.waiting > 0 ? ` · ${c.waiting} waiting for rollout` : '';
+  return `${fleet.name.padEnd(24)} ${state} · ${done}/${plural(total, 'repo')} done${failed}${waiting}`;
+}
 
 /** The summary of `nightshift fleet status`: state, counts per state, failures grouped by message. */
 export function statusSummary(status: FleetStatus): string {

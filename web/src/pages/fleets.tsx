@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
+import { plural } from '../../../src/core/plural.ts';
 import { api } from '../api.ts';
 import { COLORS, LineChart } from '../charts.tsx';
 import {
   FLEET_REPO_STATES,
-  type Fleet,
+  type FleetListed,
   type FleetRepoRow,
   type FleetSeriesPoint,
   type FleetStatus,
@@ -15,7 +16,7 @@ const base = (name: string) => `/api/fleets/${encodeURIComponent(name)}`;
 
 /** Fleets and their progress (API of branch feat/fleets: GET /api/fleets). */
 export function FleetsPage() {
-  const fleets = useLoad((signal) => api<{ fleets: Fleet[] }>('/api/fleets', { signal }), [], 5000);
+  const fleets = useLoad((signal) => api<{ fleets: FleetListed[] }>('/api/fleets', { signal }), [], 5000);
   return (
     <section>
       <h1>Fleets</h1>
@@ -37,6 +38,7 @@ export function FleetsPage() {
                   <Badge value={f.state} /> <strong>{f.name}</strong>
                 </span>
                 {f.stateReason && <span class="muted small">{f.stateReason}</span>}
+                {f.counts && <span class="muted small">{progressText(f.counts)}</span>}
               </Link>
             </li>
           ))}
@@ -44,6 +46,13 @@ export function FleetsPage() {
       )}
     </section>
   );
+}
+
+/** `3/4 repos done · 1 failed`: a fleet's progress in a line. */
+function progressText(counts: FleetStatus['counts']): string {
+  const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  const done = total - counts.pending - counts.queued - counts.running;
+  return `${done}/${plural(total, 'repo')} done${counts.failed > 0 ? ` · ${counts.failed} failed` : ''}`;
 }
 
 /** One fleet: counts per state, burn-down, repos with filters, failures by message, actions. */
