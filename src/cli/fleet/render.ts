@@ -1,5 +1,6 @@
 import pc from 'picocolors';
 import { plural } from '../../core/plural.ts';
+import { fleetProgress } from '../../fleets/progress.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FailureGroup, FleetCounts, FleetListed, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
@@ -11,8 +12,8 @@ export function progressLine(
   doneAtStart: number,
   width = 24,
 ): string {
-  const { counts, total } = status;
-  const done = counts.succeeded + counts.waiting + counts.no_changes + counts.failed + counts.cancelled;
+  const { counts } = status;
+  const { done, total } = fleetProgress(counts);
   const filled = total === 0 ? width : Math.round((done / total) * width);
   const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
   const elapsed = Date.now() - startedMs;
@@ -45,8 +46,7 @@ export function fleetLine(fleet: FleetListed): string {
   const state = `${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''}`;
   if (!fleet.counts) return `${fleet.name.padEnd(24)} ${state}`;
   const c = fleet.counts;
-  const total = Object.values(c).reduce((sum, n) => sum + n, 0);
-  const done = total - c.pending - c.queued - c.running;
+  const { done, total } = fleetProgress(c);
   const failed = c.failed > 0 ? ` · ${pc.red(`${c.failed} failed`)}` : '';
   const waiting = c.waiting > 0 ? ` · ${c.waiting} waiting for rollout` : '';
   return `${fleet.name.padEnd(24)} ${state} · ${done}/${plural(total, 'repo')} done${failed}${waiting}`;
@@ -105,8 +105,7 @@ export function burnDown(series: readonly { at: Date | string; counts: FleetCoun
   const start = new Date(series[0]!.at).getTime();
   return rows
     .map(({ at, counts }) => {
-      const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-      const done = total - counts.pending - counts.queued - counts.running;
+      const { done, total } = fleetProgress(counts);
       const filled = total === 0 ? 0 : Math.round((done / total) * width);
       const since = `+${duration(new Date(at).getTime() - start)}`;
       return `  ${since.padStart(9)}  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} done · ${counts.running} running · ${counts.queued + counts.pending} queued · ${counts.failed} failed`;

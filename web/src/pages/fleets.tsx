@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { plural } from '../../../src/core/plural.ts';
+import { fleetProgress } from '../../../src/fleets/progress.ts';
 import { api } from '../api.ts';
 import { COLORS, LineChart } from '../charts.tsx';
 import {
@@ -50,8 +51,7 @@ export function FleetsPage() {
 
 /** `3/4 repos done · 1 failed`: a fleet's progress in a line. */
 function progressText(counts: FleetStatus['counts']): string {
-  const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-  const done = total - counts.pending - counts.queued - counts.running;
+  const { done, total } = fleetProgress(counts);
   return `${done}/${plural(total, 'repo')} done${counts.failed > 0 ? ` · ${counts.failed} failed` : ''}`;
 }
 
@@ -91,8 +91,7 @@ export function FleetPage(props: { name: string }) {
   if (status.data === null)
     return status.error ? <ErrorBox error={status.error} what="Fleets" /> : <Loading what="the fleet" />;
   const s = status.data;
-  const done =
-    s.counts.succeeded + s.counts.waiting + s.counts.no_changes + s.counts.failed + s.counts.cancelled;
+  const { done } = fleetProgress(s.counts);
   const rows = (repos.data?.repos ?? []).filter(
     (r) => !text || r.repo.toLowerCase().includes(text.toLowerCase()),
   );
