@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Store } from '../../store/index.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { print } from '../output.ts';
 
@@ -22,8 +23,9 @@ export function registerWorker(program: Command): void {
       if (!global.json) print('worker started; Ctrl-C stops it (unfinished runs resume next time)');
       // A line for every run this worker finishes (a JSON object a line with --json): its progress.
       const printing = new Set<Promise<void>>();
-      const off = client.engine?.store.on('completed', (runId) => {
-        const line = reportRun(client, runId, global.json ?? false);
+      const store = client.engine?.store;
+      const off = store?.on('completed', (runId) => {
+        const line = reportRun(store, runId, global.json ?? false);
         printing.add(line);
         void line.finally(() => printing.delete(line));
       });
@@ -47,10 +49,14 @@ async function waitIdle(client: Awaited<ReturnType<typeof openClient>>): Promise
   }
 }
 
-/** Prints how a finished run ended: `RUN  REPO  CONCLUSION[: REASON]  (TRIGGER)`, or that as one JSON line. */
-async function reportRun(client: Awaited<ReturnType<typeof openClient>>, runId: string, json: boolean) {
+/**
+ * Prints how a finished run ended: `RUN  REPO  CONCLUSION[: REASON]  (TRIGGER)`, or that as one
+ * JSON line. Two lookups, not the run's whole details: it runs once per run a fleet finishes.
+ */
+async function reportRun(store: Store, runId: string, json: boolean) {
   try {
-    const { run, repo } = await client.run(runId);
+    const run = await store.getRun(runId);
+    const repo = await store.repos.get(run.repoId);
     const { conclusion, reason, trigger } = run;
     print(
       json

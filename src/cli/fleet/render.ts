@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import { plural } from '../../core/plural.ts';
-import { fleetProgress } from '../../fleets/progress.ts';
+import { fleetProgress, progressText } from '../../fleets/progress.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FailureGroup, FleetCounts, FleetListed, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
@@ -44,12 +44,7 @@ const STATE_LABEL: Record<string, string> = { waiting: 'waiting for rollout' };
 /** One fleet of `nightshift fleet list`: name, state (and why), and its progress as last recorded. */
 export function fleetLine(fleet: FleetListed): string {
   const state = `${fleet.state}${fleet.stateReason ? ` (${fleet.stateReason})` : ''}`;
-  if (!fleet.counts) return `${fleet.name.padEnd(24)} ${state}`;
-  const c = fleet.counts;
-  const { done, total } = fleetProgress(c);
-  const failed = c.failed > 0 ? ` · ${pc.red(`${c.failed} failed`)}` : '';
-  const waiting = c.waiting > 0 ? ` · ${c.waiting} waiting for rollout` : '';
-  return `${fleet.name.padEnd(24)} ${state} · ${done}/${plural(total, 'repo')} done${failed}${waiting}`;
+  return `${fleet.name.padEnd(24)} ${state}${fleet.counts ? ` · ${progressText(fleet.counts)}` : ''}`;
 }
 
 /** The summary of `nightshift fleet status`: state, counts per state, failures grouped by message. */

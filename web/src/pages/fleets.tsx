@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
-import { plural } from '../../../src/core/plural.ts';
-import { fleetProgress } from '../../../src/fleets/progress.ts';
+import { fleetProgress, progressText } from '../../../src/fleets/progress.ts';
 import { api } from '../api.ts';
 import { COLORS, LineChart } from '../charts.tsx';
 import {
@@ -47,12 +46,6 @@ export function FleetsPage() {
       )}
     </section>
   );
-}
-
-/** `3/4 repos done · 1 failed`: a fleet's progress in a line. */
-function progressText(counts: FleetStatus['counts']): string {
-  const { done, total } = fleetProgress(counts);
-  return `${done}/${plural(total, 'repo')} done${counts.failed > 0 ? ` · ${counts.failed} failed` : ''}`;
 }
 
 /** One fleet: counts per state, burn-down, repos with filters, failures by message, actions. */
