@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectCgroupHost } from '../src/sandbox/local/cgroups.ts';
 import { finished, runCli, spawnCli, waitForOutput } from './support/cli.ts';
 import { makeRepo, nightshiftBranches, processesWith } from './support/repos.ts';
 
@@ -57,6 +58,7 @@ describe('an engine killed with SIGKILL mid-run', () => {
     first.kill('SIGKILL');
     const killed = await firstDone;
     await waitUntil(() => processesWith(marker).length === 0, 5_000);
+    const leftBehind = await cgroupsMadeBy(first.pid!);
 
     const second = await runCli(['worker', '--until-idle'], env);
     const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as {
@@ -98,8 +100,19 @@ describe('an engine killed with SIGKILL mid-run', () => {
     const branches = await nightshiftBranches(repo);
     expect(branches).toHaveLength(3);
     expect(new Set(branches).size).toBe(3);
+    // The killed engine's sandbox cgroups are removed by the next one (where there are cgroups).
+    if ((await detectCgroupHost()).kind !== 'rlimit') expect(leftBehind.length).toBeGreaterThanOrEqual(2);
+    expect(await cgroupsMadeBy(first.pid!)).toEqual([]);
   });
 });
+
+/** The sandbox cgroups (every hierarchy) that the process `pid` made. */
+async function cgroupsMadeBy(pid: number): Promise<string[]> {
+  const host = await detectCgroupHost();
+  if (host.kind === 'rlimit') return [];
+  const roots = host.kind === 'cgroup-v2' ? [host.root] : [host.memory, host.pids];
+  return roots.flatMap((root) => readdirSync(root).filter((name) => name.includes(`.${pid}-`)));
+}
 
 async function waitUntil(check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,20 +1,12 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { NightshiftError } from '../core/errors.ts';
+import { startTimeOf } from '../process/index.ts';
 
 export interface LockOwner {
   pid: number;
   /** Kernel start time of the process (field 22 of /proc/PID/stat), so a reused pid is not mistaken for the owner. */
   startTime: string;
   command: string;
-}
-
-function startTimeOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 /** The live process holding the lock at `path`, or null when it is free or stale. */

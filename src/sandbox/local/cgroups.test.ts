@@ -1,8 +1,20 @@
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectCgroupHost, parseCgroupMounts, parseOwnCgroups } from './cgroups.ts';
+import { startTimeOf } from '../../process/index.ts';
+import {
+  type CgroupHost,
+  createExecCgroup,
+  createSandboxCgroup,
+  detectCgroupHost,
+  parseCgroupMounts,
+  parseOwnCgroups,
+  removeCgroup,
+  sandboxCgroupName,
+  sweepOrphanCgroups,
+} from './cgroups.ts';
 import { LocalSandboxProvider, type SandboxLogger } from './index.ts';
 import type { LocalSandbox } from './sandbox.ts';
 
@@ -76,10 +88,45 @@ describe('sandbox cgroups', () => {
     expect(sandbox.limitsEnforcement).toBe(host.kind);
     expect(result.stdout).not.toBe('');
     if (host.kind === 'cgroup-v1') {
-      await expect(access(join(host.pids, sandbox.id))).rejects.toThrow(/ENOENT/);
-      await expect(access(join(host.memory, sandbox.id))).rejects.toThrow(/ENOENT/);
+      const made = async (root: string) =>
+        (await readdir(root)).filter((name) => name.startsWith(sandbox.id));
+      expect([...(await made(host.pids)), ...(await made(host.memory))]).toEqual([]);
     }
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    'removes the cgroups of sandboxes whose process died, killing what is left in them, and no other',
+    async () => {
+      const host = (await detectCgroupHost()) as Exclude<CgroupHost, { kind: 'rlimit' }>;
+      // A process that has exited: its pid and start time name nothing that runs.
+      const gone = spawn('sleep', ['60']);
+      const goneStart = await waitFor(() => startTimeOf(gone.pid!));
+      gone.kill('SIGKILL');
+      await new Promise((resolve) => gone.once('exit', resolve));
+      const orphan = await createSandboxCgroup(host, `sbx_sweep01orphan.${gone.pid}-${goneStart}`, {
+        pids: 10,
+      });
+      const live = await createSandboxCgroup(host, sandboxCgroupName('sbx_sweep02live'), {});
+      const foreign = await createSandboxCgroup(host, 'sbx_sweep03foreign', {});
+      // A process left running in the dead sandbox's exec cgroup.
+      const left = spawn('sleep', ['600'], { stdio: 'ignore' });
+      const leftExit = new Promise((resolve) => left.once('exit', (_code, signal) => resolve(signal)));
+      for (const dir of await createExecCgroup(orphan, 'exec-1')) {
+        await writeFile(join(dir, 'cgroup.procs'), String(left.pid));
+      }
+      try {
+        const swept = await sweepOrphanCgroups(host);
+
+        expect(swept).toBe(1);
+        expect(await leftExit).toBe('SIGKILL');
+        for (const dir of orphan.dirs) await expect(access(dir)).rejects.toThrow(/ENOENT/);
+        for (const dir of [...live.dirs, ...foreign.dirs]) await access(dir);
+      } finally {
+        left.kill('SIGKILL');
+        for (const dir of [...orphan.dirs, ...live.dirs, ...foreign.dirs]) await removeCgroup(dir);
+      }
+    },
+  );
 
   it('falls back to rlimits when cgroups are off, says so once, and still caps memory', async () => {
     const warnings: string[] = [];
@@ -104,3 +151,12 @@ describe('sandbox cgroups', () => {
     ]);
   });
 });
+
+async function waitFor<T>(read: () => T | null): Promise<T> {
+  for (let tries = 0; tries < 200; tries++) {
+    const value = read();
+    if (value !== null) return value;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('not ready in time');
+}

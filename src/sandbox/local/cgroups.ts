@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive, startTimeOf } from '../../process/index.ts';
 import type { SandboxLimits } from '../types.ts';
 
 /** How the kernel enforces a sandbox's limits: a cgroup per sandbox, or per-process rlimits as a fallback. */
@@ -162,6 +163,45 @@ export interface SandboxCgroup {
   dirs: string[];
   /** False when `limits.cpu` was asked for but no cpu controller is available. */
   cpuLimited: boolean;
+}
+
+/**
+ * The name of sandbox `id`'s cgroup: the id, then the pid and start time of the process making
+ * it, so that a later process can tell the cgroups of one that died (see `sweepOrphanCgroups`).
+ */
+export function sandboxCgroupName(id: string): string {
+  return `${id}.${process.pid}-${startTimeOf(process.pid) ?? 0}`;
+}
+
+const OWNED_NAME = /^sbx_[0-9a-z]+\.(\d+)-(\d+)$/;
+
+/**
+ * Kills whatever is left in, and removes, the sandbox cgroups made by processes that are gone
+ * (an engine killed before it destroyed its sandboxes); the cgroups of live processes, and
+ * names it did not make, are left alone. Returns how many sandboxes' cgroups it removed.
+ */
+export async function sweepOrphanCgroups(host: Exclude<CgroupHost, { kind: 'rlimit' }>): Promise<number> {
+  const roots =
+    host.kind === 'cgroup-v2' ? [host.root] : [host.memory, host.pids, ...(host.cpu ? [host.cpu] : [])];
+  const swept = new Set<string>();
+  for (const root of roots) {
+    let names: string[];
+    try {
+      names = await readdir(root);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const owner = OWNED_NAME.exec(name);
+      if (!owner || processAlive(Number(owner[1]), owner[2]!)) continue;
+      await killCgroup(host.kind, join(root, name));
+      try {
+        await removeCgroup(join(root, name));
+        swept.add(name);
+      } catch {}
+    }
+  }
+  return swept.size;
 }
 
 /** The CFS period the cpu limit uses (100 ms, the kernel default). */

@@ -10,6 +10,8 @@ import {
   detectCgroupHost,
   type LimitsEnforcement,
   removeCgroup,
+  sandboxCgroupName,
+  sweepOrphanCgroups,
 } from './cgroups.ts';
 import { EtcTemplate, etcTemplateDir } from './etc-template.ts';
 import { deniedFiles, EXEC_PLACES } from './executables.ts';
@@ -133,11 +135,20 @@ export class LocalSandboxProvider implements SandboxProvider {
     return (await this.detectCgroups()).kind;
   }
 
+  /** Where sandbox cgroups go; found once, when the cgroups left by dead processes are also removed. */
   private detectCgroups(): Promise<CgroupHost> {
     this.cgroupHost ??=
       this.options.cgroups === 'off'
         ? Promise.resolve({ kind: 'rlimit', reason: 'cgroups are turned off in the provider options' })
-        : detectCgroupHost();
+        : detectCgroupHost().then(async (host) => {
+            const swept = host.kind === 'rlimit' ? 0 : await sweepOrphanCgroups(host);
+            if (swept > 0)
+              this.log.warn(
+                { sandboxes: swept },
+                'removed the cgroups of sandboxes left by processes that stopped',
+              );
+            return host;
+          });
     return this.cgroupHost;
   }
 
@@ -221,7 +232,8 @@ export class LocalSandboxProvider implements SandboxProvider {
         'sandbox limits fall back to rlimits: memory is capped per process (address space), processes per user',
       );
     }
-    const cgroup = host.kind === 'rlimit' ? undefined : await createSandboxCgroup(host, id, limits);
+    const cgroup =
+      host.kind === 'rlimit' ? undefined : await createSandboxCgroup(host, sandboxCgroupName(id), limits);
     if (limits.cpu !== undefined && !cgroup?.cpuLimited && !this.warnedCpu) {
       this.warnedCpu = true;
       this.log.warn({ cpu: limits.cpu }, 'sandbox cpu limit not enforced: no writable cgroup cpu controller');
