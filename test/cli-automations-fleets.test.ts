@@ -3,7 +3,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, runCli, spawnCli, waitForOutput } from './support/cli.ts';
-import { makeRepo, tempDir } from './support/repos.ts';
+import {
+  commitAll,
+  makeRepo,
+  nightshiftBranches,
+  processesWith,
+  tempDir,
+  writeFiles,
+} from './support/repos.ts';
 
 /** Polls a CLI command until `check` accepts its JSON output (the server executes runs meanwhile). */
 async function untilJson<T>(args: string[], env: Record<string, string>, check: (value: T) => boolean) {
@@ -257,4 +264,68 @@ describe('automations and fleet commands with no server (the engine in the comma
       await cleanup();
     }
   }, 180_000);
+
+  it('retries the failed repos and follows them; Ctrl-C leaves a fleet for the next worker', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await makeRepo(join(dir, 'repos', 'api'), { 'ok.txt': 'ok\n' });
+      const web = join(dir, 'repos', 'web');
+      await makeRepo(web, { 'README.md': '# web\n' });
+      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
+      const spec = join(dir, 'fleet.yml');
+      await writeFile(
+        spec,
+        'name: ok\ntargets:\n  - glob: repos/*\nscript: "test -f ok.txt && date > stamp"\n',
+      );
+
+      const applied = await runCli(['fleet', 'apply', spec], env);
+      await writeFiles(web, { 'ok.txt': 'ok\n' });
+      await commitAll(web, 'add ok.txt');
+      const retried = await runCli(['fleet', 'retry', 'ok', '--failed'], env);
+      const again = await runCli(['fleet', 'retry', 'ok', '--failed', '--json'], env);
+
+      expect(applied.code, applied.stderr).toBe(10);
+      expect(applied.stdout).toMatch(/succeeded 1 · failed 1/);
+      expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+      expect(retried.stdout).toContain('fleet ok: 1 failed repo queued again\n');
+      expect(retried.stdout).toMatch(/2\/2 done · 0 running · 0 queued · 0 failed\n/);
+      expect(retried.stdout).toMatch(/succeeded 2\n/);
+      expect(JSON.parse(again.stdout)).toEqual({ retried: 0 });
+
+      // Ctrl-C while the fleet runs: its runs stop here and the next `fleet apply` finishes them.
+      const marker = `fleet-interrupt-${Date.now()}`;
+      const slow = join(dir, 'slow.yml');
+      await writeFile(
+        slow,
+        `name: slow\ntargets:\n  - glob: repos/*\nscript: "sleep 3 && date > slow # ${marker}"\n`,
+      );
+      const following = spawnCli(['fleet', 'apply', slow], env);
+      const left = finished(following);
+      await waitForOutput(following, /2 running/);
+      await waitFor(() => processesWith(marker).length > 0);
+      following.kill('SIGINT');
+      const interrupted = await left;
+      const running = processesWith(marker);
+      const resumed = await runCli(['fleet', 'apply', slow], env);
+
+      expect(interrupted.code, interrupted.stderr).toBe(130);
+      expect(interrupted.stdout).toContain(
+        'stopped: the runs of fleet slow that did not finish wait for the next worker (`nightshift worker`, or `nightshift fleet apply` again)\n',
+      );
+      expect(running).toEqual([]);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toMatch(/succeeded 2\n/);
+      expect(await nightshiftBranches(web)).toEqual(['nightshift/fleet/ok', 'nightshift/fleet/slow']);
+    } finally {
+      await cleanup();
+    }
+  }, 180_000);
 });
+
+async function waitFor(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
+import { plural } from '../../core/plural.ts';
 import { currentUser } from '../../engine/index.ts';
 import { FLEET_REPO_STATES, type FleetRepoState } from '../../fleets/store.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
-import { applyCommand } from '../fleet/apply.ts';
+import { applyCommand, type Executor, followAndReport } from '../fleet/apply.ts';
 import { burnDown, fleetLine, repoLine, statusSummary } from '../fleet/render.ts';
 import type { FleetsClient } from '../fleets-client.ts';
 import { print, printJson } from '../output.ts';
 
 const HELP = `
 Exit codes: 0 every repo succeeded (or had nothing to change), 10 some repo failed or the fleet
-was paused (stop_when), 2 bad spec or unknown fleet. See docs/fleets.md.`;
+was paused (stop_when), 2 bad spec or unknown fleet, 130 Ctrl-C stopped following it. See
+docs/fleets.md.`;
 
 /**
  * Opens Nightshift for a fleet command (the engine here, or the API of the process or server
@@ -19,12 +21,12 @@ was paused (stop_when), 2 bad spec or unknown fleet. See docs/fleets.md.`;
 async function withFleets<T>(
   command: Command,
   worker: boolean,
-  fn: (fleets: FleetsClient, json: boolean) => Promise<T>,
+  fn: (fleets: FleetsClient, json: boolean, executor: Executor) => Promise<T>,
 ): Promise<T> {
   const global = command.optsWithGlobals<GlobalOptions>();
   const client = await openClient(global, { worker, command: `nightshift fleet ${command.name()}` });
   try {
-    return await fn(client.fleets, global.json ?? false);
+    return await fn(client.fleets, global.json ?? false, client.mode);
   } finally {
     await client.close();
   }
@@ -44,8 +46,11 @@ export function registerFleet(program: Command): void {
     .option('--dry-run', 'show which repos would run, and what, without queuing anything')
     .option('--detach', 'queue the runs and return; `nightshift worker` executes them')
     .action(async (file: string, options: { dryRun?: boolean; detach?: boolean }, command: Command) => {
-      process.exitCode = await withFleets(command, !options.dryRun && !options.detach, (fleets, json) =>
-        applyCommand(fleets, file, { ...options, json, author: currentUser() }),
+      process.exitCode = await withFleets(
+        command,
+        !options.dryRun && !options.detach,
+        (fleets, json, executor) =>
+          applyCommand(fleets, file, { ...options, json, executor, author: currentUser() }),
       );
     });
   fleet
@@ -107,39 +112,61 @@ export function registerFleet(program: Command): void {
     });
   fleet
     .command('retry')
-    .description('queue a new run for every failed repo (same inputs, same branch)')
+    .description('queue a new run for every failed repo (same inputs, same branch) and execute them')
     .argument('<name>', 'fleet name')
     .requiredOption('--failed', 'retry the failed repos (the only kind of retry)')
-    .action(async (name: string, _options, command: Command) => {
-      await withFleets(command, false, async (fleets, json) => {
+    .option('--detach', 'queue them and return; `nightshift worker` executes them')
+    .action(async (name: string, options: { detach?: boolean }, command: Command) => {
+      process.exitCode = await withFleets(command, !options.detach, async (fleets, json, executor) => {
         const result = await fleets.retry(name, currentUser());
-        if (json) printJson(result);
-        else print(`fleet ${name}: ${result.retried} failed repos queued again`);
+        const runBy = options.detach && result.retried > 0 ? '; `nightshift worker` runs them' : '';
+        const what = `fleet ${name}: ${plural(result.retried, 'failed repo')} queued again${runBy}`;
+        if (result.retried === 0 || options.detach) return said(result, json, what);
+        if (!json) print(what);
+        return followAndReport(fleets, name, result, { json, executor });
       });
     });
-  for (const [verb, description] of [
-    ['pause', 'stop starting runs (running ones finish); `resume` continues'],
-    ['resume', 'start runs again after a pause (or a stop_when)'],
-    ['cancel', 'cancel every run of the fleet that has not finished'],
-  ] as const) {
-    fleet
-      .command(verb)
-      .description(description)
-      .argument('<name>', 'fleet name')
-      .action(async (name: string, _options, command: Command) => {
-        await withFleets(command, false, async (fleets, json) => {
-          const result =
-            verb === 'pause'
-              ? await fleets.pause(name, `paused by ${currentUser()}`)
-              : verb === 'resume'
-                ? await fleets.resume(name)
-                : await fleets.cancel(name, currentUser());
-          if (json) printJson(result);
-          else
-            print(
-              `fleet ${name}: ${result.fleet.state}${'cancelled' in result ? ` (${result.cancelled} runs cancelled)` : ''}`,
-            );
-        });
+  fleet
+    .command('resume')
+    .description('start runs again after a pause (or a stop_when), and execute them')
+    .argument('<name>', 'fleet name')
+    .option('--detach', 'resume it and return; `nightshift worker` executes its runs')
+    .action(async (name: string, options: { detach?: boolean }, command: Command) => {
+      process.exitCode = await withFleets(command, !options.detach, async (fleets, json, executor) => {
+        const result = await fleets.resume(name);
+        const what = `fleet ${name}: ${result.fleet.state}`;
+        if (options.detach) return said(result, json, what);
+        if (!json) print(what);
+        return followAndReport(fleets, name, result, { json, executor });
       });
-  }
+    });
+  fleet
+    .command('pause')
+    .description('stop starting runs (running ones finish); `resume` continues')
+    .argument('<name>', 'fleet name')
+    .action(async (name: string, _options, command: Command) => {
+      await withFleets(command, false, async (fleets, json) => {
+        const result = await fleets.pause(name, `paused by ${currentUser()}`);
+        if (json) printJson(result);
+        else print(`fleet ${name}: ${result.fleet.state}`);
+      });
+    });
+  fleet
+    .command('cancel')
+    .description('cancel every run of the fleet that has not finished')
+    .argument('<name>', 'fleet name')
+    .action(async (name: string, _options, command: Command) => {
+      await withFleets(command, false, async (fleets, json) => {
+        const result = await fleets.cancel(name, currentUser());
+        if (json) printJson(result);
+        else print(`fleet ${name}: ${result.fleet.state} (${plural(result.cancelled, 'run')} cancelled)`);
+      });
+    });
+}
+
+/** Prints a command's result (`--json`) or what it did; exit code 0. */
+function said(result: object, json: boolean, what: string): number {
+  if (json) printJson(result);
+  else print(what);
+  return 0;
 }

@@ -9,11 +9,15 @@ import { print, printJson } from '../output.ts';
 import { progressLine, statusSummary } from './render.ts';
 import { readSpec } from './spec.ts';
 
+/** Where a fleet's runs execute while a command follows it: this process's engine, or the home's owner (or a server). */
+export type Executor = 'embedded' | 'remote';
+
 export interface ApplyCliOptions {
   dryRun?: boolean;
   detach?: boolean;
   json: boolean;
   author: string;
+  executor: Executor;
 }
 
 const ACTION_COLOUR = { create: pc.green, update: pc.yellow, unchanged: pc.dim };
@@ -44,28 +48,85 @@ function unusableAdvice(unusable: readonly UnusableTarget[], dryRun: boolean): s
   ].join('\n');
 }
 
-/** Waits until no repo is queued or running (or the fleet stopped), drawing a progress line on a TTY. */
-async function follow(fleets: FleetsClient, name: string, json: boolean): Promise<FleetStatus> {
+/** How a fleet was followed: its status at the end, and whether Ctrl-C ended the following first. */
+interface Followed {
+  status: FleetStatus;
+  interrupted: boolean;
+}
+
+/**
+ * Waits until no repo is queued or running (or the fleet stopped), drawing a progress line on a
+ * TTY. Ctrl-C ends the wait (a second one exits at once); the caller says what becomes of the runs.
+ */
+async function follow(fleets: FleetsClient, name: string, json: boolean): Promise<Followed> {
   const started = Date.now();
   const tty = process.stdout.isTTY && !json;
-  let status = await fleets.status(name);
-  const doneAtStart = status.total - status.counts.queued - status.counts.running - status.counts.pending;
-  let lastPrinted = '';
-  for (;;) {
-    const line = progressLine(status, started, doneAtStart);
-    if (tty) process.stdout.write(`\r${line}\u001b[K`);
-    else if (!json && line.split(' · ETA')[0] !== lastPrinted) {
-      // Without a terminal, one line whenever the counts change (logs stay readable).
-      print(line);
-      lastPrinted = line.split(' · ETA')[0]!;
+  let interrupted = false;
+  let wake = () => {};
+  const onInterrupt = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    wake();
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    let status = await fleets.status(name);
+    const doneAtStart = status.total - status.counts.queued - status.counts.running - status.counts.pending;
+    let lastPrinted = '';
+    for (;;) {
+      const line = progressLine(status, started, doneAtStart);
+      if (tty) process.stdout.write(`\r${line}\u001b[K`);
+      else if (!json && line.split(' · ETA')[0] !== lastPrinted) {
+        // Without a terminal, one line whenever the counts change (logs stay readable).
+        print(line);
+        lastPrinted = line.split(' · ETA')[0]!;
+      }
+      const { queued, running } = status.counts;
+      if (interrupted || (running === 0 && (queued === 0 || status.fleet.state !== 'active'))) break;
+      await Promise.race([sleep(tty ? 250 : 1000), new Promise<void>((resolve) => (wake = resolve))]);
+      if (!interrupted) status = await fleets.status(name);
     }
-    const { queued, running } = status.counts;
-    if (running === 0 && (queued === 0 || status.fleet.state !== 'active')) break;
-    await sleep(tty ? 250 : 1000);
-    status = await fleets.status(name);
+    if (tty) process.stdout.write('\n');
+    return { status, interrupted };
+  } finally {
+    process.off('SIGINT', onInterrupt);
   }
-  if (tty) process.stdout.write('\n');
-  return status;
+}
+
+/**
+ * What becomes of a fleet's runs when Ctrl-C ends the following: with the engine in this
+ * process, they stop here and wait for the next worker; else the process owning the home goes on.
+ */
+function leftAdvice(name: string, executor: Executor): string {
+  return executor === 'embedded'
+    ? `stopped: the runs of fleet ${name} that did not finish wait for the next worker (\`nightshift worker\`, or \`nightshift fleet apply\` again)`
+    : `stopped following: fleet ${name} goes on where its runs execute, the server or the process that owns the home (\`nightshift fleet status ${name}\`)`;
+}
+
+/**
+ * Follows the fleet, then prints `result` with the fleet's status (`--json`), or the status's
+ * summary (or what becomes of the runs after Ctrl-C). Returns the exit code.
+ */
+export async function followAndReport(
+  fleets: FleetsClient,
+  name: string,
+  result: object,
+  options: { json: boolean; executor: Executor },
+): Promise<number> {
+  const followed = await follow(fleets, name, options.json);
+  const { status, interrupted } = followed;
+  if (options.json) printJson({ ...result, status, ...(interrupted ? { interrupted } : {}) });
+  else print(interrupted ? leftAdvice(name, options.executor) : statusSummary(status));
+  return followedCode(followed);
+}
+
+/**
+ * The exit code of a followed fleet: 130 when Ctrl-C ended the following, 10 when a repo failed
+ * or the fleet stopped (paused, cancelled), else 0.
+ */
+function followedCode({ status, interrupted }: Followed): number {
+  if (interrupted) return 130;
+  return status.counts.failed > 0 || status.fleet.state !== 'active' ? 10 : 0;
 }
 
 /** `nightshift fleet apply`: preview, queue, then (unless detached) execute with a progress line. Returns the exit code. */
@@ -104,8 +165,6 @@ export async function applyCommand(
     return advise() ?? 0;
   }
   if (!options.json) print(`fleet ${spec.name}: ${plural(summary.repos, 'repo')} (${counts})`);
-  const status = await follow(fleets, spec.name, options.json);
-  if (options.json) printJson({ ...summary, status });
-  else print(statusSummary(status));
-  return advise() ?? (status.counts.failed > 0 || status.fleet.state !== 'active' ? 10 : 0);
+  const code = await followAndReport(fleets, spec.name, summary, options);
+  return code === 130 ? code : (advise() ?? code);
 }
