@@ -320,6 +320,54 @@ describe('automations and fleet commands with no server (the engine in the comma
       await cleanup();
     }
   }, 180_000);
+
+  it('continues a swarm stopped with Ctrl-C when run again, starting none of its runs twice', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const repo = join(dir, 'app');
+      await makeRepo(repo, { 'README.md': '# app\n' });
+      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
+      const marker = `swarm-interrupt-${Date.now()}`;
+      const spec = join(dir, 'swarm.yml');
+      await writeFile(
+        spec,
+        [
+          'name: files',
+          `repo: ${repo}`,
+          'goal: Add two files',
+          'facets:',
+          `  - { id: one, script: "sleep 2 && echo 1 > one.txt # ${marker}" }`,
+          '  - { id: two, script: "echo 2 > two.txt" }',
+          '',
+        ].join('\n'),
+      );
+
+      const swarm = spawnCli(['swarm', spec], env);
+      const left = finished(swarm);
+      await waitForOutput(swarm, /swarm files: 2 facets started/);
+      await waitFor(() => processesWith(marker).length > 0);
+      swarm.kill('SIGINT');
+      const interrupted = await left;
+      const running = processesWith(marker);
+      const again = await runCli(['swarm', spec], env);
+      const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { trigger: string }[];
+
+      expect(interrupted.code, interrupted.stderr).toBe(130);
+      expect(interrupted.stdout).toContain(
+        `swarm files: stopped; run \`nightshift swarm ${spec}\` again to continue it (its runs resume, none starts twice)\n`,
+      );
+      expect(running).toEqual([]);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).toContain('swarm files: continuing where it stopped: 2 runs already started\n');
+      expect(again.stdout).toMatch(
+        /swarm files: one change on nightshift\/swarm\/files \([0-9a-f]{8}\), crediting 2 facets\n/,
+      );
+      // Two facets and one converge run: nothing started twice.
+      expect(runs.filter((run) => run.trigger === 'swarm:files')).toHaveLength(3);
+    } finally {
+      await cleanup();
+    }
+  }, 180_000);
 });
 
 async function waitFor(check: () => boolean): Promise<void> {

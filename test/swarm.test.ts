@@ -123,6 +123,71 @@ describe('swarm', () => {
     });
   }, 300_000);
 
+  it('continues an execution that stopped, starting no run twice; a changed spec abandons it and cancels its runs', async () => {
+    const repo = join(state.dir, 'resumed');
+    await makeRepo(repo, { 'README.md': '# resumed\n' });
+    const deps = {
+      store: state.engine.store,
+      scm: state.engine.scm,
+      author: state.engine.config.author,
+      defaultTimeoutMs: 120_000,
+    };
+    const specOf = (facets: string[]) =>
+      parseSwarmSpec([`name: resumed`, `repo: ${repo}`, 'goal: Add files', 'facets:', ...facets].join('\n'))
+        .spec!;
+    const spec = specOf([
+      '  - { id: slow, script: "sleep 1 && echo s > s.txt" }',
+      '  - { id: quick, script: "echo q > q.txt" }',
+    ]);
+    /** Runs the swarm until its facets started, then stops, as Ctrl-C does. */
+    const stopAfterFacets = async (stopped: typeof spec) => {
+      const stop = new AbortController();
+      const onProgress = (line: string) => {
+        if (/^\d+ facets? started$/.test(line)) stop.abort(new Error('interrupted'));
+      };
+      await expect(runSwarm(deps, stopped, state.dir, onProgress, stop.signal)).rejects.toThrow(
+        'interrupted',
+      );
+    };
+    const executions = () =>
+      state.engine.store.db.query<{ id: string; state: string; reason: string | null }>(
+        "SELECT id, state, reason FROM swarms WHERE name = 'resumed' ORDER BY created_at",
+      );
+    const runsOf = (swarmId: string) =>
+      state.engine.store.db.query<{ run_id: string; role: string }>(
+        'SELECT run_id, role FROM swarm_runs WHERE swarm_id = $1',
+        [swarmId],
+      );
+
+    await stopAfterFacets(spec);
+    const [stopped] = await executions();
+    const facetRuns = (await runsOf(stopped!.id)).map((run) => run.run_id);
+    const lines: string[] = [];
+    const continued = await runSwarm(deps, spec, state.dir, (line) => lines.push(line));
+
+    expect(stopped!.state).toBe('facets');
+    expect(lines[0]).toBe('continuing where it stopped: 2 runs already started');
+    expect(continued).toMatchObject({ id: stopped!.id, conclusion: 'success' });
+    expect(continued.facets.map((facet) => facet.runId).sort()).toEqual(facetRuns.sort());
+    expect((await runsOf(stopped!.id)).map((run) => run.role).sort()).toEqual(['converge', 'facet', 'facet']);
+    expect(await gitIn(repo, 'show', 'nightshift/swarm/resumed:s.txt')).toBe('s');
+
+    // A changed spec does not take up the runs of a stopped execution: they are cancelled.
+    await stopAfterFacets(specOf(['  - { id: long, script: "sleep 60 && echo l > l.txt" }']));
+    const changed = await runSwarm(deps, specOf(['  - { id: other, script: "echo o > o.txt" }']), state.dir);
+    const [, abandoned, latest] = await executions();
+    const [longRun] = await runsOf(abandoned!.id);
+    await waitUntilCompleted(longRun!.run_id);
+
+    expect(abandoned).toMatchObject({
+      state: 'failed',
+      reason: 'superseded: `nightshift swarm` ran again with a changed spec',
+    });
+    expect((await state.engine.store.getRun(longRun!.run_id)).conclusion).toBe('cancelled');
+    expect(latest).toMatchObject({ id: changed.id, state: 'completed' });
+    expect(changed.conclusion).toBe('success');
+  }, 300_000);
+
   async function waitUntilCompleted(runId: string): Promise<void> {
     const deadline = Date.now() + 240_000;
     while ((await state.engine.store.getRun(runId)).status !== 'completed') {

@@ -57,7 +57,7 @@ Exit codes:
   13  policy_denied
   14  budget_exceeded
   15  error      (the run could not be carried out)
-  130 Ctrl-C while following (fleet apply/retry/resume, or a second one in run): runs resume later
+  130 Ctrl-C while following (fleet apply/retry/resume, swarm, a second one in run): runs resume later
   141 the reader of the output went away (\`| head\`): the command stopped there
 
 Environment: NIGHTSHIFT_HOME (default ~/.nightshift), DATABASE_URL (PostgreSQL instead of the

@@ -14,6 +14,15 @@ export interface SwarmRunLink {
   conclusion: RunConclusion | null;
 }
 
+/** A run of an execution that did not finish: what continuing it needs. */
+export interface UnfinishedSwarmRun {
+  id: string;
+  role: SwarmRole;
+  facet: string | null;
+  baseRef: string | null;
+  status: RunStatus;
+}
+
 /** The swarm a run belongs to (one execution of `nightshift swarm`), its role there, and every run of it. */
 export interface RunSwarm extends SwarmMembership {
   /** `planning`, `facets`, `converging`, `completed` or `failed`. */
@@ -60,6 +69,40 @@ export function swarmQueries(db: Queryable) {
       ]);
       if (role === 'planner')
         await db.query('UPDATE swarms SET planner_run_id = $2 WHERE id = $1', [id, runId]);
+    },
+
+    /**
+     * The latest execution of swarm `name` on `repoId` that did not finish (the process running
+     * it stopped), whether it ran `spec` (the same spec, as JSON), and the runs it started, oldest
+     * first; null when every execution finished.
+     */
+    async unfinished(
+      name: string,
+      repoId: string,
+      spec: SwarmSpec,
+    ): Promise<{ id: string; sameSpec: boolean; runs: UnfinishedSwarmRun[] } | null> {
+      const rows = await db.query<{ id: string; same_spec: boolean }>(
+        `SELECT id, spec = $3::jsonb AS same_spec FROM swarms
+         WHERE name = $1 AND repo_id = $2 AND state IN ('planning', 'facets', 'converging')
+         ORDER BY created_at DESC LIMIT 1`,
+        [name, repoId, JSON.stringify(spec)],
+      );
+      const swarm = rows[0];
+      if (!swarm) return null;
+      const runs = await db.query<UnfinishedSwarmRun>(
+        `SELECT r.id, sr.role, sr.facet, r.base_ref AS "baseRef", r.status FROM swarm_runs sr
+         JOIN runs r ON r.id = sr.run_id WHERE sr.swarm_id = $1 ORDER BY r.created_at, r.id`,
+        [swarm.id],
+      );
+      return { id: swarm.id, sameSpec: swarm.same_spec, runs };
+    },
+
+    /** Ends an execution that will not go on (`failed`, with the reason). */
+    async abandon(id: string, reason: string): Promise<void> {
+      await db.query("UPDATE swarms SET state = 'failed', reason = $2, updated_at = now() WHERE id = $1", [
+        id,
+        reason,
+      ]);
     },
 
     /** The swarm `runId` is part of, or null. */

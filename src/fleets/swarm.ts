@@ -6,13 +6,13 @@ import type { Blueprint } from '../blueprints/types.ts';
 import { sleep } from '../core/clock.ts';
 import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import { plural } from '../core/plural.ts';
-import type { Run, RunConclusion } from '../core/run.ts';
+import type { Repo, Run, RunConclusion } from '../core/run.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
 import type { NewRun, Store, SwarmRole } from '../store/index.ts';
 import { mergeFacets } from './converge.ts';
 import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
 import type { SwarmFacet, SwarmSpec } from './schema.ts';
-import { swarmQueries } from './swarm-store.ts';
+import { swarmQueries, type UnfinishedSwarmRun } from './swarm-store.ts';
 
 export interface SwarmDeps {
   store: Store;
@@ -74,12 +74,51 @@ export function convergeBlueprint(spec: SwarmSpec, conflicts: boolean, base: str
   };
 }
 
-async function finished(store: Store, runId: string): Promise<Run> {
+async function finished(store: Store, runId: string, signal?: AbortSignal): Promise<Run> {
   for (;;) {
     const run = await store.getRun(runId);
     if (run.status === 'completed') return run;
-    await sleep(200);
+    await sleep(200, signal);
   }
+}
+
+/**
+ * The execution of `spec` to work on: the unfinished one of the same spec (the process running
+ * it stopped), whose runs are taken up rather than started again, with the base they started
+ * from; else a new one. An unfinished execution of a changed spec is abandoned and its runs that
+ * did not finish are cancelled: they would write the same branches.
+ */
+async function execution(
+  deps: SwarmDeps,
+  spec: SwarmSpec,
+  repo: Repo,
+  onProgress?: (line: string) => void,
+): Promise<{ id: string; base: string; started: UnfinishedSwarmRun[] }> {
+  const swarms = swarmQueries(deps.store.db);
+  const earlier = await swarms.unfinished(spec.name, repo.id, spec);
+  const base = earlier?.runs.find((run) => run.role !== 'converge')?.baseRef;
+  if (earlier?.sameSpec && base) {
+    onProgress?.(`continuing where it stopped: ${plural(earlier.runs.length, 'run')} already started`);
+    return { id: earlier.id, base, started: earlier.runs };
+  }
+  if (earlier) {
+    const unfinished = earlier.runs.filter((run) => run.status !== 'completed');
+    for (const run of unfinished) await deps.store.requestCancel(run.id, `swarm ${spec.name}`);
+    await swarms.abandon(
+      earlier.id,
+      earlier.sameSpec
+        ? 'stopped before it started a run'
+        : 'superseded: `nightshift swarm` ran again with a changed spec',
+    );
+    if (unfinished.length > 0) {
+      onProgress?.(
+        `the spec changed since its last execution, which did not finish: cancelled its ${plural(unfinished.length, 'unfinished run')}`,
+      );
+    }
+  }
+  const { commit } = await deps.scm.fetch(repo, spec.base);
+  const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets');
+  return { id, base: commit, started: [] };
 }
 
 /**
@@ -98,6 +137,7 @@ export async function runSwarm(
   spec: SwarmSpec,
   cwd: string,
   onProgress?: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<SwarmResult> {
   const { store, scm } = deps;
   const repo = await store.repos.upsert(
@@ -105,16 +145,20 @@ export async function runSwarm(
       /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo),
     ),
   );
-  const { commit: base } = await scm.fetch(repo, spec.base);
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
   const swarms = swarmQueries(store.db);
-  const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets');
+  const { id, base, started } = await execution(deps, spec, repo, onProgress);
   const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
     swarms.update(id, { state, facets, convergeRunId, reason });
   let plannerRunId: string | null = null;
-  /** Starts one of the swarm's runs and records its role; with a planner, as the planner's sub-run. */
+  /**
+   * Starts one of the swarm's runs and records its role; with a planner, as the planner's
+   * sub-run. A run the execution started before it stopped is taken up instead.
+   */
   const start = async (role: SwarmRole, facet: string | null, request: SwarmRunRequest): Promise<Run> => {
+    const earlier = started.find((run) => run.role === role && run.facet === facet);
+    if (earlier) return store.getRun(earlier.id);
     const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
     const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
     await swarms.addRun(id, run.id, role, facet);
@@ -135,6 +179,7 @@ export async function runSwarm(
       base,
       (request) => start('planner', null, request),
       onProgress,
+      signal,
     );
     plannerRunId = planner.runId;
     if (!planner.facets) {
@@ -184,7 +229,7 @@ export async function runSwarm(
   onProgress?.(`${plural(facetRuns.length, 'facet')} started`);
   const facets: SwarmResult['facets'] = [];
   for (const facet of facetRuns) {
-    const run = await finished(store, facet.run.id);
+    const run = await finished(store, facet.run.id, signal);
     facets.push({ id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch });
     onProgress?.(`facet ${facet.id}: ${run.conclusion}`);
   }
@@ -241,7 +286,7 @@ export async function runSwarm(
   });
   result.convergeRunId = converge.id;
   await save('converging', facets, converge.id, null);
-  const done = await finished(store, converge.id);
+  const done = await finished(store, converge.id, signal);
   result.conclusion = done.conclusion!;
   result.reason = done.reason;
   if (done.conclusion === 'success') {
@@ -277,6 +322,7 @@ async function planFacets(
   base: string,
   start: (request: SwarmRunRequest) => Promise<Run>,
   onProgress?: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<{ runId: string; facets: SwarmFacet[] | null; reason: string | null }> {
   const planner = spec.planner!;
   const blueprint = plannerBlueprint(planner);
@@ -288,7 +334,7 @@ async function planFacets(
     baseRef: base,
   });
   onProgress?.(`planner ${run.id} started`);
-  const done = await finished(deps.store, run.id);
+  const done = await finished(deps.store, run.id, signal);
   if (done.conclusion !== 'success') {
     return {
       runId: run.id,

@@ -14,12 +14,19 @@ export function registerSwarm(program: Command): void {
     .argument('<spec>', 'swarm spec file (YAML)')
     .addHelpText(
       'after',
-      '\nExit codes: as `nightshift run`, for the converge run (0 success). See docs/fleets.md#swarms.',
+      '\nExit codes: as `nightshift run`, for the converge run (0 success); 130 Ctrl-C stopped it (run the\nsame spec again to continue it). See docs/fleets.md#swarms.',
     )
     .action(async (file: string, _options, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const { spec, dir } = await readSpec(file, parseSwarmSpec);
       const client = await openClient(global, { worker: true, command: 'nightshift swarm' });
+      // Ctrl-C stops here; running the spec again continues the swarm (a second one exits at once).
+      const interrupt = new AbortController();
+      const onInterrupt = () => {
+        if (interrupt.signal.aborted) process.exit(130);
+        interrupt.abort(new Error('interrupted'));
+      };
+      process.on('SIGINT', onInterrupt);
       try {
         const engine = engineOf(client);
         const result = await runSwarm(
@@ -32,7 +39,20 @@ export function registerSwarm(program: Command): void {
           spec,
           dir,
           global.json ? undefined : (line) => print(`swarm ${spec.name}: ${line}`),
-        );
+          interrupt.signal,
+        ).catch((error: unknown) => {
+          if (interrupt.signal.aborted) return null;
+          throw error;
+        });
+        if (!result) {
+          if (global.json) printJson({ name: spec.name, interrupted: true });
+          else
+            print(
+              `swarm ${spec.name}: stopped; run \`nightshift swarm ${file}\` again to continue it (its runs resume, none starts twice)`,
+            );
+          process.exitCode = 130;
+          return;
+        }
         if (global.json) printJson(result);
         else
           print(
@@ -42,6 +62,7 @@ export function registerSwarm(program: Command): void {
           );
         process.exitCode = EXIT_CODES[result.conclusion];
       } finally {
+        process.off('SIGINT', onInterrupt);
         await client.close();
       }
     });
