@@ -152,9 +152,12 @@ export class LocalSandboxProvider implements SandboxProvider {
     return this.cgroupHost;
   }
 
-  /** Throws SANDBOX_UNAVAILABLE, with a hint, when bubblewrap, util-linux or user namespaces are missing. */
+  /**
+   * Throws SANDBOX_UNAVAILABLE, with a hint, when bubblewrap, util-linux or user namespaces are
+   * missing; also finds the sandboxes' cgroups (removing those of processes that stopped).
+   */
   async check(): Promise<void> {
-    await this.ready();
+    await Promise.all([this.ready(), this.detectCgroups()]);
   }
 
   private ready(): Promise<HostTools> {
