@@ -306,6 +306,7 @@ describe('automations and fleet commands with no server (the engine in the comma
       following.kill('SIGINT');
       const interrupted = await left;
       const running = processesWith(marker);
+      const status = await runCli(['fleet', 'status', 'slow'], env);
       const resumed = await runCli(['fleet', 'apply', slow], env);
 
       expect(interrupted.code, interrupted.stderr).toBe(130);
@@ -313,6 +314,11 @@ describe('automations and fleet commands with no server (the engine in the comma
         'stopped: the runs of fleet slow that did not finish wait for the next worker (`nightshift worker`, or `nightshift fleet apply` again)\n',
       );
       expect(running).toEqual([]);
+      // Nothing executes the home's runs now: the status says so rather than showing them running.
+      expect(status.stdout).toMatch(/^running 2$/m);
+      expect(status.stdout).toContain(
+        "no process executes this home's runs now: the 2 runs shown running were cut off when the process running them stopped; `nightshift worker` (or `nightshift fleet apply` again) runs and resumes them\n",
+      );
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toMatch(/succeeded 2\n/);
       expect(await nightshiftBranches(web)).toEqual(['nightshift/fleet/ok', 'nightshift/fleet/slow']);

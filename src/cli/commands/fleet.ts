@@ -25,8 +25,15 @@ async function withFleets<T>(
 ): Promise<T> {
   const global = command.optsWithGlobals<GlobalOptions>();
   const client = await openClient(global, { worker, command: `nightshift fleet ${command.name()}` });
+  // With the embedded database held by this command, no other process executes the home's runs.
+  const executor: Executor =
+    client.mode === 'remote'
+      ? 'remote'
+      : worker || client.engine?.store.db.kind !== 'pglite'
+        ? 'embedded'
+        : 'none';
   try {
-    return await fn(client.fleets, global.json ?? false, client.mode);
+    return await fn(client.fleets, global.json ?? false, executor);
   } finally {
     await client.close();
   }
@@ -73,7 +80,7 @@ export function registerFleet(program: Command): void {
           );
         }
         const state = options.state as FleetRepoState | undefined;
-        await withFleets(command, false, async (fleets, json) => {
+        await withFleets(command, false, async (fleets, json, executor) => {
           const refreshed = options.refresh ? await fleets.refresh(name) : undefined;
           const status = await fleets.status(name);
           if (json) {
@@ -90,6 +97,8 @@ export function registerFleet(program: Command): void {
             for (const e of refreshed.errors) print(`  ${e.repo}: ${e.message}`);
           }
           print(statusSummary(status));
+          const { queued, running } = status.counts;
+          if (executor === 'none' && queued + running > 0) print(idleAdvice(queued, running));
           if (options.series) {
             const series = await fleets.series(name);
             const from = series[0] ? ` (from ${new Date(series[0].at).toISOString()})` : '';
@@ -169,4 +178,18 @@ function said(result: object, json: boolean, what: string): number {
   if (json) printJson(result);
   else print(what);
   return 0;
+}
+
+/**
+ * Said under a fleet's status when no process executes the home's runs: the queued ones wait,
+ * and the ones shown running were cut off when the process running them stopped.
+ */
+function idleAdvice(queued: number, running: number): string {
+  const parts = [
+    queued > 0 ? `the ${plural(queued, 'queued run')} wait${queued === 1 ? 's' : ''}` : '',
+    running > 0
+      ? `the ${plural(running, 'run')} shown running ${running === 1 ? 'was' : 'were'} cut off when the process running ${running === 1 ? 'it' : 'them'} stopped`
+      : '',
+  ].filter(Boolean);
+  return `\nno process executes this home's runs now: ${parts.join(', and ')}; \`nightshift worker\` (or \`nightshift fleet apply\` again) runs and resumes them`;
 }

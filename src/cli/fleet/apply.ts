@@ -9,8 +9,11 @@ import { print, printJson } from '../output.ts';
 import { progressLine, statusSummary } from './render.ts';
 import { readSpec } from './spec.ts';
 
-/** Where a fleet's runs execute while a command follows it: this process's engine, or the home's owner (or a server). */
-export type Executor = 'embedded' | 'remote';
+/**
+ * Where a fleet's runs execute while a fleet command runs: this process's engine, the home's
+ * owner (or a server), or nowhere (the command holds the embedded database and runs no worker).
+ */
+export type Executor = 'embedded' | 'remote' | 'none';
 
 export interface ApplyCliOptions {
   dryRun?: boolean;
@@ -98,7 +101,7 @@ async function follow(fleets: FleetsClient, name: string, json: boolean): Promis
  * process, they stop here and wait for the next worker; else the process owning the home goes on.
  */
 function leftAdvice(name: string, executor: Executor): string {
-  return executor === 'embedded'
+  return executor !== 'remote'
     ? `stopped: the runs of fleet ${name} that did not finish wait for the next worker (\`nightshift worker\`, or \`nightshift fleet apply\` again)`
     : `stopped following: fleet ${name} goes on where its runs execute, the server or the process that owns the home (\`nightshift fleet status ${name}\`)`;
 }
