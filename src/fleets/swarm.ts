@@ -126,7 +126,9 @@ async function execution(
  * for it), then merges the successful facets into an integration branch (through the SCM's
  * `gitAccess`); a converge run resolves conflicts with an agent step, runs the gate, and
  * publishes the swarm's one change: one commit on the base crediting every facet (a pull
- * request on GitHub). Needs a worker executing runs meanwhile.
+ * request on GitHub). Needs a worker executing runs meanwhile. An execution of the same spec
+ * that stopped before its end (its process did) is continued: see `execution`. `signal` stops
+ * the waiting (Ctrl-C): the runs go on in the worker, and running the spec again continues.
  *
  * Every run it starts is recorded on the swarm with its role. With a planner, the facets and
  * the converge run are also the planner's sub-runs (`run_children`, depth 1, audited as
