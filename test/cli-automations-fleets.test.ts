@@ -327,6 +327,32 @@ describe('automations and fleet commands with no server (the engine in the comma
     }
   }, 180_000);
 
+  it('says who opens the changes left waiting for the rollout once the runs are done', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await makeRepo(join(dir, 'repos', 'api'), { 'README.md': '# api\n' });
+      await makeRepo(join(dir, 'repos', 'web'), { 'README.md': '# web\n' });
+      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
+      const spec = join(dir, 'fleet.yml');
+      await writeFile(
+        spec,
+        'name: paced\ntargets:\n  - glob: repos/*\nscript: "echo paced >> README.md"\nrollout: { rate: 1/hour }\n',
+      );
+
+      const applied = await runCli(['fleet', 'apply', spec], env);
+      const status = await runCli(['fleet', 'status', 'paced'], env);
+
+      const advice =
+        '1 change waits for the rollout (its rate and windows): it opens while a worker runs, `nightshift serve` or `nightshift worker`\n';
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(applied.stdout).toMatch(/waiting for rollout 1 · succeeded 1\n/);
+      expect(applied.stdout).toContain(advice);
+      expect(status.stdout).toContain(advice);
+    } finally {
+      await cleanup();
+    }
+  }, 180_000);
+
   it('continues a swarm stopped with Ctrl-C when run again, starting none of its runs twice', async () => {
     const { dir, cleanup } = await tempDir();
     try {

@@ -4,7 +4,7 @@ import { plural } from '../../core/plural.ts';
 import { currentUser } from '../../engine/index.ts';
 import { FLEET_REPO_STATES, type FleetRepoState } from '../../fleets/store.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
-import { applyCommand, type Executor, followAndReport } from '../fleet/apply.ts';
+import { applyCommand, type Executor, followAndReport, waitingAdvice } from '../fleet/apply.ts';
 import { burnDown, fleetLine, repoLine, statusSummary } from '../fleet/render.ts';
 import type { FleetsClient } from '../fleets-client.ts';
 import { print, printJson } from '../output.ts';
@@ -96,7 +96,7 @@ export function registerFleet(program: Command): void {
             );
             for (const e of refreshed.errors) print(`  ${e.repo}: ${e.message}`);
           }
-          print(statusSummary(status));
+          print(statusSummary(status) + waitingAdvice(status, executor));
           const { queued, running } = status.counts;
           if (executor === 'none' && queued + running > 0) print(idleAdvice(queued, running));
           if (options.series) {

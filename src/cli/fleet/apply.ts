@@ -107,6 +107,17 @@ function leftAdvice(name: string, executor: Executor): string {
 }
 
 /**
+ * Said under a fleet's status when changes wait for the rollout and this command's process
+ * will not open them (it ends, or runs no worker): a worker that stays up does.
+ */
+export function waitingAdvice(status: FleetStatus, executor: Executor): string {
+  const { waiting } = status.counts;
+  if (waiting === 0 || executor === 'remote') return '';
+  const these = waiting === 1 ? 'it opens' : 'they open';
+  return `\n\n${plural(waiting, 'change')} wait${waiting === 1 ? 's' : ''} for the rollout (its rate and windows): ${these} while a worker runs, \`nightshift serve\` or \`nightshift worker\``;
+}
+
+/**
  * Follows the fleet, then prints `result` with the fleet's status (`--json`), or the status's
  * summary (or what becomes of the runs after Ctrl-C). Returns the exit code.
  */
@@ -119,7 +130,8 @@ export async function followAndReport(
   const followed = await follow(fleets, name, options.json);
   const { status, interrupted } = followed;
   if (options.json) printJson({ ...result, status, ...(interrupted ? { interrupted } : {}) });
-  else print(interrupted ? leftAdvice(name, options.executor) : statusSummary(status));
+  else if (interrupted) print(leftAdvice(name, options.executor));
+  else print(statusSummary(status) + waitingAdvice(status, options.executor));
   return followedCode(followed);
 }
 
