@@ -231,13 +231,21 @@ describe('automations and fleet commands while a server owns the home', () => {
 });
 
 describe('automations and fleet commands with no server (the engine in the command)', () => {
-  it('applies a fleet and lists automations on the home directly', async () => {
+  /** Runs `fn` with a temporary directory and the environment of a home in it, removed afterwards. */
+  async function inTempHome(fn: (dir: string, env: Record<string, string>) => Promise<void>) {
     const { dir, cleanup } = await tempDir();
     try {
+      await fn(dir, { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') });
+    } finally {
+      await cleanup();
+    }
+  }
+
+  it('applies a fleet and lists automations on the home directly', async () => {
+    await inTempHome(async (dir, env) => {
       await makeRepo(join(dir, 'repos', 'api'), { 'README.md': '# api\n' });
       const spec = join(dir, 'fleet.yml');
       await writeFile(spec, 'name: solo\ntargets:\n  - glob: repos/*\nblueprint: script\nscript: "true"\n');
-      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
 
       const typo = join(dir, 'typo.yml');
       await writeFile(typo, 'name: typo\ntargets:\n  - repos: [repos/apl, repos/api]\nscript: "true"\n');
@@ -260,18 +268,14 @@ describe('automations and fleet commands with no server (the engine in the comma
       expect(JSON.parse(applied.stdout)).toMatchObject({ fleet: 'solo', repos: 1, create: 1 });
       expect(JSON.parse(status.stdout).repos.map((r: { repo: string }) => r.repo)).toEqual(['api']);
       expect(JSON.parse(automations.stdout)).toEqual([]);
-    } finally {
-      await cleanup();
-    }
+    });
   }, 180_000);
 
   it('retries the failed repos and follows them; Ctrl-C leaves a fleet for the next worker', async () => {
-    const { dir, cleanup } = await tempDir();
-    try {
+    await inTempHome(async (dir, env) => {
       await makeRepo(join(dir, 'repos', 'api'), { 'ok.txt': 'ok\n' });
       const web = join(dir, 'repos', 'web');
       await makeRepo(web, { 'README.md': '# web\n' });
-      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
       const spec = join(dir, 'fleet.yml');
       await writeFile(
         spec,
@@ -322,17 +326,13 @@ describe('automations and fleet commands with no server (the engine in the comma
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toMatch(/succeeded 2\n/);
       expect(await nightshiftBranches(web)).toEqual(['nightshift/fleet/ok', 'nightshift/fleet/slow']);
-    } finally {
-      await cleanup();
-    }
+    });
   }, 180_000);
 
   it('says who opens the changes left waiting for the rollout once the runs are done', async () => {
-    const { dir, cleanup } = await tempDir();
-    try {
+    await inTempHome(async (dir, env) => {
       await makeRepo(join(dir, 'repos', 'api'), { 'README.md': '# api\n' });
       await makeRepo(join(dir, 'repos', 'web'), { 'README.md': '# web\n' });
-      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
       const spec = join(dir, 'fleet.yml');
       await writeFile(
         spec,
@@ -348,17 +348,13 @@ describe('automations and fleet commands with no server (the engine in the comma
       expect(applied.stdout).toMatch(/waiting for rollout 1 · succeeded 1\n/);
       expect(applied.stdout).toContain(advice);
       expect(status.stdout).toContain(advice);
-    } finally {
-      await cleanup();
-    }
+    });
   }, 180_000);
 
   it('continues a swarm stopped with Ctrl-C when run again, starting none of its runs twice', async () => {
-    const { dir, cleanup } = await tempDir();
-    try {
+    await inTempHome(async (dir, env) => {
       const repo = join(dir, 'app');
       await makeRepo(repo, { 'README.md': '# app\n' });
-      const env = { NIGHTSHIFT_HOME: join(dir, 'home'), NIGHTSHIFT_AUTOMATIONS_DIR: join(dir, 'none') };
       const marker = `swarm-interrupt-${Date.now()}`;
       const spec = join(dir, 'swarm.yml');
       await writeFile(
@@ -396,9 +392,7 @@ describe('automations and fleet commands with no server (the engine in the comma
       );
       // Two facets and one converge run: nothing started twice.
       expect(runs.filter((run) => run.trigger === 'swarm:files')).toHaveLength(3);
-    } finally {
-      await cleanup();
-    }
+    });
   }, 180_000);
 });
 
