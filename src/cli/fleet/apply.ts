@@ -181,5 +181,6 @@ export async function applyCommand(
   }
   if (!options.json) print(`fleet ${spec.name}: ${plural(summary.repos, 'repo')} (${counts})`);
   const code = await followAndReport(fleets, spec.name, summary, options);
+  // Ctrl-C's 130 says more about this exit than the targets left out (their advice is above).
   return code === 130 ? code : (advise() ?? code);
 }
