@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/index.ts';
-import type { ApplySummary, PlannedRepo } from '../fleets/apply.ts';
+import type { ApplySummary, PlannedRepo, UnusableTarget } from '../fleets/apply.ts';
 import { parseFleetSpec, specOrThrow } from '../fleets/parse.ts';
 import type { RefreshSummary } from '../fleets/refresh.ts';
 import type { FleetStatus } from '../fleets/service.ts';
@@ -17,6 +17,12 @@ export interface FleetApplyInput {
   author: string | null;
 }
 
+/** Who hears of each repo an apply plans, and of each target it leaves out. */
+export interface ApplyListener {
+  onRepo?: (repo: PlannedRepo) => void;
+  onUnusable?: (target: UnusableTarget) => void;
+}
+
 /** What `nightshift fleet` needs, in this process or over the API (`/api/fleets`). */
 export interface FleetsClient {
   list(): Promise<FleetListed[]>;
@@ -24,8 +30,12 @@ export interface FleetsClient {
   /** The repo table, page by page. */
   repos(name: string, state?: FleetRepoState): AsyncIterable<FleetRepoRow>;
   series(name: string): Promise<{ at: Date; counts: FleetCounts }[]>;
-  /** Plans (and unless `dryRun`, queues) the runs of a spec file's `text`; `planned` lists each repo. */
-  apply(input: FleetApplyInput): Promise<ApplySummary & { planned: PlannedRepo[] }>;
+  /**
+   * Plans (and unless `dryRun`, queues) the runs of a spec file's `text`, telling `listener`
+   * of each repo and each target left out: as they are found with the engine in this process,
+   * once the server answered otherwise.
+   */
+  apply(input: FleetApplyInput, listener?: ApplyListener): Promise<ApplySummary>;
   retry(name: string, by: string | null): Promise<{ retried: number }>;
   pause(name: string, reason: string): Promise<{ fleet: Fleet }>;
   resume(name: string): Promise<{ fleet: Fleet }>;
@@ -44,12 +54,8 @@ export function embeddedFleets(engine: Engine): FleetsClient {
     status: (name) => fleets.status(name),
     repos: (name, state) => fleets.queries.repos(name, state),
     series: (name) => fleets.queries.series(name),
-    async apply({ text, file, ...input }) {
-      const planned: PlannedRepo[] = [];
-      const spec = specOrThrow(parseFleetSpec, text, file);
-      const summary = await fleets.apply(spec, { ...input, onRepo: (repo) => void planned.push(repo) });
-      return { ...summary, planned };
-    },
+    apply: ({ text, file, ...input }, listener) =>
+      fleets.apply(specOrThrow(parseFleetSpec, text, file), { ...input, ...listener }),
     retry: (name, by) => fleets.retryFailed(name, by),
     pause: async (name, reason) => ({ fleet: await fleets.pause(name, reason) }),
     resume: async (name) => ({ fleet: await fleets.resume(name) }),
@@ -85,7 +91,17 @@ export function remoteFleets(endpoint: Endpoint): FleetsClient {
         await call<{ series: { at: Date; counts: FleetCounts }[] }>(endpoint, 'GET', `${path(name)}/series`)
       ).series;
     },
-    apply: (input) => call(endpoint, 'POST', '/api/fleets/apply', input),
+    async apply(input, listener) {
+      const { planned, ...summary } = await call<ApplySummary & { planned: PlannedRepo[] }>(
+        endpoint,
+        'POST',
+        '/api/fleets/apply',
+        input,
+      );
+      for (const repo of planned) listener?.onRepo?.(repo);
+      for (const target of summary.unusable) listener?.onUnusable?.(target);
+      return summary;
+    },
     retry: (name, by) => call(endpoint, 'POST', `${path(name)}/retry`, { by }),
     pause: async (name, reason) => ({
       fleet: await call<Fleet>(endpoint, 'POST', `${path(name)}/pause`, { reason }),

@@ -152,18 +152,18 @@ export async function applyCommand(
 ): Promise<number> {
   // Parsed here first, so a bad spec is reported before anything is contacted.
   const { spec, dir, text } = await readSpec(file, parseFleetSpec);
-  const { planned, ...summary } = await fleets.apply({
-    text,
-    file,
-    cwd: dir,
-    dryRun: options.dryRun,
-    author: options.author,
-  });
+  // Each repo's line as it is planned: a big fleet's apply shows its progress.
+  const listener = options.json
+    ? undefined
+    : {
+        onRepo: (repo: PlannedRepo) => print(planLine(repo, options.dryRun ?? false)),
+        onUnusable: (target: UnusableTarget) => print(unusableLine(target)),
+      };
+  const summary = await fleets.apply(
+    { text, file, cwd: dir, dryRun: options.dryRun, author: options.author },
+    listener,
+  );
   const { unusable } = summary;
-  if (!options.json) {
-    for (const repo of planned) print(planLine(repo, options.dryRun ?? false));
-    for (const target of unusable) print(unusableLine(target));
-  }
   const counts = `${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${unusable.length > 0 ? `, ${unusable.length} unusable` : ''}`;
   // Targets left out are bad input (exit code 2) even though the others were applied.
   const advise = () => {
