@@ -329,6 +329,30 @@ describe('automations and fleet commands with no server (the engine in the comma
     });
   }, 180_000);
 
+  it('refuses a prompt fleet up front when no model provider is configured: every run would fail', async () => {
+    await inTempHome(async (dir, env) => {
+      await makeRepo(join(dir, 'repos', 'api'), { 'README.md': '# api\n' });
+      const spec = join(dir, 'fleet.yml');
+      await writeFile(spec, 'name: agents\ntargets:\n  - glob: repos/*\nprompt: "Fix the typos"\n');
+      const noKeys = { ...env, ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', NIGHTSHIFT_OPENAI_BASE_URL: '' };
+
+      const refused = await runCli(['fleet', 'apply', spec], noKeys);
+      const fleets = await runCli(['fleet', 'list', '--json'], noKeys);
+      const withGateway = await runCli(['fleet', 'apply', spec, '--dry-run'], {
+        ...noKeys,
+        NIGHTSHIFT_OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      });
+
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain(
+        'fleet agents: every run would fail at its agent step, so nothing was queued: the built-in agent has no model provider: set ANTHROPIC_API_KEY or OPENAI_API_KEY',
+      );
+      expect(JSON.parse(fleets.stdout)).toEqual([]);
+      expect(withGateway.code, withGateway.stderr).toBe(0);
+      expect(withGateway.stdout).toMatch(/would run\s+api/);
+    });
+  }, 180_000);
+
   it('says who opens the changes left waiting for the rollout once the runs are done', async () => {
     await inTempHome(async (dir, env) => {
       await makeRepo(join(dir, 'repos', 'api'), { 'README.md': '# api\n' });

@@ -1,3 +1,4 @@
+import type { NightshiftError } from '../core/errors.ts';
 import type { HarnessEvent } from '../core/events.ts';
 import type { Sandbox, SandboxFile } from '../sandbox/types.ts';
 
@@ -107,5 +108,11 @@ export interface Harness {
   sandboxFiles?(): Promise<SandboxFile[]>;
   /** Makes the agent program available in the sandbox; called once per run before `start`. */
   prepare?(context: HarnessContext): Promise<void>;
+  /**
+   * The error this harness fails a run with when no model provider is configured (no model
+   * gateway); absent for a harness that needs none. Lets a fleet refuse up front what every
+   * one of its runs would fail at.
+   */
+  withoutModelProvider?(): NightshiftError;
   start(prompt: string, context: HarnessContext): HarnessSession;
 }

@@ -96,7 +96,13 @@ export class Engine {
     private readonly releaseLock: () => void,
   ) {
     const paths = homePaths(config.home);
-    this.fleets = new FleetService({ store, scm, log, defaultTimeoutMs: config.defaultTimeoutMs });
+    this.fleets = new FleetService({
+      store,
+      scm,
+      log,
+      defaultTimeoutMs: config.defaultTimeoutMs,
+      unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
+    });
     this.worker = new Worker(
       {
         ...this.provisionDeps(),
@@ -299,6 +305,21 @@ export class Engine {
     await this.worker.stop(options);
     await this.store.close();
     this.releaseLock();
+  }
+
+  /**
+   * The error every run of `blueprint` would end with at its first agent step, because its
+   * harness needs a model provider and none is configured here; null when it can run.
+   */
+  withoutModelProvider(blueprint: Blueprint, harness?: string): NightshiftError | null {
+    if (this.config.modelProviders) return null;
+    for (const step of blueprint.steps) {
+      if (step.kind !== 'agent') continue;
+      const chosen = this.harnesses.get(step.harness ?? harness ?? this.config.defaultHarness);
+      const error = chosen.withoutModelProvider?.();
+      if (error) return error;
+    }
+    return null;
   }
 
   private checkInputs(blueprint: Blueprint, request: RunRequest): void {

@@ -50,6 +50,11 @@ export interface ApplySummary {
 export interface ApplyDeps {
   store: Store;
   scm: ScmProvider;
+  /**
+   * Why every run of `blueprint` would fail before doing anything here (its agent steps need a
+   * model provider and none is configured), or null; the apply then queues nothing.
+   */
+  unrunnable?: (blueprint: Blueprint) => NightshiftError | null;
 }
 
 export interface ApplyOptions {
@@ -128,6 +133,14 @@ export async function applyFleet(
     (await loadBlueprint(blueprintName, { cwd: options.cwd })).blueprint,
     spec,
   );
+  const unrunnable = deps.unrunnable?.(blueprint);
+  if (unrunnable) {
+    throw new NightshiftError(
+      unrunnable.code,
+      `fleet ${spec.name}: every run would fail at its agent step${options.dryRun ? '' : ', so nothing was queued'}: ${unrunnable.message}`,
+      { hint: unrunnable.hint },
+    );
+  }
   const branch = spec.change?.branch ?? `nightshift/fleet/${spec.name}`;
   // Not part of the inputs' hash: a rate or draft added later changes how changes open, not what runs do.
   const runBlueprint = withFleetPublish(blueprint, spec);

@@ -2,7 +2,7 @@ import type pino from 'pino';
 import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
-import { type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
+import { type ApplyDeps, type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
 import { type RefreshSummary, refreshChangeStates } from './refresh.ts';
 import { holdRuns, type PendingChange, returnOpenSlot, tickFleet } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
@@ -26,6 +26,8 @@ export interface FleetStatus {
 export interface FleetServiceDeps {
   store: Store;
   scm: ScmProvider;
+  /** See `ApplyDeps.unrunnable`. */
+  unrunnable?: ApplyDeps['unrunnable'];
   log: pino.Logger;
   defaultTimeoutMs: number;
 }

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelMessage } from 'ai';
+import type { NightshiftError } from '../../core/errors.ts';
 import type { Harness, HarnessContext, HarnessSession } from '../types.ts';
 import { DEFAULT_MODEL, gatewayModel, noGatewayError, parseModelSpec } from './model.ts';
 import { DEFAULT_OUTPUT_CHARS } from './output.ts';
@@ -45,6 +46,10 @@ export class BuiltinHarness implements Harness {
   private readonly conversations = new Map<string, ModelMessage[]>();
 
   constructor(private readonly options: BuiltinHarnessOptions = {}) {}
+
+  withoutModelProvider(): NightshiftError {
+    return noGatewayError();
+  }
 
   /** Fails with HARNESS_UNAVAILABLE (naming the keys to set) when the run has no model gateway. */
   async prepare(context: HarnessContext): Promise<void> {

@@ -58,13 +58,15 @@ export abstract class CliHarness implements Harness {
     return [{ path: tool.dir, target: this.mountPoint }];
   }
 
+  withoutModelProvider(): NightshiftError {
+    return new NightshiftError('HARNESS_UNAVAILABLE', `the ${this.name} harness has no model provider`, {
+      hint: this.providerHint,
+    });
+  }
+
   /** Fails with HARNESS_UNAVAILABLE when the run has no model gateway (no provider key configured). */
   async prepare(context: HarnessContext): Promise<void> {
-    if (!context.modelGatewaySocket) {
-      throw new NightshiftError('HARNESS_UNAVAILABLE', `the ${this.name} harness has no model provider`, {
-        hint: this.providerHint,
-      });
-    }
+    if (!context.modelGatewaySocket) throw this.withoutModelProvider();
   }
 
   start(prompt: string, context: HarnessContext): HarnessSession {
