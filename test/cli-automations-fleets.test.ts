@@ -329,14 +329,21 @@ describe('automations and fleet commands with no server (the engine in the comma
     });
   }, 180_000);
 
-  it('refuses a prompt fleet up front when no model provider is configured: every run would fail', async () => {
+  it('refuses prompt fleets and swarms up front when no model provider is configured: every agent would fail', async () => {
     await inTempHome(async (dir, env) => {
       await makeRepo(join(dir, 'repos', 'api'), { 'README.md': '# api\n' });
       const spec = join(dir, 'fleet.yml');
       await writeFile(spec, 'name: agents\ntargets:\n  - glob: repos/*\nprompt: "Fix the typos"\n');
+      const swarmSpec = join(dir, 'swarm.yml');
+      await writeFile(
+        swarmSpec,
+        `name: typos\nrepo: ${join(dir, 'repos', 'api')}\ngoal: Fix typos\nfacets:\n  - { id: docs, prompt: "Fix the docs" }\n`,
+      );
       const noKeys = { ...env, ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', NIGHTSHIFT_OPENAI_BASE_URL: '' };
 
       const refused = await runCli(['fleet', 'apply', spec], noKeys);
+      const swarm = await runCli(['swarm', swarmSpec], noKeys);
+      const runs = await runCli(['runs', '--json'], noKeys);
       const fleets = await runCli(['fleet', 'list', '--json'], noKeys);
       const withGateway = await runCli(['fleet', 'apply', spec, '--dry-run'], {
         ...noKeys,
@@ -347,6 +354,11 @@ describe('automations and fleet commands with no server (the engine in the comma
       expect(refused.stderr).toContain(
         'fleet agents: every run would fail at its agent step, so nothing was queued: the built-in agent has no model provider: set ANTHROPIC_API_KEY or OPENAI_API_KEY',
       );
+      expect(swarm.code).toBe(3);
+      expect(swarm.stderr).toContain(
+        'swarm typos: its agents cannot run, so nothing was started: the built-in agent has no model provider',
+      );
+      expect(JSON.parse(runs.stdout)).toEqual([]);
       expect(JSON.parse(fleets.stdout)).toEqual([]);
       expect(withGateway.code, withGateway.stderr).toBe(0);
       expect(withGateway.stdout).toMatch(/would run\s+api/);

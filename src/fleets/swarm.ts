@@ -9,6 +9,7 @@ import { plural } from '../core/plural.ts';
 import type { Repo, Run, RunConclusion } from '../core/run.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
 import type { NewRun, Store, SwarmRole } from '../store/index.ts';
+import type { ApplyDeps } from './apply.ts';
 import { mergeFacets } from './converge.ts';
 import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
 import type { SwarmFacet, SwarmSpec } from './schema.ts';
@@ -19,6 +20,8 @@ export interface SwarmDeps {
   scm: ScmProvider;
   author: CommitAuthor;
   defaultTimeoutMs: number;
+  /** Why every run of `blueprint` would fail before doing anything here (see `ApplyDeps`), or null. */
+  unrunnable?: ApplyDeps['unrunnable'];
 }
 
 export interface SwarmResult {
@@ -142,6 +145,7 @@ export async function runSwarm(
   signal?: AbortSignal,
 ): Promise<SwarmResult> {
   const { store, scm } = deps;
+  await refuseUnrunnable(deps, spec, cwd);
   const repo = await store.repos.upsert(
     await scm.resolve(
       /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo),
@@ -298,6 +302,29 @@ export async function runSwarm(
   }
   await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
   return result;
+}
+
+/**
+ * Throws, before anything is recorded, when the planner's or the prompted facets' agents cannot
+ * run here (no model provider): each of those runs would fail at its agent step.
+ */
+async function refuseUnrunnable(deps: SwarmDeps, spec: SwarmSpec, cwd: string): Promise<void> {
+  const agents = [
+    ...(spec.planner ? [plannerBlueprint(spec.planner)] : []),
+    ...(spec.facets?.some((facet) => facet.prompt !== undefined)
+      ? [(await loadBlueprint('default', { cwd })).blueprint]
+      : []),
+  ];
+  for (const blueprint of agents) {
+    const error = deps.unrunnable?.(blueprint);
+    if (error) {
+      throw new NightshiftError(
+        error.code,
+        `swarm ${spec.name}: its agents cannot run, so nothing was started: ${error.message}`,
+        { hint: error.hint },
+      );
+    }
+  }
 }
 
 /** The blueprint of a facet: it pushes its branch, and opens no change (the swarm opens one for all). */

@@ -35,6 +35,7 @@ export function registerSwarm(program: Command): void {
             scm: engine.scm,
             author: engine.config.author,
             defaultTimeoutMs: engine.config.defaultTimeoutMs,
+            unrunnable: (blueprint) => engine.withoutModelProvider(blueprint),
           },
           spec,
           dir,
