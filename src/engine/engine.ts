@@ -311,11 +311,11 @@ export class Engine {
    * The error every run of `blueprint` would end with at its first agent step, because its
    * harness needs a model provider and none is configured here; null when it can run.
    */
-  withoutModelProvider(blueprint: Blueprint, harness?: string): NightshiftError | null {
+  withoutModelProvider(blueprint: Blueprint): NightshiftError | null {
     if (this.config.modelProviders) return null;
     for (const step of blueprint.steps) {
       if (step.kind !== 'agent') continue;
-      const chosen = this.harnesses.get(step.harness ?? harness ?? this.config.defaultHarness);
+      const chosen = this.harnesses.get(step.harness ?? this.config.defaultHarness);
       const error = chosen.withoutModelProvider?.();
       if (error) return error;
     }

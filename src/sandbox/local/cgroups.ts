@@ -165,12 +165,16 @@ export interface SandboxCgroup {
   cpuLimited: boolean;
 }
 
+/** This process's part of its sandboxes' cgroup names (`PID-STARTTIME`), read once. */
+let ownerTag: string | undefined;
+
 /**
  * The name of sandbox `id`'s cgroup: the id, then the pid and start time of the process making
  * it, so that a later process can tell the cgroups of one that died (see `sweepOrphanCgroups`).
  */
 export function sandboxCgroupName(id: string): string {
-  return `${id}.${process.pid}-${startTimeOf(process.pid) ?? 0}`;
+  ownerTag ??= `${process.pid}-${startTimeOf(process.pid) ?? 0}`;
+  return `${id}.${ownerTag}`;
 }
 
 const OWNED_NAME = /^sbx_[0-9a-z]+\.(\d+)-(\d+)$/;
