@@ -31,6 +31,25 @@ describe('fleets', () => {
     expect(series.some((point) => point.counts.succeeded < 3)).toBe(true);
   });
 
+  it('finds bare repositories with a glob too (a directory of server repos), and no plain directory', async () => {
+    const dir = await newRepos(1);
+    await gitIn(dir, 'clone', '--quiet', '--bare', 'svc-0', 'svc-bare.git');
+    await mkdir(join(dir, 'svc-notes'));
+    const fleet = spec('name: bare\ntargets:\n  - glob: "svc-*"\nscript: "echo bare >> BARE"\n');
+    const planned: string[] = [];
+
+    const summary = await state.engine.fleets.apply(fleet, {
+      cwd: dir,
+      onRepo: (repo) => planned.push(repo.url),
+    });
+    const status = await settled('bare');
+
+    expect(planned).toEqual([join(dir, 'svc-0'), join(dir, 'svc-bare.git')]);
+    expect(summary).toMatchObject({ repos: 2, create: 2, unusable: [] });
+    expect(status.counts).toMatchObject({ succeeded: 2 });
+    expect(await gitIn(join(dir, 'svc-bare.git'), 'show', 'nightshift/fleet/bare:BARE')).toBe('bare');
+  });
+
   it('leaves out each target that names no repository, saying where it came from, and applies the rest', async () => {
     const dir = await newRepos(2);
     await mkdir(join(dir, 'plain'));

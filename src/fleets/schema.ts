@@ -25,7 +25,7 @@ export const FleetTarget = z.union([
   z.strictObject({
     glob: z.string().min(1).meta({
       description:
-        'A glob of local repository directories, relative to the spec file: `repos/*`, `src/**/svc-*`.',
+        'A glob of local repository directories (work trees or bare repositories), relative to the spec file: `repos/*`, `src/**/svc-*`, `/srv/git/*.git`.',
     }),
   }),
   z.strictObject({

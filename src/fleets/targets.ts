@@ -118,7 +118,10 @@ async function* githubRepos(
   }
 }
 
-/** Git repositories (directories with a `.git`) whose path below `dir` matches `pattern`, sorted per directory. */
+/**
+ * Git repositories (a work tree with a `.git`, or a bare repository) whose path below `dir`
+ * matches `pattern`, sorted per directory.
+ */
 async function* globDirectories(pattern: string, dir: string): AsyncGenerator<string> {
   const base = isAbsolute(pattern) ? '/' : dir;
   const regex = globToRegExp(pattern.replace(/^\/+/, ''));
@@ -146,9 +149,14 @@ async function* globDirectories(pattern: string, dir: string): AsyncGenerator<st
   yield* walk('', 0);
 }
 
+/** A work tree (its `.git` is a directory, or a file for a linked work tree) or a bare repository, as git tells them. */
 async function isRepo(path: string): Promise<boolean> {
-  return stat(join(path, '.git')).then(
-    () => true,
-    () => false,
-  );
+  const exists = (name: string, directory: boolean) =>
+    stat(join(path, name)).then(
+      (found) => !directory || found.isDirectory(),
+      () => false,
+    );
+  if (await exists('.git', false)) return true;
+  const bare = await Promise.all([exists('HEAD', false), exists('objects', true), exists('refs', true)]);
+  return bare.every(Boolean);
 }
