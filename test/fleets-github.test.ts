@@ -69,6 +69,30 @@ describe('fleet targets of a GitHub organization', () => {
     expect(await locations([{ github }], env.engine.scm)).toHaveLength(count);
   });
 
+  it('reports filters that no repository passes as the target’s problem, not as an empty fleet', async () => {
+    const found = [];
+    for await (const repo of targetRepos(
+      [{ github: { org: 'acme', topics: ['rust'] } }],
+      '/',
+      env.engine.scm,
+    )) {
+      found.push(repo);
+    }
+
+    expect(found).toEqual([
+      {
+        location: 'github:acme',
+        values: {},
+        source: 'targets[0].github',
+        problem: {
+          error:
+            "no repository of the organization acme passed the target's filters (topics, name, archived)",
+          hint: "check the filters, and that the GitHub credentials can see the organization's repositories",
+        },
+      },
+    ]);
+  });
+
   it('streams: taking the first repos reads only the first page', async () => {
     const before = orgRequests().length;
 

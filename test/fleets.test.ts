@@ -54,8 +54,9 @@ describe('fleets', () => {
     const dir = await newRepos(2);
     await mkdir(join(dir, 'plain'));
     await writeFile(join(dir, 'repos.txt'), 'svc-1\nmissing\n');
+    await writeFile(join(dir, 'none.txt'), '# nothing yet\n');
     const fleet = spec(
-      'name: partial\ntargets:\n  - repos: [svc-0, nope, plain]\n  - file: repos.txt\nscript: "echo x >> X"\n',
+      'name: partial\ntargets:\n  - repos: [svc-0, nope, plain]\n  - file: repos.txt\n  - glob: "web-*"\n  - file: none.txt\nscript: "echo x >> X"\n',
     );
     const reported: string[] = [];
 
@@ -81,12 +82,32 @@ describe('fleets', () => {
         error: `${join(dir, 'plain')} is not a git repository`,
       }),
       expect.objectContaining({ source: 'repos.txt:2', error: `${join(dir, 'missing')} does not exist` }),
+      // A glob or file naming no repository at all is most likely a mistake too.
+      expect.objectContaining({
+        source: 'targets[2].glob',
+        error: `"web-*" matched no git repository under ${dir}`,
+      }),
+      expect.objectContaining({
+        source: 'targets[3].file',
+        error: `${join(dir, 'none.txt')} lists no repository`,
+      }),
     ]);
-    expect(reported).toEqual(['targets[0].repos[1]', 'targets[0].repos[2]', 'repos.txt:2']);
+    expect(reported).toEqual([
+      'targets[0].repos[1]',
+      'targets[0].repos[2]',
+      'repos.txt:2',
+      'targets[2].glob',
+      'targets[3].file',
+    ]);
     expect(status.counts).toMatchObject({ succeeded: 2 });
     // Once fixed, applying again runs only the repo that was left out.
     expect(again).toMatchObject({ repos: 3, create: 1, unchanged: 2 });
-    expect(again.unusable.map((target) => target.source)).toEqual(['targets[0].repos[2]', 'repos.txt:2']);
+    expect(again.unusable.map((target) => target.source)).toEqual([
+      'targets[0].repos[2]',
+      'repos.txt:2',
+      'targets[2].glob',
+      'targets[3].file',
+    ]);
     expect(await nightshiftBranches(join(dir, 'nope'))).toEqual(['nightshift/fleet/partial']);
 
     // GitHub not configured is not one target's problem: it would be every GitHub target's.

@@ -281,6 +281,8 @@ async function* resolveAhead(
   targets: AsyncIterable<TargetRepo>,
 ): AsyncGenerator<Resolution> {
   const resolve = (target: TargetRepo): Promise<Resolution> =>
+    target.problem ? Promise.resolve({ target, error: target.problem }) : resolveOne(target);
+  const resolveOne = (target: TargetRepo): Promise<Resolution> =>
     Promise.resolve(target.location)
       .then((location) => scm.resolve(location))
       .then(

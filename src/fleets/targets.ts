@@ -15,6 +15,11 @@ export interface TargetRepo {
   values: Record<string, string>;
   /** Where it came from, for messages: `targets[1].glob`. */
   source: string;
+  /**
+   * Set for a target that named no repository at all (a glob or an organization's filters
+   * matching none, a file listing none): most likely a mistake, reported as the target's problem.
+   */
+  problem?: { error: string; hint: string };
 }
 
 function absolute(location: string, dir: string): string {
@@ -48,18 +53,43 @@ export async function* targetRepos(
         yield { location: absolute(repo, dir), values, source: `${where}.repos[${i}]` };
       }
     } else if ('glob' in target) {
+      let found = 0;
       for await (const path of globDirectories(target.glob, dir)) {
+        found++;
         yield { location: path, values: {}, source: `${where}.glob` };
+      }
+      if (found === 0) {
+        const base = isAbsolute(target.glob) ? '' : ` under ${dir}`;
+        yield {
+          location: target.glob,
+          values: {},
+          source: `${where}.glob`,
+          problem: {
+            error: `"${target.glob}" matched no git repository${base}`,
+            hint: "the glob is relative to the spec file's directory; a repository is a directory with a .git, or a bare repository",
+          },
+        };
       }
     } else if ('file' in target) {
       const file = absolute(target.file, dir);
       const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
       let n = 0;
+      let listed = 0;
       try {
         for await (const raw of lines) {
           n++;
           const line = raw.replace(/#.*$/, '').trim();
-          if (line) yield { location: absolute(line, dir), values: {}, source: `${target.file}:${n}` };
+          if (!line) continue;
+          listed++;
+          yield { location: absolute(line, dir), values: {}, source: `${target.file}:${n}` };
+        }
+        if (listed === 0) {
+          yield {
+            location: file,
+            values: {},
+            source: `${where}.file`,
+            problem: { error: `${file} lists no repository`, hint: 'write one repository path a line' },
+          };
         }
       } catch (error) {
         throw new NightshiftError(
@@ -110,11 +140,24 @@ async function* githubRepos(
   }
   const name = target.name === undefined ? null : nameMatcher(target.name);
   const topics = target.topics ?? [];
+  let found = 0;
   for await (const repo of github.api.orgRepos(target.org)) {
     if (repo.archived && !target.archived) continue;
     if (!topics.every((topic) => repo.topics?.includes(topic))) continue;
     if (name && !name.test(repo.name)) continue;
+    found++;
     yield { location: `github:${repo.full_name}`, values: {}, source: where };
+  }
+  if (found === 0) {
+    yield {
+      location: `github:${target.org}`,
+      values: {},
+      source: where,
+      problem: {
+        error: `no repository of the organization ${target.org} passed the target's filters (topics, name, archived)`,
+        hint: "check the filters, and that the GitHub credentials can see the organization's repositories",
+      },
+    };
   }
 }
 
