@@ -97,7 +97,9 @@ export function registerFleet(program: Command): void {
             for (const e of refreshed.errors) print(`  ${e.repo}: ${e.message}`);
           }
           print(statusSummary(status) + waitingAdvice(status, executor));
-          const { queued, running } = status.counts;
+          // A paused or cancelled fleet's queued runs wait for it, not for a worker.
+          const queued = status.fleet.state === 'active' ? status.counts.queued : 0;
+          const { running } = status.counts;
           if (executor === 'none' && queued + running > 0) print(idleAdvice(queued, running));
           if (options.series) {
             const series = await fleets.series(name);
