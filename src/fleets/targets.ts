@@ -22,6 +22,11 @@ export interface TargetRepo {
   problem?: { error: string; hint: string };
 }
 
+/** The entry standing for a target that named no repository at all. */
+function namedNone(location: string, source: string, error: string, hint: string): TargetRepo {
+  return { location, values: {}, source, problem: { error, hint } };
+}
+
 function absolute(location: string, dir: string): string {
   // `github:OWNER/NAME` is a location too, not a path relative to the spec.
   return /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(location) || isAbsolute(location)
@@ -59,16 +64,12 @@ export async function* targetRepos(
         yield { location: path, values: {}, source: `${where}.glob` };
       }
       if (found === 0) {
-        const base = isAbsolute(target.glob) ? '' : ` under ${dir}`;
-        yield {
-          location: target.glob,
-          values: {},
-          source: `${where}.glob`,
-          problem: {
-            error: `"${target.glob}" matched no git repository${base}`,
-            hint: "the glob is relative to the spec file's directory; a repository is a directory with a .git, or a bare repository",
-          },
-        };
+        yield namedNone(
+          target.glob,
+          `${where}.glob`,
+          `"${target.glob}" matched no git repository${isAbsolute(target.glob) ? '' : ` under ${dir}`}`,
+          "the glob is relative to the spec file's directory; a repository is a directory with a .git, or a bare repository",
+        );
       }
     } else if ('file' in target) {
       const file = absolute(target.file, dir);
@@ -84,12 +85,12 @@ export async function* targetRepos(
           yield { location: absolute(line, dir), values: {}, source: `${target.file}:${n}` };
         }
         if (listed === 0) {
-          yield {
-            location: file,
-            values: {},
-            source: `${where}.file`,
-            problem: { error: `${file} lists no repository`, hint: 'write one repository path a line' },
-          };
+          yield namedNone(
+            file,
+            `${where}.file`,
+            `${file} lists no repository`,
+            'write one repository path a line',
+          );
         }
       } catch (error) {
         throw new NightshiftError(
@@ -149,15 +150,12 @@ async function* githubRepos(
     yield { location: `github:${repo.full_name}`, values: {}, source: where };
   }
   if (found === 0) {
-    yield {
-      location: `github:${target.org}`,
-      values: {},
-      source: where,
-      problem: {
-        error: `no repository of the organization ${target.org} passed the target's filters (topics, name, archived)`,
-        hint: "check the filters, and that the GitHub credentials can see the organization's repositories",
-      },
-    };
+    yield namedNone(
+      `github:${target.org}`,
+      where,
+      `no repository of the organization ${target.org} passed the target's filters (topics, name, archived)`,
+      "check the filters, and that the GitHub credentials can see the organization's repositories",
+    );
   }
 }
 
