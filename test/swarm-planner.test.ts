@@ -198,6 +198,39 @@ describe('swarm with a planner', () => {
     300_000,
   );
 
+  it('continues a stopped execution with its planner’s plan: no planner run or facet starts twice', async () => {
+    const repo = join(state.dir, 'stopped');
+    await makeRepo(repo, { 'app.txt': 'app\n' });
+    plan = {
+      facets: [
+        { id: 'docs', title: 'Docs', prompt: 'write docs.txt' },
+        { id: 'tests', title: 'Tests', prompt: 'write tests.txt' },
+      ],
+    };
+    const plannerTurns = planner.prompts.length;
+    const stop = new AbortController();
+    const onProgress = (line: string) => {
+      if (line === '2 facets started') stop.abort(new Error('interrupted'));
+    };
+    await expect(runSwarm(deps(), spec(repo, 'stopped'), state.dir, onProgress, stop.signal)).rejects.toThrow(
+      'interrupted',
+    );
+    // The plan changes meanwhile: the execution keeps the one its planner made.
+    plan = { facets: [{ id: 'other', title: 'Other', prompt: 'write other.txt' }] };
+
+    const result = await runSwarm(deps(), spec(repo, 'stopped'), state.dir);
+    const details = await state.engine.runDetails(result.plannerRunId!);
+
+    expect(result.conclusion).toBe('success');
+    expect(result.facets.map((facet) => facet.id)).toEqual(['docs', 'tests']);
+    expect(planner.prompts.length - plannerTurns).toBe(1);
+    expect(details.swarm!.runs.map((run) => run.role)).toEqual(['planner', 'facet', 'facet', 'converge']);
+    expect(details.children.map((child) => child.id).sort()).toEqual(
+      [...result.facets.map((facet) => facet.runId), result.convergeRunId!].sort(),
+    );
+    expect(await gitIn(repo, 'show', 'nightshift/swarm/stopped:docs.txt')).toBe('docs.txt');
+  }, 300_000);
+
   it('says how the planner run ended when it failed, and starts no facet', async () => {
     const repo = join(state.dir, 'no-plan');
     await makeRepo(repo, { 'app.txt': 'app\n' });
