@@ -59,6 +59,13 @@ describe('an engine killed with SIGKILL mid-run', () => {
     const killed = await firstDone;
     await waitUntil(() => processesWith(marker).length === 0, 5_000);
     const leftBehind = await cgroupsMadeBy(first.pid!);
+    // Until a worker resumes it, `show` says a run cut off is not executing, not just `running`.
+    const cutOff = (
+      JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { id: string; status: string }[]
+    )
+      .filter((run) => ids.includes(run.id))
+      .find((run) => run.status !== 'queued' && run.status !== 'completed');
+    const shown = await runCli(['show', cutOff!.id], env);
 
     const second = await runCli(['worker', '--until-idle'], env);
     const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as {
@@ -78,6 +85,9 @@ describe('an engine killed with SIGKILL mid-run', () => {
     );
 
     expect(killed.code).toBeNull();
+    expect(shown.stdout).toContain(
+      "not executing now: the process running it stopped (no process executes this home's runs); `nightshift worker` resumes it\n",
+    );
     expect(second.code).toBe(0);
     expect(runs.filter((r) => ids.includes(r.id)).map((r) => r.conclusion)).toEqual([
       'success',

@@ -96,6 +96,15 @@ async function openHome(config: EngineConfig, use: { worker: boolean; command: s
   };
 }
 
+/**
+ * Whether no process executes the home's runs while this command runs: it holds the embedded
+ * database itself (so no other process can) and runs no worker. A run shown as running then
+ * was cut off when the process running it stopped.
+ */
+export function nobodyExecutes(client: Client, worker: boolean): boolean {
+  return client.mode === 'embedded' && !worker && client.engine?.store.db.kind === 'pglite';
+}
+
 /** Opens the engine in this process (for `nightshift serve`), saying who owns the home if it is taken. */
 export async function openEngine(options: GlobalOptions, command: string): Promise<Engine> {
   const config = engineConfig(options.home ?? resolveHome());

@@ -3,7 +3,7 @@ import { invalidInput } from '../../core/errors.ts';
 import { plural } from '../../core/plural.ts';
 import { currentUser } from '../../engine/index.ts';
 import { FLEET_REPO_STATES, type FleetRepoState } from '../../fleets/store.ts';
-import { type GlobalOptions, openClient } from '../context.ts';
+import { type GlobalOptions, nobodyExecutes, openClient } from '../context.ts';
 import { applyCommand, type Executor, followAndReport, waitingAdvice } from '../fleet/apply.ts';
 import { burnDown, fleetLine, repoLine, statusSummary } from '../fleet/render.ts';
 import type { FleetsClient } from '../fleets-client.ts';
@@ -25,13 +25,8 @@ async function withFleets<T>(
 ): Promise<T> {
   const global = command.optsWithGlobals<GlobalOptions>();
   const client = await openClient(global, { worker, command: `nightshift fleet ${command.name()}` });
-  // With the embedded database held by this command, no other process executes the home's runs.
   const executor: Executor =
-    client.mode === 'remote'
-      ? 'remote'
-      : worker || client.engine?.store.db.kind !== 'pglite'
-        ? 'embedded'
-        : 'none';
+    client.mode === 'remote' ? 'remote' : nobodyExecutes(client, worker) ? 'none' : 'embedded';
   try {
     return await fn(client.fleets, global.json ?? false, executor);
   } finally {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type GlobalOptions, openClient } from '../context.ts';
+import { type GlobalOptions, nobodyExecutes, openClient } from '../context.ts';
 import { print, printJson } from '../output.ts';
 import { runDetails } from '../render.ts';
 
@@ -17,6 +17,12 @@ export function registerShow(program: Command): void {
         const details = await client.run(runId);
         if (global.json) printJson(details);
         else print(runDetails(details));
+        const { status } = details.run;
+        if (!global.json && status !== 'queued' && status !== 'completed' && nobodyExecutes(client, false)) {
+          print(
+            `\nnot executing now: the process running it stopped (no process executes this home's runs); \`nightshift worker\` resumes it`,
+          );
+        }
       } finally {
         await client.close();
       }
