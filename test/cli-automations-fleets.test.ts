@@ -173,25 +173,59 @@ describe('automations and fleet commands while a server owns the home', () => {
     expect(burnDown.stdout).toMatch(/2\/2 done · 0 running · 0 queued · 0 failed\n/);
   }, 300_000);
 
-  it('refuses a swarm with a clear message while the server owns the home', async () => {
+  it('has the server drive a swarm: Ctrl-C stops following, running it again follows it to its end', async () => {
+    const marker = `swarm-served-${Date.now()}`;
     const spec = join(dir, 'swarm.yml');
     await writeFile(
       spec,
       [
-        'name: s',
-        `repo: ${join(dir, 'repos', 'api')}`,
-        'goal: tidy up',
+        'name: served',
+        `repo: ${join(dir, 'repos', 'web')}`,
+        'goal: Add two files',
         'facets:',
-        '  - { id: a, prompt: tidy }',
+        `  - { id: slow, script: "sleep 6 && echo s > slow.txt # ${marker}" }`,
+        '  - { id: fast, script: "echo f > fast.txt" }',
         '',
       ].join('\n'),
     );
+    const prompted = join(dir, 'prompted.yml');
+    await writeFile(
+      prompted,
+      `name: s\nrepo: ${join(dir, 'repos', 'api')}\ngoal: tidy up\nfacets:\n  - { id: a, prompt: tidy }\n`,
+    );
 
-    const { code, stderr } = await runCli(['swarm', spec], env);
+    const swarm = spawnCli(['swarm', spec], env);
+    const left = finished(swarm);
+    await waitForOutput(swarm, /swarm served: 2 facets started/);
+    await waitFor(() => processesWith(marker).length > 0);
+    swarm.kill('SIGINT');
+    const interrupted = await left;
+    const goesOn = processesWith(marker).length;
+    const again = await runCli(['swarm', spec], env);
+    const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { trigger: string }[];
+    const refused = await runCli(['swarm', prompted], env);
 
-    expect(code).toBe(3);
-    expect(stderr).toMatch(/`nightshift swarm` needs the engine in this process/);
-  });
+    expect(interrupted.code, interrupted.stderr).toBe(130);
+    expect(interrupted.stdout).toContain(
+      `swarm served: stopped following; it goes on in the server or the process owning the home (run \`nightshift swarm ${spec}\` again to follow it)\n`,
+    );
+    // The server drives it: its facet goes on after the command stopped.
+    expect(goesOn).toBeGreaterThan(0);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain(
+      'swarm served: already driven by the server or the process owning the home; following it\n',
+    );
+    // The follower sees the drive's lines from its start.
+    expect(again.stdout).toContain('swarm served: 2 facets started\n');
+    expect(again.stdout).toMatch(
+      /swarm served: one change on nightshift\/swarm\/served \([0-9a-f]{8}\), crediting 2 facets\n/,
+    );
+    // Two facets and one converge run: nothing started twice.
+    expect(runs.filter((run) => run.trigger === 'swarm:served')).toHaveLength(3);
+    // What would stop a swarm from starting comes back from the server as it would here.
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('error: swarm s: its agents cannot run, so nothing was started');
+  }, 180_000);
 
   it('uses the HTTP API with --server and --token, where applying files needs an admin token', async () => {
     const token = async (scope: string) =>
@@ -216,6 +250,7 @@ describe('automations and fleet commands while a server owns the home', () => {
     const applyAsWriter = await runCli(['automations', 'apply', '--dir', automations], remote(writer));
     const fleets = await runCli(['fleet', 'list', '--json'], remote(reader));
     const forged = await runCli(['fleet', 'list', '--json'], remote('ns_forged-token'));
+    const swarmAsWriter = await runCli(['swarm', join(dir, 'swarm.yml')], remote(writer));
 
     expect(list.code, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout).map((a: { automation: { name: string } }) => a.automation.name)).toContain(
@@ -227,6 +262,9 @@ describe('automations and fleet commands while a server owns the home', () => {
     expect(applyAsWriter.stderr).toMatch(/lacks the scope admin/);
     expect(fleets.code, fleets.stderr).toBe(0);
     expect(forged.code).not.toBe(0);
+    // A swarm's spec names a path on the server: starting one takes an admin token.
+    expect(swarmAsWriter.code).not.toBe(0);
+    expect(swarmAsWriter.stderr).toMatch(/lacks the scope admin/);
   }, 120_000);
 });
 

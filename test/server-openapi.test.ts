@@ -52,6 +52,8 @@ describe('/openapi.json of nightshift serve', () => {
         'get /api/fleets',
         'get /api/fleets/{name}/repos',
         'post /api/fleets/{name}/retry',
+        'post /api/swarms',
+        'get /api/swarms/{id}',
         'post /webhooks/in/{name}',
         'post /slack/events',
         'post /slack/commands',

@@ -212,9 +212,9 @@ describe('swarm with a planner', () => {
     const onProgress = (line: string) => {
       if (line === '2 facets started') stop.abort(new Error('interrupted'));
     };
-    await expect(runSwarm(deps(), spec(repo, 'stopped'), state.dir, onProgress, stop.signal)).rejects.toThrow(
-      'interrupted',
-    );
+    await expect(
+      runSwarm(deps(), spec(repo, 'stopped'), state.dir, { onProgress, signal: stop.signal }),
+    ).rejects.toThrow('interrupted');
     // The plan changes meanwhile: the execution keeps the one its planner made.
     plan = { facets: [{ id: 'other', title: 'Other', prompt: 'write other.txt' }] };
 

@@ -145,7 +145,7 @@ describe('swarm', () => {
       const onProgress = (line: string) => {
         if (/^\d+ facets? started$/.test(line)) stop.abort(new Error('interrupted'));
       };
-      await expect(runSwarm(deps, stopped, state.dir, onProgress, stop.signal)).rejects.toThrow(
+      await expect(runSwarm(deps, stopped, state.dir, { onProgress, signal: stop.signal })).rejects.toThrow(
         'interrupted',
       );
     };
@@ -163,7 +163,7 @@ describe('swarm', () => {
     const [stopped] = await executions();
     const facetRuns = (await runsOf(stopped!.id)).map((run) => run.run_id);
     const lines: string[] = [];
-    const continued = await runSwarm(deps, spec, state.dir, (line) => lines.push(line));
+    const continued = await runSwarm(deps, spec, state.dir, { onProgress: (line) => lines.push(line) });
 
     expect(stopped!.state).toBe('facets');
     expect(lines[0]).toBe('continuing where it stopped: 2 runs already started');
@@ -186,6 +186,47 @@ describe('swarm', () => {
     expect((await state.engine.store.getRun(longRun!.run_id)).conclusion).toBe('cancelled');
     expect(latest).toMatchObject({ id: changed.id, state: 'completed' });
     expect(changed.conclusion).toBe('success');
+  }, 300_000);
+
+  it('drives one execution per spec in the engine: the same spec started again follows it, a changed one supersedes it', async () => {
+    const { swarms } = state.engine;
+    const repo = join(state.dir, 'driven');
+    await makeRepo(repo, { 'README.md': '# driven\n' });
+    const specOf = (facet: string) =>
+      parseSwarmSpec(['name: driven', `repo: ${repo}`, 'goal: Add a file', 'facets:', facet].join('\n'))
+        .spec!;
+    const slow = specOf('  - { id: long, script: "sleep 60 && echo l > l.txt" }');
+
+    const first = await swarms.start(slow, state.dir);
+    const again = await swarms.start(slow, state.dir);
+    const changed = await swarms.start(specOf('  - { id: quick, script: "echo q > q.txt" }'), state.dir);
+    const superseded = await swarms.progress(first.id);
+    let ended = await swarms.progress(changed.id);
+    while (ended.driving) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ended = await swarms.progress(changed.id, ended.next);
+    }
+    const [longRun] = await state.engine.store.db.query<{ run_id: string }>(
+      'SELECT run_id FROM swarm_runs WHERE swarm_id = $1',
+      [first.id],
+    );
+    await waitUntilCompleted(longRun!.run_id);
+
+    expect(first).toEqual({ id: expect.stringMatching(/^swm_/), name: 'driven', attached: false });
+    expect(again).toEqual({ ...first, attached: true });
+    expect(changed.id).not.toBe(first.id);
+    expect(superseded).toMatchObject({
+      state: 'failed',
+      reason: 'superseded: `nightshift swarm` ran again with a changed spec',
+      driving: false,
+      result: null,
+      error: { code: 'CONFLICT', message: 'superseded: `nightshift swarm` ran again with a changed spec' },
+    });
+    expect(superseded.lines).toEqual(['1 facet started']);
+    expect((await state.engine.store.getRun(longRun!.run_id)).conclusion).toBe('cancelled');
+    expect(ended).toMatchObject({ state: 'completed', driving: false, error: null });
+    expect(ended.result).toMatchObject({ id: changed.id, conclusion: 'success' });
+    await expect(swarms.progress('swm_none')).rejects.toThrow('swarm swm_none does not exist');
   }, 300_000);
 
   async function waitUntilCompleted(runId: string): Promise<void> {

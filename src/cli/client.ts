@@ -8,6 +8,7 @@ import { createToken } from '../server/tokens.ts';
 import type { ApiToken, ListedRun, RunFilter } from '../store/index.ts';
 import { type AutomationsClient, embeddedAutomations } from './automations-client.ts';
 import { embeddedFleets, type FleetsClient } from './fleets-client.ts';
+import { embeddedSwarms, type SwarmsClient } from './swarms-client.ts';
 
 export type { RunDetails } from '../engine/index.ts';
 
@@ -57,6 +58,8 @@ export interface Client {
   readonly automations: AutomationsClient;
   /** `nightshift fleet`: here, or through the API of the process owning the home. */
   readonly fleets: FleetsClient;
+  /** `nightshift swarm`: driven here, or by the process owning the home. */
+  readonly swarms: SwarmsClient;
   close(): Promise<void>;
 }
 
@@ -117,6 +120,7 @@ export function embeddedClient(engine: Engine): Client {
     },
     automations: embeddedAutomations(engine),
     fleets: embeddedFleets(engine),
+    swarms: embeddedSwarms(engine),
     close: () => engine.close(),
   };
 }

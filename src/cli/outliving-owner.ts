@@ -14,7 +14,7 @@ type Members = Record<PropertyKey, unknown>;
  * if it had given nothing yet; one that broke mid-way still throws `OWNER_GONE`, and
  * `followRun` resumes after its last event.
  *
- * Every member of `Client` (and of its `automations` and `fleets`) is wrapped as it is read, so
+ * Every member of `Client` (and of its `automations`, `fleets` and `swarms`) is wrapped as it is read, so
  * a method added later is covered without a change here.
  */
 export function outlivingOwner(first: Client, reopen: () => Promise<Client>): Client {
@@ -44,8 +44,8 @@ export function outlivingOwner(first: Client, reopen: () => Promise<Client>): Cl
       if (path.length === 0 && key === 'close') return () => current.close();
       const value = member([...path, key]);
       if (typeof value === 'function') return calling(path, key);
-      // `automations` and `fleets`; an engine (never on a remote client) is given as it is.
-      if (path.length === 0 && (key === 'automations' || key === 'fleets')) {
+      // `automations`, `fleets` and `swarms`; an engine (never on a remote client) is given as it is.
+      if (path.length === 0 && (key === 'automations' || key === 'fleets' || key === 'swarms')) {
         return new Proxy(value as object, members([key]));
       }
       return value;

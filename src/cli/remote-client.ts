@@ -9,6 +9,7 @@ import type { Client, RunDetails, SayResult } from './client.ts';
 import { remoteFleets } from './fleets-client.ts';
 import { call, type Endpoint, responseError, revive, send } from './http.ts';
 import { readSse } from './sse.ts';
+import { remoteSwarms } from './swarms-client.ts';
 
 /** How long a follower of a server (`--server`) keeps trying to reconnect to a restarting server. */
 const RECONNECT_MS = 180_000;
@@ -93,6 +94,7 @@ export function remoteClient(endpoint: Endpoint): Client & { ping(): Promise<boo
       call<ApiToken>(endpoint, 'DELETE', `/api/tokens/${encodeURIComponent(idOrName)}`),
     automations: remoteAutomations(endpoint),
     fleets: remoteFleets(endpoint),
+    swarms: remoteSwarms(endpoint),
     close: async () => {},
   };
 }

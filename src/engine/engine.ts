@@ -12,6 +12,7 @@ import { invalidInput, NightshiftError } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Change, Repo, Run } from '../core/run.ts';
 import { FleetService } from '../fleets/service.ts';
+import { SwarmDrives } from '../fleets/swarm-drives.ts';
 import { type RunSwarm, swarmQueries } from '../fleets/swarm-store.ts';
 import { serverPolicyFile } from '../policy/load.ts';
 import { LocalSandboxProvider } from '../sandbox/local/index.ts';
@@ -84,6 +85,8 @@ export class Engine {
   readonly worker: Worker;
   /** Fleet operations and the rollout loop (started with the worker). */
   readonly fleets: FleetService;
+  /** The swarms this process drives (`nightshift swarm`, here or through the API). */
+  readonly swarms: SwarmDrives;
   private closed = false;
 
   private constructor(
@@ -100,6 +103,13 @@ export class Engine {
       store,
       scm,
       log,
+      defaultTimeoutMs: config.defaultTimeoutMs,
+      unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
+    });
+    this.swarms = new SwarmDrives({
+      store,
+      scm,
+      author: config.author,
       defaultTimeoutMs: config.defaultTimeoutMs,
       unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
     });
@@ -301,6 +311,7 @@ export class Engine {
   async close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.swarms.close();
     await this.fleets.stop();
     await this.worker.stop(options);
     await this.store.close();

@@ -105,6 +105,17 @@ export function swarmQueries(db: Queryable) {
       ]);
     },
 
+    /** Execution `id`'s name, state and why it failed; null when there is none. */
+    async get(
+      id: string,
+    ): Promise<{ id: string; name: string; state: string; reason: string | null } | null> {
+      const rows = await db.query<{ id: string; name: string; state: string; reason: string | null }>(
+        'SELECT id, name, state, reason FROM swarms WHERE id = $1',
+        [id],
+      );
+      return rows[0] ?? null;
+    },
+
     /** The swarm `runId` is part of, or null. */
     async forRun(runId: string): Promise<RunSwarm | null> {
       const rows = await db.query<{ id: string; name: string; state: string; reason: string | null }>(

@@ -85,6 +85,9 @@ async function finished(store: Store, runId: string, signal?: AbortSignal): Prom
   }
 }
 
+/** Why an execution ended when its spec was started again changed. */
+export const SUPERSEDED = 'superseded: `nightshift swarm` ran again with a changed spec';
+
 /**
  * The execution of `spec` to work on: the unfinished one of the same spec (the process running
  * it stopped), whose runs are taken up rather than started again, with the base they started
@@ -107,12 +110,7 @@ async function execution(
   if (earlier) {
     const unfinished = earlier.runs.filter((run) => run.status !== 'completed');
     for (const run of unfinished) await deps.store.requestCancel(run.id, `swarm ${spec.name}`);
-    await swarms.abandon(
-      earlier.id,
-      earlier.sameSpec
-        ? 'stopped before it started a run'
-        : 'superseded: `nightshift swarm` ran again with a changed spec',
-    );
+    await swarms.abandon(earlier.id, earlier.sameSpec ? 'stopped before it started a run' : SUPERSEDED);
     if (unfinished.length > 0) {
       onProgress?.(
         `the spec changed since its last execution, which did not finish: cancelled its ${plural(unfinished.length, 'unfinished run')}`,
@@ -122,6 +120,31 @@ async function execution(
   const { commit } = await deps.scm.fetch(repo, spec.base);
   const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets');
   return { id, base: commit, started: [] };
+}
+
+/** How `runSwarm` reports, stops, and where it starts. */
+export interface SwarmOptions {
+  /** Told each step of the way, in a line (`2 facets started`, `facet a: success`). */
+  onProgress?: (line: string) => void;
+  /** Stops the waiting (Ctrl-C): the runs go on in the worker. */
+  signal?: AbortSignal;
+  /** The swarm's repo, when the caller resolved it already (`swarmRepo`). */
+  repo?: Repo;
+  /** Told the id of the execution once it is recorded (new, or the stopped one it continues). */
+  onExecution?: (id: string) => void;
+}
+
+/**
+ * The repo a swarm works on, recorded; before that, throws if its agents cannot run here (see
+ * `refuseUnrunnable`). A path in the spec is relative to `cwd`.
+ */
+export async function swarmRepo(deps: SwarmDeps, spec: SwarmSpec, cwd: string): Promise<Repo> {
+  await refuseUnrunnable(deps, spec, cwd);
+  return deps.store.repos.upsert(
+    await deps.scm.resolve(
+      /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo),
+    ),
+  );
 }
 
 /**
@@ -141,20 +164,16 @@ export async function runSwarm(
   deps: SwarmDeps,
   spec: SwarmSpec,
   cwd: string,
-  onProgress?: (line: string) => void,
-  signal?: AbortSignal,
+  options: SwarmOptions = {},
 ): Promise<SwarmResult> {
   const { store, scm } = deps;
-  await refuseUnrunnable(deps, spec, cwd);
-  const repo = await store.repos.upsert(
-    await scm.resolve(
-      /^([a-z][a-z0-9+.-]*:\/\/|github:)/i.test(spec.repo) ? spec.repo : resolvePath(cwd, spec.repo),
-    ),
-  );
+  const { onProgress, signal } = options;
+  const repo = options.repo ?? (await swarmRepo(deps, spec, cwd));
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
   const swarms = swarmQueries(store.db);
   const { id, base, started } = await execution(deps, spec, repo, onProgress);
+  options.onExecution?.(id);
   const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
     swarms.update(id, { state, facets, convergeRunId, reason });
   let plannerRunId: string | null = null;

@@ -17,6 +17,7 @@ import { requireScope } from './auth.ts';
 import { fleetsModule } from './fleets.ts';
 import { automationSpecs, githubSpecs, slackSpecs, webhookInSpecs } from './module-specs.ts';
 import type { AppEnv } from './router.ts';
+import { swarmsModule } from './swarms.ts';
 
 /** What `nightshift serve` adds beside the core API, and the background work those parts need. */
 export interface ServerParts {
@@ -134,7 +135,7 @@ function scoped(routes: Hono): Hono<AppEnv> {
 
 /**
  * The API modules of every Nightshift process serving the home (`nightshift serve`, and the
- * home's socket of any CLI process owning it): automations and fleets, without the triggers.
+ * home's socket of any CLI process owning it): automations, fleets and swarms, without the triggers.
  */
 export function apiModules(engine: Engine): ServerModule[] {
   const log = engine.log.child({ part: 'api' });
@@ -147,5 +148,6 @@ export function apiModules(engine: Engine): ServerModule[] {
       specs: automationSpecs('/api/automations'),
     },
     fleetsModule(engine),
+    swarmsModule(engine),
   ];
 }

@@ -1,11 +1,20 @@
 import type { Command } from 'commander';
+import { sleep } from '../../core/clock.ts';
+import { type ErrorCode, NightshiftError } from '../../core/errors.ts';
 import { plural } from '../../core/plural.ts';
 import { EXIT_CODES } from '../../core/run.ts';
 import { parseSwarmSpec } from '../../fleets/parse.ts';
-import { runSwarm } from '../../fleets/swarm.ts';
+import type { SwarmProgress } from '../../fleets/swarm-drives.ts';
+import type { Client } from '../client.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
-import { engineOf, readSpec } from '../fleet/spec.ts';
+import { readSpec } from '../fleet/spec.ts';
 import { print, printJson } from '../output.ts';
+import type { SwarmStartInput } from '../swarms-client.ts';
+
+/** How often a following command asks where the swarm stands. */
+const POLL_MS = 300;
+/** Most times a swarm whose driving process stopped is started again (each continues it). */
+const RESTARTS = 3;
 
 export function registerSwarm(program: Command): void {
   program
@@ -14,13 +23,13 @@ export function registerSwarm(program: Command): void {
     .argument('<spec>', 'swarm spec file (YAML)')
     .addHelpText(
       'after',
-      '\nExit codes: as `nightshift run`, for the converge run (0 success); 130 Ctrl-C stopped it (run the\nsame spec again to continue it). See docs/fleets.md#swarms.',
+      '\nThe process owning the home drives the swarm: this one, or a server (then the swarm goes on when\nthis command stops, and running it again follows it).\n\nExit codes: as `nightshift run`, for the converge run (0 success); 130 Ctrl-C stopped following (run\nthe same spec again to continue or follow it). See docs/fleets.md#swarms.',
     )
     .action(async (file: string, _options, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
-      const { spec, dir } = await readSpec(file, parseSwarmSpec);
+      const { spec, dir, text } = await readSpec(file, parseSwarmSpec);
       const client = await openClient(global, { worker: true, command: 'nightshift swarm' });
-      // Ctrl-C stops here; running the spec again continues the swarm (a second one exits at once).
+      // Ctrl-C stops following (a second one exits at once).
       const interrupt = new AbortController();
       const onInterrupt = () => {
         if (interrupt.signal.aborted) process.exit(130);
@@ -28,43 +37,91 @@ export function registerSwarm(program: Command): void {
       };
       process.on('SIGINT', onInterrupt);
       try {
-        const engine = engineOf(client);
-        const result = await runSwarm(
-          {
-            store: engine.store,
-            scm: engine.scm,
-            author: engine.config.author,
-            defaultTimeoutMs: engine.config.defaultTimeoutMs,
-            unrunnable: (blueprint) => engine.withoutModelProvider(blueprint),
-          },
-          spec,
-          dir,
-          global.json ? undefined : (line) => print(`swarm ${spec.name}: ${line}`),
-          interrupt.signal,
-        ).catch((error: unknown) => {
-          if (interrupt.signal.aborted) return null;
-          throw error;
-        });
-        if (!result) {
-          if (global.json) printJson({ name: spec.name, interrupted: true });
-          else
-            print(
-              `swarm ${spec.name}: stopped; run \`nightshift swarm ${file}\` again to continue it (its runs resume, none starts twice)`,
-            );
+        const say = global.json ? () => {} : (line: string) => print(`swarm ${line}`);
+        const ended = await followSwarm(client, { text, file, cwd: dir }, say, interrupt.signal);
+        if (!ended) {
+          if (global.json) printJson({ file, interrupted: true });
+          else print(interruptedAdvice(client, spec.name, file));
           process.exitCode = 130;
           return;
         }
-        if (global.json) printJson(result);
+        const { result } = ended;
+        if (global.json)
+          printJson(result ?? { id: ended.id, name: ended.name, state: ended.state, reason: ended.reason });
+        else if (!result)
+          print(`swarm ${ended.name}: ${ended.state}${ended.reason ? `: ${ended.reason}` : ''}`);
         else
           print(
             result.conclusion === 'success'
-              ? `swarm ${spec.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${plural(result.facets.filter((f) => f.conclusion === 'success').length, 'facet')}${result.url ? `: ${result.url}` : ''}`
-              : `swarm ${spec.name}: ${result.conclusion}${result.reason ? `: ${result.reason}` : ''}`,
+              ? `swarm ${result.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${plural(result.facets.filter((f) => f.conclusion === 'success').length, 'facet')}${result.url ? `: ${result.url}` : ''}`
+              : `swarm ${result.name}: ${result.conclusion}${result.reason ? `: ${result.reason}` : ''}`,
           );
-        process.exitCode = EXIT_CODES[result.conclusion];
+        process.exitCode = result ? EXIT_CODES[result.conclusion] : ended.state === 'completed' ? 0 : 1;
       } finally {
         process.off('SIGINT', onInterrupt);
+        // With the engine here, closing stops driving the swarm: running the spec again continues it.
         await client.close();
       }
     });
+}
+
+/**
+ * Has the process owning the home drive the swarm and follows it to its end, telling `say`
+ * each progress line; null once `signal` aborted. A swarm whose driving process stopped
+ * before its end (a server restarting) is started again, which continues it.
+ */
+async function followSwarm(
+  client: Client,
+  input: SwarmStartInput,
+  say: (line: string) => void,
+  signal: AbortSignal,
+): Promise<SwarmProgress | null> {
+  let { id, name, attached } = await client.swarms.start(input);
+  if (attached) say(`${name}: already driven by ${driver(client)}; following it`);
+  let after = 0;
+  for (let restarts = 0; ; ) {
+    const progress = await client.swarms.progress(id, after);
+    for (const line of progress.lines) say(`${name}: ${line}`);
+    after = progress.next;
+    if (!progress.driving) {
+      if (progress.error) {
+        throw new NightshiftError(
+          progress.error.code as ErrorCode,
+          `swarm ${name}: ${progress.error.message}`,
+          {
+            hint: progress.error.hint ?? `run \`nightshift swarm ${input.file}\` again to continue it`,
+          },
+        );
+      }
+      if (progress.result || ['completed', 'failed'].includes(progress.state)) return progress;
+      if (++restarts > RESTARTS) {
+        throw new NightshiftError(
+          'CONFLICT',
+          `swarm ${name}: the process driving it stopped ${RESTARTS} times`,
+          {
+            hint: `see \`nightshift runs\`; run \`nightshift swarm ${input.file}\` again to continue it`,
+          },
+        );
+      }
+      ({ id } = await client.swarms.start(input));
+      after = 0;
+    }
+    try {
+      await sleep(POLL_MS, signal);
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Who drives the swarm for this command. */
+function driver(client: Client): string {
+  return client.mode === 'embedded' ? 'this process' : 'the server or the process owning the home';
+}
+
+/** What Ctrl-C left: a swarm driven here stopped; one driven elsewhere goes on there. */
+function interruptedAdvice(client: Client, name: string, file: string): string {
+  return client.mode === 'embedded'
+    ? `swarm ${name}: stopped; run \`nightshift swarm ${file}\` again to continue it (its runs resume, none starts twice)`
+    : `swarm ${name}: stopped following; it goes on in the server or the process owning the home (run \`nightshift swarm ${file}\` again to follow it)`;
 }

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
-import type { Engine } from '../../engine/index.ts';
 import { type SpecParseResult, specOrThrow } from '../../fleets/parse.ts';
-import type { Client } from '../client.ts';
 
 /** Reads and parses a spec file; every problem is reported at once, as `file:line:col path: message`. */
 export async function readSpec<T>(
@@ -18,18 +16,4 @@ export async function readSpec<T>(
   });
   const spec = specOrThrow(parse, text, file);
   return { spec, dir: dirname(path), text };
-}
-
-/** `nightshift swarm` runs on the engine of this process: another process owning the home must be stopped first. */
-export function engineOf(client: Client): Engine {
-  if (!client.engine) {
-    throw new NightshiftError(
-      'HOME_LOCKED',
-      'another Nightshift process owns this home, and `nightshift swarm` needs the engine in this process',
-      {
-        hint: 'stop that process and run the swarm again (fleet and automations commands work through it)',
-      },
-    );
-  }
-  return client.engine;
 }

@@ -1,0 +1,155 @@
+import { NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
+import type { SwarmSpec } from './schema.ts';
+import { runSwarm, SUPERSEDED, type SwarmDeps, type SwarmResult, swarmRepo } from './swarm.ts';
+import { swarmQueries } from './swarm-store.ts';
+
+/** Where a swarm's execution stands, as a command following it sees it. */
+export interface SwarmProgress {
+  id: string;
+  name: string;
+  /** `planning`, `facets`, `converging`, `completed` or `failed`. */
+  state: string;
+  /** Why it failed, once it did. */
+  reason: string | null;
+  /**
+   * Whether this process drives it now. False with an unfinished state: the process that drove
+   * it stopped, and starting its spec again continues it.
+   */
+  driving: boolean;
+  /** Its progress lines after `after`, and the `after` to ask with next. */
+  lines: string[];
+  next: number;
+  /** How it ended, when this process drove it to its end. */
+  result: SwarmResult | null;
+  /** What stopped it, when its driving here failed or was stopped. */
+  error: { code: string; message: string; hint: string | null } | null;
+}
+
+/** A swarm started in this process: where it is, what it said, how it ended. */
+interface Drive {
+  /** The spec, as JSON: starting the same one again follows this drive. */
+  spec: string;
+  id: Promise<string>;
+  lines: string[];
+  stop: AbortController;
+  ended: Promise<void>;
+  done: boolean;
+  result: SwarmResult | null;
+  error: SwarmProgress['error'];
+}
+
+/** How many ended drives keep their lines and result for the commands that follow them. */
+const KEPT = 100;
+
+/**
+ * The swarms this process drives (`runSwarm`), so that a command can start one and follow it
+ * while the process that owns the home (a server, say) does the driving: the swarm then goes
+ * on when the command stops. One drive per swarm name and repo: starting the same spec again
+ * while it is driven follows that drive; a changed spec stops it first, and the new execution
+ * supersedes it (see `runSwarm`).
+ */
+export class SwarmDrives {
+  private readonly byId = new Map<string, Drive>();
+  /** The drive of each swarm name on a repo, while it is driven. */
+  private readonly active = new Map<string, Drive>();
+  private closed = false;
+
+  constructor(private readonly deps: SwarmDeps) {}
+
+  /**
+   * Starts driving `spec` (a path in it is relative to `cwd`), or follows the drive of the same
+   * spec going on here (`attached`). Resolves once its execution is recorded; throws what would
+   * stop it from starting (an unknown repo, agents that cannot run here).
+   */
+  async start(spec: SwarmSpec, cwd: string): Promise<{ id: string; name: string; attached: boolean }> {
+    if (this.closed)
+      throw new NightshiftError('CONFLICT', 'this process is shutting down: it starts no swarm');
+    const repo = await swarmRepo(this.deps, spec, cwd);
+    const key = JSON.stringify([repo.id, spec.name]);
+    const text = JSON.stringify(spec);
+    const previous = this.active.get(key);
+    if (previous?.spec === text) return { id: await previous.id, name: spec.name, attached: true };
+    let recorded!: (id: string) => void;
+    let failed!: (error: unknown) => void;
+    const drive: Drive = {
+      spec: text,
+      id: new Promise<string>((resolve, reject) => {
+        recorded = resolve;
+        failed = reject;
+      }),
+      lines: [],
+      stop: new AbortController(),
+      ended: Promise.resolve(),
+      done: false,
+      result: null,
+      error: null,
+    };
+    this.active.set(key, drive);
+    if (previous) {
+      previous.stop.abort(new NightshiftError('CONFLICT', SUPERSEDED));
+      await previous.ended;
+    }
+    drive.ended = runSwarm(this.deps, spec, cwd, {
+      repo,
+      signal: drive.stop.signal,
+      onProgress: (line) => void drive.lines.push(line),
+      onExecution: (id) => {
+        this.byId.set(id, drive);
+        recorded(id);
+      },
+    }).then(
+      (result) => {
+        drive.result = result;
+      },
+      (error: unknown) => {
+        const stopped = drive.stop.signal.aborted;
+        const reason: unknown = stopped ? drive.stop.signal.reason : error;
+        // Stopped because this process closes, it has no error: starting the spec again continues it.
+        if (!(stopped && this.closed)) {
+          const e = toNightshiftError(reason);
+          drive.error = { code: e.code, message: e.message, hint: e.hint ?? null };
+        }
+        failed(reason);
+      },
+    );
+    void drive.ended.finally(() => {
+      drive.done = true;
+      if (this.active.get(key) === drive) this.active.delete(key);
+      this.forgetEnded();
+    });
+    return { id: await drive.id, name: spec.name, attached: false };
+  }
+
+  /** Execution `id` as it stands, with its progress lines after `after`. */
+  async progress(id: string, after = 0): Promise<SwarmProgress> {
+    const record = await swarmQueries(this.deps.store.db).get(id);
+    if (!record) throw notFound('swarm', id, 'start it with `nightshift swarm SPEC`');
+    const drive = this.byId.get(id);
+    const lines = drive?.lines.slice(after) ?? [];
+    return {
+      ...record,
+      driving: drive !== undefined && !drive.done,
+      lines,
+      next: after + lines.length,
+      result: drive?.result ?? null,
+      error: drive?.error ?? null,
+    };
+  }
+
+  /**
+   * Stops driving every swarm (the process is closing): their runs go on in the workers, and
+   * starting a spec again continues its execution.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const drives = [...this.active.values()];
+    for (const drive of drives) drive.stop.abort(new Error('this process is closing'));
+    await Promise.all(drives.map((drive) => drive.ended));
+  }
+
+  /** Forgets the oldest ended drives beyond `KEPT`. */
+  private forgetEnded(): void {
+    const ended = [...this.byId].filter(([, drive]) => drive.done);
+    for (const [id] of ended.slice(0, Math.max(0, ended.length - KEPT))) this.byId.delete(id);
+  }
+}

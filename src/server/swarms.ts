@@ -1,0 +1,69 @@
+import { isAbsolute } from 'node:path';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Engine } from '../engine/index.ts';
+import { parseSwarmSpec, specOrThrow } from '../fleets/parse.ts';
+import type { ServerModule } from './app.ts';
+import { errorResponse } from './errors.ts';
+import { ApiRoutes, type AppEnv, param } from './router.ts';
+
+const BASE = '/api/swarms';
+
+/** `POST /api/swarms`: a swarm spec file as text, and where its relative paths start. */
+const SwarmStartBody = z.object({
+  text: z.string().max(1024 * 1024),
+  file: z.string().max(1000),
+  cwd: z.string().refine(isAbsolute, 'must be an absolute path'),
+});
+
+const SwarmProgressQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0).describe('the `next` of the previous answer'),
+});
+
+/**
+ * The swarms API, mounted at `/api/swarms` behind bearer auth: `POST /` starts driving a spec
+ * in this process (or follows the drive of the same spec going on), `GET /:id?after=` where
+ * an execution stands with its progress lines. `nightshift swarm` uses it when another process
+ * owns the home; the swarm then goes on when the command stops.
+ */
+export function swarmsModule(engine: Engine): ServerModule {
+  const app = new Hono<AppEnv>();
+  app.onError((error, c) => errorResponse(c, error));
+  // The server's guard authenticated the caller before the module's routes run.
+  const api = new ApiRoutes(app, async (c) => c.get('principal'), BASE);
+  api.add(
+    {
+      method: 'post',
+      path: '/',
+      // Resolves the spec's repo path and blueprints on this server's file system: admins only.
+      scope: 'admin',
+      summary: 'Start a swarm (or follow the same spec already going on); used by `nightshift swarm`',
+      body: SwarmStartBody,
+      success: {
+        status: 202,
+        type: 'application/json',
+        description:
+          '`{ id, name, attached }`: the execution (a new one, or the stopped one it continues); `attached` when this server was driving the same spec already',
+      },
+    },
+    async (c, { body }) =>
+      c.json(await engine.swarms.start(specOrThrow(parseSwarmSpec, body.text, body.file), body.cwd), 202),
+  );
+  api.add(
+    {
+      method: 'get',
+      path: '/:id',
+      scope: 'runs:read',
+      summary: "Where a swarm's execution stands, with its progress lines after `after`",
+      query: SwarmProgressQuery,
+      success: {
+        status: 200,
+        type: 'application/json',
+        description:
+          '`{ id, name, state, reason, driving, lines, next, result, error }`: `driving` false in an unfinished state means the process driving it stopped (start the spec again to continue it); `result` once it ended here',
+      },
+    },
+    async (c, { query }) => c.json(await engine.swarms.progress(param(c, 'id'), query.after)),
+  );
+  return { name: 'swarms', basePath: BASE, routes: app, specs: api.specs };
+}
