@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remoteClient } from '../src/cli/remote-client.ts';
@@ -92,6 +93,56 @@ describe('nightshift serve restarted mid-stream', () => {
       expect(received.map((e) => e.type)).toContain('run.attempt');
       expect(received.at(-1)).toMatchObject({ type: 'run.completed', data: { conclusion: 'success' } });
       expect(processesWith(marker)).toEqual([]);
+
+      const exited = finished(second.child);
+      second.child.kill('SIGTERM');
+      expect((await exited).code).toBe(0);
+    },
+    3 * START_MS,
+  );
+  it(
+    'continues a swarm the server drove when it restarts, for the command following it with --server',
+    async () => {
+      const spec = join(dir, 'swarm.yml');
+      await writeFile(
+        spec,
+        [
+          'name: restarted',
+          `repo: ${join(dir, 'repo')}`,
+          'goal: Add two files',
+          'facets:',
+          '  - { id: slow, script: "sleep 4 && echo s > slow.txt" }',
+          '  - { id: fast, script: "echo f > fast.txt" }',
+          '',
+        ].join('\n'),
+      );
+      const first = await startServer(0);
+      const created = await runCli(
+        ['token', 'create', '--name', 'swarmer', '--scope', 'admin', '--json'],
+        env,
+      );
+      const follower = spawnCli(['swarm', spec], {
+        NIGHTSHIFT_HOME: join(dir, 'client-home'),
+        NIGHTSHIFT_SERVER: first.url,
+        NIGHTSHIFT_TOKEN: JSON.parse(created.stdout).token,
+      });
+      const followed = finished(follower);
+
+      await waitForOutput(follower, /swarm restarted: 2 facets started/, START_MS);
+      const stopped = finished(first.child);
+      first.child.kill('SIGTERM');
+      await stopped;
+      const second = await startServer(first.port);
+      const { code, stdout, stderr } = await followed;
+      const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { trigger: string }[];
+
+      expect(code, stdout + stderr).toBe(0);
+      expect(stdout).toContain('swarm restarted: continuing where it stopped: 2 runs already started\n');
+      expect(stdout).toMatch(
+        /swarm restarted: one change on nightshift\/swarm\/restarted \([0-9a-f]{8}\), crediting 2 facets\n/,
+      );
+      // Two facets and one converge run: the restarted server started none twice.
+      expect(runs.filter((run) => run.trigger === 'swarm:restarted')).toHaveLength(3);
 
       const exited = finished(second.child);
       second.child.kill('SIGTERM');

@@ -12,7 +12,7 @@ import { readSse } from './sse.ts';
 import { remoteSwarms } from './swarms-client.ts';
 
 /** How long a follower of a server (`--server`) keeps trying to reconnect to a restarting server. */
-const RECONNECT_MS = 180_000;
+export const RECONNECT_MS = 180_000;
 
 const runPath = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
 

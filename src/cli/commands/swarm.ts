@@ -8,7 +8,9 @@ import type { SwarmProgress } from '../../fleets/swarm-drives.ts';
 import type { Client } from '../client.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { readSpec } from '../fleet/spec.ts';
+import { OwnerGone } from '../http.ts';
 import { print, printJson } from '../output.ts';
+import { RECONNECT_MS } from '../remote-client.ts';
 import type { SwarmStartInput } from '../swarms-client.ts';
 
 /** How often a following command asks where the swarm stands. */
@@ -76,40 +78,52 @@ async function followSwarm(
   say: (line: string) => void,
   signal: AbortSignal,
 ): Promise<SwarmProgress | null> {
-  let { id, name, attached } = await client.swarms.start(input);
-  if (attached) say(`${name}: already driven by ${driver(client)}; following it`);
-  let after = 0;
-  for (let restarts = 0; ; ) {
-    const progress = await client.swarms.progress(id, after);
-    for (const line of progress.lines) say(`${name}: ${line}`);
-    after = progress.next;
-    if (!progress.driving) {
-      if (progress.error) {
-        throw new NightshiftError(
-          progress.error.code as ErrorCode,
-          `swarm ${name}: ${progress.error.message}`,
-          {
-            hint: progress.error.hint ?? `run \`nightshift swarm ${input.file}\` again to continue it`,
-          },
-        );
+  try {
+    let { id, name, attached } = await client.swarms.start(input);
+    if (attached) say(`${name}: already driven by ${driver(client)}; following it`);
+    let after = 0;
+    for (let restarts = 0; ; ) {
+      const progress = await reaching(() => client.swarms.progress(id, after), signal);
+      for (const line of progress.lines) say(`${name}: ${line}`);
+      after = progress.next;
+      if (!progress.driving) {
+        if (progress.error) {
+          throw new NightshiftError(
+            progress.error.code as ErrorCode,
+            `swarm ${name}: ${progress.error.message}`,
+            { hint: progress.error.hint ?? `run \`nightshift swarm ${input.file}\` again to continue it` },
+          );
+        }
+        if (progress.result || ['completed', 'failed'].includes(progress.state)) return progress;
+        if (++restarts > RESTARTS) {
+          throw new NightshiftError(
+            'CONFLICT',
+            `swarm ${name}: the process driving it stopped ${RESTARTS} times`,
+            {
+              hint: `see \`nightshift runs\`; run \`nightshift swarm ${input.file}\` again to continue it`,
+            },
+          );
+        }
+        ({ id } = await client.swarms.start(input));
+        after = 0;
       }
-      if (progress.result || ['completed', 'failed'].includes(progress.state)) return progress;
-      if (++restarts > RESTARTS) {
-        throw new NightshiftError(
-          'CONFLICT',
-          `swarm ${name}: the process driving it stopped ${RESTARTS} times`,
-          {
-            hint: `see \`nightshift runs\`; run \`nightshift swarm ${input.file}\` again to continue it`,
-          },
-        );
-      }
-      ({ id } = await client.swarms.start(input));
-      after = 0;
-    }
-    try {
       await sleep(POLL_MS, signal);
-    } catch {
-      return null;
+    }
+  } catch (error) {
+    if (signal.aborted) return null;
+    throw error;
+  }
+}
+
+/** `ask`, asked again while the server cannot be reached (it restarts), for up to `RECONNECT_MS`. */
+async function reaching<T>(ask: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  const since = Date.now();
+  for (;;) {
+    try {
+      return await ask();
+    } catch (error) {
+      if (!(error instanceof OwnerGone) || Date.now() - since > RECONNECT_MS) throw error;
+      await sleep(500, signal);
     }
   }
 }
