@@ -283,7 +283,11 @@ describe.each(DATABASE_KINDS)('HTTP API on %s', (kind) => {
       });
       const swarms = swarmQueries(store.db);
       const spec = { name: 'colors', repo, goal: 'g', facets: [{ id: 'red', script: 'true' }] };
-      const swarmId = await swarms.create(spec, repoId, 'facets');
+      const swarmId = (await swarms.create(spec, repoId, 'facets', {
+        driver: 'wrk_t',
+        ms: 30_000,
+        exclusive: true,
+      }))!;
       const planner = await store.createRun({ ...script, trigger: 'swarm:colors' });
       await swarms.addRun(swarmId, planner.id, 'planner');
       const facet = await store.createRun({

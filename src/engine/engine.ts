@@ -106,13 +106,6 @@ export class Engine {
       defaultTimeoutMs: config.defaultTimeoutMs,
       unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
     });
-    this.swarms = new SwarmDrives({
-      store,
-      scm,
-      author: config.author,
-      defaultTimeoutMs: config.defaultTimeoutMs,
-      unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
-    });
     this.worker = new Worker(
       {
         ...this.provisionDeps(),
@@ -135,6 +128,14 @@ export class Engine {
       },
       log,
     );
+    this.swarms = new SwarmDrives({
+      store,
+      scm,
+      author: config.author,
+      defaultTimeoutMs: config.defaultTimeoutMs,
+      unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
+      driver: { id: this.worker.id, leaseMs: config.leaseMs },
+    });
   }
 
   /** What provisioning a governed sandbox needs (runs, and `nightshift sandbox exec`). */

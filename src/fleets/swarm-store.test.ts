@@ -51,7 +51,11 @@ describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 
       const spec = { name: 'colors', repo: '/srv/app', goal: 'g', facets: [{ id: 'red', script: 'true' }] };
       const runs = [];
       for (let i = 0; i < 2; i++) {
-        const id = await swarms.create(spec, repo.id, 'facets');
+        const id = (await swarms.create(spec, repo.id, 'facets', {
+          driver: 'wrk_t',
+          ms: 30_000,
+          exclusive: true,
+        }))!;
         const run = await store.createRun({
           repoId: repo.id,
           blueprint: 'script',
@@ -60,6 +64,7 @@ describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 
           timeoutMs: 1000,
         });
         await swarms.addRun(id, run.id, 'facet', 'red');
+        await swarms.update(id, { state: 'completed', facets: [], convergeRunId: null, reason: null });
         runs.push({ id, run: run.id });
       }
 
@@ -69,6 +74,46 @@ describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 
       expect(second!.id).toBe(runs[1]!.id);
       expect(first!.runs.map((r) => r.id)).toEqual([runs[0]!.run]);
       expect(second!.runs.map((r) => r.id)).toEqual([runs[1]!.run]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lets one process drive an unfinished execution at a time, until its claim lapses', async () => {
+    const store = await Store.open({ url: kind === 'postgres' ? await newPostgresDatabase() : undefined });
+    try {
+      const repo = await store.repos.upsert({ name: 'app', url: '/srv/app', defaultBranch: 'main' });
+      const swarms = swarmQueries(store.db);
+      const spec = { name: 'colors', repo: '/srv/app', goal: 'g', facets: [{ id: 'red', script: 'true' }] };
+      const a = { driver: 'wrk_a', ms: 60_000, exclusive: false };
+      const b = { ...a, driver: 'wrk_b' };
+
+      const id = (await swarms.create(spec, repo.id, 'facets', a))!;
+      const second = await swarms.create(spec, repo.id, 'facets', b);
+      const takenByB = await swarms.claim(id, b);
+      const renewedByA = await swarms.claim(id, a);
+      const seen = await swarms.unfinished('colors', repo.id, spec);
+      await swarms.release(id, a.driver);
+      const afterRelease = await swarms.claim(id, b);
+      // With the embedded database the home lock admits one process: any other claim is stale.
+      const exclusive = await swarms.claim(id, { ...a, exclusive: true });
+      await swarms.claim(id, { ...a, ms: -1 });
+      const seenLapsed = await swarms.unfinished('colors', repo.id, spec);
+      const afterLapse = await swarms.claim(id, b);
+      await swarms.abandon(id, 'done with it');
+      const finished = await swarms.claim(id, b);
+      const next = await swarms.create(spec, repo.id, 'facets', b);
+
+      expect(second).toBeNull();
+      expect(takenByB).toBe(false);
+      expect(renewedByA).toBe(true);
+      expect(seen).toMatchObject({ id, drivenBy: 'wrk_a' });
+      expect(afterRelease).toBe(true);
+      expect(exclusive).toBe(true);
+      expect(seenLapsed).toMatchObject({ id, drivenBy: null });
+      expect(afterLapse).toBe(true);
+      expect(finished).toBe(false);
+      expect(next).toMatch(/^swm_/);
     } finally {
       await store.close();
     }

@@ -32,20 +32,56 @@ export interface RunSwarm extends SwarmMembership {
   runs: SwarmRunLink[];
 }
 
+/**
+ * Who drives an execution (a worker id) and for how long a claim holds unless renewed;
+ * `exclusive` when no other process can drive it (the embedded database's home lock).
+ */
+export interface SwarmLease {
+  driver: string;
+  ms: number;
+  exclusive: boolean;
+}
+
 /** Swarm records: one row per execution, with the runs it started and their roles. */
 export function swarmQueries(db: Queryable) {
   return {
-    /** Records a new execution of `spec` and returns its id. */
-    async create(spec: SwarmSpec, repoId: string, state: string): Promise<string> {
-      const id = newId('swm');
-      await db.query('INSERT INTO swarms (id, name, repo_id, spec, state) VALUES ($1, $2, $3, $4, $5)', [
+    /**
+     * Records a new execution of `spec`, driven by `lease.driver`, and returns its id; null
+     * when the swarm has an unfinished execution already (another process just recorded one).
+     */
+    async create(spec: SwarmSpec, repoId: string, state: string, lease: SwarmLease): Promise<string | null> {
+      const rows = await db.query<{ id: string }>(
+        `INSERT INTO swarms (id, name, repo_id, spec, state, driver, driven_until)
+         VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 millisecond')
+         ON CONFLICT (name, repo_id) WHERE state IN ('planning', 'facets', 'converging') DO NOTHING
+         RETURNING id`,
+        [newId('swm'), spec.name, repoId, JSON.stringify(spec), state, lease.driver, lease.ms],
+      );
+      return rows[0]?.id ?? null;
+    },
+
+    /**
+     * Makes `lease.driver` the driver of unfinished execution `id` for `lease.ms`: when nobody
+     * drives it, its lease expired, it drives it already, or `lease.exclusive` (no other
+     * process can be driving it). False when another process does.
+     */
+    async claim(id: string, lease: SwarmLease): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE swarms SET driver = $2, driven_until = now() + $3 * interval '1 millisecond'
+         WHERE id = $1 AND state IN ('planning', 'facets', 'converging')
+           AND (driver IS NULL OR driver = $2 OR driven_until < now() OR $4)
+         RETURNING id`,
+        [id, lease.driver, lease.ms, lease.exclusive],
+      );
+      return rows.length > 0;
+    },
+
+    /** Gives up driving execution `id`, if `driver` drives it. */
+    async release(id: string, driver: string): Promise<void> {
+      await db.query('UPDATE swarms SET driver = NULL, driven_until = NULL WHERE id = $1 AND driver = $2', [
         id,
-        spec.name,
-        repoId,
-        JSON.stringify(spec),
-        state,
+        driver,
       ]);
-      return id;
     },
 
     /** Where the swarm stands: its state, its facets (with their runs' outcomes) and why it failed. */
@@ -80,9 +116,16 @@ export function swarmQueries(db: Queryable) {
       name: string,
       repoId: string,
       spec: SwarmSpec,
-    ): Promise<{ id: string; sameSpec: boolean; runs: UnfinishedSwarmRun[] } | null> {
-      const rows = await db.query<{ id: string; same_spec: boolean }>(
-        `SELECT id, spec = $3::jsonb AS same_spec FROM swarms
+    ): Promise<{
+      id: string;
+      sameSpec: boolean;
+      /** The process driving it, while its lease holds. */
+      drivenBy: string | null;
+      runs: UnfinishedSwarmRun[];
+    } | null> {
+      const rows = await db.query<{ id: string; same_spec: boolean; driven_by: string | null }>(
+        `SELECT id, spec = $3::jsonb AS same_spec, CASE WHEN driven_until > now() THEN driver END AS driven_by
+         FROM swarms
          WHERE name = $1 AND repo_id = $2 AND state IN ('planning', 'facets', 'converging')
          ORDER BY created_at DESC LIMIT 1`,
         [name, repoId, JSON.stringify(spec)],
@@ -94,15 +137,15 @@ export function swarmQueries(db: Queryable) {
          JOIN runs r ON r.id = sr.run_id WHERE sr.swarm_id = $1 ORDER BY r.created_at, r.id`,
         [swarm.id],
       );
-      return { id: swarm.id, sameSpec: swarm.same_spec, runs };
+      return { id: swarm.id, sameSpec: swarm.same_spec, drivenBy: swarm.driven_by, runs };
     },
 
     /** Ends an execution that will not go on (`failed`, with the reason). */
     async abandon(id: string, reason: string): Promise<void> {
-      await db.query("UPDATE swarms SET state = 'failed', reason = $2, updated_at = now() WHERE id = $1", [
-        id,
-        reason,
-      ]);
+      await db.query(
+        "UPDATE swarms SET state = 'failed', reason = $2, driver = NULL, driven_until = NULL, updated_at = now() WHERE id = $1",
+        [id, reason],
+      );
     },
 
     /** Execution `id`'s name, state and why it failed; null when there is none. */

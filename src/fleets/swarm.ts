@@ -5,6 +5,7 @@ import { parseBlueprint } from '../blueprints/parse.ts';
 import type { Blueprint } from '../blueprints/types.ts';
 import { sleep } from '../core/clock.ts';
 import { messageWithHint, NightshiftError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
 import { plural } from '../core/plural.ts';
 import type { Repo, Run, RunConclusion } from '../core/run.ts';
 import type { CommitAuthor, ScmProvider } from '../scm/types.ts';
@@ -13,7 +14,7 @@ import type { ApplyDeps } from './apply.ts';
 import { mergeFacets } from './converge.ts';
 import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
 import type { SwarmFacet, SwarmSpec } from './schema.ts';
-import { swarmQueries, type UnfinishedSwarmRun } from './swarm-store.ts';
+import { type SwarmLease, swarmQueries, type UnfinishedSwarmRun } from './swarm-store.ts';
 
 export interface SwarmDeps {
   store: Store;
@@ -22,6 +23,11 @@ export interface SwarmDeps {
   defaultTimeoutMs: number;
   /** Why every run of `blueprint` would fail before doing anything here (see `ApplyDeps`), or null. */
   unrunnable?: ApplyDeps['unrunnable'];
+  /**
+   * Who drives the swarm (a worker id: one process may drive an execution at a time) and how
+   * long its claim holds unless renewed; by default an id of its own and 30 s.
+   */
+  driver?: { id: string; leaseMs: number };
 }
 
 export interface SwarmResult {
@@ -89,21 +95,26 @@ async function finished(store: Store, runId: string, signal?: AbortSignal): Prom
 export const SUPERSEDED = 'superseded: `nightshift swarm` ran again with a changed spec';
 
 /**
- * The execution of `spec` to work on: the unfinished one of the same spec (the process running
- * it stopped), whose runs are taken up rather than started again, with the base they started
- * from; else a new one. An unfinished execution of a changed spec is abandoned and its runs that
- * did not finish are cancelled: they would write the same branches.
+ * The execution of `spec` to work on, claimed for `lease.driver`: the unfinished one of the
+ * same spec (the process running it stopped), whose runs are taken up rather than started
+ * again, with the base they started from; else a new one. An unfinished execution of a changed
+ * spec is abandoned and its runs that did not finish are cancelled: they would write the same
+ * branches. Throws `CONFLICT` while another process drives the swarm.
  */
 async function execution(
   deps: SwarmDeps,
   spec: SwarmSpec,
   repo: Repo,
+  lease: SwarmLease,
   onProgress?: (line: string) => void,
 ): Promise<{ id: string; base: string; started: UnfinishedSwarmRun[] }> {
   const swarms = swarmQueries(deps.store.db);
   const earlier = await swarms.unfinished(spec.name, repo.id, spec);
+  if (earlier?.drivenBy && earlier.drivenBy !== lease.driver && !lease.exclusive)
+    throw drivenElsewhere(spec, repo, lease, earlier.drivenBy);
   const base = earlier?.runs.find((run) => run.role !== 'converge')?.baseRef;
   if (earlier?.sameSpec && base) {
+    if (!(await swarms.claim(earlier.id, lease))) throw drivenElsewhere(spec, repo, lease, null);
     onProgress?.(`continuing where it stopped: ${plural(earlier.runs.length, 'run')} already started`);
     return { id: earlier.id, base, started: earlier.runs };
   }
@@ -118,8 +129,65 @@ async function execution(
     }
   }
   const { commit } = await deps.scm.fetch(repo, spec.base);
-  const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets');
+  const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets', lease);
+  if (!id) throw drivenElsewhere(spec, repo, lease, null);
   return { id, base: commit, started: [] };
+}
+
+/** The error for a swarm another process drives (`driver`, when known). */
+function drivenElsewhere(
+  spec: SwarmSpec,
+  repo: Repo,
+  lease: SwarmLease,
+  driver: string | null,
+): NightshiftError {
+  return new NightshiftError(
+    'CONFLICT',
+    `swarm ${spec.name} on ${repo.url} is driven by another process${driver ? ` (${driver})` : ''}`,
+    {
+      hint: `follow it through the server driving it (\`nightshift swarm SPEC --server URL\`), or run this again once that process stopped (its claim lapses ${Math.ceil(lease.ms / 1000)} s later)`,
+    },
+  );
+}
+
+/** Who drives swarms here (see `SwarmDeps.driver`). */
+function swarmLease(deps: SwarmDeps): SwarmLease {
+  const driver = deps.driver ?? { id: newId('wrk'), leaseMs: 30_000 };
+  return { driver: driver.id, ms: driver.leaseMs, exclusive: deps.store.db.kind === 'pglite' };
+}
+
+/**
+ * Renews `lease` on execution `id` every third of its time while it is driven; `signal` aborts
+ * (with `outer`) if another process took it over meanwhile (this one missed its renewals).
+ * `release` stops renewing and gives the execution up.
+ */
+function holdLease(
+  swarms: ReturnType<typeof swarmQueries>,
+  id: string,
+  lease: SwarmLease,
+  outer?: AbortSignal,
+): { signal: AbortSignal; release(): Promise<void> } {
+  const lost = new AbortController();
+  const timer = setInterval(() => {
+    swarms.claim(id, lease).then(
+      (held) => {
+        if (!held && !lost.signal.aborted)
+          lost.abort(
+            new NightshiftError('CONFLICT', `another process took over driving swarm execution ${id}`),
+          );
+      },
+      // A database error now is no proof of a takeover: the next renewal tries again.
+      () => {},
+    );
+  }, lease.ms / 3);
+  timer.unref();
+  return {
+    signal: outer ? AbortSignal.any([outer, lost.signal]) : lost.signal,
+    async release() {
+      clearInterval(timer);
+      await swarms.release(id, lease.driver).catch(() => {});
+    },
+  };
 }
 
 /** How `runSwarm` reports, stops, and where it starts. */
@@ -167,160 +235,167 @@ export async function runSwarm(
   options: SwarmOptions = {},
 ): Promise<SwarmResult> {
   const { store, scm } = deps;
-  const { onProgress, signal } = options;
+  const { onProgress } = options;
   const repo = options.repo ?? (await swarmRepo(deps, spec, cwd));
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
   const swarms = swarmQueries(store.db);
-  const { id, base, started } = await execution(deps, spec, repo, onProgress);
+  const lease = swarmLease(deps);
+  const { id, base, started } = await execution(deps, spec, repo, lease, onProgress);
   options.onExecution?.(id);
-  const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
-    swarms.update(id, { state, facets, convergeRunId, reason });
-  let plannerRunId: string | null = null;
-  /**
-   * Starts one of the swarm's runs and records its role; with a planner, as the planner's
-   * sub-run. A run the execution started before it stopped is taken up instead.
-   */
-  const start = async (role: SwarmRole, facet: string | null, request: SwarmRunRequest): Promise<Run> => {
-    const earlier = started.find((run) => run.role === role && run.facet === facet);
-    if (earlier) return store.getRun(earlier.id);
-    const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
-    const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
-    await swarms.addRun(id, run.id, role, facet);
-    if (parent) {
-      await appendAudit(store.db, {
-        kind: 'run.spawned',
-        runId: parent.runId,
-        data: { childRunId: run.id, repo: repo.url, blueprint: run.blueprint, depth: parent.depth },
+  const held = holdLease(swarms, id, lease, options.signal);
+  const signal = held.signal;
+  try {
+    const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
+      swarms.update(id, { state, facets, convergeRunId, reason });
+    let plannerRunId: string | null = null;
+    /**
+     * Starts one of the swarm's runs and records its role; with a planner, as the planner's
+     * sub-run. A run the execution started before it stopped is taken up instead.
+     */
+    const start = async (role: SwarmRole, facet: string | null, request: SwarmRunRequest): Promise<Run> => {
+      const earlier = started.find((run) => run.role === role && run.facet === facet);
+      if (earlier) return store.getRun(earlier.id);
+      const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
+      const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
+      await swarms.addRun(id, run.id, role, facet);
+      if (parent) {
+        await appendAudit(store.db, {
+          kind: 'run.spawned',
+          runId: parent.runId,
+          data: { childRunId: run.id, repo: repo.url, blueprint: run.blueprint, depth: parent.depth },
+        });
+      }
+      return run;
+    };
+    let planned: SwarmFacet[];
+    if (spec.planner) {
+      const planner = await planFacets(
+        deps,
+        spec,
+        base,
+        (request) => start('planner', null, request),
+        onProgress,
+        signal,
+      );
+      plannerRunId = planner.runId;
+      if (!planner.facets) {
+        await save('failed', [], null, planner.reason);
+        return {
+          id,
+          name: spec.name,
+          plannerRunId,
+          facets: [],
+          conflicts: [],
+          convergeRunId: null,
+          conclusion: 'failure',
+          reason: planner.reason,
+          branch,
+          head: null,
+          url: null,
+        };
+      }
+      planned = planner.facets;
+    } else planned = spec.facets ?? [];
+    const facetRuns: { id: string; run: Run; branch: string }[] = [];
+    for (const facet of planned) {
+      const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
+      const facetBlueprint = branchOnly(blueprint);
+      // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
+      const facetBranch = `${branch}--facet-${facet.id}`;
+      const run = await start('facet', facet.id, {
+        blueprint: blueprint.name,
+        blueprintSpec: facetBlueprint,
+        inputs: {
+          prompt: facetPrompt(facet),
+          script: facet.script,
+          values: { goal: spec.goal, facet: facet.id },
+        },
+        timeoutMs: blueprint.timeoutMs ?? deps.defaultTimeoutMs,
+        baseRef: base,
+        branch: facetBranch,
       });
+      facetRuns.push({ id: facet.id, run, branch: facetBranch });
     }
-    return run;
-  };
-  let planned: SwarmFacet[];
-  if (spec.planner) {
-    const planner = await planFacets(
-      deps,
-      spec,
-      base,
-      (request) => start('planner', null, request),
-      onProgress,
-      signal,
+    await save(
+      'facets',
+      facetRuns.map((f) => ({ id: f.id, runId: f.run.id })),
+      null,
+      null,
     );
-    plannerRunId = planner.runId;
-    if (!planner.facets) {
-      await save('failed', [], null, planner.reason);
-      return {
-        id,
-        name: spec.name,
-        plannerRunId,
-        facets: [],
-        conflicts: [],
-        convergeRunId: null,
-        conclusion: 'failure',
-        reason: planner.reason,
-        branch,
-        head: null,
-        url: null,
-      };
+    onProgress?.(`${plural(facetRuns.length, 'facet')} started`);
+    const facets: SwarmResult['facets'] = [];
+    for (const facet of facetRuns) {
+      const run = await finished(store, facet.run.id, signal);
+      facets.push({ id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch });
+      onProgress?.(`facet ${facet.id}: ${run.conclusion}`);
     }
-    planned = planner.facets;
-  } else planned = spec.facets ?? [];
-  const facetRuns: { id: string; run: Run; branch: string }[] = [];
-  for (const facet of planned) {
-    const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
-    const facetBlueprint = branchOnly(blueprint);
-    // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
-    const facetBranch = `${branch}--facet-${facet.id}`;
-    const run = await start('facet', facet.id, {
-      blueprint: blueprint.name,
-      blueprintSpec: facetBlueprint,
-      inputs: {
-        prompt: facetPrompt(facet),
-        script: facet.script,
-        values: { goal: spec.goal, facet: facet.id },
-      },
-      timeoutMs: blueprint.timeoutMs ?? deps.defaultTimeoutMs,
-      baseRef: base,
-      branch: facetBranch,
+    const merged = facets.filter((facet) => facet.conclusion === 'success');
+    const result: SwarmResult = {
+      id,
+      name: spec.name,
+      plannerRunId,
+      facets,
+      conflicts: [],
+      convergeRunId: null,
+      conclusion: 'failure',
+      reason: null,
+      branch,
+      head: null,
+      url: null,
+    };
+    if (merged.length === 0) {
+      result.reason = 'no facet produced a change';
+      await save('failed', facets, null, result.reason);
+      return result;
+    }
+    const integration = `${branch}--integration`;
+    const access = await scm.gitAccess(repo);
+    const { conflicts } = await mergeFacets({
+      access,
+      base,
+      branches: merged.map((f) => ({ facet: f.id, branch: f.branch })),
+      integration,
+      author: deps.author,
     });
-    facetRuns.push({ id: facet.id, run, branch: facetBranch });
-  }
-  await save(
-    'facets',
-    facetRuns.map((f) => ({ id: f.id, runId: f.run.id })),
-    null,
-    null,
-  );
-  onProgress?.(`${plural(facetRuns.length, 'facet')} started`);
-  const facets: SwarmResult['facets'] = [];
-  for (const facet of facetRuns) {
-    const run = await finished(store, facet.run.id, signal);
-    facets.push({ id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch });
-    onProgress?.(`facet ${facet.id}: ${run.conclusion}`);
-  }
-  const merged = facets.filter((facet) => facet.conclusion === 'success');
-  const result: SwarmResult = {
-    id,
-    name: spec.name,
-    plannerRunId,
-    facets,
-    conflicts: [],
-    convergeRunId: null,
-    conclusion: 'failure',
-    reason: null,
-    branch,
-    head: null,
-    url: null,
-  };
-  if (merged.length === 0) {
-    result.reason = 'no facet produced a change';
-    await save('failed', facets, null, result.reason);
+    result.conflicts = conflicts;
+    onProgress?.(
+      conflicts.length ? `merged with conflicts in ${conflicts.join(', ')}` : 'merged without conflicts',
+    );
+    const blueprint = convergeBlueprint(spec, conflicts.length > 0, base);
+    const resolve =
+      spec.converge?.resolve ??
+      `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
+    const credits = [
+      `Converged by Nightshift swarm ${spec.name} from ${merged.length} facets.`,
+      '',
+      `Nightshift-Swarm: ${spec.name}`,
+      ...merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`),
+    ].join('\n');
+    // Its publish makes the swarm's one change (a pull request on GitHub): one commit on the base.
+    const converge = await start('converge', null, {
+      blueprint: blueprint.name,
+      blueprintSpec: blueprint,
+      inputs: { prompt: resolve, values: { goal: spec.goal, credits } },
+      timeoutMs: deps.defaultTimeoutMs,
+      baseRef: integration,
+      branch,
+    });
+    result.convergeRunId = converge.id;
+    await save('converging', facets, converge.id, null);
+    const done = await finished(store, converge.id, signal);
+    result.conclusion = done.conclusion!;
+    result.reason = done.reason;
+    if (done.conclusion === 'success') {
+      const change = await store.changes.forRun(converge.id);
+      result.head = change?.headCommit ?? null;
+      result.url = change?.url ?? null;
+    }
+    await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
     return result;
+  } finally {
+    await held.release();
   }
-  const integration = `${branch}--integration`;
-  const access = await scm.gitAccess(repo);
-  const { conflicts } = await mergeFacets({
-    access,
-    base,
-    branches: merged.map((f) => ({ facet: f.id, branch: f.branch })),
-    integration,
-    author: deps.author,
-  });
-  result.conflicts = conflicts;
-  onProgress?.(
-    conflicts.length ? `merged with conflicts in ${conflicts.join(', ')}` : 'merged without conflicts',
-  );
-  const blueprint = convergeBlueprint(spec, conflicts.length > 0, base);
-  const resolve =
-    spec.converge?.resolve ??
-    `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
-  const credits = [
-    `Converged by Nightshift swarm ${spec.name} from ${merged.length} facets.`,
-    '',
-    `Nightshift-Swarm: ${spec.name}`,
-    ...merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`),
-  ].join('\n');
-  // Its publish makes the swarm's one change (a pull request on GitHub): one commit on the base.
-  const converge = await start('converge', null, {
-    blueprint: blueprint.name,
-    blueprintSpec: blueprint,
-    inputs: { prompt: resolve, values: { goal: spec.goal, credits } },
-    timeoutMs: deps.defaultTimeoutMs,
-    baseRef: integration,
-    branch,
-  });
-  result.convergeRunId = converge.id;
-  await save('converging', facets, converge.id, null);
-  const done = await finished(store, converge.id, signal);
-  result.conclusion = done.conclusion!;
-  result.reason = done.reason;
-  if (done.conclusion === 'success') {
-    const change = await store.changes.forRun(converge.id);
-    result.head = change?.headCommit ?? null;
-    result.url = change?.url ?? null;
-  }
-  await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
-  return result;
 }
 
 /**

@@ -10,6 +10,7 @@ import { sql as changeChecks } from './0011_change_checks.ts';
 import { sql as changeOpenAttempts } from './0012_change_open_attempts.ts';
 import { sql as swarmRuns } from './0013_swarm_runs.ts';
 import { sql as changeLookups } from './0014_change_lookups.ts';
+import { sql as swarmDrivers } from './0015_swarm_drivers.ts';
 
 export interface Migration {
   version: number;
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, name: 'change_open_attempts', sql: changeOpenAttempts },
   { version: 13, name: 'swarm_runs', sql: swarmRuns },
   { version: 14, name: 'change_lookups', sql: changeLookups },
+  { version: 15, name: 'swarm_drivers', sql: swarmDrivers },
 ];

@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine, engineConfig } from '../src/engine/index.ts';
+import { parseSwarmSpec } from '../src/fleets/parse.ts';
+import { newPostgresDatabase } from './support/databases.ts';
+import { gitIn, makeRepo } from './support/repos.ts';
+
+/**
+ * Two processes on one PostgreSQL database (two engines, as two servers would be): only one
+ * drives a swarm's execution at a time; once it stops, the other continues it.
+ */
+describe('swarm drivers sharing a PostgreSQL database', () => {
+  let dir: string;
+  let first: Engine;
+  let second: Engine;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nightshift-swarm-drivers-'));
+    const databaseUrl = await newPostgresDatabase();
+    const open = async (name: string) => {
+      const engine = await Engine.open({
+        ...engineConfig(join(dir, name), {}),
+        databaseUrl,
+        leaseMs: 3000,
+        traceExecs: false,
+      });
+      await engine.startWorker();
+      return engine;
+    };
+    first = await open('first');
+    second = await open('second');
+  }, 180_000);
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to drive an execution another process drives, and continues it once that one stopped', async () => {
+    const repo = join(dir, 'app');
+    await makeRepo(repo, { 'README.md': '# app\n' });
+    const spec = parseSwarmSpec(
+      [
+        'name: shared',
+        `repo: ${repo}`,
+        'goal: Add two files',
+        'facets:',
+        '  - { id: slow, script: "sleep 3 && echo s > slow.txt" }',
+        '  - { id: fast, script: "echo f > fast.txt" }',
+      ].join('\n'),
+    ).spec!;
+
+    const driven = await first.swarms.start(spec, dir);
+    const refused = await second.swarms.start(spec, dir).catch((error: Error & { code: string }) => error);
+    await first.close();
+    const continued = await second.swarms.start(spec, dir);
+    let progress = await second.swarms.progress(continued.id);
+    const lines = [...progress.lines];
+    while (progress.driving) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      progress = await second.swarms.progress(continued.id, progress.next);
+      lines.push(...progress.lines);
+    }
+    const runs = await second.store.db.query('SELECT run_id FROM swarm_runs WHERE swarm_id = $1', [
+      driven.id,
+    ]);
+
+    expect(refused).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(
+        new RegExp(`^swarm shared on ${repo} is driven by another process \\(${first.worker.id}\\)$`),
+      ),
+    });
+    expect(continued).toEqual({ ...driven, attached: false });
+    expect(lines[0]).toBe('continuing where it stopped: 2 runs already started');
+    expect(progress.result).toMatchObject({ id: driven.id, conclusion: 'success' });
+    // Two facets and one converge run: nothing was started twice.
+    expect(runs).toHaveLength(3);
+    expect(await gitIn(repo, 'show', 'nightshift/swarm/shared:slow.txt')).toBe('s');
+  }, 240_000);
+});
