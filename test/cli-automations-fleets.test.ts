@@ -207,6 +207,9 @@ describe('automations and fleet commands while a server owns the home', () => {
 
     expect(interrupted.code, interrupted.stderr).toBe(130);
     expect(interrupted.stdout).toContain(
+      'swarm served: driven by the server or the process owning the home; Ctrl-C stops following, not the swarm\n',
+    );
+    expect(interrupted.stdout).toContain(
       `swarm served: stopped following; it goes on in the server or the process owning the home (run \`nightshift swarm ${spec}\` again to follow it)\n`,
     );
     // The server drives it: its facet goes on after the command stopped.

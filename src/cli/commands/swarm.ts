@@ -81,6 +81,8 @@ async function followSwarm(
   try {
     let { id, name, attached } = await client.swarms.start(input);
     if (attached) say(`${name}: already driven by ${driver(client)}; following it`);
+    else if (client.mode === 'remote')
+      say(`${name}: driven by ${driver(client)}; Ctrl-C stops following, not the swarm`);
     let after = 0;
     for (let restarts = 0; ; ) {
       const progress = await reaching(() => client.swarms.progress(id, after), signal);
