@@ -221,8 +221,9 @@ export async function swarmRepo(deps: SwarmDeps, spec: SwarmSpec, cwd: string): 
  * `gitAccess`); a converge run resolves conflicts with an agent step, runs the gate, and
  * publishes the swarm's one change: one commit on the base crediting every facet (a pull
  * request on GitHub). Needs a worker executing runs meanwhile. An execution of the same spec
- * that stopped before its end (its process did) is continued: see `execution`. `signal` stops
- * the waiting (Ctrl-C): the runs go on in the worker, and running the spec again continues.
+ * that stopped before its end (its process did) is continued: see `execution`; one process
+ * drives an execution at a time (`holdLease`). `options.signal` stops the waiting (Ctrl-C): the
+ * runs go on in the worker, and running the spec again continues.
  *
  * Every run it starts is recorded on the swarm with its role. With a planner, the facets and
  * the converge run are also the planner's sub-runs (`run_children`, depth 1, audited as
@@ -234,168 +235,178 @@ export async function runSwarm(
   cwd: string,
   options: SwarmOptions = {},
 ): Promise<SwarmResult> {
-  const { store, scm } = deps;
-  const { onProgress } = options;
   const repo = options.repo ?? (await swarmRepo(deps, spec, cwd));
-  const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
-  const trigger = `swarm:${spec.name}`;
-  const swarms = swarmQueries(store.db);
   const lease = swarmLease(deps);
-  const { id, base, started } = await execution(deps, spec, repo, lease, onProgress);
+  const { id, base, started } = await execution(deps, spec, repo, lease, options.onProgress);
   options.onExecution?.(id);
-  const held = holdLease(swarms, id, lease, options.signal);
-  const signal = held.signal;
+  const held = holdLease(swarmQueries(deps.store.db), id, lease, options.signal);
   try {
-    const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
-      swarms.update(id, { state, facets, convergeRunId, reason });
-    let plannerRunId: string | null = null;
-    /**
-     * Starts one of the swarm's runs and records its role; with a planner, as the planner's
-     * sub-run. A run the execution started before it stopped is taken up instead.
-     */
-    const start = async (role: SwarmRole, facet: string | null, request: SwarmRunRequest): Promise<Run> => {
-      const earlier = started.find((run) => run.role === role && run.facet === facet);
-      if (earlier) return store.getRun(earlier.id);
-      const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
-      const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
-      await swarms.addRun(id, run.id, role, facet);
-      if (parent) {
-        await appendAudit(store.db, {
-          kind: 'run.spawned',
-          runId: parent.runId,
-          data: { childRunId: run.id, repo: repo.url, blueprint: run.blueprint, depth: parent.depth },
-        });
-      }
-      return run;
-    };
-    let planned: SwarmFacet[];
-    if (spec.planner) {
-      const planner = await planFacets(
-        deps,
-        spec,
-        base,
-        (request) => start('planner', null, request),
-        onProgress,
-        signal,
-      );
-      plannerRunId = planner.runId;
-      if (!planner.facets) {
-        await save('failed', [], null, planner.reason);
-        return {
-          id,
-          name: spec.name,
-          plannerRunId,
-          facets: [],
-          conflicts: [],
-          convergeRunId: null,
-          conclusion: 'failure',
-          reason: planner.reason,
-          branch,
-          head: null,
-          url: null,
-        };
-      }
-      planned = planner.facets;
-    } else planned = spec.facets ?? [];
-    const facetRuns: { id: string; run: Run; branch: string }[] = [];
-    for (const facet of planned) {
-      const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
-      const facetBlueprint = branchOnly(blueprint);
-      // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
-      const facetBranch = `${branch}--facet-${facet.id}`;
-      const run = await start('facet', facet.id, {
-        blueprint: blueprint.name,
-        blueprintSpec: facetBlueprint,
-        inputs: {
-          prompt: facetPrompt(facet),
-          script: facet.script,
-          values: { goal: spec.goal, facet: facet.id },
-        },
-        timeoutMs: blueprint.timeoutMs ?? deps.defaultTimeoutMs,
-        baseRef: base,
-        branch: facetBranch,
-      });
-      facetRuns.push({ id: facet.id, run, branch: facetBranch });
-    }
-    await save(
-      'facets',
-      facetRuns.map((f) => ({ id: f.id, runId: f.run.id })),
-      null,
-      null,
-    );
-    onProgress?.(`${plural(facetRuns.length, 'facet')} started`);
-    const facets: SwarmResult['facets'] = [];
-    for (const facet of facetRuns) {
-      const run = await finished(store, facet.run.id, signal);
-      facets.push({ id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch });
-      onProgress?.(`facet ${facet.id}: ${run.conclusion}`);
-    }
-    const merged = facets.filter((facet) => facet.conclusion === 'success');
-    const result: SwarmResult = {
-      id,
-      name: spec.name,
-      plannerRunId,
-      facets,
-      conflicts: [],
-      convergeRunId: null,
-      conclusion: 'failure',
-      reason: null,
-      branch,
-      head: null,
-      url: null,
-    };
-    if (merged.length === 0) {
-      result.reason = 'no facet produced a change';
-      await save('failed', facets, null, result.reason);
-      return result;
-    }
-    const integration = `${branch}--integration`;
-    const access = await scm.gitAccess(repo);
-    const { conflicts } = await mergeFacets({
-      access,
-      base,
-      branches: merged.map((f) => ({ facet: f.id, branch: f.branch })),
-      integration,
-      author: deps.author,
-    });
-    result.conflicts = conflicts;
-    onProgress?.(
-      conflicts.length ? `merged with conflicts in ${conflicts.join(', ')}` : 'merged without conflicts',
-    );
-    const blueprint = convergeBlueprint(spec, conflicts.length > 0, base);
-    const resolve =
-      spec.converge?.resolve ??
-      `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
-    const credits = [
-      `Converged by Nightshift swarm ${spec.name} from ${merged.length} facets.`,
-      '',
-      `Nightshift-Swarm: ${spec.name}`,
-      ...merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`),
-    ].join('\n');
-    // Its publish makes the swarm's one change (a pull request on GitHub): one commit on the base.
-    const converge = await start('converge', null, {
-      blueprint: blueprint.name,
-      blueprintSpec: blueprint,
-      inputs: { prompt: resolve, values: { goal: spec.goal, credits } },
-      timeoutMs: deps.defaultTimeoutMs,
-      baseRef: integration,
-      branch,
-    });
-    result.convergeRunId = converge.id;
-    await save('converging', facets, converge.id, null);
-    const done = await finished(store, converge.id, signal);
-    result.conclusion = done.conclusion!;
-    result.reason = done.reason;
-    if (done.conclusion === 'success') {
-      const change = await store.changes.forRun(converge.id);
-      result.head = change?.headCommit ?? null;
-      result.url = change?.url ?? null;
-    }
-    await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
-    return result;
+    return await drive(deps, spec, cwd, { id, repo, base, started }, options.onProgress, held.signal);
   } finally {
     await held.release();
   }
+}
+
+/** Drives execution `id` of `spec` on `repo` from where it stands to its end (see `runSwarm`). */
+async function drive(
+  deps: SwarmDeps,
+  spec: SwarmSpec,
+  cwd: string,
+  { id, repo, base, started }: { id: string; repo: Repo; base: string; started: UnfinishedSwarmRun[] },
+  onProgress: ((line: string) => void) | undefined,
+  signal: AbortSignal,
+): Promise<SwarmResult> {
+  const { store, scm } = deps;
+  const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
+  const trigger = `swarm:${spec.name}`;
+  const swarms = swarmQueries(store.db);
+  const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
+    swarms.update(id, { state, facets, convergeRunId, reason });
+  let plannerRunId: string | null = null;
+  /**
+   * Starts one of the swarm's runs and records its role; with a planner, as the planner's
+   * sub-run. A run the execution started before it stopped is taken up instead.
+   */
+  const start = async (role: SwarmRole, facet: string | null, request: SwarmRunRequest): Promise<Run> => {
+    const earlier = started.find((run) => run.role === role && run.facet === facet);
+    if (earlier) return store.getRun(earlier.id);
+    const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
+    const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
+    await swarms.addRun(id, run.id, role, facet);
+    if (parent) {
+      await appendAudit(store.db, {
+        kind: 'run.spawned',
+        runId: parent.runId,
+        data: { childRunId: run.id, repo: repo.url, blueprint: run.blueprint, depth: parent.depth },
+      });
+    }
+    return run;
+  };
+  let planned: SwarmFacet[];
+  if (spec.planner) {
+    const planner = await planFacets(
+      deps,
+      spec,
+      base,
+      (request) => start('planner', null, request),
+      onProgress,
+      signal,
+    );
+    plannerRunId = planner.runId;
+    if (!planner.facets) {
+      await save('failed', [], null, planner.reason);
+      return {
+        id,
+        name: spec.name,
+        plannerRunId,
+        facets: [],
+        conflicts: [],
+        convergeRunId: null,
+        conclusion: 'failure',
+        reason: planner.reason,
+        branch,
+        head: null,
+        url: null,
+      };
+    }
+    planned = planner.facets;
+  } else planned = spec.facets ?? [];
+  const facetRuns: { id: string; run: Run; branch: string }[] = [];
+  for (const facet of planned) {
+    const { blueprint } = await loadBlueprint(facet.prompt !== undefined ? 'default' : 'script', { cwd });
+    const facetBlueprint = branchOnly(blueprint);
+    // Beside the swarm's branch, not under it: git cannot have both `a/b` and `a/b/c`.
+    const facetBranch = `${branch}--facet-${facet.id}`;
+    const run = await start('facet', facet.id, {
+      blueprint: blueprint.name,
+      blueprintSpec: facetBlueprint,
+      inputs: {
+        prompt: facetPrompt(facet),
+        script: facet.script,
+        values: { goal: spec.goal, facet: facet.id },
+      },
+      timeoutMs: blueprint.timeoutMs ?? deps.defaultTimeoutMs,
+      baseRef: base,
+      branch: facetBranch,
+    });
+    facetRuns.push({ id: facet.id, run, branch: facetBranch });
+  }
+  await save(
+    'facets',
+    facetRuns.map((f) => ({ id: f.id, runId: f.run.id })),
+    null,
+    null,
+  );
+  onProgress?.(`${plural(facetRuns.length, 'facet')} started`);
+  const facets: SwarmResult['facets'] = [];
+  for (const facet of facetRuns) {
+    const run = await finished(store, facet.run.id, signal);
+    facets.push({ id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch });
+    onProgress?.(`facet ${facet.id}: ${run.conclusion}`);
+  }
+  const merged = facets.filter((facet) => facet.conclusion === 'success');
+  const result: SwarmResult = {
+    id,
+    name: spec.name,
+    plannerRunId,
+    facets,
+    conflicts: [],
+    convergeRunId: null,
+    conclusion: 'failure',
+    reason: null,
+    branch,
+    head: null,
+    url: null,
+  };
+  if (merged.length === 0) {
+    result.reason = 'no facet produced a change';
+    await save('failed', facets, null, result.reason);
+    return result;
+  }
+  const integration = `${branch}--integration`;
+  const access = await scm.gitAccess(repo);
+  const { conflicts } = await mergeFacets({
+    access,
+    base,
+    branches: merged.map((f) => ({ facet: f.id, branch: f.branch })),
+    integration,
+    author: deps.author,
+  });
+  result.conflicts = conflicts;
+  onProgress?.(
+    conflicts.length ? `merged with conflicts in ${conflicts.join(', ')}` : 'merged without conflicts',
+  );
+  const blueprint = convergeBlueprint(spec, conflicts.length > 0, base);
+  const resolve =
+    spec.converge?.resolve ??
+    `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
+  const credits = [
+    `Converged by Nightshift swarm ${spec.name} from ${merged.length} facets.`,
+    '',
+    `Nightshift-Swarm: ${spec.name}`,
+    ...merged.map((f) => `Nightshift-Facet: ${f.id} ${f.runId}`),
+  ].join('\n');
+  // Its publish makes the swarm's one change (a pull request on GitHub): one commit on the base.
+  const converge = await start('converge', null, {
+    blueprint: blueprint.name,
+    blueprintSpec: blueprint,
+    inputs: { prompt: resolve, values: { goal: spec.goal, credits } },
+    timeoutMs: deps.defaultTimeoutMs,
+    baseRef: integration,
+    branch,
+  });
+  result.convergeRunId = converge.id;
+  await save('converging', facets, converge.id, null);
+  const done = await finished(store, converge.id, signal);
+  result.conclusion = done.conclusion!;
+  result.reason = done.reason;
+  if (done.conclusion === 'success') {
+    const change = await store.changes.forRun(converge.id);
+    result.head = change?.headCommit ?? null;
+    result.url = change?.url ?? null;
+  }
+  await save(result.conclusion === 'success' ? 'completed' : 'failed', facets, converge.id, result.reason);
+  return result;
 }
 
 /**
