@@ -42,7 +42,7 @@ export function registerSwarm(program: Command): void {
         const say = global.json ? () => {} : (line: string) => print(`swarm ${line}`);
         const ended = await followSwarm(client, { text, file, cwd: dir }, say, interrupt.signal);
         if (!ended) {
-          if (global.json) printJson({ file, interrupted: true });
+          if (global.json) printJson({ name: spec.name, interrupted: true });
           else print(interruptedAdvice(client, spec.name, file));
           process.exitCode = 130;
           return;
