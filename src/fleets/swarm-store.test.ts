@@ -4,10 +4,33 @@ import { openDatabase } from '../store/db.ts';
 import { Store } from '../store/index.ts';
 import { migrate } from '../store/migrate.ts';
 import { MIGRATIONS } from '../store/migrations/index.ts';
+import type { SwarmSpec } from './schema.ts';
 import { swarmQueries } from './swarm-store.ts';
 
-/** Swarms recorded before migration 13 (one row per name, no planner or roles) upgrade with their runs. */
-describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 (%s)', (kind) => {
+/**
+ * Swarm records: those from before migration 13 (one row per name, no planner or roles) upgrade
+ * with their runs; each execution is kept apart, and driven by one process at a time.
+ */
+describe.each(DATABASE_KINDS)('swarm records (%s)', (kind) => {
+  /** Runs `fn` on a new store with a repo, its swarm records and a one-facet spec; closes the store. */
+  async function withSwarms(
+    fn: (given: {
+      store: Store;
+      repo: { id: string };
+      swarms: ReturnType<typeof swarmQueries>;
+      spec: SwarmSpec;
+    }) => Promise<void>,
+  ): Promise<void> {
+    const store = await Store.open({ url: kind === 'postgres' ? await newPostgresDatabase() : undefined });
+    try {
+      const repo = await store.repos.upsert({ name: 'app', url: '/srv/app', defaultBranch: 'main' });
+      const spec = { name: 'colors', repo: '/srv/app', goal: 'g', facets: [{ id: 'red', script: 'true' }] };
+      await fn({ store, repo, swarms: swarmQueries(store.db), spec });
+    } finally {
+      await store.close();
+    }
+  }
+
   it('keeps an earlier swarm’s facets and converge run, each showing its role', async () => {
     const url = kind === 'postgres' ? await newPostgresDatabase() : undefined;
     const db = await openDatabase({ url });
@@ -44,11 +67,7 @@ describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 
   });
 
   it('keeps every execution of a swarm name apart', async () => {
-    const store = await Store.open({ url: kind === 'postgres' ? await newPostgresDatabase() : undefined });
-    try {
-      const repo = await store.repos.upsert({ name: 'app', url: '/srv/app', defaultBranch: 'main' });
-      const swarms = swarmQueries(store.db);
-      const spec = { name: 'colors', repo: '/srv/app', goal: 'g', facets: [{ id: 'red', script: 'true' }] };
+    await withSwarms(async ({ store, repo, swarms, spec }) => {
       const runs = [];
       for (let i = 0; i < 2; i++) {
         const id = (await swarms.create(spec, repo.id, 'facets', {
@@ -74,17 +93,11 @@ describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 
       expect(second!.id).toBe(runs[1]!.id);
       expect(first!.runs.map((r) => r.id)).toEqual([runs[0]!.run]);
       expect(second!.runs.map((r) => r.id)).toEqual([runs[1]!.run]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('lets one process drive an unfinished execution at a time, until its claim lapses', async () => {
-    const store = await Store.open({ url: kind === 'postgres' ? await newPostgresDatabase() : undefined });
-    try {
-      const repo = await store.repos.upsert({ name: 'app', url: '/srv/app', defaultBranch: 'main' });
-      const swarms = swarmQueries(store.db);
-      const spec = { name: 'colors', repo: '/srv/app', goal: 'g', facets: [{ id: 'red', script: 'true' }] };
+    await withSwarms(async ({ repo, swarms, spec }) => {
       const a = { driver: 'wrk_a', ms: 60_000, exclusive: false };
       const b = { ...a, driver: 'wrk_b' };
 
@@ -114,8 +127,6 @@ describe.each(DATABASE_KINDS)('swarm records across the upgrade to migration 13 
       expect(afterLapse).toBe(true);
       expect(finished).toBe(false);
       expect(next).toMatch(/^swm_/);
-    } finally {
-      await store.close();
-    }
+    });
   });
 });
