@@ -128,14 +128,17 @@ export class Engine {
       },
       log,
     );
-    this.swarms = new SwarmDrives({
-      store,
-      scm,
-      author: config.author,
-      defaultTimeoutMs: config.defaultTimeoutMs,
-      unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
-      driver: { id: this.worker.id, leaseMs: config.leaseMs },
-    });
+    this.swarms = new SwarmDrives(
+      {
+        store,
+        scm,
+        author: config.author,
+        defaultTimeoutMs: config.defaultTimeoutMs,
+        unrunnable: (blueprint) => this.withoutModelProvider(blueprint),
+        driver: { id: this.worker.id, leaseMs: config.leaseMs },
+      },
+      log,
+    );
   }
 
   /** What provisioning a governed sandbox needs (runs, and `nightshift sandbox exec`). */

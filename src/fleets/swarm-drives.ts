@@ -1,3 +1,4 @@
+import type pino from 'pino';
 import { NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
 import type { SwarmSpec } from './schema.ts';
 import { runSwarm, SUPERSEDED, type SwarmDeps, type SwarmResult, swarmRepo } from './swarm.ts';
@@ -54,7 +55,10 @@ export class SwarmDrives {
   private readonly active = new Map<string, Drive>();
   private closed = false;
 
-  constructor(private readonly deps: SwarmDeps) {}
+  constructor(
+    private readonly deps: SwarmDeps,
+    private readonly log?: pino.Logger,
+  ) {}
 
   /**
    * Starts driving `spec` (a path in it is relative to `cwd`), or follows the drive of the same
@@ -95,11 +99,13 @@ export class SwarmDrives {
       onProgress: (line) => void drive.lines.push(line),
       onExecution: (id) => {
         this.byId.set(id, drive);
+        this.log?.info({ swarm: spec.name, id, repo: repo.url }, 'swarm driven');
         recorded(id);
       },
     }).then(
       (result) => {
         drive.result = result;
+        this.log?.info({ swarm: spec.name, id: result.id, conclusion: result.conclusion }, 'swarm ended');
       },
       (error: unknown) => {
         const stopped = drive.stop.signal.aborted;
@@ -108,6 +114,7 @@ export class SwarmDrives {
         if (!(stopped && this.closed)) {
           const e = toNightshiftError(reason);
           drive.error = { code: e.code, message: e.message, hint: e.hint ?? null };
+          this.log?.warn({ swarm: spec.name, code: e.code, error: e.message }, 'swarm stopped');
         }
         failed(reason);
       },
