@@ -81,4 +81,46 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
     expect(runs).toHaveLength(3);
     expect(await gitIn(repo, 'show', 'nightshift/swarm/shared:slow.txt')).toBe('s');
   }, 240_000);
+
+  it('stops driving when another process took the execution over (its claim lapsed meanwhile)', async () => {
+    const repo = join(dir, 'taken');
+    await makeRepo(repo, { 'README.md': '# taken\n' });
+    const spec = parseSwarmSpec(
+      [
+        'name: taken',
+        `repo: ${repo}`,
+        'goal: Add a file',
+        'facets:',
+        '  - { id: slow, script: "sleep 30" }',
+      ].join('\n'),
+    ).spec!;
+
+    const { id } = await second.swarms.start(spec, dir);
+    // As if this process had missed its renewals and another one had claimed the execution.
+    await second.store.db.query(
+      "UPDATE swarms SET driver = 'wrk_other', driven_until = now() + interval '1 hour' WHERE id = $1",
+      [id],
+    );
+    let progress = await second.swarms.progress(id);
+    while (progress.driving) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      progress = await second.swarms.progress(id);
+    }
+
+    expect(progress).toMatchObject({
+      state: 'facets',
+      result: null,
+      error: { code: 'CONFLICT', message: `another process took over driving swarm execution ${id}` },
+    });
+    // The claim stays with the process that took it.
+    const [row] = await second.store.db.query<{ driver: string }>('SELECT driver FROM swarms WHERE id = $1', [
+      id,
+    ]);
+    expect(row!.driver).toBe('wrk_other');
+    const [facet] = await second.store.db.query<{ run_id: string }>(
+      'SELECT run_id FROM swarm_runs WHERE swarm_id = $1',
+      [id],
+    );
+    await second.store.requestCancel(facet!.run_id, 'test');
+  }, 120_000);
 });
