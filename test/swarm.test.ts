@@ -220,7 +220,11 @@ describe('swarm', () => {
       reason: 'superseded: `nightshift swarm` ran again with a changed spec',
       driving: false,
       result: null,
-      error: { code: 'CONFLICT', message: 'superseded: `nightshift swarm` ran again with a changed spec' },
+      error: {
+        code: 'CONFLICT',
+        message: 'superseded: `nightshift swarm` ran again with a changed spec',
+        hint: 'the changed spec’s execution goes on: run `nightshift swarm` on that spec to follow it',
+      },
     });
     expect(superseded.lines).toEqual(['1 facet started']);
     expect((await state.engine.store.getRun(longRun!.run_id)).conclusion).toBe('cancelled');

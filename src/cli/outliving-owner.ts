@@ -14,8 +14,8 @@ type Members = Record<PropertyKey, unknown>;
  * if it had given nothing yet; one that broke mid-way still throws `OWNER_GONE`, and
  * `followRun` resumes after its last event.
  *
- * Every member of `Client` (and of its `automations`, `fleets` and `swarms`) is wrapped as it is read, so
- * a method added later is covered without a change here.
+ * Every member of `Client` (and of its `automations`, `fleets` and `swarms`) is wrapped as it
+ * is read, so a method added later is covered without a change here.
  */
 export function outlivingOwner(first: Client, reopen: () => Promise<Client>): Client {
   let current = first;

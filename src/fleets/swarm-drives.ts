@@ -90,7 +90,11 @@ export class SwarmDrives {
     };
     this.active.set(key, drive);
     if (previous) {
-      previous.stop.abort(new NightshiftError('CONFLICT', SUPERSEDED));
+      previous.stop.abort(
+        new NightshiftError('CONFLICT', SUPERSEDED, {
+          hint: 'the changed spec’s execution goes on: run `nightshift swarm` on that spec to follow it',
+        }),
+      );
       await previous.ended;
     }
     drive.ended = runSwarm(this.deps, spec, cwd, {

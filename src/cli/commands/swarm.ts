@@ -58,7 +58,8 @@ export function registerSwarm(program: Command): void {
               ? `swarm ${result.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${plural(result.facets.filter((f) => f.conclusion === 'success').length, 'facet')}${result.url ? `: ${result.url}` : ''}`
               : `swarm ${result.name}: ${result.conclusion}${result.reason ? `: ${result.reason}` : ''}`,
           );
-        process.exitCode = result ? EXIT_CODES[result.conclusion] : ended.state === 'completed' ? 0 : 1;
+        process.exitCode =
+          EXIT_CODES[result?.conclusion ?? (ended.state === 'completed' ? 'success' : 'failure')];
       } finally {
         process.off('SIGINT', onInterrupt);
         // With the engine here, closing stops driving the swarm: running the spec again continues it.
