@@ -1,6 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fleetEngine } from './support/fleet-engine.ts';
 import { gitIn, makeRepo, nightshiftBranches } from './support/repos.ts';
 
@@ -48,6 +48,34 @@ describe('fleets', () => {
     expect(summary).toMatchObject({ repos: 2, create: 2, unusable: [] });
     expect(status.counts).toMatchObject({ succeeded: 2 });
     expect(await gitIn(join(dir, 'svc-bare.git'), 'show', 'nightshift/fleet/bare:BARE')).toBe('bare');
+  });
+
+  it('tells each page of planned repos once it is planned, before the repos after it are resolved', async () => {
+    const dir = await newRepos(1);
+    for (let i = 1; i < 150; i++) await cp(join(dir, 'svc-0'), join(dir, `svc-${i}`), { recursive: true });
+    const fleet = spec('name: paged\ntargets:\n  - glob: "svc-*"\nscript: "true"\n');
+    const resolve = vi.spyOn(state.engine.scm, 'resolve');
+    let told = 0;
+    let resolvedWhenFirstTold = 0;
+
+    try {
+      const summary = await state.engine.fleets.apply(fleet, {
+        cwd: dir,
+        dryRun: true,
+        onRepo: () => {
+          if (told++ === 0) resolvedWhenFirstTold = resolve.mock.calls.length;
+        },
+      });
+
+      expect(summary.repos).toBe(150);
+      expect(told).toBe(150);
+      expect(resolve).toHaveBeenCalledTimes(150);
+      // The first page of 100 was told with only the few resolutions kept ahead (8) started beyond it.
+      expect(resolvedWhenFirstTold).toBeGreaterThanOrEqual(100);
+      expect(resolvedWhenFirstTold).toBeLessThanOrEqual(108);
+    } finally {
+      resolve.mockRestore();
+    }
   });
 
   it('leaves out each target that names no repository, saying where it came from, and applies the rest', async () => {
