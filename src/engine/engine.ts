@@ -20,7 +20,7 @@ import type { SandboxProvider } from '../sandbox/types.ts';
 import { scmProviderFor } from '../scm/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import { type StepUsage, Store } from '../store/index.ts';
-import { expireForeignLeases } from '../store/queue.ts';
+import { expireForeignLeases, leaseOf } from '../store/queue.ts';
 import { type RunLink, runChildrenQueries } from '../store/run-children.ts';
 import type { EngineConfig } from './config.ts';
 import { agentBlueprint, continueRun } from './continue.ts';
@@ -68,6 +68,11 @@ export interface RunDetails {
   swarm: RunSwarm | null;
   /** Whether its blueprint has an agent step: only then does it take follow-ups and stops. */
   agent: boolean;
+  /**
+   * The worker executing it and until when its lease holds (renewed while it runs); `lapsed`
+   * when the worker stopped and no other took the run over yet. Null when no worker holds it.
+   */
+  lease: { worker: string; expiresAt: Date; lapsed: boolean } | null;
 }
 
 export interface EngineParts {
@@ -234,7 +239,7 @@ export class Engine {
   async runDetails(id: string): Promise<RunDetails> {
     const run = await this.store.getRun(id);
     const related = runChildrenQueries(this.store.db);
-    const [repo, change, usage, parent, children, swarm, blueprint] = await Promise.all([
+    const [repo, change, usage, parent, children, swarm, blueprint, lease] = await Promise.all([
       this.store.repos.get(run.repoId),
       this.store.changes.forRun(run.id),
       this.store.usage.forRun(run.id),
@@ -242,8 +247,10 @@ export class Engine {
       related.children(run.id),
       swarmQueries(this.store.db).forRun(run.id),
       this.store.blueprintSpec(run.id),
+      leaseOf(this.store.db, run.id),
     ]);
-    return { run, repo, change, usage, parent, children, swarm, agent: hasAgentStep(blueprint as Blueprint) };
+    const agent = hasAgentStep(blueprint as Blueprint);
+    return { run, repo, change, usage, parent, children, swarm, agent, lease };
   }
 
   /**

@@ -21,6 +21,8 @@ export interface FleetStatus {
   failures: FailureGroup[];
   /** Changes waiting for the rollout whose last attempt to open failed, grouped by message. */
   openFailures: FailureGroup[];
+  /** Runs shown running whose worker's lease lapsed (it stopped): the next worker takes them over. */
+  lapsed: number;
 }
 
 export interface FleetServiceDeps {
@@ -72,11 +74,12 @@ export class FleetService {
     const fleet = await this.queries.get(name);
     const counts = await this.queries.counts(name);
     const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-    const [failures, openFailures] = await Promise.all([
+    const [failures, openFailures, lapsed] = await Promise.all([
       this.queries.failures(name),
       this.queries.openFailures(name),
+      this.queries.lapsed(name),
     ]);
-    return { fleet, counts, total, failures, openFailures };
+    return { fleet, counts, total, failures, openFailures, lapsed };
   }
 
   /** Reads the state and checks of the fleet's pull requests from GitHub (a poll, for missed webhooks). */

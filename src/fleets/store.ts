@@ -210,6 +210,19 @@ export function fleetQueries(db: Queryable) {
       return counts;
     },
 
+    /**
+     * How many of the fleet's runs a worker claimed whose lease lapsed: the worker stopped (or
+     * stalls) and no other took them over yet. They still show as running.
+     */
+    async lapsed(name: string): Promise<number> {
+      const rows = await db.query<{ n: number }>(
+        `SELECT count(*)::integer AS n FROM fleet_repos fr JOIN run_queue q ON q.run_id = fr.run_id
+         WHERE fr.fleet = $1 AND q.lease_owner IS NOT NULL AND q.lease_expires_at < now()`,
+        [name],
+      );
+      return rows[0]!.n;
+    },
+
     /** Failed repos grouped by the reason their run gave, biggest group first. */
     async failures(name: string, limit = 20): Promise<FailureGroup[]> {
       return db.query(

@@ -65,6 +65,20 @@ export async function renewLease(
   return rows.length > 0;
 }
 
+/** Who holds a run's lease and until when (`lapsed`: it ran out, the worker stopped); null when nobody does. */
+export async function leaseOf(
+  db: Queryable,
+  runId: string,
+): Promise<{ worker: string; expiresAt: Date; lapsed: boolean } | null> {
+  const rows = await db.query<{ worker: string; expires_at: Date; lapsed: boolean }>(
+    `SELECT lease_owner AS worker, lease_expires_at AS expires_at, lease_expires_at < now() AS lapsed
+     FROM run_queue WHERE run_id = $1 AND lease_owner IS NOT NULL`,
+    [runId],
+  );
+  const row = rows[0];
+  return row ? { worker: row.worker, expiresAt: new Date(row.expires_at), lapsed: row.lapsed } : null;
+}
+
 /** Gives a run back to the queue without finishing it (a worker shutting down cleanly). */
 export async function releaseLease(db: Queryable, runId: string, workerId: string): Promise<void> {
   await db.query(

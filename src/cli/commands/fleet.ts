@@ -96,6 +96,7 @@ export function registerFleet(program: Command): void {
           const queued = status.fleet.state === 'active' ? status.counts.queued : 0;
           const { running } = status.counts;
           if (executor === 'none' && queued + running > 0) print(idleAdvice(queued, running));
+          else if (status.lapsed > 0) print(lapsedAdvice(status.lapsed));
           if (options.series) {
             const series = await fleets.series(name);
             const from = series[0] ? ` (from ${new Date(series[0].at).toISOString()})` : '';
@@ -189,4 +190,13 @@ function idleAdvice(queued: number, running: number): string {
       : '',
   ].filter(Boolean);
   return `\nno process executes this home's runs now: ${parts.join(', and ')}; \`nightshift worker\` (or \`nightshift fleet apply\` again) runs and resumes them`;
+}
+
+/**
+ * Said under a fleet's status when runs shown running lost their worker (its lease lapsed)
+ * while other processes share the database: the next worker to claim runs takes them over.
+ */
+function lapsedAdvice(lapsed: number): string {
+  return `
+the worker running ${lapsed === 1 ? 'one of the runs' : `${lapsed} of the runs`} shown running stopped (its lease lapsed): the next worker to claim runs takes ${lapsed === 1 ? 'it' : 'them'} over (\`nightshift serve\` or \`nightshift worker\`)`;
 }

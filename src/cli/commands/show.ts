@@ -18,10 +18,16 @@ export function registerShow(program: Command): void {
         if (global.json) printJson(details);
         else print(runDetails(details));
         const { status } = details.run;
-        if (!global.json && status !== 'queued' && status !== 'completed' && nobodyExecutes(client, false)) {
-          print(
-            `\nnot executing now: the process running it stopped (no process executes this home's runs); \`nightshift worker\` resumes it`,
-          );
+        if (!global.json && status !== 'queued' && status !== 'completed') {
+          if (nobodyExecutes(client, false)) {
+            print(
+              `\nnot executing now: the process running it stopped (no process executes this home's runs); \`nightshift worker\` resumes it`,
+            );
+          } else if (details.lease?.lapsed) {
+            print(
+              `\nnot executing now: its worker ${details.lease.worker} stopped (its lease lapsed at ${new Date(details.lease.expiresAt).toISOString()}); the next worker to claim runs takes it over`,
+            );
+          }
         }
       } finally {
         await client.close();

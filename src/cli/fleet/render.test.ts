@@ -27,6 +27,7 @@ function status(state: FleetState, done: number): FleetStatus {
     total: 4,
     failures: [],
     openFailures: [],
+    lapsed: 0,
   };
 }
 
