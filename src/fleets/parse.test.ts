@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { failureRate, parseFleetSpec, parseSwarmSpec, rateInterval } from './parse.ts';
+import {
+  failureRate,
+  parseFleetSpec,
+  parseSwarmSpec,
+  rateInterval,
+  type SpecParseResult,
+  specOrThrow,
+} from './parse.ts';
 import { inWindow, stopReason } from './rollout.ts';
 import type { Fleet } from './store.ts';
 
@@ -94,6 +101,28 @@ describe('fleet spec parser', () => {
     expect(rateInterval('2 / second')).toBe(500);
     expect(failureRate('20%')).toBe(0.2);
     expect(failureRate(0.5)).toBe(0.5);
+  });
+});
+
+describe('specOrThrow', () => {
+  it('lists every problem with its place, and points at the schema of the kind of spec', () => {
+    const thrown = (parse: (text: string) => SpecParseResult<unknown>) => {
+      try {
+        specOrThrow(parse, 'name: x\n', 'spec.yml');
+      } catch (error) {
+        return error as { code: string; message: string; hint: string };
+      }
+      throw new Error('no error');
+    };
+
+    expect(thrown(parseSwarmSpec)).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/^spec\.yml is not valid:\n {2}spec\.yml:1:1 /),
+      hint: 'see docs/fleets.md for the spec reference (schemas/swarm.schema.json for editors)',
+    });
+    expect(thrown(parseFleetSpec).hint).toBe(
+      'see docs/fleets.md for the spec reference (schemas/fleet.schema.json for editors)',
+    );
   });
 });
 

@@ -12,6 +12,8 @@ export interface SpecParseResult<T> {
   spec?: T;
   errors: Problem[];
   warnings: Problem[];
+  /** What kind of spec it is, for messages (its schema is `schemas/KIND.schema.json`). */
+  kind: 'fleet' | 'swarm';
 }
 
 const PERIOD_MS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
@@ -30,21 +32,22 @@ export function failureRate(value: number | string): number {
 function parseSpec<S extends z.ZodType>(
   schema: S,
   text: string,
-  what: string,
+  kind: SpecParseResult<unknown>['kind'],
   check: (spec: z.output<S>, report: (path: (string | number)[], message: string) => void) => void,
 ): SpecParseResult<z.output<S>> {
   const yaml = parseYamlSource(text);
-  if (yaml.errors.length > 0) return { errors: yaml.errors, warnings: yaml.warnings };
+  const { warnings } = yaml;
+  if (yaml.errors.length > 0) return { errors: yaml.errors, warnings, kind };
   if (yaml.data === null || typeof yaml.data !== 'object' || Array.isArray(yaml.data)) {
-    const message = `expected a mapping (a ${what} spec), got ${describeValue(yaml.data)}`;
-    return { errors: [problemAt([], message, yaml.locate)], warnings: yaml.warnings };
+    const message = `expected a mapping (a ${kind} spec), got ${describeValue(yaml.data)}`;
+    return { errors: [problemAt([], message, yaml.locate)], warnings, kind };
   }
   const { value, problems } = validateWithSchema(schema, yaml.data, { locate: yaml.locate });
-  if (!value) return { errors: problems, warnings: yaml.warnings };
+  if (!value) return { errors: problems, warnings, kind };
   const errors: Problem[] = [];
   check(value, (path, message) => errors.push(problemAt(path, message, yaml.locate)));
-  if (errors.length > 0) return { errors: sortProblems(errors), warnings: yaml.warnings };
-  return { spec: value, errors: [], warnings: yaml.warnings };
+  if (errors.length > 0) return { errors: sortProblems(errors), warnings, kind };
+  return { spec: value, errors: [], warnings, kind };
 }
 
 function checkTemplates(
@@ -113,11 +116,11 @@ export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
  * @example const spec = specOrThrow(parseFleetSpec, await readFile(file, 'utf8'), file);
  */
 export function specOrThrow<T>(parse: (text: string) => SpecParseResult<T>, text: string, file: string): T {
-  const { spec, errors } = parse(text);
+  const { spec, errors, kind } = parse(text);
   if (spec) return spec;
   throw new NightshiftError(
     'INVALID_INPUT',
     `${file} is not valid:\n${errors.map((p) => `  ${formatProblem(p, file)}`).join('\n')}`,
-    { hint: 'see docs/fleets.md for the spec reference (schemas/fleet.schema.json for editors)' },
+    { hint: `see docs/fleets.md for the spec reference (schemas/${kind}.schema.json for editors)` },
   );
 }
