@@ -197,6 +197,9 @@ function idleAdvice(queued: number, running: number): string {
  * while other processes share the database: the next worker to claim runs takes them over.
  */
 function lapsedAdvice(lapsed: number): string {
-  return `
-the worker running ${lapsed === 1 ? 'one of the runs' : `${lapsed} of the runs`} shown running stopped (its lease lapsed): the next worker to claim runs takes ${lapsed === 1 ? 'it' : 'them'} over (\`nightshift serve\` or \`nightshift worker\`)`;
+  const which =
+    lapsed === 1
+      ? 'the worker running one of the runs shown running stopped (its lease lapsed)'
+      : `the workers running ${lapsed} of the runs shown running stopped (their leases lapsed)`;
+  return `\n${which}: the next worker to claim runs takes ${lapsed === 1 ? 'it' : 'them'} over (\`nightshift serve\` or \`nightshift worker\`)`;
 }
