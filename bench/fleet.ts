@@ -7,10 +7,13 @@
  * time per repo of each (all processes, from a cpuacct cgroup, as root), the engine process's
  * own CPU and peak memory, and where the fleet's slot time went.
  *
- *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--work MIB] [--json] [--profile FILE]
+ *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--work MIB] [--postgres] [--json] [--profile FILE]
  *
  * `--work MIB` makes each repo's test hash MIB MiB of zeros as well (in the baseline too): a
  * test suite with real CPU work, to show the fixed per-repo overhead against it.
+ *
+ * `--postgres` keeps the engine's records in a private PostgreSQL server started by the
+ * benchmark (its CPU counts in the fleet's) instead of the embedded database.
  *
  * `--profile FILE` writes a CPU profile of the engine process during the fleet alone (open it
  * in Chrome's DevTools): not its start-up, the baselines, or the clean-up.
@@ -27,6 +30,7 @@ import { parseFleetSpec } from '../src/fleets/parse.ts';
 import type { FleetStatus } from '../src/fleets/service.ts';
 import { LocalSandboxProvider } from '../src/sandbox/local/index.ts';
 import { LocalScmProvider } from '../src/scm/local/index.ts';
+import { createDatabase, type PostgresServer, startPostgres } from '../test/support/postgres.ts';
 import { FLEET_PARTS, fleetBreakdown } from './fleet/breakdown.ts';
 import { Spans, timedSandboxes, timedScm } from './run-overhead/timing.ts';
 import { openCpuMeter } from './support/cpu.ts';
@@ -114,6 +118,7 @@ async function main(): Promise<void> {
       work: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      postgres: { type: 'boolean', default: false },
     },
   });
   const repos = positive('repos', values.repos);
@@ -121,6 +126,8 @@ async function main(): Promise<void> {
   const workMiB = values.work === '0' ? 0 : positive('work', values.work);
   const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-fleet-'));
   const meter = openCpuMeter();
+  // Started after the meter: the server's processes count in the fleet's CPU.
+  const postgres: PostgresServer | null = values.postgres ? await startPostgres() : null;
   let engine: Engine | undefined;
   try {
     await makeRepos(root, repos, workMiB);
@@ -139,6 +146,7 @@ async function main(): Promise<void> {
 
     const config = {
       ...engineConfig(join(root, 'home'), {}),
+      databaseUrl: postgres ? await createDatabase(postgres.url) : undefined,
       concurrency,
       perRepoConcurrency: 2,
       traceExecs: false,
@@ -181,6 +189,7 @@ async function main(): Promise<void> {
       repos,
       concurrency,
       workMiB,
+      database: postgres ? 'PostgreSQL' : 'embedded database',
       cpus: cpus().length,
       loadAverageAtStart: round(load),
       counts: status.counts,
@@ -206,7 +215,7 @@ async function main(): Promise<void> {
     } else {
       process.stdout.write(
         [
-          `fleet of ${repos} repos, concurrency ${concurrency}${workMiB ? `, tests hashing ${workMiB} MiB` : ''} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start)`,
+          `fleet of ${repos} repos, concurrency ${concurrency}${workMiB ? `, tests hashing ${workMiB} MiB` : ''}, ${figures.database} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start)`,
           `  baseline (xargs -P ${concurrency} + git):  ${(baselineMs / 1000).toFixed(1)} s`,
           `  baseline + one bwrap per repo:   ${(isolated.ms / 1000).toFixed(1)} s   (${Math.round((isolated.ms / baselineMs) * 100) / 100}x the baseline: what kernel isolation alone costs)`,
           `  nightshift fleet apply:          ${(fleetMs / 1000).toFixed(1)} s   (${figures.ratio}x the baseline)`,
@@ -226,6 +235,7 @@ async function main(): Promise<void> {
     if (status.counts.succeeded !== repos) process.exitCode = 1;
   } finally {
     await engine?.close();
+    await postgres?.stop();
     meter?.close();
     await rm(root, { recursive: true, force: true });
   }
