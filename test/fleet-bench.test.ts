@@ -26,5 +26,18 @@ describe('bench/fleet.ts', () => {
     expect(figures.ratio).toBeCloseTo(figures.nightshiftMs / figures.baselineMs, 1);
     expect(figures.engineRssMiB.peak).toBeGreaterThanOrEqual(figures.engineRssMiB.before);
     expect(figures.engineCpuMsPerRepo.user).toBeGreaterThan(0);
+    expect(figures.database).toBe('embedded database');
+  }, 900_000);
+
+  it('runs the fleet on a private PostgreSQL server with --postgres, and stops it', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'bench/fleet.ts', '--repos', '3', '--concurrency', '2', '--postgres', '--json'],
+      { cwd: root, timeout: 600_000 },
+    );
+
+    const figures = JSON.parse(stdout);
+    expect(figures.database).toBe('PostgreSQL');
+    expect(figures.counts).toMatchObject({ succeeded: 3, failed: 0 });
   }, 900_000);
 });
