@@ -14,3 +14,13 @@ export function progressText(counts: FleetCounts): string {
   const waiting = counts.waiting > 0 ? ` · ${counts.waiting} waiting for rollout` : '';
   return `${done}/${plural(total, 'repo')} done${failed}${waiting}`;
 }
+
+/**
+ * Said of a fleet's runs shown running whose worker stopped (its lease lapsed; see
+ * `FleetStatus.lapsed`), by `fleet status` and the dashboard.
+ */
+export function lapsedText(lapsed: number): string {
+  return lapsed === 1
+    ? 'the worker running one of the runs shown running stopped (its lease lapsed): the next worker to claim runs takes it over'
+    : `the workers running ${lapsed} of the runs shown running stopped (their leases lapsed): the next worker to claim runs takes them over`;
+}

@@ -44,11 +44,12 @@ export async function applyFleetBeforeServe(
 /**
  * Starts a dashboard on a fresh home. `before` runs after the token is made and before the
  * server starts (the embedded database has one owner: CLI commands that need the engine, such
- * as `fleet apply`, run there).
+ * as `fleet apply`, run there). `serveArgs` are added to `nightshift serve` (`--no-workers`).
  */
 export async function startDashboard(
   extraEnv: Record<string, string> = {},
   before?: (env: Record<string, string>, dir: string) => Promise<void>,
+  serveArgs: string[] = [],
 ): Promise<Dashboard> {
   mkdirSync(SHOTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-web-e2e-'));
@@ -70,7 +71,7 @@ export async function startDashboard(
     if (created.code !== 0) throw new Error(`token create failed: ${created.stderr}`);
     const token = JSON.parse(created.stdout).token as string;
     await before?.(env, dir);
-    server = spawnCli(['serve', '--port', '0', '--json'], env);
+    server = spawnCli(['serve', '--port', '0', '--json', ...serveArgs], env);
     // `--json` prints the whole object (pretty-printed); its `url` field is what we need.
     const [, url] = await waitForOutput(server, /"url": "(http:\/\/127\.0\.0\.1:\d+)"/, 120_000);
     browser = await chromium.launch({

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
 import { plural } from '../../core/plural.ts';
 import { currentUser } from '../../engine/index.ts';
+import { lapsedText } from '../../fleets/progress.ts';
 import { FLEET_REPO_STATES, type FleetRepoState } from '../../fleets/store.ts';
 import { type GlobalOptions, nobodyExecutes, openClient } from '../context.ts';
 import { applyCommand, type Executor, followAndReport, waitingAdvice } from '../fleet/apply.ts';
@@ -96,7 +97,8 @@ export function registerFleet(program: Command): void {
           const queued = status.fleet.state === 'active' ? status.counts.queued : 0;
           const { running } = status.counts;
           if (executor === 'none' && queued + running > 0) print(idleAdvice(queued, running));
-          else if (status.lapsed > 0) print(lapsedAdvice(status.lapsed));
+          else if (status.lapsed > 0)
+            print(`\n${lapsedText(status.lapsed)} (\`nightshift serve\` or \`nightshift worker\`)`);
           if (options.series) {
             const series = await fleets.series(name);
             const from = series[0] ? ` (from ${new Date(series[0].at).toISOString()})` : '';
@@ -190,16 +192,4 @@ function idleAdvice(queued: number, running: number): string {
       : '',
   ].filter(Boolean);
   return `\nno process executes this home's runs now: ${parts.join(', and ')}; \`nightshift worker\` (or \`nightshift fleet apply\` again) runs and resumes them`;
-}
-
-/**
- * Said under a fleet's status when runs shown running lost their worker (its lease lapsed)
- * while other processes share the database: the next worker to claim runs takes them over.
- */
-function lapsedAdvice(lapsed: number): string {
-  const which =
-    lapsed === 1
-      ? 'the worker running one of the runs shown running stopped (its lease lapsed)'
-      : `the workers running ${lapsed} of the runs shown running stopped (their leases lapsed)`;
-  return `\n${which}: the next worker to claim runs takes ${lapsed === 1 ? 'it' : 'them'} over (\`nightshift serve\` or \`nightshift worker\`)`;
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { fleetProgress, progressText } from '../../../src/fleets/progress.ts';
+import { fleetProgress, lapsedText, progressText } from '../../../src/fleets/progress.ts';
 import { api } from '../api.ts';
 import { COLORS, LineChart } from '../charts.tsx';
 import {
@@ -121,6 +121,11 @@ export function FleetPage(props: { name: string }) {
           </li>
         ))}
       </ul>
+      {s.lapsed > 0 && (
+        <p class="state unavailable" role="status">
+          {capitalized(lapsedText(s.lapsed))}.
+        </p>
+      )}
       <div class="row buttons">
         <button type="button" class="secondary" disabled={s.counts.failed === 0} onClick={() => act('retry')}>
           Retry failed ({s.counts.failed})
@@ -235,4 +240,9 @@ function BurnDown(props: { series: FleetSeriesPoint[]; total: number }) {
     v: p.counts.pending + p.counts.queued + p.counts.running,
   }));
   return <LineChart label="Repos remaining over time" points={points} max={props.total} />;
+}
+
+/** `text` with its first letter upper-cased, for a sentence of its own. */
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

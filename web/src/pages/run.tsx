@@ -45,7 +45,7 @@ export function RunPage(props: { id: string }) {
 
   if (details.data === null)
     return details.error ? <ErrorBox error={details.error} /> : <Loading what="the run" />;
-  const { run, repo, change, usage, parent, swarm, agent } = details.data;
+  const { run, repo, change, usage, parent, swarm, agent, lease } = details.data;
   const live = run.status !== 'completed';
   return (
     <section>
@@ -124,6 +124,12 @@ export function RunPage(props: { id: string }) {
         {parent && <ParentFact parent={parent} />}
         {swarm && <SwarmFact swarm={swarm} />}
       </dl>
+      {live && lease?.lapsed && (
+        <p class="state unavailable" role="status">
+          Not executing now: its worker <code>{lease.worker}</code> stopped (its lease lapsed{' '}
+          {ago(lease.expiresAt)}); the next worker to claim runs takes it over.
+        </p>
+      )}
       {run.reason && <p class="reason">{run.reason}</p>}
       <Actions run={run} agent={agent} repoUrl={repo.url} onChange={reload} />
       {streamError ? <ErrorBox error={streamError} /> : null}
