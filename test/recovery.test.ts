@@ -55,10 +55,12 @@ describe('an engine killed with SIGKILL mid-run', () => {
     const firstDone = finished(first);
     await waitForOutput(first, /worker started/);
     await waitUntil(() => processesWith(marker).length >= 2);
+    // Counted before the kill: once the engine is gone, any process's sweep (another test's
+    // worker, say) may remove its cgroups.
+    const leftBehind = await cgroupsMadeBy(first.pid!);
     first.kill('SIGKILL');
     const killed = await firstDone;
     await waitUntil(() => processesWith(marker).length === 0, 5_000);
-    const leftBehind = await cgroupsMadeBy(first.pid!);
     // Until a worker resumes it, `show` says a run cut off is not executing, not just `running`.
     const cutOff = (
       JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { id: string; status: string }[]
@@ -110,7 +112,7 @@ describe('an engine killed with SIGKILL mid-run', () => {
     const branches = await nightshiftBranches(repo);
     expect(branches).toHaveLength(3);
     expect(new Set(branches).size).toBe(3);
-    // The killed engine's sandbox cgroups are removed by the next one (where there are cgroups).
+    // The killed engine's sandbox cgroups are removed by the next worker (where there are cgroups).
     if ((await detectCgroupHost()).kind !== 'rlimit') expect(leftBehind.length).toBeGreaterThanOrEqual(2);
     expect(await cgroupsMadeBy(first.pid!)).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ExecRecord, ExecTrace, RefusedExec } from '../../types.ts';
 import { parseCall, type TraceCall, type TraceValue } from './syntax.ts';
@@ -10,6 +11,11 @@ export interface ParseOptions {
    * `bwrap`), leaving out the launcher before it and that exec itself.
    */
   launcher?: string;
+  /**
+   * The kernel's `pid_max` (default: this host's, from `/proc/sys/kernel/pid_max`): pids wrap
+   * around to low numbers after it, which ordering by pid must allow for.
+   */
+  pidMax?: number;
 }
 
 const LINE = /^(\d+)\s+(\d+\.\d+)\s+(.*)$/;
@@ -37,7 +43,7 @@ interface Ending {
 /** Parses the output of a command run under {@link execTraceArgs} into the programs that ran. */
 export function parseExecTrace(text: string, options: ParseOptions = {}): ExecTrace {
   const { calls, endings, firstSeen } = readLines(text);
-  const parentOf = resolveParents(calls, firstSeen);
+  const parentOf = resolveParents(calls, firstSeen, options.pidMax ?? hostPidMax());
   return replay(calls, endings, parentOf, options);
 }
 
@@ -91,9 +97,10 @@ function readLines(text: string) {
  * Links each process to the fork that created it. A fork returns the child's pid in the
  * parent's pid namespace: a host pid for the launcher, a sandbox pid inside bwrap. Host pids
  * are linked directly; sandbox pids are matched by rank, as the kernel hands out the pids of
- * every level of a namespace in the same order.
+ * every level of a namespace in the same order (ranked in the order they were handed out, which
+ * is not their numeric order when the pids wrapped around `pidMax` meanwhile).
  */
-function resolveParents(calls: Call[], firstSeen: Map<number, number>): Map<number, Call> {
+function resolveParents(calls: Call[], firstSeen: Map<number, number>, pidMax: number): Map<number, Call> {
   const parentOf = new Map<number, Call>();
   const forks = calls.filter((call) => FORKS.has(call.name) && call.ret !== null && call.ret > 0);
   const namespaced: Call[] = [];
@@ -104,15 +111,52 @@ function resolveParents(calls: Call[], firstSeen: Map<number, number>): Map<numb
     else namespaced.push(fork);
   }
   const root = [...firstSeen.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
-  const orphans = [...firstSeen.keys()]
-    .filter((pid) => pid !== root && !parentOf.has(pid))
-    .sort((a, b) => a - b);
-  namespaced.sort((a, b) => a.ret! - b.ret!);
+  const orphans = inAllocationOrder(
+    [...firstSeen.keys()].filter((pid) => pid !== root && !parentOf.has(pid)),
+    (pid) => pid,
+    pidMax,
+  );
+  const children = inAllocationOrder(namespaced, (fork) => fork.ret!, pidMax);
   orphans.forEach((pid, i) => {
-    const fork = namespaced[i];
+    const fork = children[i];
     if (fork && (firstSeen.get(pid) ?? 0) > fork.index) parentOf.set(pid, fork);
   });
   return parentOf;
+}
+
+/**
+ * `items` in the order the kernel handed out their pids (`pidOf`): ascending, unless the pids
+ * wrapped around `pidMax` meanwhile. The pids of one trace lie in a window far narrower than
+ * `pidMax`, so the widest gap between neighbours (going round past `pidMax`) is where the
+ * allocation started.
+ */
+function inAllocationOrder<T>(items: T[], pidOf: (item: T) => number, pidMax: number): T[] {
+  const sorted = [...items].sort((a, b) => pidOf(a) - pidOf(b));
+  if (sorted.length < 2) return sorted;
+  let start = 0;
+  let widest = pidOf(sorted[0]!) + pidMax - pidOf(sorted.at(-1)!);
+  for (let i = 1; i < sorted.length; i++) {
+    const gap = pidOf(sorted[i]!) - pidOf(sorted[i - 1]!);
+    if (gap > widest) {
+      widest = gap;
+      start = i;
+    }
+  }
+  return [...sorted.slice(start), ...sorted.slice(0, start)];
+}
+
+let pidMaxOfHost: number | undefined;
+
+/** This host's `pid_max`; the largest the kernel allows (2^22) when it cannot be read. */
+function hostPidMax(): number {
+  if (pidMaxOfHost === undefined) {
+    try {
+      pidMaxOfHost = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) || 4_194_304;
+    } catch {
+      pidMaxOfHost = 4_194_304;
+    }
+  }
+  return pidMaxOfHost;
 }
 
 interface Proc {

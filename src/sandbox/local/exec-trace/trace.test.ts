@@ -86,11 +86,9 @@ async function traced(
   } catch (error) {
     code = (error as { code: number }).code;
   }
-  const trace = parseExecTrace(await readFile(output, 'utf8'), {
-    cwd: options.cwd ?? dir,
-    launcher: options.launcher,
-  });
-  return { code, trace };
+  const text = await readFile(output, 'utf8');
+  const trace = parseExecTrace(text, { cwd: options.cwd ?? dir, launcher: options.launcher });
+  return { code, trace, text };
 }
 
 function find(trace: ExecTrace, argv0: string, nth = 0) {
@@ -135,6 +133,29 @@ describe('exec tracing', () => {
     expect(trace.execs.some((exec) => exec.path.endsWith('bwrap'))).toBe(false);
     expect(trace.execs[0]).toMatchObject({ argv: ['sh', '-c', SCRIPT], cwd: '/workspace' });
     expectScriptRecorded(trace, '/workspace');
+  });
+
+  it('matches the sandbox processes to their forks when host pids wrap around mid-trace', async () => {
+    const { text } = await traced('wrap', [...SANDBOX, 'sh', '-c', SCRIPT], { launcher: 'bwrap' });
+    const hostPids = [...new Set([...text.matchAll(/^(\d+) /gm)].map((m) => Number(m[1])))].sort(
+      (a, b) => a - b,
+    );
+    expect(hostPids.length).toBeGreaterThan(4);
+    // The same trace as if pid_max (32768) had been reached after each of its host pids in turn:
+    // the pids after it start again from 300.
+    for (let wrap = 1; wrap < hostPids.length; wrap++) {
+      const renumbered = new Map(hostPids.map((pid, i) => [pid, i < wrap ? 32768 - wrap + i : 300 + i]));
+      const renumber = (pid: string) => String(renumbered.get(Number(pid)) ?? pid);
+      const trace = parseExecTrace(
+        text
+          .replace(/^(\d+) /gm, (_, pid: string) => `${renumber(pid)} `)
+          .replace(/= (\d+)$/gm, (_, pid: string) => `= ${renumber(pid)}`),
+        { cwd: dir, launcher: 'bwrap', pidMax: 32768 },
+      );
+
+      expect(trace.execs[0], `wrapped after ${wrap}`).toMatchObject({ argv: ['sh', '-c', SCRIPT] });
+      expectScriptRecorded(trace, '/workspace');
+    }
   });
 
   it('passes on the exit status of the traced command', async () => {
