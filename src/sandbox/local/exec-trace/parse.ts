@@ -95,22 +95,27 @@ function readLines(text: string) {
 
 /**
  * Links each process to the fork that created it. A fork returns the child's pid in the
- * parent's pid namespace: a host pid for the launcher, a sandbox pid inside bwrap. Host pids
- * are linked directly; sandbox pids are matched by rank, as the kernel hands out the pids of
- * every level of a namespace in the same order (ranked in the order they were handed out, which
- * is not their numeric order when the pids wrapped around `pidMax` meanwhile).
+ * parent's pid namespace: a host pid for a process outside the sandbox (the launcher,
+ * bubblewrap), a sandbox pid for one inside it (a child of a `CLONE_NEWPID` clone, and its
+ * descendants). Host pids are linked directly; sandbox pids are matched by rank, as the kernel
+ * hands out the pids of every level of a namespace in the same order (ranked in the order they
+ * were handed out, which is not their numeric order when the pids wrapped around `pidMax`).
  */
 function resolveParents(calls: Call[], firstSeen: Map<number, number>, pidMax: number): Map<number, Call> {
   const parentOf = new Map<number, Call>();
-  const forks = calls.filter((call) => FORKS.has(call.name) && call.ret !== null && call.ret > 0);
-  const namespaced: Call[] = [];
-  for (const fork of forks) {
-    const child = fork.ret!;
-    const seen = firstSeen.get(child);
-    if (seen !== undefined && seen > fork.index && !parentOf.has(child)) parentOf.set(child, fork);
-    else namespaced.push(fork);
-  }
   const root = [...firstSeen.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
+  // In trace order, a process's fork comes before anything its child does.
+  const outside = new Set(root === undefined ? [] : [root]);
+  const namespaced: Call[] = [];
+  for (const fork of calls) {
+    if (!FORKS.has(fork.name) || fork.ret === null || fork.ret <= 0) continue;
+    if (!outside.has(fork.pid)) {
+      namespaced.push(fork);
+      continue;
+    }
+    if (!parentOf.has(fork.ret)) parentOf.set(fork.ret, fork);
+    if (!fork.args.map(rawText).join(' ').includes('CLONE_NEWPID')) outside.add(fork.ret);
+  }
   const orphans = inAllocationOrder(
     [...firstSeen.keys()].filter((pid) => pid !== root && !parentOf.has(pid)),
     (pid) => pid,

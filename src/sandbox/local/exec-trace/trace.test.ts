@@ -97,6 +97,32 @@ function find(trace: ExecTrace, argv0: string, nth = 0) {
   return found;
 }
 
+/**
+ * `text` parsed as if the host had reached pid_max (32768) after each of its host pids in turn
+ * (of the last `last` ones, when given): the pids after it start again from 300.
+ */
+function wrappedAround(text: string, last?: number): ExecTrace[] {
+  const hostPids = [...new Set([...text.matchAll(/^(\d+) /gm)].map((m) => Number(m[1])))].sort(
+    (a, b) => a - b,
+  );
+  expect(hostPids.length).toBeGreaterThan(4);
+  const traces: ExecTrace[] = [];
+  for (let wrap = Math.max(1, hostPids.length - (last ?? hostPids.length)); wrap < hostPids.length; wrap++) {
+    const renumbered = new Map(hostPids.map((pid, i) => [pid, i < wrap ? 32768 - wrap + i : 300 + i - wrap]));
+    const renumber = (pid: string) => String(renumbered.get(Number(pid)) ?? pid);
+    // Only the first process (bubblewrap, outside the sandbox) is returned host pids by its forks.
+    const root = text.slice(0, text.indexOf(' '));
+    const lines = text.split('\n').map((line) => {
+      const renumbered = line.replace(/^(\d+) /, (_, pid: string) => `${renumber(pid)} `);
+      return line.startsWith(`${root} `)
+        ? renumbered.replace(/= (\d+)$/, (_, pid: string) => `= ${renumber(pid)}`)
+        : renumbered;
+    });
+    traces.push(parseExecTrace(lines.join('\n'), { cwd: dir, launcher: 'bwrap', pidMax: 32768 }));
+  }
+  return traces;
+}
+
 function expectScriptRecorded(trace: ExecTrace, rootCwd: string) {
   const shell = find(trace, 'sh');
   expect(shell).toMatchObject({ cwd: rootCwd, replaced: true, exitCode: null });
@@ -137,24 +163,25 @@ describe('exec tracing', () => {
 
   it('matches the sandbox processes to their forks when host pids wrap around mid-trace', async () => {
     const { text } = await traced('wrap', [...SANDBOX, 'sh', '-c', SCRIPT], { launcher: 'bwrap' });
-    const hostPids = [...new Set([...text.matchAll(/^(\d+) /gm)].map((m) => Number(m[1])))].sort(
-      (a, b) => a - b,
-    );
-    expect(hostPids.length).toBeGreaterThan(4);
-    // The same trace as if pid_max (32768) had been reached after each of its host pids in turn:
-    // the pids after it start again from 300.
-    for (let wrap = 1; wrap < hostPids.length; wrap++) {
-      const renumbered = new Map(hostPids.map((pid, i) => [pid, i < wrap ? 32768 - wrap + i : 300 + i]));
-      const renumber = (pid: string) => String(renumbered.get(Number(pid)) ?? pid);
-      const trace = parseExecTrace(
-        text
-          .replace(/^(\d+) /gm, (_, pid: string) => `${renumber(pid)} `)
-          .replace(/= (\d+)$/gm, (_, pid: string) => `= ${renumber(pid)}`),
-        { cwd: dir, launcher: 'bwrap', pidMax: 32768 },
-      );
 
-      expect(trace.execs[0], `wrapped after ${wrap}`).toMatchObject({ argv: ['sh', '-c', SCRIPT] });
+    for (const trace of wrappedAround(text)) {
+      expect(trace.execs[0]).toMatchObject({ argv: ['sh', '-c', SCRIPT] });
       expectScriptRecorded(trace, '/workspace');
+    }
+  });
+
+  it('does not take a sandbox pid for a host pid after the wraparound, however many processes ran', async () => {
+    // More sandbox processes than pids below where the host restarts (300): their sandbox pids
+    // are numbers the host hands out again after the wraparound.
+    const script = 'for i in $(seq 320); do /usr/bin/true; done; /usr/bin/pwd';
+    const { text } = await traced('wrap-many', [...SANDBOX, 'sh', '-c', script], { launcher: 'bwrap' });
+
+    for (const trace of wrappedAround(text, 20)) {
+      const [shell, ...rest] = trace.execs;
+      expect(shell).toMatchObject({ argv: ['sh', '-c', script] });
+      expect(rest.filter((exec) => exec.argv[0] === '/usr/bin/true')).toHaveLength(320);
+      expect(rest.at(-1)).toMatchObject({ argv: ['/usr/bin/pwd'], ppid: shell!.pid });
+      expect(rest.every((exec) => exec.ppid === shell!.pid)).toBe(true);
     }
   });
 
