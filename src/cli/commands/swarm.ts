@@ -17,6 +17,8 @@ import type { SwarmStartInput } from '../swarms-client.ts';
 const POLL_MS = 300;
 /** Most times a swarm whose driving process stopped is started again (each continues it). */
 const RESTARTS = 3;
+/** Who drives a swarm for a command that does not own the home (only such a command can attach). */
+const ELSEWHERE = 'the server or the process owning the home';
 
 export function registerSwarm(program: Command): void {
   program
@@ -81,9 +83,9 @@ async function followSwarm(
 ): Promise<SwarmProgress | null> {
   try {
     let { id, name, attached } = await client.swarms.start(input);
-    if (attached) say(`${name}: already driven by ${driver(client)}; following it`);
+    if (attached) say(`${name}: already driven by ${ELSEWHERE}; following it`);
     else if (client.mode === 'remote')
-      say(`${name}: driven by ${driver(client)}; Ctrl-C stops following, not the swarm`);
+      say(`${name}: driven by ${ELSEWHERE}; Ctrl-C stops following, not the swarm`);
     let after = 0;
     for (let restarts = 0; ; ) {
       const progress = await reaching(() => client.swarms.progress(id, after), signal);
@@ -131,14 +133,9 @@ async function reaching<T>(ask: () => Promise<T>, signal: AbortSignal): Promise<
   }
 }
 
-/** Who drives the swarm for this command. */
-function driver(client: Client): string {
-  return client.mode === 'embedded' ? 'this process' : 'the server or the process owning the home';
-}
-
 /** What Ctrl-C left: a swarm driven here stopped; one driven elsewhere goes on there. */
 function interruptedAdvice(client: Client, name: string, file: string): string {
   return client.mode === 'embedded'
     ? `swarm ${name}: stopped; run \`nightshift swarm ${file}\` again to continue it (its runs resume, none starts twice)`
-    : `swarm ${name}: stopped following; it goes on in the server or the process owning the home (run \`nightshift swarm ${file}\` again to follow it)`;
+    : `swarm ${name}: stopped following; it goes on in ${ELSEWHERE} (run \`nightshift swarm ${file}\` again to follow it)`;
 }
