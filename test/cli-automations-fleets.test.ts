@@ -194,15 +194,7 @@ describe('automations and fleet commands while a server owns the home', () => {
       `name: s\nrepo: ${join(dir, 'repos', 'api')}\ngoal: tidy up\nfacets:\n  - { id: a, prompt: tidy }\n`,
     );
 
-    const swarm = spawnCli(['swarm', spec], env);
-    const left = finished(swarm);
-    await waitForOutput(swarm, /swarm served: 2 facets started/);
-    await waitFor(() => processesWith(marker).length > 0);
-    swarm.kill('SIGINT');
-    const interrupted = await left;
-    const goesOn = processesWith(marker).length;
-    const again = await runCli(['swarm', spec], env);
-    const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { trigger: string }[];
+    const { interrupted, left: goesOn, again, runs } = await interruptedSwarm(spec, 'served', marker, env);
     const refused = await runCli(['swarm', prompted], env);
 
     expect(interrupted.code, interrupted.stderr).toBe(130);
@@ -213,7 +205,7 @@ describe('automations and fleet commands while a server owns the home', () => {
       `swarm served: stopped following; it goes on in the server or the process owning the home (run \`nightshift swarm ${spec}\` again to follow it)\n`,
     );
     // The server drives it: its facet goes on after the command stopped.
-    expect(goesOn).toBeGreaterThan(0);
+    expect(goesOn.length).toBeGreaterThan(0);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain(
       'swarm served: already driven by the server or the process owning the home; following it\n',
@@ -447,15 +439,7 @@ describe('automations and fleet commands with no server (the engine in the comma
         ].join('\n'),
       );
 
-      const swarm = spawnCli(['swarm', spec], env);
-      const left = finished(swarm);
-      await waitForOutput(swarm, /swarm files: 2 facets started/);
-      await waitFor(() => processesWith(marker).length > 0);
-      swarm.kill('SIGINT');
-      const interrupted = await left;
-      const running = processesWith(marker);
-      const again = await runCli(['swarm', spec], env);
-      const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { trigger: string }[];
+      const { interrupted, left: running, again, runs } = await interruptedSwarm(spec, 'files', marker, env);
 
       expect(interrupted.code, interrupted.stderr).toBe(130);
       expect(interrupted.stdout).toContain(
@@ -472,6 +456,25 @@ describe('automations and fleet commands with no server (the engine in the comma
     });
   }, 180_000);
 });
+
+/**
+ * Starts `nightshift swarm SPEC` (swarm `name`, with a facet whose command holds `marker`),
+ * presses Ctrl-C once its facets started and that command runs, then runs the spec again.
+ * Returns what the interrupted command said, the processes of that facet left right after it
+ * stopped, the second command's result and the home's runs.
+ */
+async function interruptedSwarm(spec: string, name: string, marker: string, env: Record<string, string>) {
+  const swarm = spawnCli(['swarm', spec], env);
+  const left = finished(swarm);
+  await waitForOutput(swarm, new RegExp(`swarm ${name}: 2 facets started`));
+  await waitFor(() => processesWith(marker).length > 0);
+  swarm.kill('SIGINT');
+  const interrupted = await left;
+  const running = processesWith(marker);
+  const again = await runCli(['swarm', spec], env);
+  const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout) as { trigger: string }[];
+  return { interrupted, left: running, again, runs };
+}
 
 async function waitFor(check: () => boolean): Promise<void> {
   const deadline = Date.now() + 60_000;

@@ -33,6 +33,14 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
     second = await open('second');
   }, 180_000);
 
+  /** A new repo named after swarm `name`, and the spec of that swarm over it with `facets` (YAML lines). */
+  async function swarmOn(name: string, facets: string[]) {
+    const repo = join(dir, name);
+    await makeRepo(repo, { 'README.md': `# ${name}\n` });
+    const lines = [`name: ${name}`, `repo: ${repo}`, 'goal: Add files', 'facets:', ...facets];
+    return { repo, spec: parseSwarmSpec(lines.join('\n')).spec! };
+  }
+
   afterAll(async () => {
     await first?.close();
     await second?.close();
@@ -40,18 +48,10 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
   });
 
   it('refuses to drive an execution another process drives, and continues it once that one stopped', async () => {
-    const repo = join(dir, 'app');
-    await makeRepo(repo, { 'README.md': '# app\n' });
-    const spec = parseSwarmSpec(
-      [
-        'name: shared',
-        `repo: ${repo}`,
-        'goal: Add two files',
-        'facets:',
-        '  - { id: slow, script: "sleep 3 && echo s > slow.txt" }',
-        '  - { id: fast, script: "echo f > fast.txt" }',
-      ].join('\n'),
-    ).spec!;
+    const { repo, spec } = await swarmOn('shared', [
+      '  - { id: slow, script: "sleep 3 && echo s > slow.txt" }',
+      '  - { id: fast, script: "echo f > fast.txt" }',
+    ]);
 
     const driven = await first.swarms.start(spec, dir);
     const refused = await second.swarms.start(spec, dir).catch((error: Error & { code: string }) => error);
@@ -83,17 +83,7 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
   }, 240_000);
 
   it('stops driving when another process took the execution over (its claim lapsed meanwhile)', async () => {
-    const repo = join(dir, 'taken');
-    await makeRepo(repo, { 'README.md': '# taken\n' });
-    const spec = parseSwarmSpec(
-      [
-        'name: taken',
-        `repo: ${repo}`,
-        'goal: Add a file',
-        'facets:',
-        '  - { id: slow, script: "sleep 30" }',
-      ].join('\n'),
-    ).spec!;
+    const { spec } = await swarmOn('taken', ['  - { id: slow, script: "sleep 30" }']);
 
     const { id } = await second.swarms.start(spec, dir);
     // As if this process had missed its renewals and another one had claimed the execution.
