@@ -15,11 +15,13 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
   let dir: string;
   let first: Engine;
   let second: Engine;
+  /** Opens another engine (another process, as far as the database can tell) on the database. */
+  let open: (name: string) => Promise<Engine>;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nightshift-swarm-drivers-'));
     const databaseUrl = await newPostgresDatabase();
-    const open = async (name: string) => {
+    open = async (name: string) => {
       const engine = await Engine.open({
         ...engineConfig(join(dir, name), {}),
         databaseUrl,
@@ -81,6 +83,53 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
     expect(runs).toHaveLength(3);
     expect(await gitIn(repo, 'show', 'nightshift/swarm/shared:slow.txt')).toBe('s');
   }, 240_000);
+
+  it('stops driving when another process cancelled the execution, and starts no converge run', async () => {
+    const { spec } = await swarmOn('halted', [
+      '  - { id: slow, script: "sleep 60" }',
+      '  - { id: fast, script: "echo f > fast.txt" }',
+    ]);
+    const third = await open('third');
+    try {
+      const { id } = await second.swarms.start(spec, dir);
+      const runsOf = () =>
+        second.store.db.query<{ id: string; status: string; conclusion: string | null }>(
+          "SELECT r.id, r.status, r.conclusion FROM runs r WHERE r.trigger = 'swarm:halted' ORDER BY r.created_at",
+        );
+      // Once the fast facet succeeded, the drive would merge it and converge when the slow one ends.
+      while (!(await runsOf()).some((run) => run.conclusion === 'success'))
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      const { cancelled } = await third.swarms.cancel(id, 'bo');
+      let progress = await second.swarms.progress(id);
+      while (progress.driving) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        progress = await second.swarms.progress(id);
+      }
+      while ((await runsOf()).some((run) => run.status !== 'completed'))
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      const runs = await runsOf();
+      const recorded = await second.store.db.query('SELECT run_id FROM swarm_runs WHERE swarm_id = $1', [id]);
+
+      expect(cancelled).toBe(1);
+      expect(progress).toMatchObject({
+        state: 'cancelled',
+        reason: 'cancelled by bo',
+        result: null,
+        error: { code: 'CONFLICT', message: 'swarm halted was cancelled by bo' },
+      });
+      expect(recorded).toHaveLength(2);
+      // The two facets, and at most a converge run cancelled as it was started.
+      expect(
+        runs
+          .map((run) => run.conclusion)
+          .slice(0, 2)
+          .sort(),
+      ).toEqual(['cancelled', 'success']);
+      expect(runs.slice(2).map((run) => run.conclusion)).toEqual(runs.length > 2 ? ['cancelled'] : []);
+    } finally {
+      await third.close();
+    }
+  }, 120_000);
 
   it('stops driving when another process took the execution over (its claim lapsed meanwhile)', async () => {
     const { spec } = await swarmOn('taken', ['  - { id: slow, script: "sleep 30" }']);

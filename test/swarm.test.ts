@@ -233,6 +233,64 @@ describe('swarm', () => {
     await expect(swarms.progress('swm_none')).rejects.toThrow('swarm swm_none does not exist');
   }, 300_000);
 
+  it('stops at once when cancelled: its unfinished runs are cancelled, it starts no other, and ends as cancelled', async () => {
+    const { swarms, store } = state.engine;
+    const repo = join(state.dir, 'halted');
+    await makeRepo(repo, { 'README.md': '# halted\n' });
+    const spec = parseSwarmSpec(
+      [
+        'name: halted',
+        `repo: ${repo}`,
+        'goal: Add files',
+        'facets:',
+        '  - { id: quick, script: "echo q > q.txt" }',
+        '  - { id: long, script: "sleep 60 && echo l > l.txt" }',
+      ].join('\n'),
+    ).spec!;
+
+    // Cancelled as soon as it is recorded: its drive is still starting its facets.
+    const { id } = await swarms.start(spec, state.dir);
+    const { swarm, cancelled } = await swarms.cancel(id, 'ana');
+    let progress = await swarms.progress(id);
+    while (progress.driving) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      progress = await swarms.progress(id);
+    }
+    const runs = await store.db.query<{ id: string }>("SELECT id FROM runs WHERE trigger = 'swarm:halted'");
+    for (const run of runs) await waitUntilCompleted(run.id);
+    const outcomes = await Promise.all(runs.map(async (run) => (await store.getRun(run.id)).conclusion));
+    const again = await swarms.cancel(id, 'ana').catch((error: Error) => error);
+    const next = await swarms.start(spec, state.dir);
+    await swarms.cancel(next.id, 'ana');
+
+    expect(swarm).toMatchObject({
+      id,
+      name: 'halted',
+      state: 'cancelled',
+      reason: 'cancelled by ana',
+      driver: null,
+    });
+    expect(cancelled).toBe(swarm.runs.filter((run) => run.status !== 'completed').length);
+    expect(progress).toMatchObject({
+      state: 'cancelled',
+      reason: 'cancelled by ana',
+      result: null,
+      error: null,
+    });
+    // No run of it went on, and no converge run started: at most its two facets, none succeeded
+    // but the quick one, which may have finished before the cancel reached it.
+    expect(runs.length).toBeLessThanOrEqual(2);
+    expect(outcomes.filter((c) => c !== 'cancelled').every((c) => c === 'success')).toBe(true);
+    expect(outcomes.filter((c) => c === 'success').length).toBeLessThanOrEqual(1);
+    expect(again).toMatchObject({
+      code: 'CONFLICT',
+      message: `swarm halted (${id}) has ended (cancelled): there is nothing to cancel`,
+    });
+    // Starting the spec again starts a new execution: the cancelled one is over.
+    expect(next).toMatchObject({ name: 'halted', attached: false });
+    expect(next.id).not.toBe(id);
+  }, 300_000);
+
   async function waitUntilCompleted(runId: string): Promise<void> {
     const deadline = Date.now() + 240_000;
     while ((await state.engine.store.getRun(runId)).status !== 'completed') {

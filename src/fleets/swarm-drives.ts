@@ -1,16 +1,23 @@
 import type pino from 'pino';
 import { NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
 import type { SwarmSpec } from './schema.ts';
-import { runSwarm, SUPERSEDED, type SwarmDeps, type SwarmResult, swarmRepo } from './swarm.ts';
-import { swarmQueries } from './swarm-store.ts';
+import {
+  cancelledSwarm,
+  runSwarm,
+  SUPERSEDED,
+  type SwarmDeps,
+  type SwarmResult,
+  swarmRepo,
+} from './swarm.ts';
+import { type SwarmSummary, swarmQueries } from './swarm-store.ts';
 
 /** Where a swarm's execution stands, as a command following it sees it. */
 export interface SwarmProgress {
   id: string;
   name: string;
-  /** `planning`, `facets`, `converging`, `completed` or `failed`. */
+  /** `planning`, `facets`, `converging`, `completed`, `failed` or `cancelled`. */
   state: string;
-  /** Why it failed, once it did. */
+  /** Why it failed or who cancelled it, once it did. */
   reason: string | null;
   /**
    * Whether this process drives it now. False with an unfinished state: the process that drove
@@ -35,6 +42,8 @@ interface Drive {
   stop: AbortController;
   ended: Promise<void>;
   done: boolean;
+  /** Someone cancelled it (`cancel`): stopping was no error. */
+  cancelled: boolean;
   result: SwarmResult | null;
   error: SwarmProgress['error'];
 }
@@ -85,6 +94,7 @@ export class SwarmDrives {
       stop: new AbortController(),
       ended: Promise.resolve(),
       done: false,
+      cancelled: false,
       result: null,
       error: null,
     };
@@ -114,8 +124,9 @@ export class SwarmDrives {
       (error: unknown) => {
         const stopped = drive.stop.signal.aborted;
         const reason: unknown = stopped ? drive.stop.signal.reason : error;
-        // Stopped because this process closes, it has no error: starting the spec again continues it.
-        if (!(stopped && this.closed)) {
+        // Stopped because this process closes, it has no error: starting the spec again continues
+        // it. Stopped because someone cancelled it, it ended as they asked.
+        if (!(stopped && (this.closed || drive.cancelled))) {
           const e = toNightshiftError(reason);
           drive.error = { code: e.code, message: e.message, hint: e.hint ?? null };
           this.log?.warn({ swarm: spec.name, code: e.code, error: e.message }, 'swarm stopped');
@@ -145,6 +156,35 @@ export class SwarmDrives {
       result: drive?.result ?? null,
       error: drive?.error ?? null,
     };
+  }
+
+  /**
+   * Cancels unfinished execution `id`: it ends as `cancelled`, its runs that had not finished
+   * are cancelled, and its drive stops: here at once; in another process sharing the database
+   * before it starts another run (or at its next claim renewal).
+   */
+  async cancel(id: string, by: string | null): Promise<{ swarm: SwarmSummary; cancelled: number }> {
+    const swarms = swarmQueries(this.deps.store.db);
+    const record = await swarms.get(id);
+    if (!record) throw notFound('swarm', id, 'see `nightshift swarm list`');
+    const reason = `cancelled by ${by ?? 'a person'}`;
+    const runs = await swarms.cancel(id, reason);
+    if (!runs) {
+      throw new NightshiftError(
+        'CONFLICT',
+        `swarm ${record.name} (${id}) has ended (${record.state}): there is nothing to cancel`,
+        { hint: '`nightshift swarm SPEC` starts it anew' },
+      );
+    }
+    const drive = this.byId.get(id);
+    if (drive && !drive.done) {
+      drive.cancelled = true;
+      drive.stop.abort(cancelledSwarm(record.name, reason));
+    }
+    for (const run of runs) await this.deps.store.requestCancel(run, by);
+    this.log?.info({ swarm: record.name, id, by, runs: runs.length }, 'swarm cancelled');
+    const [swarm] = await swarms.summaries({ id });
+    return { swarm: swarm!, cancelled: runs.length };
   }
 
   /**

@@ -96,6 +96,101 @@ describe.each(DATABASE_KINDS)('swarm records (%s)', (kind) => {
     });
   });
 
+  it('cancels an unfinished execution once, naming its unfinished runs; then records no run or state on it', async () => {
+    await withSwarms(async ({ store, repo, swarms, spec }) => {
+      const lease = { driver: 'wrk_a', ms: 60_000, exclusive: false };
+      const id = (await swarms.create(spec, repo.id, 'facets', lease))!;
+      const newRun = () =>
+        store.createRun({
+          repoId: repo.id,
+          blueprint: 'script',
+          blueprintSpec: {},
+          inputs: {},
+          timeoutMs: 1000,
+        });
+      const [done, going, late] = [await newRun(), await newRun(), await newRun()];
+      await swarms.addRun(id, done.id, 'facet', 'red');
+      await swarms.addRun(id, going.id, 'facet', 'blue');
+      await store.completeRun(done.id, 'success', null);
+
+      const cancelled = await swarms.cancel(id, 'cancelled by ana');
+      const again = await swarms.cancel(id, 'cancelled by bo');
+      const recorded = await swarms.addRun(id, late.id, 'converge');
+      const saved = await swarms.update(id, {
+        state: 'converging',
+        facets: [],
+        convergeRunId: null,
+        reason: null,
+      });
+      const renewed = await swarms.claim(id, lease);
+      const next = await swarms.create(spec, repo.id, 'facets', lease);
+
+      expect(cancelled).toEqual([going.id]);
+      expect(again).toBeNull();
+      expect(recorded).toBe(false);
+      expect(saved).toBe(false);
+      expect(renewed).toBe(false);
+      expect(await swarms.get(id)).toMatchObject({ state: 'cancelled', reason: 'cancelled by ana' });
+      expect((await swarms.forRun(done.id))!.runs.map((r) => r.id)).toEqual([done.id, going.id]);
+      expect(await swarms.forRun(late.id)).toBeNull();
+      // A cancelled execution is over: the swarm starts anew.
+      expect(next).toMatch(/^swm_/);
+    });
+  });
+
+  it('lists the latest execution of each swarm with its runs and change, and any execution by id', async () => {
+    await withSwarms(async ({ store, repo, swarms, spec }) => {
+      const lease = { driver: 'wrk_a', ms: 60_000, exclusive: false };
+      const other = await store.repos.upsert({ name: 'web', url: '/srv/web', defaultBranch: 'main' });
+      const old = (await swarms.create(spec, repo.id, 'facets', lease))!;
+      await swarms.abandon(old, 'stopped');
+      const latest = (await swarms.create(spec, repo.id, 'facets', lease))!;
+      const elsewhere = (await swarms.create(spec, other.id, 'facets', lease))!;
+      const converge = await store.createRun({
+        repoId: repo.id,
+        blueprint: 'swarm-converge',
+        blueprintSpec: {},
+        inputs: {},
+        timeoutMs: 1000,
+      });
+      await swarms.addRun(latest, converge.id, 'converge');
+      await store.db.query(
+        `INSERT INTO changes (id, run_id, repo_id, branch, base_commit, head_commit, title, body, diffstat, diff, state)
+         VALUES ('chg_1', $1, $2, 'nightshift/swarm/colors', 'b', 'h1', 't', '', '[]', '', 'local')`,
+        [converge.id, repo.id],
+      );
+      await swarms.update(latest, {
+        state: 'completed',
+        facets: [],
+        convergeRunId: converge.id,
+        reason: null,
+      });
+
+      const all = await swarms.summaries();
+      const named = await swarms.summaries({ name: 'colors' });
+      const byId = await swarms.summaries({ id: old });
+      const none = await swarms.summaries({ name: 'nothing' });
+
+      expect(all.map((s) => s.id)).toEqual([latest, elsewhere]);
+      expect(all[0]).toEqual({
+        id: latest,
+        name: 'colors',
+        repo: '/srv/app',
+        state: 'completed',
+        reason: null,
+        driver: 'wrk_a',
+        createdAt: expect.any(Date),
+        updatedAt: expect.any(Date),
+        runs: [{ id: converge.id, role: 'converge', facet: null, status: 'queued', conclusion: null }],
+        change: { branch: 'nightshift/swarm/colors', headCommit: 'h1', url: null },
+      });
+      expect(all[1]).toMatchObject({ repo: '/srv/web', state: 'facets', runs: [], change: null });
+      expect(named.map((s) => s.id)).toEqual([latest, elsewhere]);
+      expect(byId).toMatchObject([{ id: old, state: 'failed', reason: 'stopped', driver: null }]);
+      expect(none).toEqual([]);
+    });
+  });
+
   it('lets one process drive an unfinished execution at a time, until its claim lapses', async () => {
     await withSwarms(async ({ repo, swarms, spec }) => {
       const a = { driver: 'wrk_a', ms: 60_000, exclusive: false };

@@ -1,8 +1,11 @@
 import { newId } from '../core/ids.ts';
 import type { RunConclusion, RunStatus } from '../core/run.ts';
-import type { Queryable } from '../store/db.ts';
+import type { Db } from '../store/db.ts';
 import type { SwarmMembership, SwarmRole } from '../store/runs.ts';
 import type { SwarmSpec } from './schema.ts';
+
+/** The states of an execution that has not ended: a process drives it, or will when its spec runs again. */
+const UNFINISHED = "state IN ('planning', 'facets', 'converging')";
 
 /** One run of a swarm, as a person looks it up. */
 export interface SwarmRunLink {
@@ -25,11 +28,40 @@ export interface UnfinishedSwarmRun {
 
 /** The swarm a run belongs to (one execution of `nightshift swarm`), its role there, and every run of it. */
 export interface RunSwarm extends SwarmMembership {
-  /** `planning`, `facets`, `converging`, `completed` or `failed`. */
+  /** `planning`, `facets`, `converging`, `completed`, `failed` or `cancelled`. */
   state: string;
   reason: string | null;
   /** The planner, the facets in the order they started, then the converge run. */
   runs: SwarmRunLink[];
+}
+
+/** One execution of a swarm, as `nightshift swarm list` and `status` show it. */
+export interface SwarmSummary {
+  id: string;
+  name: string;
+  /** The repo's URL (a path for a local repo). */
+  repo: string;
+  /** `planning`, `facets`, `converging`, `completed`, `failed` or `cancelled`. */
+  state: string;
+  reason: string | null;
+  /** The process driving it, while its claim holds; null when none does. */
+  driver: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** The planner, the facets in the order they started, then the converge run. */
+  runs: SwarmRunLink[];
+  /** The swarm's one change, once its converge run published it. */
+  change: { branch: string; headCommit: string; url: string | null } | null;
+}
+
+/** Which executions `summaries` gives. */
+export interface SwarmFilter {
+  /** Only this execution (whether or not it is its swarm's latest). */
+  id?: string;
+  /** Only swarms of this name. */
+  name?: string;
+  /** At most this many, most recently updated first (default 100). */
+  limit?: number;
 }
 
 /**
@@ -43,7 +75,16 @@ export interface SwarmLease {
 }
 
 /** Swarm records: one row per execution, with the runs it started and their roles. */
-export function swarmQueries(db: Queryable) {
+export function swarmQueries(db: Db) {
+  /** The runs of executions `ids`: the planner, the facets in the order they started, then the converge run. */
+  const runsOf = (ids: string[]) =>
+    db.query<SwarmRunLink & { swarmId: string }>(
+      `SELECT sr.swarm_id AS "swarmId", r.id, sr.role, sr.facet, r.status, r.conclusion
+       FROM swarm_runs sr JOIN runs r ON r.id = sr.run_id
+       WHERE sr.swarm_id = ANY($1)
+       ORDER BY CASE sr.role WHEN 'planner' THEN 0 WHEN 'facet' THEN 1 ELSE 2 END, r.created_at, r.id`,
+      [ids],
+    );
   return {
     /**
      * Records a new execution of `spec`, driven by `lease.driver`, and returns its id; null
@@ -53,7 +94,7 @@ export function swarmQueries(db: Queryable) {
       const rows = await db.query<{ id: string }>(
         `INSERT INTO swarms (id, name, repo_id, spec, state, driver, driven_until)
          VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 millisecond')
-         ON CONFLICT (name, repo_id) WHERE state IN ('planning', 'facets', 'converging') DO NOTHING
+         ON CONFLICT (name, repo_id) WHERE ${UNFINISHED} DO NOTHING
          RETURNING id`,
         [newId('swm'), spec.name, repoId, JSON.stringify(spec), state, lease.driver, lease.ms],
       );
@@ -68,7 +109,7 @@ export function swarmQueries(db: Queryable) {
     async claim(id: string, lease: SwarmLease): Promise<boolean> {
       const rows = await db.query(
         `UPDATE swarms SET driver = $2, driven_until = now() + $3 * interval '1 millisecond'
-         WHERE id = $1 AND state IN ('planning', 'facets', 'converging')
+         WHERE id = $1 AND ${UNFINISHED}
            AND (driver IS NULL OR driver = $2 OR driven_until < now() OR $4)
          RETURNING id`,
         [id, lease.driver, lease.ms, lease.exclusive],
@@ -84,27 +125,64 @@ export function swarmQueries(db: Queryable) {
       ]);
     },
 
-    /** Where the swarm stands: its state, its facets (with their runs' outcomes) and why it failed. */
+    /**
+     * Where an unfinished execution stands: its state, its facets (with their runs' outcomes)
+     * and why it failed. False when it has ended meanwhile (someone cancelled it): nothing is
+     * written then.
+     */
     async update(
       id: string,
       fields: { state: string; facets: unknown; convergeRunId: string | null; reason: string | null },
-    ): Promise<void> {
-      await db.query(
-        'UPDATE swarms SET state = $2, facets = $3, converge_run_id = $4, reason = $5, updated_at = now() WHERE id = $1',
+    ): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE swarms SET state = $2, facets = $3, converge_run_id = $4, reason = $5, updated_at = now()
+         WHERE id = $1 AND ${UNFINISHED} RETURNING id`,
         [id, fields.state, JSON.stringify(fields.facets), fields.convergeRunId, fields.reason],
       );
+      return rows.length > 0;
     },
 
-    /** Records a run the swarm started, with its role (the planner's is also kept on the swarm). */
-    async addRun(id: string, runId: string, role: SwarmRole, facet: string | null = null): Promise<void> {
-      await db.query('INSERT INTO swarm_runs (run_id, swarm_id, role, facet) VALUES ($1, $2, $3, $4)', [
-        runId,
-        id,
-        role,
-        facet,
-      ]);
-      if (role === 'planner')
-        await db.query('UPDATE swarms SET planner_run_id = $2 WHERE id = $1', [id, runId]);
+    /**
+     * Records a run an unfinished execution started, with its role (the planner's is also kept
+     * on the swarm). False when the execution has ended meanwhile: the run is not recorded on
+     * it. The execution's row is locked while it is read, so a `cancel` either comes first (and
+     * this records nothing) or waits for the run to be recorded (and then cancels it).
+     */
+    async addRun(id: string, runId: string, role: SwarmRole, facet: string | null = null): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const live = await tx.query(`SELECT id FROM swarms WHERE id = $1 AND ${UNFINISHED} FOR SHARE`, [id]);
+        if (live.length === 0) return false;
+        await tx.query('INSERT INTO swarm_runs (run_id, swarm_id, role, facet) VALUES ($1, $2, $3, $4)', [
+          runId,
+          id,
+          role,
+          facet,
+        ]);
+        if (role === 'planner')
+          await tx.query('UPDATE swarms SET planner_run_id = $2 WHERE id = $1', [id, runId]);
+        return true;
+      });
+    },
+
+    /**
+     * Ends unfinished execution `id` as `cancelled` (with `reason`) and gives up its claim, and
+     * returns its runs that have not completed, for the caller to cancel; null when it had ended.
+     */
+    async cancel(id: string, reason: string): Promise<string[] | null> {
+      return db.transaction(async (tx) => {
+        const rows = await tx.query(
+          `UPDATE swarms SET state = 'cancelled', reason = $2, driver = NULL, driven_until = NULL, updated_at = now()
+           WHERE id = $1 AND ${UNFINISHED} RETURNING id`,
+          [id, reason],
+        );
+        if (rows.length === 0) return null;
+        const runs = await tx.query<{ id: string }>(
+          `SELECT r.id FROM swarm_runs sr JOIN runs r ON r.id = sr.run_id
+           WHERE sr.swarm_id = $1 AND r.status <> 'completed' ORDER BY r.created_at, r.id`,
+          [id],
+        );
+        return runs.map((run) => run.id);
+      });
     },
 
     /**
@@ -126,7 +204,7 @@ export function swarmQueries(db: Queryable) {
       const rows = await db.query<{ id: string; same_spec: boolean; driven_by: string | null }>(
         `SELECT id, spec = $3::jsonb AS same_spec, CASE WHEN driven_until > now() THEN driver END AS driven_by
          FROM swarms
-         WHERE name = $1 AND repo_id = $2 AND state IN ('planning', 'facets', 'converging')
+         WHERE name = $1 AND repo_id = $2 AND ${UNFINISHED}
          ORDER BY created_at DESC LIMIT 1`,
         [name, repoId, JSON.stringify(spec)],
       );
@@ -167,14 +245,45 @@ export function swarmQueries(db: Queryable) {
       );
       const swarm = rows[0];
       if (!swarm) return null;
-      const runs = await db.query<SwarmRunLink>(
-        `SELECT r.id, sr.role, sr.facet, r.status, r.conclusion FROM swarm_runs sr JOIN runs r ON r.id = sr.run_id
-         WHERE sr.swarm_id = $1
-         ORDER BY CASE sr.role WHEN 'planner' THEN 0 WHEN 'facet' THEN 1 ELSE 2 END, r.created_at, r.id`,
-        [swarm.id],
-      );
+      const runs = (await runsOf([swarm.id])).map(({ swarmId: _, ...run }) => run);
       const self = runs.find((run) => run.id === runId)!;
       return { ...swarm, role: self.role, facet: self.facet, runs };
+    },
+
+    /**
+     * Executions with their runs and change, most recently updated first: the latest execution
+     * of each swarm (name and repo), or with `filter.id` that execution.
+     */
+    async summaries(filter: SwarmFilter = {}): Promise<SwarmSummary[]> {
+      const rows = await db.query<Omit<SwarmSummary, 'runs' | 'change'> & { convergeRunId: string | null }>(
+        `SELECT s.id, s.name, r.url AS repo, s.state, s.reason,
+                CASE WHEN s.driven_until > now() THEN s.driver END AS driver,
+                s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.converge_run_id AS "convergeRunId"
+         FROM swarms s JOIN repos r ON r.id = s.repo_id
+         WHERE ($1::text IS NULL OR s.id = $1) AND ($2::text IS NULL OR s.name = $2)
+           AND ($1::text IS NOT NULL OR NOT EXISTS (
+             SELECT 1 FROM swarms t WHERE t.name = s.name AND t.repo_id = s.repo_id
+               AND (t.created_at, t.id) > (s.created_at, s.id)))
+         ORDER BY s.updated_at DESC, s.id LIMIT $3`,
+        [filter.id ?? null, filter.name ?? null, filter.limit ?? 100],
+      );
+      if (rows.length === 0) return [];
+      const converged = rows.flatMap((row) => (row.convergeRunId ? [row.convergeRunId] : []));
+      const [runs, changes] = await Promise.all([
+        runsOf(rows.map((row) => row.id)),
+        db.query<{ runId: string; branch: string; headCommit: string; url: string | null }>(
+          `SELECT run_id AS "runId", branch, head_commit AS "headCommit", url FROM changes WHERE run_id = ANY($1)`,
+          [converged],
+        ),
+      ]);
+      return rows.map(({ convergeRunId, ...row }) => {
+        const change = changes.find((c) => c.runId === convergeRunId);
+        return {
+          ...row,
+          runs: runs.filter((run) => run.swarmId === row.id).map(({ swarmId: _, ...run }) => run),
+          change: change ? { branch: change.branch, headCommit: change.headCommit, url: change.url } : null,
+        };
+      });
     },
   };
 }

@@ -169,16 +169,13 @@ function holdLease(
 ): { signal: AbortSignal; release(): Promise<void> } {
   const lost = new AbortController();
   const timer = setInterval(() => {
-    swarms.claim(id, lease).then(
-      (held) => {
-        if (!held && !lost.signal.aborted)
-          lost.abort(
-            new NightshiftError('CONFLICT', `another process took over driving swarm execution ${id}`),
-          );
-      },
+    swarms
+      .claim(id, lease)
+      .then(async (held) => {
+        if (!held && !lost.signal.aborted) lost.abort(await notDriven(swarms, id));
+      })
       // A database error now is no proof of a takeover: the next renewal tries again.
-      () => {},
-    );
+      .catch(() => {});
   }, lease.ms / 3);
   timer.unref();
   return {
@@ -188,6 +185,23 @@ function holdLease(
       await swarms.release(id, lease.driver).catch(() => {});
     },
   };
+}
+
+/** What stops the drive of a swarm someone cancelled (`reason`: who did). */
+export function cancelledSwarm(name: string, reason: string | null): NightshiftError {
+  return new NightshiftError('CONFLICT', `swarm ${name} was ${reason ?? 'cancelled'}`, {
+    hint: 'its runs that had not finished were cancelled; `nightshift swarm SPEC` starts it anew',
+  });
+}
+
+/**
+ * Why this process may no longer drive execution `id`: someone cancelled it (`nightshift swarm
+ * cancel`), or another process took it over (this one missed its renewals).
+ */
+async function notDriven(swarms: ReturnType<typeof swarmQueries>, id: string): Promise<NightshiftError> {
+  const record = await swarms.get(id);
+  if (record?.state === 'cancelled') return cancelledSwarm(record.name, record.reason);
+  return new NightshiftError('CONFLICT', `another process took over driving swarm execution ${id}`);
 }
 
 /** How `runSwarm` reports, stops, and where it starts. */
@@ -260,8 +274,16 @@ async function drive(
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
   const swarms = swarmQueries(store.db);
-  const save = (state: string, facets: unknown, convergeRunId: string | null, reason: string | null) =>
-    swarms.update(id, { state, facets, convergeRunId, reason });
+  // Each write checks that the execution goes on: someone may have cancelled it meanwhile.
+  const save = async (
+    state: string,
+    facets: unknown,
+    convergeRunId: string | null,
+    reason: string | null,
+  ) => {
+    if (!(await swarms.update(id, { state, facets, convergeRunId, reason })))
+      throw await notDriven(swarms, id);
+  };
   let plannerRunId: string | null = null;
   /**
    * Starts one of the swarm's runs and records its role; with a planner, as the planner's
@@ -272,7 +294,10 @@ async function drive(
     if (earlier) return store.getRun(earlier.id);
     const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
     const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
-    await swarms.addRun(id, run.id, role, facet);
+    if (!(await swarms.addRun(id, run.id, role, facet))) {
+      await store.requestCancel(run.id, `swarm ${spec.name}`);
+      throw await notDriven(swarms, id);
+    }
     if (parent) {
       await appendAudit(store.db, {
         kind: 'run.spawned',

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Engine } from '../engine/index.ts';
 import { parseSwarmSpec, specOrThrow } from '../fleets/parse.ts';
+import { swarmQueries } from '../fleets/swarm-store.ts';
 import type { ServerModule } from './app.ts';
 import { errorResponse } from './errors.ts';
 import { ApiRoutes, type AppEnv, param } from './router.ts';
@@ -16,6 +17,11 @@ const SwarmStartBody = z.object({
   cwd: z.string().refine(isAbsolute, 'must be an absolute path'),
 });
 
+const SwarmListQuery = z.strictObject({
+  name: z.string().max(200).optional().describe('only swarms of this name'),
+  id: z.string().max(100).optional().describe('only this execution (`swm_…`), latest or not'),
+});
+
 const SwarmProgressQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0).describe('the `next` of the previous answer'),
 });
@@ -23,8 +29,9 @@ const SwarmProgressQuery = z.strictObject({
 /**
  * The swarms API, mounted at `/api/swarms` behind bearer auth: `POST /` starts driving a spec
  * in this process (or follows the drive of the same spec going on), `GET /:id?after=` where
- * an execution stands with its progress lines. `nightshift swarm` uses it when another process
- * owns the home; the swarm then goes on when the command stops.
+ * an execution stands with its progress lines, `GET /` the swarms with their runs, `POST
+ * /:id/cancel` cancels one. `nightshift swarm` uses it when another process owns the home; the
+ * swarm then goes on when the command stops.
  */
 export function swarmsModule(engine: Engine): ServerModule {
   const app = new Hono<AppEnv>();
@@ -48,6 +55,37 @@ export function swarmsModule(engine: Engine): ServerModule {
     },
     async (c, { body }) =>
       c.json(await engine.swarms.start(specOrThrow(parseSwarmSpec, body.text, body.file), body.cwd), 202),
+  );
+  api.add(
+    {
+      method: 'get',
+      path: '/',
+      scope: 'runs:read',
+      summary: 'The latest execution of each swarm (name and repo), most recently updated first',
+      query: SwarmListQuery,
+      success: {
+        status: 200,
+        type: 'application/json',
+        description:
+          "`{ swarms }`: each `{ id, name, repo, state, reason, driver, createdAt, updatedAt, runs, change }`, `runs` the planner, facets and converge run with their role, status and conclusion; `change` the swarm's one change once published",
+      },
+    },
+    async (c, { query }) => c.json({ swarms: await swarmQueries(engine.store.db).summaries(query) }),
+  );
+  api.add(
+    {
+      method: 'post',
+      path: '/:id/cancel',
+      scope: 'runs:write',
+      summary: "Cancel a swarm's execution: its unfinished runs are cancelled and its driving stops",
+      success: {
+        status: 200,
+        type: 'application/json',
+        description:
+          '`{ swarm, cancelled }`: the execution as it stands now, and how many runs were cancelled',
+      },
+    },
+    async (c) => c.json(await engine.swarms.cancel(param(c, 'id'), c.get('principal').name)),
   );
   api.add(
     {
