@@ -222,6 +222,60 @@ describe('automations and fleet commands while a server owns the home', () => {
     expect(refused.stderr).toContain('error: swarm s: its agents cannot run, so nothing was started');
   }, 180_000);
 
+  it('cancels a swarm the server drives: the command following it exits 11; list and status show it', async () => {
+    const marker = `swarm-halted-${Date.now()}`;
+    const repo = join(dir, 'repos', 'halted');
+    await makeRepo(repo, { 'README.md': '# halted\n' });
+    const spec = join(dir, 'halted.yml');
+    await writeFile(
+      spec,
+      [
+        'name: halted',
+        `repo: ${repo}`,
+        'goal: Add two files',
+        'facets:',
+        `  - { id: slow, script: "sleep 60 && echo s > slow.txt # ${marker}" }`,
+        '  - { id: fast, script: "echo f > fast.txt" }',
+        '',
+      ].join('\n'),
+    );
+
+    const follower = spawnCli(['swarm', spec], env);
+    const followed = finished(follower);
+    await waitForOutput(follower, /swarm halted: 2 facets started/);
+    await waitFor(() => processesWith(marker).length > 0);
+    const status = await runCli(['swarm', 'status', 'halted'], env);
+    const cancel = await runCli(['swarm', 'cancel', 'halted'], env);
+    const ended = await followed;
+    await waitFor(() => processesWith(marker).length === 0);
+    const listed = JSON.parse((await runCli(['swarm', 'list', '--json'], env)).stdout) as {
+      name: string;
+      state: string;
+      runs: { role: string; facet: string; conclusion: string }[];
+    }[];
+    const again = await runCli(['swarm', 'cancel', 'halted'], env);
+    const unknown = await runCli(['swarm', 'status', 'nothing'], env);
+
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^swarm {6}halted swm_\w+ facets\n/);
+    expect(status.stdout).toMatch(/\ndriven by {2}wrk_\w+@/);
+    expect(status.stdout).toMatch(/\n {13}facet slow {11}run_\w+ running\n/);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/^swarm halted: cancelled by \S+ \([12] runs? cancelled\)\n$/);
+    expect(ended.code, ended.stdout + ended.stderr).toBe(11);
+    expect(ended.stdout).toMatch(/\nswarm halted: cancelled by \S+\n$/);
+    const halted = listed.find((swarm) => swarm.name === 'halted');
+    expect(halted).toMatchObject({ state: 'cancelled' });
+    expect(halted!.runs.find((run) => run.facet === 'slow')).toMatchObject({ conclusion: 'cancelled' });
+    expect(halted!.runs.map((run) => run.role)).toEqual(['facet', 'facet']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(
+      /error: swarm halted \(swm_\w+\) has ended \(cancelled\): there is nothing to cancel/,
+    );
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('error: swarm nothing does not exist');
+  }, 180_000);
+
   it('uses the HTTP API with --server and --token, where applying files needs an admin token', async () => {
     const token = async (scope: string) =>
       JSON.parse(
@@ -246,6 +300,8 @@ describe('automations and fleet commands while a server owns the home', () => {
     const fleets = await runCli(['fleet', 'list', '--json'], remote(reader));
     const forged = await runCli(['fleet', 'list', '--json'], remote('ns_forged-token'));
     const swarmAsWriter = await runCli(['swarm', join(dir, 'swarm.yml')], remote(writer));
+    const swarms = await runCli(['swarm', 'list', '--json'], remote(reader));
+    const cancelAsReader = await runCli(['swarm', 'cancel', 'served'], remote(reader));
 
     expect(list.code, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout).map((a: { automation: { name: string } }) => a.automation.name)).toContain(
@@ -260,6 +316,10 @@ describe('automations and fleet commands while a server owns the home', () => {
     // A swarm's spec names a path on the server: starting one takes an admin token.
     expect(swarmAsWriter.code).not.toBe(0);
     expect(swarmAsWriter.stderr).toMatch(/lacks the scope admin/);
+    expect(swarms.code, swarms.stderr).toBe(0);
+    expect(JSON.parse(swarms.stdout).map((s: { name: string }) => s.name)).toContain('served');
+    expect(cancelAsReader.code).toBe(5);
+    expect(cancelAsReader.stderr).toMatch(/lacks the scope runs:write/);
   }, 120_000);
 });
 

@@ -3,6 +3,7 @@ import type { RunEvent } from '../core/events.ts';
 import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunDetails } from '../engine/index.ts';
+import type { SwarmRunLink, SwarmSummary } from '../fleets/swarm-store.ts';
 import { type ListedRun, type StepUsage, totalUsage } from '../store/index.ts';
 
 export function duration(ms: number): string {
@@ -117,17 +118,58 @@ function relatedLines(
     lines.push(`${pc.bold('children')}   ${children.slice(0, SHOWN_CHILDREN).map(link).join(', ')}${more}`);
   }
   if (swarm) {
-    const role = (r: { role: string; facet: string | null }) => (r.facet ? `${r.role} ${r.facet}` : r.role);
-    lines.push(
-      `${pc.bold('swarm')}      ${swarm.name} ${pc.dim(swarm.id)} ${swarm.state}${swarm.reason ? ` ${pc.dim(`(${swarm.reason})`)}` : ''}; this run: ${role(swarm)}`,
-    );
-    for (const r of swarm.runs) {
-      lines.push(
-        `             ${role(r).padEnd(20)} ${link(r)}${r.id === run.id ? pc.dim(' (this run)') : ''}`,
-      );
-    }
+    lines.push(`${pc.bold('swarm')}      ${swarmHead(swarm)}; this run: ${swarmRole(swarm)}`);
+    lines.push(...swarmRunLines(swarm.runs, run.id));
   }
   return lines;
+}
+
+/** A swarm run's role: `planner`, `facet docs`, `converge`. */
+function swarmRole(r: { role: string; facet: string | null }): string {
+  return r.facet ? `${r.role} ${r.facet}` : r.role;
+}
+
+/** `api-v2 swm_… completed (reason)`. */
+function swarmHead(swarm: { id: string; name: string; state: string; reason: string | null }): string {
+  return `${swarm.name} ${pc.dim(swarm.id)} ${swarm.state}${swarm.reason ? ` ${pc.dim(`(${swarm.reason})`)}` : ''}`;
+}
+
+/** A swarm's runs, one a line with its role and outcome; `current` marked `(this run)`. */
+function swarmRunLines(runs: SwarmRunLink[], current?: string): string[] {
+  return runs.map(
+    (r) =>
+      `             ${swarmRole(r).padEnd(20)} ${r.id} ${state(r)}${r.id === current ? pc.dim(' (this run)') : ''}`,
+  );
+}
+
+/** One swarm of `nightshift swarm list`: name, state, repo, its runs' outcomes, when it last moved. */
+export function swarmLine(swarm: SwarmSummary, now = Date.now()): string {
+  const succeeded = swarm.runs.filter((r) => r.conclusion === 'success').length;
+  const active = swarm.runs.filter((r) => r.status !== 'completed').length;
+  const runs = `${plural(swarm.runs.length, 'run')} (${succeeded} succeeded${active ? `, ${active} not finished` : ''})`;
+  return `${swarm.name.padEnd(20)} ${swarm.state.padEnd(10)} ${swarm.repo} · ${runs} · updated ${ago(new Date(swarm.updatedAt), now)} ${pc.dim(swarm.id)}`;
+}
+
+/** `nightshift swarm status`: the execution, who drives it, its runs and its change. */
+export function swarmDetails(swarm: SwarmSummary): string {
+  const lines = [`${pc.bold('swarm')}      ${swarmHead(swarm)}`, `${pc.bold('repo')}       ${swarm.repo}`];
+  const unfinished = !['completed', 'failed', 'cancelled'].includes(swarm.state);
+  if (unfinished)
+    lines.push(
+      `${pc.bold('driven by')}  ${swarm.driver ?? pc.dim('no process now: `nightshift swarm SPEC` continues it')}`,
+    );
+  lines.push(
+    `${pc.bold('started')}    ${new Date(swarm.createdAt).toISOString()} ${pc.dim(`(updated ${ago(new Date(swarm.updatedAt))})`)}`,
+  );
+  lines.push(
+    `${pc.bold('runs')}${swarm.runs.length ? '' : `       ${pc.dim('none yet')}`}`,
+    ...swarmRunLines(swarm.runs),
+  );
+  if (swarm.change) {
+    const { branch, headCommit, url } = swarm.change;
+    lines.push(`${pc.bold('change')}     ${branch} ${headCommit.slice(0, 8)}${url ? ` ${url}` : ''}`);
+  }
+  return lines.join('\n');
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/index.ts';
 import { parseSwarmSpec, specOrThrow } from '../fleets/parse.ts';
 import type { SwarmProgress } from '../fleets/swarm-drives.ts';
+import { type SwarmFilter, type SwarmSummary, swarmQueries } from '../fleets/swarm-store.ts';
 import { call, type Endpoint } from './http.ts';
 
 /** A swarm spec file to start: its text (YAML), its name for messages, where its paths start. */
@@ -20,6 +21,10 @@ export interface SwarmsClient {
   start(input: SwarmStartInput): Promise<{ id: string; name: string; attached: boolean }>;
   /** The execution as it stands, with its progress lines after `after`. */
   progress(id: string, after: number): Promise<SwarmProgress>;
+  /** The latest execution of each swarm, or the one `filter.id` names (see `swarmQueries.summaries`). */
+  list(filter?: Omit<SwarmFilter, 'limit'>): Promise<SwarmSummary[]>;
+  /** Cancels an unfinished execution (see `SwarmDrives.cancel`). */
+  cancel(id: string, by: string | null): Promise<{ swarm: SwarmSummary; cancelled: number }>;
 }
 
 /** Swarms driven by the engine of this process. */
@@ -27,6 +32,8 @@ export function embeddedSwarms(engine: Engine): SwarmsClient {
   return {
     start: ({ text, file, cwd }) => engine.swarms.start(specOrThrow(parseSwarmSpec, text, file), cwd),
     progress: (id, after) => engine.swarms.progress(id, after),
+    list: (filter) => swarmQueries(engine.store.db).summaries(filter),
+    cancel: (id, by) => engine.swarms.cancel(id, by),
   };
 }
 
@@ -35,5 +42,11 @@ export function remoteSwarms(endpoint: Endpoint): SwarmsClient {
   return {
     start: (input) => call(endpoint, 'POST', '/api/swarms', input),
     progress: (id, after) => call(endpoint, 'GET', `/api/swarms/${encodeURIComponent(id)}?after=${after}`),
+    list: async (filter = {}) => {
+      const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined));
+      const { swarms } = await call<{ swarms: SwarmSummary[] }>(endpoint, 'GET', `/api/swarms?${query}`);
+      return swarms;
+    },
+    cancel: (id) => call(endpoint, 'POST', `/api/swarms/${encodeURIComponent(id)}/cancel`),
   };
 }

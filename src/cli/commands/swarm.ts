@@ -1,17 +1,21 @@
+import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { sleep } from '../../core/clock.ts';
-import { type ErrorCode, NightshiftError } from '../../core/errors.ts';
+import { type ErrorCode, invalidInput, NightshiftError, notFound } from '../../core/errors.ts';
 import { plural } from '../../core/plural.ts';
-import { EXIT_CODES } from '../../core/run.ts';
+import { EXIT_CODES, type RunConclusion } from '../../core/run.ts';
+import { currentUser } from '../../engine/index.ts';
 import { parseSwarmSpec } from '../../fleets/parse.ts';
 import type { SwarmProgress } from '../../fleets/swarm-drives.ts';
+import type { SwarmSummary } from '../../fleets/swarm-store.ts';
 import type { Client } from '../client.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { readSpec } from '../fleet/spec.ts';
 import { OwnerGone } from '../http.ts';
 import { print, printJson } from '../output.ts';
 import { RECONNECT_MS } from '../remote-client.ts';
-import type { SwarmStartInput } from '../swarms-client.ts';
+import { swarmDetails, swarmLine } from '../render.ts';
+import type { SwarmStartInput, SwarmsClient } from '../swarms-client.ts';
 
 /** How often a following command asks where the swarm stands. */
 const POLL_MS = 300;
@@ -21,13 +25,13 @@ const RESTARTS = 3;
 const ELSEWHERE = 'the server or the process owning the home';
 
 export function registerSwarm(program: Command): void {
-  program
+  const swarm = program
     .command('swarm')
     .description('split a goal into facets run in parallel, converge them into one change')
     .argument('<spec>', 'swarm spec file (YAML)')
     .addHelpText(
       'after',
-      '\nThe process owning the home drives the swarm: this one, or a server (then the swarm goes on when\nthis command stops, and running it again follows it).\n\nExit codes: as `nightshift run`, for the converge run (0 success); 130 Ctrl-C stopped following (run\nthe same spec again to continue or follow it). See docs/fleets.md#swarms.',
+      '\nThe process owning the home drives the swarm: this one, or a server (then the swarm goes on when\nthis command stops, and running it again follows it). `swarm cancel NAME` stops it wherever it is driven.\n\nExit codes: as `nightshift run`, for the converge run (0 success); 11 cancelled (`swarm cancel`); 130\nCtrl-C stopped following (run the same spec again to continue or follow it). See docs/fleets.md#swarms.',
     )
     .action(async (file: string, _options, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
@@ -53,21 +57,105 @@ export function registerSwarm(program: Command): void {
         if (global.json)
           printJson(result ?? { id: ended.id, name: ended.name, state: ended.state, reason: ended.reason });
         else if (!result)
-          print(`swarm ${ended.name}: ${ended.state}${ended.reason ? `: ${ended.reason}` : ''}`);
+          print(
+            `swarm ${ended.name}: ${ended.state === 'cancelled' ? ended.reason : `${ended.state}${ended.reason ? `: ${ended.reason}` : ''}`}`,
+          );
         else
           print(
             result.conclusion === 'success'
               ? `swarm ${result.name}: one change on ${result.branch} (${result.head?.slice(0, 8)}), crediting ${plural(result.facets.filter((f) => f.conclusion === 'success').length, 'facet')}${result.url ? `: ${result.url}` : ''}`
               : `swarm ${result.name}: ${result.conclusion}${result.reason ? `: ${result.reason}` : ''}`,
           );
-        process.exitCode =
-          EXIT_CODES[result?.conclusion ?? (ended.state === 'completed' ? 'success' : 'failure')];
+        process.exitCode = EXIT_CODES[result?.conclusion ?? ENDED[ended.state] ?? 'failure'];
       } finally {
         process.off('SIGINT', onInterrupt);
         // With the engine here, closing stops driving the swarm: running the spec again continues it.
         await client.close();
       }
     });
+  swarm
+    .command('list')
+    .description('the latest execution of each swarm, most recently updated first')
+    .action(async (_options, command: Command) => {
+      await withSwarms(command, async (swarms, json) => {
+        const found = await swarms.list();
+        if (json) printJson(found);
+        else if (found.length === 0) print('no swarms yet: `nightshift swarm SPEC` starts one');
+        else for (const s of found) print(swarmLine(s));
+      });
+    });
+  swarm
+    .command('status')
+    .description('where a swarm stands: its state, who drives it, its runs and its change')
+    .argument('<swarm>', 'swarm name (its latest execution) or execution id (swm_…)')
+    .option('--repo <repo>', 'the repo, when swarms of that name run on several')
+    .action(async (which: string, options: { repo?: string }, command: Command) => {
+      await withSwarms(command, async (swarms, json) => {
+        const found = await pick(swarms, which, options.repo);
+        if (json) printJson(found);
+        else print(swarmDetails(found));
+      });
+    });
+  swarm
+    .command('cancel')
+    .description('stop a swarm: cancel its runs that have not finished; whoever drives it stops')
+    .argument('<swarm>', 'swarm name (its latest execution) or execution id (swm_…)')
+    .option('--repo <repo>', 'the repo, when swarms of that name run on several')
+    .action(async (which: string, options: { repo?: string }, command: Command) => {
+      await withSwarms(command, async (swarms, json) => {
+        const { id } = await pick(swarms, which, options.repo);
+        const result = await swarms.cancel(id, currentUser());
+        if (json) printJson(result);
+        else
+          print(
+            `swarm ${result.swarm.name}: ${result.swarm.reason} (${plural(result.cancelled, 'run')} cancelled)`,
+          );
+      });
+    });
+}
+
+/** The conclusion a swarm that ended without a result here stands for (its exit code). */
+const ENDED: Record<string, RunConclusion> = { completed: 'success', cancelled: 'cancelled' };
+
+/** Runs `fn` with the swarms of the home (or `--server`), for commands that execute no run. */
+async function withSwarms(
+  command: Command,
+  fn: (swarms: SwarmsClient, json: boolean) => Promise<void>,
+): Promise<void> {
+  const global = command.optsWithGlobals<GlobalOptions>();
+  const client = await openClient(global, { worker: false, command: `nightshift swarm ${command.name()}` });
+  try {
+    await fn(client.swarms, global.json ?? false);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * The execution `which` names: an id (`swm_…`), or the latest execution of the swarm of that
+ * name, on `repo` (its URL or path) when several repos have a swarm of that name.
+ */
+async function pick(swarms: SwarmsClient, which: string, repo?: string): Promise<SwarmSummary> {
+  const hint = 'see `nightshift swarm list`';
+  if (which.startsWith('swm_')) {
+    const [found] = await swarms.list({ id: which });
+    if (!found) throw notFound('swarm', which, hint);
+    return found;
+  }
+  const named = await swarms.list({ name: which });
+  const found = repo ? named.filter((s) => s.repo === repo || s.repo === resolvePath(repo)) : named;
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) {
+    throw notFound(
+      'swarm',
+      repo ? `${which} on ${repo}` : which,
+      named.length ? `it runs on ${named.map((s) => s.repo).join(', ')}` : hint,
+    );
+  }
+  throw invalidInput(
+    `swarms named ${which} run on ${found.length} repos: ${found.map((s) => s.repo).join(', ')}`,
+    'name one with --repo, or give the execution id (swm_…)',
+  );
 }
 
 /**
@@ -92,6 +180,8 @@ async function followSwarm(
       for (const line of progress.lines) say(`${name}: ${line}`);
       after = progress.next;
       if (!progress.driving) {
+        // Someone cancelled it (`nightshift swarm cancel`): it ended, there is nothing to continue.
+        if (progress.state === 'cancelled') return progress;
         if (progress.error) {
           throw new NightshiftError(
             progress.error.code as ErrorCode,
