@@ -210,13 +210,13 @@ describe('the web dashboard in headless Chromium', () => {
       'Runs',
       'New run',
       'Fleets',
+      'Swarms',
       'Automations',
       'Audit',
       'Insights',
       'Sign out',
       'New run',
       'Status',
-      'Conclusion',
     ];
     expect(stops.map((s, i) => (s.name.includes(expected[i]!) ? expected[i] : s.name))).toEqual(expected);
     expect(stops.filter((s) => !s.ring)).toEqual([]);
@@ -261,6 +261,8 @@ describe('the web dashboard in headless Chromium', () => {
 
     await section(page, 'Fleets').click();
     await page.getByText('No fleets yet').waitFor();
+    await section(page, 'Swarms').click();
+    await page.getByText('No swarms yet').waitFor();
     await page.goto(`${url}/fleets/no-such-fleet`);
     await expect
       .poll(() => page.getByRole('alert').textContent(), { timeout: WAIT })

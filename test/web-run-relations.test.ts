@@ -248,4 +248,56 @@ describe('the dashboard showing how runs are related, in headless Chromium', () 
     await page.waitForURL(new RegExp(`/runs/${followUp}$`));
     await page.close();
   });
+
+  it('lists each swarm with its runs, roles and change, and cancels one the server drives', {
+    timeout: 300_000,
+  }, async () => {
+    const slowRepo = join(dash.dir, 'slow');
+    await makeRepo(slowRepo, { 'app.txt': 'app\n' });
+    const text = [
+      'name: slow',
+      `repo: ${slowRepo}`,
+      'goal: Wait',
+      'facets:',
+      '  - { id: wait, script: "sleep 120" }',
+    ];
+    const started = await dash.api<{ id: string }>('/api/swarms', {
+      method: 'POST',
+      body: { text: text.join('\n'), file: 'slow.yaml', cwd: dash.dir },
+    });
+
+    const page = await dash.open('/swarms');
+
+    const done = page.getByRole('listitem', { name: `Swarm ${SWARM}` });
+    await done.waitFor({ timeout: WAIT });
+    expect(await done.locator('.badge').first().textContent()).toBe('completed');
+    const runs = done.getByRole('list', { name: `Runs of swarm ${SWARM}` }).getByRole('listitem');
+    const [docs, tests] = swarm.facets;
+    expect(await runs.allTextContents()).toEqual([
+      `success ${swarm.plannerRunId} planner`,
+      `success ${docs!.runId} facet docs`,
+      `success ${tests!.runId} facet tests`,
+      `success ${swarm.convergeRunId} converge`,
+    ]);
+    expect(await done.textContent()).toMatch(/Change: nightshift\/swarm\/docs-and-tests [0-9a-f]{8}/);
+    expect(await done.getByRole('button', { name: 'Cancel swarm' }).count()).toBe(0);
+    const slow = page.getByRole('listitem', { name: 'Swarm slow' });
+    const slowRun = slow.getByRole('list', { name: 'Runs of swarm slow' }).getByRole('listitem');
+    await expect.poll(() => slowRun.textContent(), { timeout: WAIT }).toMatch(/^running run_\w+ facet wait$/);
+    expect(await slow.textContent()).toMatch(/Driven by wrk_/);
+    expect(await slow.textContent()).toContain(started.id);
+    await shoot(page, 'swarms');
+
+    await slow.getByRole('button', { name: 'Cancel swarm' }).click();
+
+    await expect
+      .poll(() => slow.locator('.badge').first().textContent(), { timeout: WAIT })
+      .toBe('cancelled');
+    await expect.poll(() => slowRun.textContent(), { timeout: RUN_WAIT }).toMatch(/^cancelled /);
+    expect(await slow.textContent()).toMatch(/cancelled by \S+/);
+    expect(await slow.getByRole('button', { name: 'Cancel swarm' }).count()).toBe(0);
+    const [listed] = (await dash.api<{ swarms: { state: string }[] }>(`/api/swarms?id=${started.id}`)).swarms;
+    expect(listed!.state).toBe('cancelled');
+    await page.close();
+  });
 });

@@ -9,6 +9,7 @@ import { NewRunPage } from './pages/new-run.tsx';
 import { RunPage } from './pages/run.tsx';
 import { RunsPage } from './pages/runs.tsx';
 import { SignIn } from './pages/sign-in.tsx';
+import { SwarmsPage } from './pages/swarms.tsx';
 import { Link, usePath } from './ui.tsx';
 import './styles.css';
 
@@ -16,6 +17,7 @@ const NAV = [
   ['/runs', 'Runs'],
   ['/new', 'New run'],
   ['/fleets', 'Fleets'],
+  ['/swarms', 'Swarms'],
   ['/automations', 'Automations'],
   ['/audit', 'Audit'],
   ['/insights', 'Insights'],
@@ -32,6 +34,8 @@ function Page(props: { path: string }) {
       return <NewRunPage />;
     case 'fleets':
       return parts[1] ? <FleetPage name={parts[1]} /> : <FleetsPage />;
+    case 'swarms':
+      return <SwarmsPage />;
     case 'automations':
       return <AutomationsPage />;
     case 'audit':

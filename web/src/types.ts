@@ -19,6 +19,7 @@ import type {
   FleetListed as ServerFleetListed,
   FleetRepoRow as ServerFleetRepoRow,
 } from '../../src/fleets/store.ts';
+import type { SwarmSummary as ServerSwarmSummary } from '../../src/fleets/swarm-store.ts';
 import type { Insights as ServerInsights } from '../../src/server/insights.ts';
 import type { AutomationFire as ServerAutomationFire } from '../../src/store/automations.ts';
 import type { ListedRun as ServerListedRun } from '../../src/store/runs.ts';
@@ -46,6 +47,8 @@ export type RunEvent = Wire<ServerRunEvent>;
 export type RunLink = RunDetails['children'][number];
 /** The swarm a run is part of, its role there (`planner`, `facet`, `converge`) and every run of it. */
 export type RunSwarm = NonNullable<RunDetails['swarm']>;
+/** The latest execution of a swarm (`GET /api/swarms`): its state, driver, runs and change. */
+export type SwarmSummary = Wire<ServerSwarmSummary>;
 
 /** One audit entry as `GET /api/audit` and the export write it (stored fields and hashes). */
 export type AuditEntry = ServerAuditPage['entries'][number];

@@ -10,7 +10,7 @@ const API_CHILDREN = 100;
 const POLL_MS = 3000;
 
 /** A run's role in its swarm: `planner`, `facet ID` or `converge`. */
-function roleOf(run: { role: string; facet: string | null }): string {
+export function roleOf(run: { role: string; facet: string | null }): string {
   return run.facet ? `${run.role} ${run.facet}` : run.role;
 }
 
