@@ -119,6 +119,44 @@ describe('automations and fleet commands while a server owns the home', () => {
     ]);
   }, 300_000);
 
+  it('fires a fleet automation through the server: it applies the fleet spec, again only for what is new', async () => {
+    const repo = join(dir, 'repos', 'tidy');
+    await makeRepo(repo, { 'README.md': '# tidy\n' });
+    await mkdir(join(automations, 'fleets'), { recursive: true });
+    await writeFile(
+      join(automations, 'fleets', 'tidy.yml'),
+      `name: tidy\ntargets:\n  - repos: [${repo}]\nscript: "echo tidy > tidy.txt"\n`,
+    );
+    await writeFile(
+      join(automations, 'weekly.yml'),
+      'automations:\n  - name: weekly\n    trigger: { manual: true }\n    fleet: fleets/tidy.yml\n',
+    );
+
+    const applied = await runCli(['automations', 'apply', '--json'], env);
+    const list = await runCli(['automations', 'list'], env);
+    const fired = await runCli(['automations', 'run', 'weekly'], env);
+    const status = await untilJson<{ counts: { succeeded: number } }>(
+      ['fleet', 'status', 'tidy', '--json'],
+      env,
+      (value) => value.counts.succeeded === 1,
+    );
+    const again = await runCli(['automations', 'run', 'weekly'], env);
+
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout).applied).toContain('weekly');
+    expect(list.stdout).toMatch(
+      new RegExp(`^weekly\\s+enabled\\s+manual\\s+applies ${join(automations, 'fleets', 'tidy.yml')}$`, 'm'),
+    );
+    expect(fired.code, fired.stderr).toBe(0);
+    expect(fired.stdout).toMatch(
+      /^fire_\w+ started: fleet tidy: 1 new, 0 changed, 0 unchanged\n {2}run_\w+ {2}\(nightshift logs/,
+    );
+    expect(status.counts.succeeded).toBe(1);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^fire_\w+ skipped: fleet tidy: 0 new, 0 changed, 1 unchanged\n$/);
+    expect(await nightshiftBranches(repo)).toEqual(['nightshift/fleet/tidy']);
+  }, 300_000);
+
   it('applies a fleet, shows its status, pauses, resumes and retries it through the server', async () => {
     const spec = join(dir, 'fleet.yml');
     await writeFile(

@@ -1,9 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
 import type pino from 'pino';
 import { renderTemplate, type TemplateVars } from '../blueprints/template.ts';
-import { invalidInput, toNightshiftError } from '../core/errors.ts';
+import { invalidInput, messageWithHint, NightshiftError, toNightshiftError } from '../core/errors.ts';
+import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunRequest } from '../engine/engine.ts';
+import type { ApplySummary } from '../fleets/apply.ts';
 import type { AutomationFire, AutomationQueries } from '../store/automations.ts';
 import { targetName } from './parse.ts';
 import type { Automation, AutomationFilter, FireKind } from './types.ts';
@@ -16,6 +18,8 @@ export interface FireDeps {
   now: () => Date;
   /** How long a claimed fire is held before another scheduler may finish it (ms). */
   leaseMs?: number;
+  /** Applies a fleet spec file as `author` (a fleet automation's fire); see `FleetService.applyFile`. */
+  applyFleet?: (file: string, author: string) => Promise<{ summary: ApplySummary; runIds: string[] }>;
 }
 
 /** The trigger's data for one fire. */
@@ -119,6 +123,7 @@ export async function startRuns(
   vars: TemplateVars,
   input: Pick<FireInput, 'slack'> = {},
 ): Promise<AutomationFire> {
+  if (automation.fleet) return applyFleetFire(deps, automation, automation.fleet, fire);
   let request: Omit<RunRequest, 'repo'>;
   let targets: string[];
   try {
@@ -156,6 +161,47 @@ export async function startRuns(
     'automation fired',
   );
   return deps.automations.settleFire(fire.id, outcome, { runIds, reason });
+}
+
+/**
+ * A fleet automation's fire: applies its fleet spec again, so its new repos and changed inputs
+ * get runs (finished repos are not redone); `skipped` when nothing changed. A fire resumed after
+ * a crash applies it again too, which queues only what the first apply did not.
+ */
+async function applyFleetFire(
+  deps: FireDeps,
+  automation: Automation,
+  file: string,
+  fire: AutomationFire,
+): Promise<AutomationFire> {
+  try {
+    if (!deps.applyFleet)
+      throw new NightshiftError('CONFLICT', 'this process cannot apply fleets', {
+        hint: 'fire it through `nightshift serve` or the `nightshift automations` commands',
+      });
+    await deps.automations.renewFire(fire.id, deps.leaseMs);
+    const { summary, runIds } = await deps.applyFleet(file, automation.runAs);
+    const unusable = summary.unusable.length ? `, ${plural(summary.unusable.length, 'target')} unusable` : '';
+    const reason = `fleet ${summary.fleet}: ${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${unusable}`;
+    deps.log.info(
+      {
+        automation: automation.name,
+        fire: fire.id,
+        fleet: summary.fleet,
+        runs: runIds.length,
+        kind: fire.kind,
+      },
+      'automation applied its fleet',
+    );
+    return deps.automations.settleFire(fire.id, runIds.length > 0 ? 'started' : 'skipped', {
+      runIds,
+      reason,
+    });
+  } catch (error) {
+    const e = toNightshiftError(error);
+    deps.log.warn({ automation: automation.name, fire: fire.id, code: e.code }, 'automation fire failed');
+    return deps.automations.settleFire(fire.id, 'failed', { reason: messageWithHint(e) });
+  }
 }
 
 /** The variables an automation's templates and filters see. */

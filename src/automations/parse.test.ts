@@ -127,6 +127,59 @@ describe('parseAutomations', () => {
     expect(result.warnings.map((w) => w.path)).toEqual(['automations[0].targets']);
   });
 
+  it('takes a fleet spec instead of targets and inputs, its path relative to the file', () => {
+    const text = `automations:
+  - name: weekly-deps
+    trigger: { cron: "0 6 * * 1" }
+    fleet: fleets/deps.yml
+`;
+
+    const { automations, errors } = parseAutomations(text, options);
+
+    expect(errors).toEqual([]);
+    expect(automations![0]).toMatchObject({ fleet: '/srv/automations/fleets/deps.yml', targets: [] });
+    expect(
+      parseAutomations(
+        text.replace('    fleet: fleets/deps.yml\n', '    targets: [/a]\n    inputs: { prompt: p }\n'),
+        options,
+      ).automations![0]!.fleet,
+    ).toBeNull();
+  });
+
+  it('refuses a fleet automation with its own targets, inputs or blueprint, in a repo file, or picking one repo', () => {
+    const text = `automations:
+  - name: both
+    trigger: { cron: "0 6 * * 1" }
+    fleet: deps.yml
+    targets: [/srv/api]
+    inputs: { prompt: hi }
+    blueprint: default
+  - name: ask
+    trigger: { slack: { channels: {} } }
+    fleet: deps.yml
+  - name: hook
+    trigger: { webhook: deps, secrets: [{ env: S }], repo: "{{payload.repo}}" }
+    fleet: deps.yml
+`;
+
+    const { errors } = parseAutomations(text, options);
+    const inRepo = parseAutomations(
+      'automations:\n  - name: here\n    trigger: { manual: true }\n    fleet: deps.yml\n',
+      { source: '/r/.nightshift/automations.yml', cwd: '/r', repo: '/r' },
+    );
+
+    expect(errors.map((e) => `${e.path} (line ${e.line}): ${e.message}`)).toEqual([
+      'automations[0].targets (line 5): cannot be used with `fleet`: the fleet spec names the repos and what runs on them',
+      'automations[0].inputs (line 6): cannot be used with `fleet`: the fleet spec names the repos and what runs on them',
+      'automations[0].blueprint (line 7): cannot be used with `fleet`: the fleet spec names the repos and what runs on them',
+      'automations[1].fleet (line 10): cannot be used with a `slack` trigger: a Slack message starts a run on one repo',
+      'automations[2].trigger.repo (line 12): cannot be used with `fleet`: the fleet spec names the repos',
+    ]);
+    expect(inRepo.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      "automations[0].fleet: cannot be used in a repo's automations file: put fleet automations in the server's automations directory",
+    ]);
+  });
+
   it('refuses duplicate names and a Slack channel default that is not a target', () => {
     const text = `automations:
   - name: ask

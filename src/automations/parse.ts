@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
 import {
@@ -153,19 +154,23 @@ export function parseOne(
         ),
       );
   }
-  if (value.inputs?.prompt === undefined && value.inputs?.script === undefined && kind !== 'slack')
-    errors.push(problemAt(at('inputs'), 'needs a `prompt` or a `script` for the runs it starts', locate));
   let targets = value.targets ?? [];
-  if (options.repo) {
-    if (value.targets)
-      warnings.push(
-        problemAt(at('targets'), "is ignored in a repo's automations file: they run on that repo", locate, {
-          key: true,
-        }),
-      );
-    targets = [options.repo];
-  } else if (targets.length === 0) {
-    errors.push(problemAt(at('targets'), 'is required: the repos the runs work on', locate));
+  if (value.fleet !== undefined) {
+    fleetProblems(value, trigger, options, at, locate, errors);
+  } else {
+    if (value.inputs?.prompt === undefined && value.inputs?.script === undefined && kind !== 'slack')
+      errors.push(problemAt(at('inputs'), 'needs a `prompt` or a `script` for the runs it starts', locate));
+    if (options.repo) {
+      if (value.targets)
+        warnings.push(
+          problemAt(at('targets'), "is ignored in a repo's automations file: they run on that repo", locate, {
+            key: true,
+          }),
+        );
+      targets = [options.repo];
+    } else if (targets.length === 0) {
+      errors.push(problemAt(at('targets'), 'is required: the repos the runs work on', locate));
+    }
   }
   if (trigger?.kind === 'slack') {
     for (const [channel, target] of Object.entries(trigger.channels)) {
@@ -193,11 +198,72 @@ export function parseOne(
       values: value.inputs?.values ?? {},
     },
     targets,
+    fleet: value.fleet === undefined ? null : resolvePath(options.cwd, value.fleet),
     concurrency: value.concurrency ?? 1,
     runAs: value.run_as ?? `automation-${value.name}`,
     source: options.source,
     cwd: options.cwd,
   };
+}
+
+/**
+ * What a fleet automation (`fleet: SPEC`) cannot have: the runs' own `targets`, `inputs` and
+ * `blueprint` (the spec names them), a place in a repo's file, a trigger that picks one repo.
+ */
+function fleetProblems(
+  value: AutomationFile,
+  trigger: AutomationTrigger | undefined,
+  options: ParseOptions,
+  at: (...rest: PathSegment[]) => PathSegment[],
+  locate: Locator | undefined,
+  errors: Problem[],
+): void {
+  for (const key of ['targets', 'inputs', 'blueprint'] as const) {
+    if (value[key] !== undefined)
+      errors.push(
+        problemAt(
+          at(key),
+          'cannot be used with `fleet`: the fleet spec names the repos and what runs on them',
+          locate,
+          {
+            key: true,
+          },
+        ),
+      );
+  }
+  if (options.repo)
+    errors.push(
+      problemAt(
+        at('fleet'),
+        "cannot be used in a repo's automations file: put fleet automations in the server's automations directory",
+        locate,
+        {
+          key: true,
+        },
+      ),
+    );
+  if (trigger?.kind === 'slack')
+    errors.push(
+      problemAt(
+        at('fleet'),
+        'cannot be used with a `slack` trigger: a Slack message starts a run on one repo',
+        locate,
+        {
+          key: true,
+        },
+      ),
+    );
+  if (trigger?.kind === 'webhook' && trigger.repo)
+    errors.push(
+      problemAt(
+        at('trigger', 'repo'),
+        'cannot be used with `fleet`: the fleet spec names the repos',
+        locate,
+        {
+          key: true,
+        },
+      ),
+    );
 }
 
 /** A target's short name, as Slack messages and webhook mappings name it: the last path segment. */

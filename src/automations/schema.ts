@@ -115,6 +115,10 @@ export const AutomationFile = z.strictObject({
   targets: z.array(z.string().min(1)).min(1).optional().meta({
     description: "Repos to run on (paths or URLs); in a repo's file, that repo.",
   }),
+  fleet: z.string().min(1).optional().meta({
+    description:
+      'A fleet spec file (relative to this file) applied again on each fire, instead of `targets`, `inputs` and `blueprint`: new repos and changed inputs get runs, finished repos are not redone.',
+  }),
   concurrency: z.number().int().min(1).max(1000).optional().meta({
     description: 'Runs of this automation active at once (default 1).',
   }),

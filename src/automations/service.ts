@@ -23,6 +23,8 @@ export interface AutomationDeps {
   env?: NodeJS.ProcessEnv;
   /** How long a claimed fire is held before another scheduler may finish it (ms, default 5 min). */
   fireLeaseMs?: number;
+  /** Applies a fleet automation's spec (the engine's `fleets.applyFile`). */
+  applyFleet?: FireDeps['applyFleet'];
 }
 
 /** An automation with its next scheduled fire (cron, enabled), for listings. */
@@ -48,6 +50,7 @@ export class AutomationService {
       log: deps.log,
       now: this.now,
       leaseMs: deps.fireLeaseMs,
+      applyFleet: deps.applyFleet,
     };
   }
 

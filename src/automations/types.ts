@@ -48,6 +48,8 @@ export interface Automation {
   blueprint: string | null;
   inputs: { prompt?: string; script?: string; values: Record<string, string> };
   targets: string[];
+  /** A fleet spec file (absolute) applied on each fire instead of runs on `targets`; null for runs. */
+  fleet: string | null;
   concurrency: number;
   /** The service account recorded as the author of its runs. */
   runAs: string;

@@ -27,6 +27,7 @@ export function embeddedAutomations(engine: Engine): AutomationsClient {
   const service = new AutomationService({
     db: engine.store.db,
     submit: (request) => engine.submit(request),
+    applyFleet: (file, author) => engine.fleets.applyFile(file, author),
     log: pino({ level: 'warn' }),
   });
   return {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { formatProblem, type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
 import { checkTemplate } from '../blueprints/template.ts';
@@ -123,4 +125,19 @@ export function specOrThrow<T>(parse: (text: string) => SpecParseResult<T>, text
     `${file} is not valid:\n${errors.map((p) => `  ${formatProblem(p, file)}`).join('\n')}`,
     { hint: `see docs/fleets.md for the spec reference (schemas/${kind}.schema.json for editors)` },
   );
+}
+
+/** Reads and parses a spec file; every problem is reported at once, as `file:line:col path: message`. */
+export async function readSpec<T>(
+  file: string,
+  parse: (text: string) => SpecParseResult<T>,
+): Promise<{ spec: T; dir: string; text: string }> {
+  const path = resolve(file);
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new NightshiftError('INVALID_INPUT', `cannot read ${file}: ${error.code ?? error.message}`, {
+      hint: 'give the path of a spec file (YAML)',
+    });
+  });
+  const spec = specOrThrow(parse, text, file);
+  return { spec, dir: dirname(path), text };
 }

@@ -3,6 +3,7 @@ import { messageWithHint, NightshiftError } from '../core/errors.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { type ApplyDeps, type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
+import { parseFleetSpec, readSpec } from './parse.ts';
 import { type RefreshSummary, refreshChangeStates } from './refresh.ts';
 import { holdRuns, type PendingChange, returnOpenSlot, tickFleet } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
@@ -68,6 +69,23 @@ export class FleetService {
     });
     if (!options.dryRun) await this.tick(spec.name);
     return summary;
+  }
+
+  /**
+   * Applies the fleet spec file `file` (its paths relative to its directory) as `author`, as a
+   * fleet automation does on each fire; with the runs it queued (new repos, changed inputs).
+   */
+  async applyFile(file: string, author: string): Promise<{ summary: ApplySummary; runIds: string[] }> {
+    const { spec, dir } = await readSpec(file, parseFleetSpec);
+    const runIds: string[] = [];
+    const summary = await this.apply(spec, {
+      cwd: dir,
+      author,
+      onRepo: (repo) => {
+        if (repo.action !== 'unchanged' && repo.runId) runIds.push(repo.runId);
+      },
+    });
+    return { summary, runIds };
   }
 
   async status(name: string): Promise<FleetStatus> {

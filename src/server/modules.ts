@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
+import type pino from 'pino';
 import {
+  type AutomationDeps,
   AutomationService,
   automationRoutes,
   automationsDir,
@@ -34,7 +36,7 @@ export interface ServerParts {
 export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.env): ServerParts {
   const log = engine.log.child({ part: 'triggers' });
   const config = triggerConfig(env);
-  const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log, env };
+  const deps = { ...automationDeps(engine, log), env };
   const automations = new AutomationService(deps);
   const slack = config.slack.botToken ? slackClient(config.slack.apiUrl, config.slack.botToken) : undefined;
   const webhookWorker = new WebhookDeliveryWorker(automations);
@@ -138,8 +140,7 @@ function scoped(routes: Hono): Hono<AppEnv> {
  * home's socket of any CLI process owning it): automations, fleets and swarms, without the triggers.
  */
 export function apiModules(engine: Engine): ServerModule[] {
-  const log = engine.log.child({ part: 'api' });
-  const deps = { db: engine.store.db, submit: engine.submit.bind(engine), log };
+  const deps = automationDeps(engine, engine.log.child({ part: 'api' }));
   return [
     {
       name: 'automations',
@@ -150,4 +151,14 @@ export function apiModules(engine: Engine): ServerModule[] {
     fleetsModule(engine),
     swarmsModule(engine),
   ];
+}
+
+/** What automations need of the engine: its database, `submit`, and applying a fleet automation's spec. */
+function automationDeps(engine: Engine, log: pino.Logger): AutomationDeps {
+  return {
+    db: engine.store.db,
+    submit: engine.submit.bind(engine),
+    applyFleet: engine.fleets.applyFile.bind(engine.fleets),
+    log,
+  };
 }

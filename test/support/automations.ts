@@ -54,6 +54,7 @@ export async function automationWorld(
   const deps = (clock: TestClock, env: NodeJS.ProcessEnv = {}): AutomationDeps => ({
     db: engine.store.db,
     submit: (request) => engine.submit(request),
+    applyFleet: (file, author) => engine.fleets.applyFile(file, author),
     log,
     now: clock.now,
     env,
@@ -97,6 +98,7 @@ export function automation(
     filters: [],
     blueprint: null,
     inputs: { script: 'true', values: {} },
+    fleet: null,
     concurrency: 1,
     runAs: `automation-${partial.name}`,
     source: 'api',

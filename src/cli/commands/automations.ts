@@ -5,6 +5,7 @@ import { automationsDir, parseAutomations } from '../../automations/index.ts';
 import { formatProblem, type Problem } from '../../blueprints/problems.ts';
 import { NightshiftError } from '../../core/errors.ts';
 import { resolveHome } from '../../core/home.ts';
+import { plural } from '../../core/plural.ts';
 import type { AutomationsClient } from '../automations-client.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { print, printJson } from '../output.ts';
@@ -90,8 +91,9 @@ export function registerAutomations(program: Command): void {
                 ? `webhook /webhooks/in/${t.webhook}`
                 : t.kind;
           const next = nextFireAt ? `next ${nextFireAt.toISOString()}` : '';
+          const fleet = a.fleet ? ` applies ${a.fleet}` : '';
           print(
-            `${a.name.padEnd(24)} ${a.enabled ? 'enabled ' : 'disabled'} ${trigger.padEnd(36)} ${next}`.trimEnd(),
+            `${a.name.padEnd(24)} ${a.enabled ? 'enabled ' : 'disabled'} ${trigger.padEnd(36)} ${next}${fleet}`.trimEnd(),
           );
         }
       });
@@ -107,7 +109,10 @@ export function registerAutomations(program: Command): void {
         const fire = await automations.run(name);
         if (global.json) return printJson(fire);
         print(`${fire.id} ${fire.outcome}${fire.reason ? `: ${fire.reason}` : ''}`);
-        for (const runId of fire.runIds) print(`  ${runId}  (nightshift logs ${runId} --follow)`);
+        for (const runId of fire.runIds.slice(0, LISTED_RUNS))
+          print(`  ${runId}  (nightshift logs ${runId} --follow)`);
+        if (fire.runIds.length > LISTED_RUNS)
+          print(`  and ${plural(fire.runIds.length - LISTED_RUNS, 'more run')} (\`nightshift runs\`)`);
         if (fire.outcome === 'failed') process.exitCode = 1;
       });
     });
@@ -126,7 +131,7 @@ export function registerAutomations(program: Command): void {
           const when = (f.slot ?? f.createdAt).toISOString();
           const flag = f.catchUp ? ' catch-up' : '';
           print(
-            `${when} ${f.kind.padEnd(7)} ${f.outcome}${flag} ${f.runIds.join(' ')}${f.reason ? ` — ${f.reason}` : ''}`,
+            `${when} ${f.kind.padEnd(7)} ${f.outcome}${flag} ${someRuns(f.runIds)}${f.reason ? ` — ${f.reason}` : ''}`,
           );
         }
       });
@@ -145,4 +150,13 @@ async function withAutomations(
   } finally {
     await client.close();
   }
+}
+
+/** Most runs of one fire listed (a fleet automation's fire may start hundreds). */
+const LISTED_RUNS = 10;
+
+/** A fire's run ids on one line: the first `LISTED_RUNS`, then how many more. */
+function someRuns(ids: string[]): string {
+  const more = ids.length > LISTED_RUNS ? ` and ${ids.length - LISTED_RUNS} more` : '';
+  return `${ids.slice(0, LISTED_RUNS).join(' ')}${more}`;
 }

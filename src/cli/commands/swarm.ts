@@ -5,12 +5,11 @@ import { type ErrorCode, invalidInput, NightshiftError, notFound } from '../../c
 import { plural } from '../../core/plural.ts';
 import { EXIT_CODES, type RunConclusion } from '../../core/run.ts';
 import { currentUser } from '../../engine/index.ts';
-import { parseSwarmSpec } from '../../fleets/parse.ts';
+import { parseSwarmSpec, readSpec } from '../../fleets/parse.ts';
 import type { SwarmProgress } from '../../fleets/swarm-drives.ts';
 import type { SwarmSummary } from '../../fleets/swarm-store.ts';
 import type { Client } from '../client.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
-import { readSpec } from '../fleet/spec.ts';
 import { OwnerGone } from '../http.ts';
 import { print, printJson } from '../output.ts';
 import { RECONNECT_MS } from '../remote-client.ts';

@@ -2,12 +2,11 @@ import pc from 'picocolors';
 import { sleep } from '../../core/clock.ts';
 import { plural } from '../../core/plural.ts';
 import type { PlannedRepo, UnusableTarget } from '../../fleets/apply.ts';
-import { parseFleetSpec } from '../../fleets/parse.ts';
+import { parseFleetSpec, readSpec } from '../../fleets/parse.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FleetsClient } from '../fleets-client.ts';
 import { print, printJson } from '../output.ts';
 import { progressLine, statusSummary } from './render.ts';
-import { readSpec } from './spec.ts';
 
 /**
  * Where a fleet's runs execute while a fleet command runs: this process's engine, the home's

@@ -4,6 +4,8 @@ import type { AutomationFire, AutomationView } from '../types.ts';
 import { ago, Badge, Empty, ErrorBox, Link, Loading, useLoad } from '../ui.tsx';
 
 const base = (name: string) => `/api/automations/${encodeURIComponent(name)}`;
+/** Most runs of one fire linked (a fleet automation's fire may start hundreds). */
+const LISTED_RUNS = 5;
 
 function trigger(t: AutomationView['automation']['trigger']): string {
   if (t.kind === 'cron')
@@ -67,6 +69,11 @@ function AutomationCard(props: { view: AutomationView; onChange: () => void }) {
         <Badge value={automation.enabled ? 'enabled' : 'disabled'} />
       </div>
       {automation.description && <p class="muted">{automation.description}</p>}
+      {automation.fleet && (
+        <p class="small">
+          Applies the fleet spec <code>{automation.fleet}</code>
+        </p>
+      )}
       <p class="small">
         {trigger(automation.trigger)} · next fire{' '}
         {nextFireAt ? <time dateTime={nextFireAt}>{new Date(nextFireAt).toLocaleString()}</time> : '—'}
@@ -77,11 +84,14 @@ function AutomationCard(props: { view: AutomationView; onChange: () => void }) {
           ? fires.data.fires.map((f) => (
               <span key={f.id} class="fire">
                 <Badge value={f.outcome} title={f.reason ?? undefined} />
-                {f.runIds.map((id) => (
+                {f.runIds.slice(0, LISTED_RUNS).map((id) => (
                   <Link key={id} href={`/runs/${id}`}>
                     {id.slice(-6)}
                   </Link>
-                ))}{' '}
+                ))}
+                {f.runIds.length > LISTED_RUNS && (
+                  <span class="muted"> +{f.runIds.length - LISTED_RUNS} more</span>
+                )}{' '}
                 <span class="muted">{ago(f.slot ?? f.createdAt ?? null)}</span>
               </span>
             ))
