@@ -64,6 +64,26 @@ describe('the modules nightshift serve mounts', () => {
     ]);
   });
 
+  it('refuses a fleet automation made through the API: it would have the server read a file of its choosing', async () => {
+    const request = (method: string) => ({
+      method,
+      token: tokens.writer,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'leak', trigger: { manual: true }, fleet: '/etc/shadow' }),
+    });
+
+    const created = await api.fetch('/api/automations', request('POST'));
+    const replaced = await api.fetch('/api/automations/leak', request('PUT'));
+
+    for (const answer of [created, replaced]) {
+      expect(answer.status).toBe(422);
+      expect(JSON.stringify(await answer.json())).toContain(
+        "fleet: can only be set in an automations file of the server's automations directory",
+      );
+    }
+    expect((await api.fetch('/api/automations/leak', { token: tokens.reader })).status).toBe(404);
+  });
+
   it('starts a run from a signed generic webhook and refuses a forged one', async () => {
     const payload = JSON.stringify({ title: 'disk full' });
 

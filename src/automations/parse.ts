@@ -208,7 +208,8 @@ export function parseOne(
 
 /**
  * What a fleet automation (`fleet: SPEC`) cannot have: the runs' own `targets`, `inputs` and
- * `blueprint` (the spec names them), a place in a repo's file, a trigger that picks one repo.
+ * `blueprint` (the spec names them), a place in a repo's file or the API, a trigger that picks
+ * one repo.
  */
 function fleetProblems(
   value: AutomationFile,
@@ -231,6 +232,16 @@ function fleetProblems(
         ),
       );
   }
+  // Through the API (scope runs:write) an automation must not make the server read its files.
+  if (options.source === 'api')
+    errors.push(
+      problemAt(
+        at('fleet'),
+        "can only be set in an automations file of the server's automations directory (synced by `nightshift automations apply`, an admin's): it names a file on the server",
+        locate,
+        { key: true },
+      ),
+    );
   if (options.repo)
     errors.push(
       problemAt(
