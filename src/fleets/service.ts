@@ -132,14 +132,16 @@ export class FleetService {
     await this.queries.setState(name, 'cancelled', by ? `cancelled by ${by}` : 'cancelled');
     let cancelled = 0;
     for (const state of ['queued', 'running'] as const) {
-      // Cancelled runs leave the state, so the first page is always the next one.
-      for (;;) {
-        const page = await this.queries.repoPage(name, 0, 200, state);
+      // By position: a queued run leaves its state when cancelled, a running one only once its
+      // worker stopped it, so the first page again would hold the same running runs.
+      for (let after = 0; ; ) {
+        const page = await this.queries.repoPage(name, after, 200, state);
         for (const row of page) {
           await this.deps.store.requestCancel(row.runId!, by);
           cancelled++;
         }
-        if (page.length < 200 || state === 'running') break;
+        if (page.length < 200) break;
+        after = page.at(-1)!.position;
       }
     }
     await this.tick(name);
