@@ -126,4 +126,24 @@ describe('the dashboard watching a real fleet in headless Chromium', () => {
     await expect.poll(() => page.locator('ul.runs li').count(), { timeout: WAIT }).toBe(6);
     await page.close();
   });
+
+  it('cancels a fleet: its running and queued runs are cancelled', { timeout: 300_000 }, async () => {
+    const text = 'name: slow\ntargets:\n  - glob: repos/*\nscript: "sleep 120"\nconcurrency: 1\n';
+    await dash.api('/api/fleets/apply', { method: 'POST', body: { text, file: 'slow.yaml', cwd: dash.dir } });
+    const page = await dash.open('/fleets/slow');
+    await expect.poll(() => count(page, 'running'), { timeout: RUN_WAIT }).toBe('1');
+
+    await page.getByRole('button', { name: 'Cancel fleet' }).click();
+
+    await expect
+      .poll(() => page.locator('.title-row .badge').textContent(), { timeout: WAIT })
+      .toBe('cancelled');
+    await expect.poll(() => count(page, 'cancelled'), { timeout: RUN_WAIT }).toBe('4');
+    expect(await page.getByRole('button', { name: 'Cancel fleet' }).count()).toBe(0);
+    const status = await dash.api<FleetStatusView>('/api/fleets/slow');
+    expect(status.fleet.state).toBe('cancelled');
+    expect(status.counts).toMatchObject({ cancelled: 4, running: 0, queued: 0 });
+    await shoot(page, 'fleet-cancelled');
+    await page.close();
+  });
 });

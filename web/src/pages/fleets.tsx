@@ -140,6 +140,11 @@ export function FleetPage(props: { name: string }) {
             Resume
           </button>
         )}
+        {s.fleet.state !== 'cancelled' && (
+          <button type="button" class="secondary" onClick={() => act('cancel')}>
+            Cancel fleet
+          </button>
+        )}
       </div>
       {error ? <ErrorBox error={error} /> : null}
       <h2>Burn-down</h2>
