@@ -47,6 +47,6 @@ export function remoteSwarms(endpoint: Endpoint): SwarmsClient {
       const { swarms } = await call<{ swarms: SwarmSummary[] }>(endpoint, 'GET', `/api/swarms?${query}`);
       return swarms;
     },
-    cancel: (id) => call(endpoint, 'POST', `/api/swarms/${encodeURIComponent(id)}/cancel`),
+    cancel: (id, by) => call(endpoint, 'POST', `/api/swarms/${encodeURIComponent(id)}/cancel`, { by }),
   };
 }

@@ -7,7 +7,7 @@ import { parseFleetSpec, specOrThrow } from '../fleets/parse.ts';
 import type { ServerModule } from './app.ts';
 import { errorResponse } from './errors.ts';
 import { ApiRoutes, type AppEnv, param } from './router.ts';
-import { FleetReposQuery } from './schema.ts';
+import { CancelBody, FleetReposQuery } from './schema.ts';
 
 const JSON_OK = (description: string) => ({ status: 200, type: 'application/json', description });
 const BASE = '/api/fleets';
@@ -126,9 +126,11 @@ export function fleetsModule(engine: Engine): ServerModule {
         path: `/:name/${action}`,
         summary,
         scope: 'runs:write',
+        // Who asked (`by`, as for a run's cancel): the caller's principal when not given.
+        body: CancelBody,
         success: JSON_OK('the result'),
       },
-      async (c) => c.json(await act(param(c, 'name'), by(c))),
+      async (c, { body }) => c.json(await act(param(c, 'name'), body.by === undefined ? by(c) : body.by)),
     );
   }
   api.add(

@@ -7,6 +7,7 @@ import { swarmQueries } from '../fleets/swarm-store.ts';
 import type { ServerModule } from './app.ts';
 import { errorResponse } from './errors.ts';
 import { ApiRoutes, type AppEnv, param } from './router.ts';
+import { CancelBody } from './schema.ts';
 
 const BASE = '/api/swarms';
 
@@ -78,6 +79,7 @@ export function swarmsModule(engine: Engine): ServerModule {
       path: '/:id/cancel',
       scope: 'runs:write',
       summary: "Cancel a swarm's execution: its unfinished runs are cancelled and its driving stops",
+      body: CancelBody,
       success: {
         status: 200,
         type: 'application/json',
@@ -85,7 +87,10 @@ export function swarmsModule(engine: Engine): ServerModule {
           '`{ swarm, cancelled }`: the execution as it stands now, and how many runs were cancelled',
       },
     },
-    async (c) => c.json(await engine.swarms.cancel(param(c, 'id'), c.get('principal').name)),
+    async (c, { body }) =>
+      c.json(
+        await engine.swarms.cancel(param(c, 'id'), body.by === undefined ? c.get('principal').name : body.by),
+      ),
   );
   api.add(
     {
