@@ -219,62 +219,27 @@ function fleetProblems(
   locate: Locator | undefined,
   errors: Problem[],
 ): void {
+  const refuse = (where: PathSegment[], message: string) =>
+    errors.push(problemAt(where, message, locate, { key: true }));
   for (const key of ['targets', 'inputs', 'blueprint'] as const) {
     if (value[key] !== undefined)
-      errors.push(
-        problemAt(
-          at(key),
-          'cannot be used with `fleet`: the fleet spec names the repos and what runs on them',
-          locate,
-          {
-            key: true,
-          },
-        ),
-      );
+      refuse(at(key), 'cannot be used with `fleet`: the fleet spec names the repos and what runs on them');
   }
   // Through the API (scope runs:write) an automation must not make the server read its files.
   if (options.source === 'api')
-    errors.push(
-      problemAt(
-        at('fleet'),
-        "can only be set in an automations file of the server's automations directory (synced by `nightshift automations apply`, an admin's): it names a file on the server",
-        locate,
-        { key: true },
-      ),
+    refuse(
+      at('fleet'),
+      "can only be set in an automations file of the server's automations directory (synced by `nightshift automations apply`, an admin's): it names a file on the server",
     );
   if (options.repo)
-    errors.push(
-      problemAt(
-        at('fleet'),
-        "cannot be used in a repo's automations file: put fleet automations in the server's automations directory",
-        locate,
-        {
-          key: true,
-        },
-      ),
+    refuse(
+      at('fleet'),
+      "cannot be used in a repo's automations file: put fleet automations in the server's automations directory",
     );
   if (trigger?.kind === 'slack')
-    errors.push(
-      problemAt(
-        at('fleet'),
-        'cannot be used with a `slack` trigger: a Slack message starts a run on one repo',
-        locate,
-        {
-          key: true,
-        },
-      ),
-    );
+    refuse(at('fleet'), 'cannot be used with a `slack` trigger: a Slack message starts a run on one repo');
   if (trigger?.kind === 'webhook' && trigger.repo)
-    errors.push(
-      problemAt(
-        at('trigger', 'repo'),
-        'cannot be used with `fleet`: the fleet spec names the repos',
-        locate,
-        {
-          key: true,
-        },
-      ),
-    );
+    refuse(at('trigger', 'repo'), 'cannot be used with `fleet`: the fleet spec names the repos');
 }
 
 /** A target's short name, as Slack messages and webhook mappings name it: the last path segment. */

@@ -3,7 +3,7 @@ import type { RunEvent } from '../core/events.ts';
 import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunDetails } from '../engine/index.ts';
-import type { SwarmRunLink, SwarmSummary } from '../fleets/swarm-store.ts';
+import { type SwarmRunLink, type SwarmSummary, UNFINISHED_STATES } from '../fleets/swarm-store.ts';
 import { type ListedRun, type StepUsage, totalUsage } from '../store/index.ts';
 
 export function duration(ms: number): string {
@@ -153,8 +153,7 @@ export function swarmLine(swarm: SwarmSummary, now = Date.now()): string {
 /** `nightshift swarm status`: the execution, who drives it, its runs and its change. */
 export function swarmDetails(swarm: SwarmSummary): string {
   const lines = [`${pc.bold('swarm')}      ${swarmHead(swarm)}`, `${pc.bold('repo')}       ${swarm.repo}`];
-  const unfinished = !['completed', 'failed', 'cancelled'].includes(swarm.state);
-  if (unfinished)
+  if ((UNFINISHED_STATES as readonly string[]).includes(swarm.state))
     lines.push(
       `${pc.bold('driven by')}  ${swarm.driver ?? pc.dim('no process now: `nightshift swarm SPEC` continues it')}`,
     );

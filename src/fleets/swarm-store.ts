@@ -5,7 +5,8 @@ import type { SwarmMembership, SwarmRole } from '../store/runs.ts';
 import type { SwarmSpec } from './schema.ts';
 
 /** The states of an execution that has not ended: a process drives it, or will when its spec runs again. */
-const UNFINISHED = "state IN ('planning', 'facets', 'converging')";
+export const UNFINISHED_STATES = ['planning', 'facets', 'converging'] as const;
+const UNFINISHED = `state IN (${UNFINISHED_STATES.map((state) => `'${state}'`).join(', ')})`;
 
 /** One run of a swarm, as a person looks it up. */
 export interface SwarmRunLink {
