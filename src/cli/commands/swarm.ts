@@ -83,34 +83,39 @@ export function registerSwarm(program: Command): void {
         else for (const s of found) print(swarmLine(s));
       });
     });
-  swarm
-    .command('status')
-    .description('where a swarm stands: its state, who drives it, its runs and its change')
-    .argument('<swarm>', 'swarm name (its latest execution) or execution id (swm_…)')
-    .option('--repo <repo>', 'the repo, when swarms of that name run on several')
-    .action(async (which: string, options: { repo?: string }, command: Command) => {
+  oneSwarm(swarm, 'status', 'where a swarm stands: its state, who drives it, its runs and its change').action(
+    async (which: string, options: { repo?: string }, command: Command) => {
       await withSwarms(command, async (swarms, json) => {
         const found = await pick(swarms, which, options.repo);
         if (json) printJson(found);
         else print(swarmDetails(found));
       });
+    },
+  );
+  oneSwarm(
+    swarm,
+    'cancel',
+    'stop a swarm: cancel its runs that have not finished; whoever drives it stops',
+  ).action(async (which: string, options: { repo?: string }, command: Command) => {
+    await withSwarms(command, async (swarms, json) => {
+      const { id } = await pick(swarms, which, options.repo);
+      const result = await swarms.cancel(id, currentUser());
+      if (json) printJson(result);
+      else
+        print(
+          `swarm ${result.swarm.name}: ${result.swarm.reason} (${plural(result.cancelled, 'run')} cancelled)`,
+        );
     });
-  swarm
-    .command('cancel')
-    .description('stop a swarm: cancel its runs that have not finished; whoever drives it stops')
+  });
+}
+
+/** A subcommand about one swarm's execution: its name (the latest) or id, and `--repo`. */
+function oneSwarm(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
     .argument('<swarm>', 'swarm name (its latest execution) or execution id (swm_…)')
-    .option('--repo <repo>', 'the repo, when swarms of that name run on several')
-    .action(async (which: string, options: { repo?: string }, command: Command) => {
-      await withSwarms(command, async (swarms, json) => {
-        const { id } = await pick(swarms, which, options.repo);
-        const result = await swarms.cancel(id, currentUser());
-        if (json) printJson(result);
-        else
-          print(
-            `swarm ${result.swarm.name}: ${result.swarm.reason} (${plural(result.cancelled, 'run')} cancelled)`,
-          );
-      });
-    });
+    .option('--repo <repo>', 'the repo, when swarms of that name run on several');
 }
 
 /** The conclusion a swarm that ended without a result here stands for (its exit code). */
