@@ -93,6 +93,38 @@ export function useDebounced<T>(value: T, ms: number): T {
   return settled;
 }
 
+/**
+ * A page listing what `items` picks from `list`: its heading, the error (also when a reload
+ * fails: the last list stays below it), "Loading WHAT…" until the first answer, `empty` when
+ * there is nothing, else `children` in a list of cards.
+ */
+export function ListPage<T, I>(props: {
+  title: string;
+  what: string;
+  list: Loaded<T>;
+  items: (data: T) => I[];
+  empty: ComponentChildren;
+  children: (items: I[]) => ComponentChildren;
+}) {
+  const { list } = props;
+  const items = list.data === null ? null : props.items(list.data);
+  return (
+    <section>
+      <h1>{props.title}</h1>
+      {list.error ? <ErrorBox error={list.error} what={props.title} /> : null}
+      {items === null ? (
+        list.error ? null : (
+          <Loading what={props.what} />
+        )
+      ) : items.length === 0 ? (
+        <Empty>{props.empty}</Empty>
+      ) : (
+        <ul class="cards">{props.children(items)}</ul>
+      )}
+    </section>
+  );
+}
+
 export function Loading(props: { what: string }) {
   return (
     <p class="state loading" role="status">

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import type { AutomationFire, AutomationView } from '../types.ts';
-import { ago, Badge, Empty, ErrorBox, Link, Loading, useLoad } from '../ui.tsx';
+import { ago, Badge, ErrorBox, Link, ListPage, useLoad } from '../ui.tsx';
 
 const base = (name: string) => `/api/automations/${encodeURIComponent(name)}`;
 /** Most runs of one fire linked (a fleet automation's fire may start hundreds). */
@@ -22,25 +22,21 @@ export function AutomationsPage() {
     5000,
   );
   return (
-    <section>
-      <h1>Automations</h1>
-      {list.error ? <ErrorBox error={list.error} what="Automations" /> : null}
-      {list.data === null ? (
-        list.error ? null : (
-          <Loading what="automations" />
-        )
-      ) : list.data.automations.length === 0 ? (
-        <Empty>
-          No automations yet: add one under automations/ and run <code>nightshift automation apply</code>.
-        </Empty>
-      ) : (
-        <ul class="cards">
-          {list.data.automations.map((a) => (
-            <AutomationCard key={a.automation.name} view={a} onChange={list.reload} />
-          ))}
-        </ul>
-      )}
-    </section>
+    <ListPage
+      title="Automations"
+      what="automations"
+      list={list}
+      items={(data) => data.automations}
+      empty={
+        <>
+          No automations yet: add one under automations/ and run <code>nightshift automations apply</code>.
+        </>
+      }
+    >
+      {(automations) =>
+        automations.map((a) => <AutomationCard key={a.automation.name} view={a} onChange={list.reload} />)
+      }
+    </ListPage>
   );
 }
 

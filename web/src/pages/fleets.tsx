@@ -9,7 +9,7 @@ import {
   type FleetSeriesPoint,
   type FleetStatus,
 } from '../types.ts';
-import { Badge, Empty, ErrorBox, Link, Loading, useLoad } from '../ui.tsx';
+import { Badge, Empty, ErrorBox, Link, ListPage, Loading, useLoad } from '../ui.tsx';
 import { FailureGroups, OpenFailureNote } from './fleet-parts.tsx';
 
 const base = (name: string) => `/api/fleets/${encodeURIComponent(name)}`;
@@ -18,33 +18,31 @@ const base = (name: string) => `/api/fleets/${encodeURIComponent(name)}`;
 export function FleetsPage() {
   const fleets = useLoad((signal) => api<{ fleets: FleetListed[] }>('/api/fleets', { signal }), [], 5000);
   return (
-    <section>
-      <h1>Fleets</h1>
-      {fleets.error ? <ErrorBox error={fleets.error} what="Fleets" /> : null}
-      {fleets.data === null ? (
-        fleets.error ? null : (
-          <Loading what="fleets" />
-        )
-      ) : fleets.data.fleets.length === 0 ? (
-        <Empty>
+    <ListPage
+      title="Fleets"
+      what="fleets"
+      list={fleets}
+      items={(data) => data.fleets}
+      empty={
+        <>
           No fleets yet: apply one with <code>nightshift fleet apply fleet.yaml</code>.
-        </Empty>
-      ) : (
-        <ul class="cards">
-          {fleets.data.fleets.map((f) => (
-            <li key={f.name}>
-              <Link href={`/fleets/${encodeURIComponent(f.name)}`} class="card-link">
-                <span class="row">
-                  <Badge value={f.state} /> <strong>{f.name}</strong>
-                </span>
-                {f.stateReason && <span class="muted small">{f.stateReason}</span>}
-                {f.counts && <span class="muted small">{progressText(f.counts)}</span>}
-              </Link>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
+        </>
+      }
+    >
+      {(all) =>
+        all.map((f) => (
+          <li key={f.name}>
+            <Link href={`/fleets/${encodeURIComponent(f.name)}`} class="card-link">
+              <span class="row">
+                <Badge value={f.state} /> <strong>{f.name}</strong>
+              </span>
+              {f.stateReason && <span class="muted small">{f.stateReason}</span>}
+              {f.counts && <span class="muted small">{progressText(f.counts)}</span>}
+            </Link>
+          </li>
+        ))
+      }
+    </ListPage>
   );
 }
 

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import type { SwarmSummary } from '../types.ts';
-import { ago, Badge, Empty, ErrorBox, Link, Loading, runOutcome, useLoad } from '../ui.tsx';
+import { ago, Badge, ErrorBox, Link, ListPage, runOutcome, useLoad } from '../ui.tsx';
 import { roleOf } from './run-relations.tsx';
 
 /** The states of a swarm that has ended: nothing drives it, and it cannot be cancelled. */
@@ -11,25 +11,19 @@ const ENDED = ['completed', 'failed', 'cancelled'];
 export function SwarmsPage() {
   const list = useLoad((signal) => api<{ swarms: SwarmSummary[] }>('/api/swarms', { signal }), [], 3000);
   return (
-    <section>
-      <h1>Swarms</h1>
-      {list.error ? <ErrorBox error={list.error} what="Swarms" /> : null}
-      {list.data === null ? (
-        list.error ? null : (
-          <Loading what="swarms" />
-        )
-      ) : list.data.swarms.length === 0 ? (
-        <Empty>
+    <ListPage
+      title="Swarms"
+      what="swarms"
+      list={list}
+      items={(data) => data.swarms}
+      empty={
+        <>
           No swarms yet: start one with <code>nightshift swarm swarm.yaml</code>.
-        </Empty>
-      ) : (
-        <ul class="cards">
-          {list.data.swarms.map((swarm) => (
-            <SwarmCard key={swarm.id} swarm={swarm} onChange={list.reload} />
-          ))}
-        </ul>
-      )}
-    </section>
+        </>
+      }
+    >
+      {(swarms) => swarms.map((swarm) => <SwarmCard key={swarm.id} swarm={swarm} onChange={list.reload} />)}
+    </ListPage>
   );
 }
 
