@@ -294,6 +294,7 @@ describe('automations and fleet commands while a server owns the home', () => {
     }[];
     const again = await runCli(['swarm', 'cancel', 'halted'], env);
     const unknown = await runCli(['swarm', 'status', 'nothing'], env);
+    const limited = await runCli(['swarm', 'list', '--limit', '1'], env);
 
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^swarm {6}halted swm_\w+ facets\n/);
@@ -316,6 +317,10 @@ describe('automations and fleet commands while a server owns the home', () => {
     );
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('error: swarm nothing does not exist');
+    // The most recently updated swarm, and how to see more.
+    expect(limited.stdout).toMatch(
+      /^halted +cancelled .*\n\(the 1 most recently updated; `--limit` shows more, `swarm status NAME` any one\)\n$/,
+    );
   }, 180_000);
 
   it('uses the HTTP API with --server and --token, where applying files needs an admin token', async () => {

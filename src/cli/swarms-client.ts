@@ -22,7 +22,7 @@ export interface SwarmsClient {
   /** The execution as it stands, with its progress lines after `after`. */
   progress(id: string, after: number): Promise<SwarmProgress>;
   /** The latest execution of each swarm, or the one `filter.id` names (see `swarmQueries.summaries`). */
-  list(filter?: Omit<SwarmFilter, 'limit'>): Promise<SwarmSummary[]>;
+  list(filter?: SwarmFilter): Promise<SwarmSummary[]>;
   /** Cancels an unfinished execution (see `SwarmDrives.cancel`). */
   cancel(id: string, by: string | null): Promise<{ swarm: SwarmSummary; cancelled: number }>;
 }
@@ -43,7 +43,9 @@ export function remoteSwarms(endpoint: Endpoint): SwarmsClient {
     start: (input) => call(endpoint, 'POST', '/api/swarms', input),
     progress: (id, after) => call(endpoint, 'GET', `/api/swarms/${encodeURIComponent(id)}?after=${after}`),
     list: async (filter = {}) => {
-      const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined));
+      const query = new URLSearchParams();
+      for (const [key, value] of Object.entries(filter))
+        if (value !== undefined) query.set(key, String(value));
       const { swarms } = await call<{ swarms: SwarmSummary[] }>(endpoint, 'GET', `/api/swarms?${query}`);
       return swarms;
     },

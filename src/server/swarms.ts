@@ -21,6 +21,7 @@ const SwarmStartBody = z.object({
 const SwarmListQuery = z.strictObject({
   name: z.string().max(200).optional().describe('only swarms of this name'),
   id: z.string().max(100).optional().describe('only this execution (`swm_…`), latest or not'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('at most this many'),
 });
 
 const SwarmProgressQuery = z.strictObject({

@@ -75,12 +75,22 @@ export function registerSwarm(program: Command): void {
   swarm
     .command('list')
     .description('the latest execution of each swarm, most recently updated first')
-    .action(async (_options, command: Command) => {
+    .option('--limit <n>', 'how many (default 100, at most 1000)', '100')
+    .action(async (options: { limit: string }, command: Command) => {
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw invalidInput(`--limit must be a whole number from 1 to 1000, got "${options.limit}"`);
       await withSwarms(command, async (swarms, json) => {
-        const found = await swarms.list();
+        const found = await swarms.list({ limit });
         if (json) printJson(found);
         else if (found.length === 0) print('no swarms yet: `nightshift swarm SPEC` starts one');
-        else for (const s of found) print(swarmLine(s));
+        else {
+          for (const s of found) print(swarmLine(s));
+          if (found.length === limit)
+            print(
+              `(the ${limit} most recently updated; \`--limit\` shows more, \`swarm status NAME\` any one)`,
+            );
+        }
       });
     });
   oneSwarm(swarm, 'status', 'where a swarm stands: its state, who drives it, its runs and its change').action(
