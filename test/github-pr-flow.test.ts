@@ -131,18 +131,22 @@ describe('GitHub pull request flow', () => {
     }, 'the changes to be merged');
   });
 
-  it('reviews a pull request with the review blueprint and posts the findings as a review with line comments', async () => {
+  /** Pushes a branch with `files` to the repo, opens a pull request of it and sends GitHub's `opened` webhook. */
+  async function openPull(
+    branch: string,
+    files: Record<string, string>,
+  ): Promise<{ number: number; sha: string }> {
     const source = join(env.dir, 'sources', REPO);
-    await gitIn(source, 'checkout', '--quiet', '-b', 'feature');
-    await writeFiles(source, { 'src/app.js': 'console.log("hi")\n' });
-    const sha = await commitAll(source, 'add the app');
-    await gitIn(source, 'push', '--quiet', env.github.repoPath(REPO), 'feature');
+    await gitIn(source, 'checkout', '--quiet', '-B', branch, 'main');
+    await writeFiles(source, files);
+    const sha = await commitAll(source, `add ${branch}`);
+    await gitIn(source, 'push', '--quiet', env.github.repoPath(REPO), branch);
     const number = env.github.pulls.length + 1;
     env.github.pulls.push({
       number,
-      title: 'Add the app',
+      title: `Add ${branch}`,
       body: '',
-      head: 'feature',
+      head: branch,
       base: 'main',
       state: 'open',
       merged: false,
@@ -154,13 +158,17 @@ describe('GitHub pull request flow', () => {
       ...opened.pull_request,
       number,
       draft: false,
-      title: 'Add the app',
-      head: { ref: 'feature', sha, repo: { full_name: REPO } },
+      title: `Add ${branch}`,
+      head: { ref: branch, sha, repo: { full_name: REPO } },
       base: { ref: 'main' },
     };
     opened.sender = { login: 'Codertocat', type: 'User' };
-
     expect((await send(env.webhookUrl, signedDelivery('pull_request', opened, SECRET))).status).toBe(202);
+    return { number, sha };
+  }
+
+  it('reviews a pull request with the review blueprint and posts the findings as a review with line comments', async () => {
+    const { number, sha } = await openPull('feature', { 'src/app.js': 'console.log("hi")\n' });
 
     const review = await waitFor(
       async () => env.github.reviews.find((r) => r.number === number),
@@ -174,6 +182,46 @@ describe('GitHub pull request flow', () => {
     expect(run.inputs.values).toMatchObject({ pr: String(number), base: 'main' });
     // A review changes nothing: no branch, no pull request of its own.
     expect(await env.engine.store.changes.forRun(run.id)).toBeNull();
+  });
+
+  it('posts a review GitHub refused again after a backoff, and only once', async () => {
+    const number = env.github.pulls.length + 1;
+    env.github.refuse(
+      'POST',
+      new RegExp(`^/repos/acme/widgets/pulls/${number}/reviews$`),
+      502,
+      'Server Error',
+      1,
+    );
+    await openPull('outage', { 'src/outage.js': 'console.log("down")\n' });
+
+    const delivery = () =>
+      env.engine.store.db.query<{ id: string; report_attempts: number; report_error: string | null }>(
+        `SELECT id, report_attempts, report_error FROM webhook_deliveries
+         WHERE source = 'github' AND payload->'pull_request'->>'number' = $1`,
+        [String(number)],
+      );
+    const failed = await waitFor(
+      async () => (await delivery()).find((d) => d.report_attempts === 1 && d.report_error),
+      'the first attempt to answer to fail',
+      120_000,
+    );
+    expect(failed.report_error).toContain('answered 502');
+    expect(env.logs.some((l) => l.msg === 'could not answer on GitHub for a finished run; will retry')).toBe(
+      true,
+    );
+    expect(env.github.reviews.filter((r) => r.number === number)).toEqual([]);
+
+    // The worker drains every few seconds; the answer waits for its backoff (a minute) instead.
+    await env.trigger.worker.drain();
+    expect(env.github.reviews.filter((r) => r.number === number)).toEqual([]);
+    await env.engine.store.db.query('UPDATE webhook_deliveries SET next_report_at = now() WHERE id = $1', [
+      failed.id,
+    ]);
+    await waitFor(async () => env.github.reviews.find((r) => r.number === number), 'the review', 60_000);
+    await env.trigger.worker.drain();
+    expect(env.github.reviews.filter((r) => r.number === number)).toHaveLength(1);
+    expect(await delivery()).toEqual([{ id: failed.id, report_attempts: 2, report_error: null }]);
   });
 
   it('refuses a GitHub App whose key GitHub does not know', async () => {

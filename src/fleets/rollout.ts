@@ -1,3 +1,4 @@
+import { backoffSeconds } from '../store/backoff.ts';
 import type { Queryable } from '../store/db.ts';
 import { failureRate, rateInterval } from './parse.ts';
 import type { RolloutWindow } from './schema.ts';
@@ -80,13 +81,6 @@ export async function holdRuns(db: Queryable, fleet: string): Promise<number> {
 /** Most deferred changes opened in one step when the fleet has no rate (any more). */
 const OPEN_BATCH = 50;
 
-/**
- * Seconds until a change may be tried again after its attempt number `open_attempts` (1, 2, ...):
- * a minute, doubling, at most an hour. Claimed when the attempt starts, so an attempt that fails
- * (or a process that dies during one) is not retried on every step.
- */
-const OPEN_BACKOFF_SQL = 'least(3600, 60 * power(2, least(c.open_attempts, 6)))';
-
 /** A change waiting for the rollout, with what opening it needs. */
 export interface PendingChange {
   changeId: string;
@@ -130,7 +124,7 @@ async function changesToOpen(db: Queryable, fleet: Fleet, now: Date): Promise<Pe
     `WITH picked AS (SELECT c.id, fr.position ${due} ORDER BY fr.position LIMIT $2),
      claimed AS (
        UPDATE changes c SET open_attempts = c.open_attempts + 1,
-         next_open_at = now() + make_interval(secs => ${OPEN_BACKOFF_SQL})
+         next_open_at = now() + make_interval(secs => ${backoffSeconds('c.open_attempts')})
        FROM picked WHERE c.id = picked.id
        RETURNING c.id, c.run_id, c.repo_id, c.branch, c.title, c.body, c.open_attempts, picked.position)
      SELECT id AS "changeId", run_id AS "runId", repo_id AS "repoId", branch, title, body, open_attempts AS attempt

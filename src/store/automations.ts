@@ -1,5 +1,6 @@
 import type { Automation, FireKind } from '../automations/types.ts';
 import { newId } from '../core/ids.ts';
+import { backoffSeconds } from './backoff.ts';
 import type { Queryable } from './db.ts';
 
 /** An automation as stored, with when it may first fire on a schedule. */
@@ -288,25 +289,49 @@ export function automationQueries(db: Queryable) {
       return rows.map(toFire);
     },
 
-    /** Fires with a reply address whose runs all completed and nobody answered yet. */
-    async unansweredEnded(): Promise<AutomationFire[]> {
-      const rows = await db.query<FireRow>(
-        `SELECT * FROM automation_fires f WHERE reply IS NOT NULL AND notified_at IS NULL
-           AND outcome = 'started' AND NOT EXISTS (
-             SELECT 1 FROM jsonb_array_elements_text(f.run_ids) AS r(run_id)
-             JOIN runs ON runs.id = r.run_id WHERE runs.status <> 'completed')
-         ORDER BY created_at LIMIT 50`,
+    /**
+     * Claims, for one attempt each (`attempt`: 1 for the first), the fires with a reply address
+     * whose runs all completed and that nobody answered yet: none still waiting for the backoff
+     * of a failed attempt, none claimed by another process (whose claim holds for the backoff).
+     */
+    async claimAnswers(limit = 50): Promise<(AutomationFire & { attempt: number })[]> {
+      const rows = await db.query<FireRow & { notify_attempts: number }>(
+        `WITH due AS (
+           SELECT id FROM automation_fires f WHERE reply IS NOT NULL AND notified_at IS NULL
+             AND outcome = 'started' AND (next_notify_at IS NULL OR next_notify_at <= now())
+             AND NOT EXISTS (
+               SELECT 1 FROM jsonb_array_elements_text(f.run_ids) AS r(run_id)
+               JOIN runs ON runs.id = r.run_id WHERE runs.status <> 'completed')
+           ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         UPDATE automation_fires f SET notify_attempts = f.notify_attempts + 1,
+           next_notify_at = now() + make_interval(secs => ${backoffSeconds('f.notify_attempts')})
+         FROM due WHERE f.id = due.id RETURNING f.*`,
+        [limit],
       );
-      return rows.map(toFire);
+      return rows
+        .sort((a, b) => a.created_at.getTime() - b.created_at.getTime())
+        .map((row) => ({ ...toFire(row), attempt: row.notify_attempts }));
     },
 
-    /** Marks a fire answered; false when another process did it first. */
-    async markNotified(id: string, now: Date): Promise<boolean> {
-      const rows = await db.query(
-        'UPDATE automation_fires SET notified_at = $2 WHERE id = $1 AND notified_at IS NULL RETURNING id',
-        [id, now],
+    /** Records a fire answered. */
+    async answered(id: string, now: Date): Promise<void> {
+      await db.query('UPDATE automation_fires SET notified_at = $2, notify_error = NULL WHERE id = $1', [
+        id,
+        now,
+      ]);
+    },
+
+    /**
+     * Records why an attempt to answer a fire failed. It is tried again after its backoff; with
+     * `final`, never (it stays unanswered, with the error).
+     */
+    async answerFailed(id: string, message: string, final: boolean): Promise<void> {
+      await db.query(
+        `UPDATE automation_fires SET notify_error = $2,
+           next_notify_at = CASE WHEN $3 THEN 'infinity'::timestamptz ELSE next_notify_at END
+         WHERE id = $1`,
+        [id, message, final],
       );
-      return rows.length > 0;
     },
   };
 }

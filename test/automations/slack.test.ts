@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
+import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AutomationService } from '../../src/automations/service.ts';
+import { ANSWER_ATTEMPTS } from '../../src/store/backoff.ts';
 import { listDeliveries } from '../../src/triggers/deliveries.ts';
 import {
   answerEndedRuns,
@@ -129,6 +131,92 @@ describe('Slack', () => {
     expect(ended[0]).toMatchObject({ channel: 'CAPI', thread_ts: '1736071200.000200' });
     expect(ended[0]!.text).toContain('*success*');
     expect(ended[0]!.text).toContain(change!.branch);
+  });
+
+  it('answers again after a backoff when Slack fails, without holding the others up, and gives up after its attempts', async () => {
+    await send(
+      '/events',
+      mention('Ev-retry', '<@UBOT> web make the README say fixed', 'CAPI', '1736071300.000100'),
+    );
+    await send(
+      '/events',
+      mention('Ev-fine', '<@UBOT> web make the README say fine', 'CAPI', '1736071400.000100'),
+    );
+    await worker.drain();
+    const runIds = slack.messages
+      .filter((m) => m.text.startsWith('Started run'))
+      .map((m) => /run_[0-9a-z]+/.exec(m.text)![0]);
+    expect(runIds).toHaveLength(2);
+    for (const id of runIds) {
+      await waitFor(
+        async () => (await world.engine.store.getRun(id)).status === 'completed',
+        'the runs to end',
+        120_000,
+      );
+    }
+    const logs: Record<string, unknown>[] = [];
+    const answers = {
+      db: world.engine.store.db,
+      automations: world.queries,
+      client: slackClient(slack.apiUrl, BOT_TOKEN),
+      log: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+      now: clock.now,
+    };
+    const answersIn = (thread: string) =>
+      slack.messages.filter((m) => m.thread_ts === thread && m.text.includes('ended')).length;
+    const fire = await world.engine.store.db.query<{
+      id: string;
+      notify_attempts: number;
+      notify_error: string;
+    }>(
+      `SELECT id, notify_attempts, notify_error FROM automation_fires WHERE reply->>'threadTs' = '1736071300.000100'`,
+    );
+    const dueNow = () =>
+      world.engine.store.db.query(
+        "UPDATE automation_fires SET next_notify_at = now() WHERE id = $1 AND next_notify_at <> 'infinity'",
+        [fire[0]!.id],
+      );
+    const attempts = async () =>
+      (
+        await world.engine.store.db.query<{ notify_attempts: number; notify_error: string | null }>(
+          'SELECT notify_attempts, notify_error FROM automation_fires WHERE id = $1',
+          [fire[0]!.id],
+        )
+      )[0]!;
+
+    // Slack refuses the first answer: the other fire is answered all the same.
+    slack.refuse('ratelimited');
+    await answerEndedRuns(answers);
+    expect(answersIn('1736071300.000100')).toBe(0);
+    expect(answersIn('1736071400.000100')).toBe(1);
+    expect(await attempts()).toMatchObject({ notify_attempts: 1 });
+    expect((await attempts()).notify_error).toContain('ratelimited');
+    expect(logs.filter((l) => l.msg === 'slack answer failed; will retry')).toHaveLength(1);
+
+    // Not tried again on the next pass (the backoff), but once it has passed.
+    await answerEndedRuns(answers);
+    expect(answersIn('1736071300.000100')).toBe(0);
+    await dueNow();
+    await answerEndedRuns(answers);
+    expect(answersIn('1736071300.000100')).toBe(1);
+    expect(await attempts()).toEqual({ notify_attempts: 2, notify_error: null });
+    expect(answersIn('1736071400.000100')).toBe(1);
+
+    // Failing every time, it is given up after ANSWER_ATTEMPTS attempts and never tried again.
+    await world.engine.store.db.query(
+      'UPDATE automation_fires SET notified_at = NULL, notify_attempts = 0, next_notify_at = NULL WHERE id = $1',
+      [fire[0]!.id],
+    );
+    slack.refuse('fatal_error', ANSWER_ATTEMPTS);
+    for (let i = 0; i < ANSWER_ATTEMPTS + 2; i++) {
+      await answerEndedRuns(answers);
+      await dueNow();
+    }
+    expect(slack.refused.filter((e) => e === 'fatal_error')).toHaveLength(ANSWER_ATTEMPTS);
+    expect(answersIn('1736071300.000100')).toBe(1);
+    expect(await attempts()).toMatchObject({ notify_attempts: ANSWER_ATTEMPTS });
+    expect((await attempts()).notify_error).toContain('fatal_error');
+    expect(logs.filter((l) => l.msg === 'gave up answering in Slack')).toHaveLength(1);
   });
 
   it("uses the channel's default repo when the message names none", async () => {

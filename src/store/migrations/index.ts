@@ -11,6 +11,7 @@ import { sql as changeOpenAttempts } from './0012_change_open_attempts.ts';
 import { sql as swarmRuns } from './0013_swarm_runs.ts';
 import { sql as changeLookups } from './0014_change_lookups.ts';
 import { sql as swarmDrivers } from './0015_swarm_drivers.ts';
+import { sql as answerAttempts } from './0016_answer_attempts.ts';
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 13, name: 'swarm_runs', sql: swarmRuns },
   { version: 14, name: 'change_lookups', sql: changeLookups },
   { version: 15, name: 'swarm_drivers', sql: swarmDrivers },
+  { version: 16, name: 'answer_attempts', sql: answerAttempts },
 ];

@@ -1,5 +1,7 @@
 import type pino from 'pino';
+import { messageWithHint } from '../../core/errors.ts';
 import type { AutomationQueries } from '../../store/automations.ts';
+import { ANSWER_ATTEMPTS } from '../../store/backoff.ts';
 import type { Db } from '../../store/db.ts';
 import type { SlackClient } from './client.ts';
 
@@ -21,12 +23,14 @@ export function runLink(runId: string, publicUrl?: string): string {
 
 /**
  * Answers in the Slack thread of every fire whose runs all ended: each run's conclusion and
- * its change (pull request URL, or branch). Each fire is claimed before posting, so two
- * servers never answer twice; a failed post is released to be tried again.
+ * its change (pull request URL, or branch). Each fire is claimed for one attempt before posting,
+ * so two servers never answer twice. A failed post is logged, kept on the fire (`notify_error`)
+ * and tried again after a backoff, other answers going on meanwhile; after `ANSWER_ATTEMPTS`
+ * it is given up.
  */
 export async function answerEndedRuns(deps: AnswerDeps): Promise<void> {
-  for (const fire of await deps.automations.unansweredEnded()) {
-    if (!fire.reply || !(await deps.automations.markNotified(fire.id, deps.now()))) continue;
+  for (const fire of await deps.automations.claimAnswers()) {
+    if (!fire.reply) continue;
     const rows = await deps.db.query<{
       id: string;
       conclusion: string | null;
@@ -54,8 +58,13 @@ export async function answerEndedRuns(deps: AnswerDeps): Promise<void> {
         text: lines.join('\n'),
       });
     } catch (error) {
-      deps.log.warn({ fire: fire.id, err: error }, 'slack answer failed; will retry');
-      await deps.db.query('UPDATE automation_fires SET notified_at = NULL WHERE id = $1', [fire.id]);
+      const final = fire.attempt >= ANSWER_ATTEMPTS;
+      const log = { fire: fire.id, attempt: fire.attempt, err: error };
+      if (final) deps.log.error(log, 'gave up answering in Slack');
+      else deps.log.warn(log, 'slack answer failed; will retry');
+      await deps.automations.answerFailed(fire.id, messageWithHint(error), final);
+      continue;
     }
+    await deps.automations.answered(fire.id, deps.now());
   }
 }
