@@ -1,5 +1,6 @@
 import { type ToolSet, tool } from 'ai';
-import { describeRun, RUN_TOOLS, refusalText } from '../run-tools/definitions.ts';
+import { messageWithHint } from '../../core/errors.ts';
+import { describeRun, RUN_TOOLS } from '../run-tools/definitions.ts';
 import type { SubRunInfo, SubRunTools } from '../types.ts';
 
 /** The result for the model; a refusal becomes a tool error with its message and hint. */
@@ -7,7 +8,7 @@ async function answer(call: () => Promise<SubRunInfo>): Promise<string> {
   try {
     return describeRun(await call());
   } catch (error) {
-    throw new Error(refusalText(error));
+    throw new Error(messageWithHint(error));
   }
 }
 

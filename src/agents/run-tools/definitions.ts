@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { NightshiftError } from '../../core/errors.ts';
 import type { SubRunInfo } from '../types.ts';
 
 /**
@@ -62,10 +61,4 @@ export function describeRun(run: SubRunInfo): string {
     );
   }
   return lines.join('\n');
-}
-
-/** The text of a failed tool call for the agent: the message, and the hint when there is one. */
-export function refusalText(error: unknown): string {
-  if (error instanceof NightshiftError && error.hint) return `${error.message} (${error.hint})`;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,8 +1,9 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { z } from 'zod';
+import { messageWithHint } from '../../core/errors.ts';
 import type { SubRunInfo, SubRunTools } from '../types.ts';
-import { describeRun, RUN_TOOLS, type RunToolName, refusalText } from './definitions.ts';
+import { describeRun, RUN_TOOLS, type RunToolName } from './definitions.ts';
 import { listedTools, parseArguments, parseRequest, type Request, RPC } from './requests.ts';
 
 /** The longest request line accepted (a prompt for a sub-run fits many times over). */
@@ -49,7 +50,7 @@ async function call<T extends z.ZodType>(
   try {
     return toolResult(describeRun(await run(parsed.value)), false);
   } catch (error) {
-    return toolResult(refusalText(error), true);
+    return toolResult(messageWithHint(error), true);
   }
 }
 

@@ -6,7 +6,6 @@ export {
   RUN_TOOLS,
   RUN_TOOLS_LINE,
   type RunToolName,
-  refusalText,
   runToolsInstructions,
 } from './definitions.ts';
 export { type RunToolsHost, type RunToolsHostOptions, startRunToolsHost } from './host.ts';
