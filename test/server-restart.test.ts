@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remoteClient } from '../src/cli/remote-client.ts';
 import type { RunEvent } from '../src/core/events.ts';
+import type { SwarmSummary } from '../src/fleets/swarm-store.ts';
 import { finished, runCli, spawnCli, waitForOutput } from './support/cli.ts';
 import { makeRepo, processesWith, tempDir } from './support/repos.ts';
 
@@ -143,6 +144,67 @@ describe('nightshift serve restarted mid-stream', () => {
       );
       // Two facets and one converge run: the restarted server started none twice.
       expect(runs.filter((run) => run.trigger === 'swarm:restarted')).toHaveLength(3);
+
+      const exited = finished(second.child);
+      second.child.kill('SIGTERM');
+      expect((await exited).code).toBe(0);
+    },
+    3 * START_MS,
+  );
+  it(
+    'takes up a swarm it drove when it restarts, with no command following it',
+    async () => {
+      const spec = [
+        'name: unattended',
+        `repo: ${join(dir, 'repo')}`,
+        'goal: Add two more files',
+        'facets:',
+        '  - { id: slow, script: "sleep 4 && echo s > slow-2.txt" }',
+        '  - { id: fast, script: "echo f > fast-2.txt" }',
+        '',
+      ].join('\n');
+      const first = await startServer(0);
+      const created = await runCli(
+        ['token', 'create', '--name', 'starter', '--scope', 'admin', '--json'],
+        env,
+      );
+      const headers = {
+        authorization: `Bearer ${JSON.parse(created.stdout).token}`,
+        'content-type': 'application/json',
+      };
+      const started = await fetch(`${first.url}/api/swarms`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ text: spec, file: 'unattended.yml', cwd: dir }),
+      });
+      expect(started.status).toBe(202);
+      const { id } = (await started.json()) as { id: string };
+      const swarm = async (url: string) =>
+        (
+          (await (await fetch(`${url}/api/swarms?id=${id}`, { headers })).json()) as {
+            swarms: SwarmSummary[];
+          }
+        ).swarms[0]!;
+      while ((await swarm(first.url)).runs.length < 2)
+        await new Promise((resolve) => setTimeout(resolve, 200));
+
+      const stopped = finished(first.child);
+      first.child.kill('SIGTERM');
+      await stopped;
+      const second = await startServer(first.port);
+      let ended = await swarm(second.url);
+      for (const until = Date.now() + START_MS; ended.state !== 'completed' && Date.now() < until; ) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        ended = await swarm(second.url);
+      }
+
+      expect(ended).toMatchObject({ state: 'completed', change: { branch: 'nightshift/swarm/unattended' } });
+      // Two facets and one converge run: the restarted server started none twice.
+      expect(ended.runs.map((run) => [run.role, run.conclusion])).toEqual([
+        ['facet', 'success'],
+        ['facet', 'success'],
+        ['converge', 'success'],
+      ]);
 
       const exited = finished(second.child);
       second.child.kill('SIGTERM');

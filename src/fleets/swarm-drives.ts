@@ -63,6 +63,10 @@ export class SwarmDrives {
   /** The drive of each swarm name on a repo, while it is driven. */
   private readonly active = new Map<string, Drive>();
   private closed = false;
+  /** Durable executions that could not be taken up here (logged once). */
+  private readonly unresumable = new Set<string>();
+  private resumer: NodeJS.Timeout | undefined;
+  private resuming: Promise<string[]> | undefined;
 
   constructor(
     private readonly deps: SwarmDeps,
@@ -74,7 +78,11 @@ export class SwarmDrives {
    * spec going on here (`attached`). Resolves once its execution is recorded; throws what would
    * stop it from starting (an unknown repo, agents that cannot run here).
    */
-  async start(spec: SwarmSpec, cwd: string): Promise<{ id: string; name: string; attached: boolean }> {
+  async start(
+    spec: SwarmSpec,
+    cwd: string,
+    options: { durable?: boolean } = {},
+  ): Promise<{ id: string; name: string; attached: boolean }> {
     if (this.closed)
       throw new NightshiftError('CONFLICT', 'this process is shutting down: it starts no swarm');
     const repo = await swarmRepo(this.deps, spec, cwd);
@@ -110,6 +118,7 @@ export class SwarmDrives {
     drive.ended = runSwarm(this.deps, spec, cwd, {
       repo,
       signal: drive.stop.signal,
+      durable: options.durable,
       onProgress: (line) => void drive.lines.push(line),
       onExecution: (id) => {
         this.byId.set(id, drive);
@@ -188,11 +197,57 @@ export class SwarmDrives {
   }
 
   /**
+   * Takes up the durable executions nobody drives (their server restarted, or stopped and its
+   * claim lapsed): drives each from where it stands, as running its spec again would. Returns
+   * the ids it took up. One that cannot start here (its repo is gone, its agents have no model
+   * provider) is logged once and left for another process or a later call.
+   */
+  async resume(): Promise<string[]> {
+    if (this.closed) return [];
+    this.resuming ??= this.takeUp().finally(() => {
+      this.resuming = undefined;
+    });
+    return this.resuming;
+  }
+
+  private async takeUp(): Promise<string[]> {
+    const swarms = swarmQueries(this.deps.store.db);
+    const taken: string[] = [];
+    for (const { id, spec, cwd } of await swarms.undriven(this.deps.store.db.kind === 'pglite')) {
+      if (this.byId.has(id) && !this.byId.get(id)!.done) continue;
+      try {
+        const started = await this.start(spec, cwd, { durable: true });
+        if (started.id === id && !started.attached) taken.push(id);
+      } catch (error) {
+        if (this.unresumable.has(id)) continue;
+        this.unresumable.add(id);
+        const e = toNightshiftError(error);
+        this.log?.warn({ swarm: spec.name, id, code: e.code, error: e.message }, 'swarm not taken up');
+      }
+    }
+    if (taken.length > 0) this.log?.info({ swarms: taken }, 'swarms taken up');
+    return taken;
+  }
+
+  /**
+   * Calls `resume` now and every `everyMs` (a server does, so that the swarms it drove go on
+   * after a restart, and those of a server that is gone go on in another) until `close`.
+   */
+  keepResuming(everyMs: number): void {
+    const tick = () =>
+      this.resume().catch((error: unknown) => this.log?.warn({ err: error }, 'taking up swarms failed'));
+    void tick();
+    this.resumer = setInterval(tick, everyMs);
+    this.resumer.unref();
+  }
+
+  /**
    * Stops driving every swarm (the process is closing): their runs go on in the workers, and
-   * starting a spec again continues its execution.
+   * starting a spec again continues its execution (a server takes up a durable one).
    */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.resumer);
     const drives = [...this.active.values()];
     for (const drive of drives) drive.stop.abort(new Error('this process is closing'));
     await Promise.all(drives.map((drive) => drive.ended));

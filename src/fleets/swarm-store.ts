@@ -75,6 +75,15 @@ export interface SwarmLease {
   exclusive: boolean;
 }
 
+/**
+ * Where an execution's spec was run from (`cwd`: the directory its paths start from), and
+ * whether a server takes it up again when the process driving it is gone (`durable`).
+ */
+export interface SwarmPlace {
+  cwd: string;
+  durable: boolean;
+}
+
 /** Swarm records: one row per execution, with the runs it started and their roles. */
 export function swarmQueries(db: Db) {
   /** The runs of executions `ids`: the planner, the facets in the order they started, then the converge run. */
@@ -91,15 +100,50 @@ export function swarmQueries(db: Db) {
      * Records a new execution of `spec`, driven by `lease.driver`, and returns its id; null
      * when the swarm has an unfinished execution already (another process just recorded one).
      */
-    async create(spec: SwarmSpec, repoId: string, state: string, lease: SwarmLease): Promise<string | null> {
+    async create(
+      spec: SwarmSpec,
+      repoId: string,
+      state: string,
+      lease: SwarmLease,
+      place?: SwarmPlace,
+    ): Promise<string | null> {
       const rows = await db.query<{ id: string }>(
-        `INSERT INTO swarms (id, name, repo_id, spec, state, driver, driven_until)
-         VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 millisecond')
+        `INSERT INTO swarms (id, name, repo_id, spec, state, driver, driven_until, cwd, durable)
+         VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 millisecond', $8, $9)
          ON CONFLICT (name, repo_id) WHERE ${UNFINISHED} DO NOTHING
          RETURNING id`,
-        [newId('swm'), spec.name, repoId, JSON.stringify(spec), state, lease.driver, lease.ms],
+        [
+          newId('swm'),
+          spec.name,
+          repoId,
+          JSON.stringify(spec),
+          state,
+          lease.driver,
+          lease.ms,
+          place?.cwd ?? null,
+          place?.durable ?? false,
+        ],
       );
       return rows[0]?.id ?? null;
+    },
+
+    /** Makes unfinished execution `id` durable (a server drives it now), from `cwd`. */
+    async makeDurable(id: string, cwd: string): Promise<void> {
+      await db.query(`UPDATE swarms SET durable = true, cwd = $2 WHERE id = $1 AND ${UNFINISHED}`, [id, cwd]);
+    },
+
+    /**
+     * The durable unfinished executions nobody drives: none claims them, their claim lapsed, or
+     * with `exclusive` (the embedded database's home lock) whatever claim a process that is gone
+     * left. Oldest first.
+     */
+    async undriven(exclusive: boolean): Promise<{ id: string; spec: SwarmSpec; cwd: string }[]> {
+      return db.query(
+        `SELECT id, spec, cwd FROM swarms
+         WHERE durable AND ${UNFINISHED} AND ($1 OR driver IS NULL OR driven_until < now())
+         ORDER BY updated_at, id`,
+        [exclusive],
+      );
     },
 
     /**

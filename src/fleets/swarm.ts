@@ -14,7 +14,7 @@ import type { ApplyDeps } from './apply.ts';
 import { mergeFacets } from './converge.ts';
 import { plannerBlueprint, plannerPrompt, readPlan } from './planner.ts';
 import type { SwarmFacet, SwarmSpec } from './schema.ts';
-import { type SwarmLease, swarmQueries, type UnfinishedSwarmRun } from './swarm-store.ts';
+import { type SwarmLease, type SwarmPlace, swarmQueries, type UnfinishedSwarmRun } from './swarm-store.ts';
 
 export interface SwarmDeps {
   store: Store;
@@ -106,6 +106,7 @@ async function execution(
   spec: SwarmSpec,
   repo: Repo,
   lease: SwarmLease,
+  place: SwarmPlace,
   onProgress?: (line: string) => void,
 ): Promise<{ id: string; base: string; started: UnfinishedSwarmRun[] }> {
   const swarms = swarmQueries(deps.store.db);
@@ -115,6 +116,7 @@ async function execution(
   const base = earlier?.runs.find((run) => run.role !== 'converge')?.baseRef;
   if (earlier?.sameSpec && base) {
     if (!(await swarms.claim(earlier.id, lease))) throw drivenElsewhere(spec, repo, lease, null);
+    if (place.durable) await swarms.makeDurable(earlier.id, place.cwd);
     onProgress?.(`continuing where it stopped: ${plural(earlier.runs.length, 'run')} already started`);
     return { id: earlier.id, base, started: earlier.runs };
   }
@@ -129,7 +131,7 @@ async function execution(
     }
   }
   const { commit } = await deps.scm.fetch(repo, spec.base);
-  const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets', lease);
+  const id = await swarms.create(spec, repo.id, spec.planner ? 'planning' : 'facets', lease, place);
   if (!id) throw drivenElsewhere(spec, repo, lease, null);
   return { id, base: commit, started: [] };
 }
@@ -214,6 +216,11 @@ export interface SwarmOptions {
   repo?: Repo;
   /** Told the id of the execution once it is recorded (new, or the stopped one it continues). */
   onExecution?: (id: string) => void;
+  /**
+   * A server drives it: when this process is gone before its end, a server takes it up again
+   * (`SwarmDrives.resume`). Otherwise it waits for its spec to run again.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -251,7 +258,8 @@ export async function runSwarm(
 ): Promise<SwarmResult> {
   const repo = options.repo ?? (await swarmRepo(deps, spec, cwd));
   const lease = swarmLease(deps);
-  const { id, base, started } = await execution(deps, spec, repo, lease, options.onProgress);
+  const place = { cwd, durable: options.durable ?? false };
+  const { id, base, started } = await execution(deps, spec, repo, lease, place, options.onProgress);
   options.onExecution?.(id);
   const held = holdLease(swarmQueries(deps.store.db), id, lease, options.signal);
   try {

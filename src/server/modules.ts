@@ -109,6 +109,8 @@ export function serverModules(engine: Engine, env: NodeJS.ProcessEnv = process.e
       webhookWorker.start();
       slackWorker.start();
       github?.start();
+      // The swarms a server drove go on after it restarts; those of a server gone, in another.
+      engine.swarms.keepResuming(engine.config.leaseMs);
     },
     async stop() {
       await Promise.all([scheduler?.stop(), github?.stop(), webhookWorker.stop(), slackWorker.stop()]);

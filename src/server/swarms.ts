@@ -56,7 +56,12 @@ export function swarmsModule(engine: Engine): ServerModule {
       },
     },
     async (c, { body }) =>
-      c.json(await engine.swarms.start(specOrThrow(parseSwarmSpec, body.text, body.file), body.cwd), 202),
+      c.json(
+        await engine.swarms.start(specOrThrow(parseSwarmSpec, body.text, body.file), body.cwd, {
+          durable: true,
+        }),
+        202,
+      ),
   );
   api.add(
     {

@@ -190,7 +190,16 @@ async function followSwarm(
       say(`${name}: driven by ${ELSEWHERE}; Ctrl-C stops following, not the swarm`);
     let after = 0;
     for (let restarts = 0; ; ) {
-      const progress = await reaching(() => client.swarms.progress(id, after), signal);
+      let gone = false;
+      const progress = await reaching(() => client.swarms.progress(id, after), signal, () => {
+        gone = true;
+      });
+      if (gone) {
+        // The server restarted: it takes the swarm up again (or does now), with lines of its own.
+        ({ id } = await client.swarms.start(input));
+        after = 0;
+        continue;
+      }
       for (const line of progress.lines) say(`${name}: ${line}`);
       after = progress.next;
       if (!progress.driving) {
@@ -224,14 +233,18 @@ async function followSwarm(
   }
 }
 
-/** `ask`, asked again while the server cannot be reached (it restarts), for up to `RECONNECT_MS`. */
-async function reaching<T>(ask: () => Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * `ask`, asked again while the server cannot be reached (it restarts), for up to `RECONNECT_MS`;
+ * `onGone` is told when it could not be.
+ */
+async function reaching<T>(ask: () => Promise<T>, signal: AbortSignal, onGone: () => void): Promise<T> {
   const since = Date.now();
   for (;;) {
     try {
       return await ask();
     } catch (error) {
       if (!(error instanceof OwnerGone) || Date.now() - since > RECONNECT_MS) throw error;
+      onGone();
       await sleep(500, signal);
     }
   }

@@ -12,6 +12,7 @@ import { sql as swarmRuns } from './0013_swarm_runs.ts';
 import { sql as changeLookups } from './0014_change_lookups.ts';
 import { sql as swarmDrivers } from './0015_swarm_drivers.ts';
 import { sql as answerAttempts } from './0016_answer_attempts.ts';
+import { sql as swarmResume } from './0017_swarm_resume.ts';
 
 export interface Migration {
   version: number;
@@ -35,4 +36,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 14, name: 'change_lookups', sql: changeLookups },
   { version: 15, name: 'swarm_drivers', sql: swarmDrivers },
   { version: 16, name: 'answer_attempts', sql: answerAttempts },
+  { version: 17, name: 'swarm_resume', sql: swarmResume },
 ];
