@@ -212,6 +212,47 @@ describe('automations and fleet commands while a server owns the home', () => {
     expect(await nightshiftBranches(repo)).toEqual(['nightshift/fleet/tidy']);
   }, 300_000);
 
+  it('fires a swarm automation through the server, which drives the swarm to its end', async () => {
+    const repo = join(dir, 'elsewhere', 'nightly-swarm');
+    await makeRepo(repo, { 'README.md': '# nightly swarm\n' });
+    await mkdir(join(automations, 'swarms'), { recursive: true });
+    await writeFile(
+      join(automations, 'swarms', 'pair.yml'),
+      `name: pair\nrepo: ${repo}\ngoal: Add a pair of files\nfacets:\n  - { id: one, script: "echo 1 > one.txt" }\n  - { id: two, script: "echo 2 > two.txt" }\n`,
+    );
+    await writeFile(
+      join(automations, 'pairs.yml'),
+      'automations:\n  - name: pairs\n    trigger: { manual: true }\n    swarm: swarms/pair.yml\n',
+    );
+
+    const applied = await runCli(['automations', 'apply', '--json'], env);
+    const list = await runCli(['automations', 'list'], env);
+    const fired = await runCli(['automations', 'run', 'pairs'], env);
+    const swarm = await untilJson<{ state: string; runs: { role: string; conclusion: string }[] }>(
+      ['swarm', 'status', 'pair', '--json'],
+      env,
+      (value) => value.state === 'completed',
+    );
+
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `^pairs\\s+enabled\\s+manual\\s+starts swarm ${join(automations, 'swarms', 'pair.yml')}$`,
+        'm',
+      ),
+    );
+    expect(fired.code, fired.stderr).toBe(0);
+    expect(fired.stdout).toMatch(
+      /^fire_\w+ started: swarm pair: swm_\w+ \(nightshift swarm status pair\)\n$/,
+    );
+    expect(swarm.runs.map((run) => [run.role, run.conclusion])).toEqual([
+      ['facet', 'success'],
+      ['facet', 'success'],
+      ['converge', 'success'],
+    ]);
+    expect(await nightshiftBranches(repo)).toContain('nightshift/swarm/pair');
+  }, 300_000);
+
   it('has the server drive a swarm: Ctrl-C stops following, running it again follows it to its end', async () => {
     const marker = `swarm-served-${Date.now()}`;
     const spec = join(dir, 'swarm.yml');

@@ -20,6 +20,11 @@ export interface FireDeps {
   leaseMs?: number;
   /** Applies a fleet spec file as `author` (a fleet automation's fire); see `FleetService.applyFile`. */
   applyFleet?: (file: string, author: string) => Promise<{ summary: ApplySummary; runIds: string[] }>;
+  /**
+   * Starts a swarm spec file in the process that owns the home (a swarm automation's fire), or
+   * follows the drive of the same spec going on there (`attached`); see `SwarmDrives.startFile`.
+   */
+  startSwarm?: (file: string) => Promise<{ id: string; name: string; attached: boolean }>;
 }
 
 /** The trigger's data for one fire. */
@@ -124,6 +129,7 @@ export async function startRuns(
   input: Pick<FireInput, 'slack'> = {},
 ): Promise<AutomationFire> {
   if (automation.fleet) return applyFleetFire(deps, automation, automation.fleet, fire);
+  if (automation.swarm) return startSwarmFire(deps, automation, automation.swarm, fire);
   let request: Omit<RunRequest, 'repo'>;
   let targets: string[];
   try {
@@ -168,35 +174,97 @@ export async function startRuns(
  * get runs (finished repos are not redone); `skipped` when nothing changed. A fire resumed after
  * a crash applies it again too, which queues only what the first apply did not.
  */
-async function applyFleetFire(
+function applyFleetFire(
   deps: FireDeps,
   automation: Automation,
   file: string,
   fire: AutomationFire,
 ): Promise<AutomationFire> {
+  return specFire(
+    deps,
+    automation,
+    fire,
+    'apply fleets',
+    async (applyFleet) => {
+      const { summary, runIds } = await applyFleet(file, automation.runAs);
+      const unusable = summary.unusable.length
+        ? `, ${plural(summary.unusable.length, 'target')} unusable`
+        : '';
+      deps.log.info(
+        {
+          automation: automation.name,
+          fire: fire.id,
+          fleet: summary.fleet,
+          runs: runIds.length,
+          kind: fire.kind,
+        },
+        'automation applied its fleet',
+      );
+      return {
+        outcome: runIds.length > 0 ? 'started' : 'skipped',
+        runIds,
+        reason: `fleet ${summary.fleet}: ${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${unusable}`,
+      };
+    },
+    deps.applyFleet,
+  );
+}
+
+/**
+ * A swarm automation's fire: starts its swarm spec in the process that owns the home, which
+ * drives it (and a server takes it up again after a restart); or continues the execution that
+ * stopped before its end. `skipped` while that process drives the same spec already. The runs
+ * are the swarm's own: its drive starts them, so the fire lists none.
+ */
+function startSwarmFire(
+  deps: FireDeps,
+  automation: Automation,
+  file: string,
+  fire: AutomationFire,
+): Promise<AutomationFire> {
+  return specFire(
+    deps,
+    automation,
+    fire,
+    'start swarms',
+    async (startSwarm) => {
+      const { id, name, attached } = await startSwarm(file);
+      deps.log.info(
+        { automation: automation.name, fire: fire.id, swarm: name, id, attached, kind: fire.kind },
+        'automation started its swarm',
+      );
+      return attached
+        ? { outcome: 'skipped', runIds: [], reason: `swarm ${name} (${id}) is still going on` }
+        : {
+            outcome: 'started',
+            runIds: [],
+            reason: `swarm ${name}: ${id} (nightshift swarm status ${name})`,
+          };
+    },
+    deps.startSwarm,
+  );
+}
+
+/**
+ * A fire that hands a spec file to the engine (`act`, with `how`, which this process may lack:
+ * then the fire fails saying it cannot `what`); a problem with the spec fails the fire.
+ */
+async function specFire<T>(
+  deps: FireDeps,
+  automation: Automation,
+  fire: AutomationFire,
+  what: string,
+  act: (how: T) => Promise<{ outcome: 'started' | 'skipped'; runIds: string[]; reason: string }>,
+  how: T | undefined,
+): Promise<AutomationFire> {
   try {
-    if (!deps.applyFleet)
-      throw new NightshiftError('CONFLICT', 'this process cannot apply fleets', {
-        hint: 'fire it through `nightshift serve` or the `nightshift automations` commands',
+    if (!how)
+      throw new NightshiftError('CONFLICT', `this process cannot ${what}`, {
+        hint: 'fire it through `nightshift serve` (its scheduler, or `nightshift automations run` while it runs)',
       });
     await deps.automations.renewFire(fire.id, deps.leaseMs);
-    const { summary, runIds } = await deps.applyFleet(file, automation.runAs);
-    const unusable = summary.unusable.length ? `, ${plural(summary.unusable.length, 'target')} unusable` : '';
-    const reason = `fleet ${summary.fleet}: ${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${unusable}`;
-    deps.log.info(
-      {
-        automation: automation.name,
-        fire: fire.id,
-        fleet: summary.fleet,
-        runs: runIds.length,
-        kind: fire.kind,
-      },
-      'automation applied its fleet',
-    );
-    return deps.automations.settleFire(fire.id, runIds.length > 0 ? 'started' : 'skipped', {
-      runIds,
-      reason,
-    });
+    const { outcome, runIds, reason } = await act(how);
+    return deps.automations.settleFire(fire.id, outcome, { runIds, reason });
   } catch (error) {
     const e = toNightshiftError(error);
     deps.log.warn({ automation: automation.name, fire: fire.id, code: e.code }, 'automation fire failed');

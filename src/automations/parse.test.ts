@@ -180,6 +180,59 @@ describe('parseAutomations', () => {
     ]);
   });
 
+  it('takes a swarm spec instead of targets and inputs, and refuses what a fleet automation refuses', () => {
+    const text = `automations:
+  - name: nightly-api
+    trigger: { cron: "0 2 * * *" }
+    swarm: swarms/api.yml
+  - name: both
+    trigger: { manual: true }
+    fleet: deps.yml
+    swarm: api.yml
+  - name: own
+    trigger: { manual: true }
+    swarm: api.yml
+    targets: [/srv/api]
+  - name: ask
+    trigger: { slack: { channels: {} } }
+    swarm: api.yml
+  - name: hook
+    trigger: { webhook: api, secrets: [{ env: S }], repo: "{{payload.repo}}" }
+    swarm: api.yml
+`;
+
+    const good = parseAutomations(text.split('  - name: both')[0]!, options);
+    const { errors } = parseAutomations(text, options);
+    const inRepo = parseAutomations(
+      'automations:\n  - name: here\n    trigger: { manual: true }\n    swarm: api.yml\n',
+      { source: '/r/.nightshift/automations.yml', cwd: '/r', repo: '/r' },
+    );
+    const viaApi = parseAutomations(
+      'automations:\n  - name: api\n    trigger: { manual: true }\n    swarm: /etc/shadow\n',
+      {
+        source: 'api',
+        cwd: '/',
+      },
+    );
+
+    expect(good.errors).toEqual([]);
+    expect(good.automations![0]).toMatchObject({
+      swarm: '/srv/automations/swarms/api.yml',
+      fleet: null,
+      targets: [],
+    });
+    expect(errors.map((e) => `${e.path} (line ${e.line}): ${e.message}`)).toEqual([
+      'automations[1].swarm (line 8): cannot be used with `fleet`: an automation applies a fleet or starts a swarm, not both',
+      'automations[2].targets (line 12): cannot be used with `swarm`: the swarm spec names the repo and what runs on it',
+      'automations[3].swarm (line 15): cannot be used with a `slack` trigger: a Slack message starts a run on one repo',
+      'automations[4].trigger.repo (line 17): cannot be used with `swarm`: the swarm spec names its repo',
+    ]);
+    expect(inRepo.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      "automations[0].swarm: cannot be used in a repo's automations file: put swarm automations in the server's automations directory",
+    ]);
+    expect(viaApi.errors.map((e) => e.path)).toEqual(['automations[0].swarm']);
+  });
+
   it('refuses duplicate names and a Slack channel default that is not a target', () => {
     const text = `automations:
   - name: ask

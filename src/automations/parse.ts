@@ -155,8 +155,9 @@ export function parseOne(
       );
   }
   let targets = value.targets ?? [];
-  if (value.fleet !== undefined) {
-    fleetProblems(value, trigger, options, at, locate, errors);
+  const spec = value.fleet !== undefined ? 'fleet' : value.swarm !== undefined ? 'swarm' : null;
+  if (spec) {
+    specProblems(spec, value, trigger, options, at, locate, errors);
   } else {
     if (value.inputs?.prompt === undefined && value.inputs?.script === undefined && kind !== 'slack')
       errors.push(problemAt(at('inputs'), 'needs a `prompt` or a `script` for the runs it starts', locate));
@@ -199,6 +200,7 @@ export function parseOne(
     },
     targets,
     fleet: value.fleet === undefined ? null : resolvePath(options.cwd, value.fleet),
+    swarm: value.swarm === undefined ? null : resolvePath(options.cwd, value.swarm),
     concurrency: value.concurrency ?? 1,
     runAs: value.run_as ?? `automation-${value.name}`,
     source: options.source,
@@ -207,11 +209,12 @@ export function parseOne(
 }
 
 /**
- * What a fleet automation (`fleet: SPEC`) cannot have: the runs' own `targets`, `inputs` and
- * `blueprint` (the spec names them), a place in a repo's file or the API, a trigger that picks
- * one repo.
+ * What a fleet or swarm automation (`fleet: SPEC`, `swarm: SPEC`) cannot have: the runs' own
+ * `targets`, `inputs` and `blueprint` (the spec names them), the other kind of spec, a place in
+ * a repo's file or the API, a trigger that picks one repo.
  */
-function fleetProblems(
+function specProblems(
+  kind: 'fleet' | 'swarm',
   value: AutomationFile,
   trigger: AutomationTrigger | undefined,
   options: ParseOptions,
@@ -221,25 +224,34 @@ function fleetProblems(
 ): void {
   const refuse = (where: PathSegment[], message: string) =>
     errors.push(problemAt(where, message, locate, { key: true }));
+  const names = kind === 'fleet' ? 'the repos and what runs on them' : 'the repo and what runs on it';
   for (const key of ['targets', 'inputs', 'blueprint'] as const) {
     if (value[key] !== undefined)
-      refuse(at(key), 'cannot be used with `fleet`: the fleet spec names the repos and what runs on them');
+      refuse(at(key), `cannot be used with \`${kind}\`: the ${kind} spec names ${names}`);
   }
+  if (kind === 'fleet' && value.swarm !== undefined)
+    refuse(
+      at('swarm'),
+      'cannot be used with `fleet`: an automation applies a fleet or starts a swarm, not both',
+    );
   // Through the API (scope runs:write) an automation must not make the server read its files.
   if (options.source === 'api')
     refuse(
-      at('fleet'),
+      at(kind),
       "can only be set in an automations file of the server's automations directory (synced by `nightshift automations apply`, an admin's): it names a file on the server",
     );
   if (options.repo)
     refuse(
-      at('fleet'),
-      "cannot be used in a repo's automations file: put fleet automations in the server's automations directory",
+      at(kind),
+      `cannot be used in a repo's automations file: put ${kind} automations in the server's automations directory`,
     );
   if (trigger?.kind === 'slack')
-    refuse(at('fleet'), 'cannot be used with a `slack` trigger: a Slack message starts a run on one repo');
+    refuse(at(kind), 'cannot be used with a `slack` trigger: a Slack message starts a run on one repo');
   if (trigger?.kind === 'webhook' && trigger.repo)
-    refuse(at('trigger', 'repo'), 'cannot be used with `fleet`: the fleet spec names the repos');
+    refuse(
+      at('trigger', 'repo'),
+      `cannot be used with \`${kind}\`: the ${kind} spec names ${kind === 'fleet' ? 'the repos' : 'its repo'}`,
+    );
 }
 
 /** A target's short name, as Slack messages and webhook mappings name it: the last path segment. */

@@ -119,6 +119,10 @@ export const AutomationFile = z.strictObject({
     description:
       'A fleet spec file (relative to this file) applied again on each fire, instead of `targets`, `inputs` and `blueprint`: new repos and changed inputs get runs, finished repos are not redone.',
   }),
+  swarm: z.string().min(1).optional().meta({
+    description:
+      'A swarm spec file (relative to this file) started on each fire, instead of `targets`, `inputs` and `blueprint`; a fire while its last execution goes on is skipped.',
+  }),
   concurrency: z.number().int().min(1).max(1000).optional().meta({
     description: 'Runs of this automation active at once (default 1).',
   }),

@@ -25,6 +25,8 @@ export interface AutomationDeps {
   fireLeaseMs?: number;
   /** Applies a fleet automation's spec (the engine's `fleets.applyFile`). */
   applyFleet?: FireDeps['applyFleet'];
+  /** Starts a swarm automation's spec (the engine's `swarms.startFile`). */
+  startSwarm?: FireDeps['startSwarm'];
 }
 
 /** An automation with its next scheduled fire (cron, enabled), for listings. */
@@ -51,6 +53,7 @@ export class AutomationService {
       now: this.now,
       leaseMs: deps.fireLeaseMs,
       applyFleet: deps.applyFleet,
+      startSwarm: deps.startSwarm,
     };
   }
 

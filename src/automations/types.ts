@@ -50,6 +50,8 @@ export interface Automation {
   targets: string[];
   /** A fleet spec file (absolute) applied on each fire instead of runs on `targets`; null for runs. */
   fleet: string | null;
+  /** A swarm spec file (absolute) started on each fire instead of runs on `targets`; null for runs. */
+  swarm: string | null;
   concurrency: number;
   /** The service account recorded as the author of its runs. */
   runAs: string;

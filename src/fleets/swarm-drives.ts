@@ -1,5 +1,6 @@
 import type pino from 'pino';
 import { NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
+import { parseSwarmSpec, readSpec } from './parse.ts';
 import type { SwarmSpec } from './schema.ts';
 import {
   cancelledSwarm,
@@ -149,6 +150,15 @@ export class SwarmDrives {
       this.forgetEnded();
     });
     return { id: await drive.id, name: spec.name, attached: false };
+  }
+
+  /**
+   * Starts driving the swarm spec file `file` (its paths relative to its directory), durable, as
+   * a swarm automation does on each fire; or follows the drive of the same spec going on here.
+   */
+  async startFile(file: string): Promise<{ id: string; name: string; attached: boolean }> {
+    const { spec, dir } = await readSpec(file, parseSwarmSpec);
+    return this.start(spec, dir, { durable: true });
   }
 
   /** Execution `id` as it stands, with its progress lines after `after`. */

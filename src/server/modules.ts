@@ -155,12 +155,13 @@ export function apiModules(engine: Engine): ServerModule[] {
   ];
 }
 
-/** What automations need of the engine: its database, `submit`, and applying a fleet automation's spec. */
+/** What automations need of the engine: its database, `submit`, and applying a fleet or starting a swarm automation's spec. */
 function automationDeps(engine: Engine, log: pino.Logger): AutomationDeps {
   return {
     db: engine.store.db,
     submit: engine.submit.bind(engine),
     applyFleet: engine.fleets.applyFile.bind(engine.fleets),
+    startSwarm: engine.swarms.startFile.bind(engine.swarms),
     log,
   };
 }

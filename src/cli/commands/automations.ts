@@ -91,7 +91,7 @@ export function registerAutomations(program: Command): void {
                 ? `webhook /webhooks/in/${t.webhook}`
                 : t.kind;
           const next = nextFireAt ? `next ${nextFireAt.toISOString()}` : '';
-          const fleet = a.fleet ? ` applies ${a.fleet}` : '';
+          const fleet = a.fleet ? ` applies ${a.fleet}` : a.swarm ? ` starts swarm ${a.swarm}` : '';
           print(
             `${a.name.padEnd(24)} ${a.enabled ? 'enabled ' : 'disabled'} ${trigger.padEnd(36)} ${next}${fleet}`.trimEnd(),
           );

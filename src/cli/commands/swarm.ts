@@ -191,9 +191,13 @@ async function followSwarm(
     let after = 0;
     for (let restarts = 0; ; ) {
       let gone = false;
-      const progress = await reaching(() => client.swarms.progress(id, after), signal, () => {
-        gone = true;
-      });
+      const progress = await reaching(
+        () => client.swarms.progress(id, after),
+        signal,
+        () => {
+          gone = true;
+        },
+      );
       if (gone) {
         // The server restarted: it takes the swarm up again (or does now), with lines of its own.
         ({ id } = await client.swarms.start(input));

@@ -70,6 +70,11 @@ function AutomationCard(props: { view: AutomationView; onChange: () => void }) {
           Applies the fleet spec <code>{automation.fleet}</code>
         </p>
       )}
+      {automation.swarm && (
+        <p class="small">
+          Starts the swarm spec <code>{automation.swarm}</code> (see Swarms)
+        </p>
+      )}
       <p class="small">
         {trigger(automation.trigger)} · next fire{' '}
         {nextFireAt ? <time dateTime={nextFireAt}>{new Date(nextFireAt).toLocaleString()}</time> : '—'}
