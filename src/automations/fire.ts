@@ -6,6 +6,7 @@ import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunRequest } from '../engine/engine.ts';
 import type { ApplySummary } from '../fleets/apply.ts';
+import { DrivenElsewhere } from '../fleets/swarm.ts';
 import type { AutomationFire, AutomationQueries } from '../store/automations.ts';
 import { targetName } from './parse.ts';
 import type { Automation, AutomationFilter, FireKind } from './types.ts';
@@ -228,7 +229,13 @@ function startSwarmFire(
     fire,
     'start swarms',
     async (startSwarm) => {
-      const { id, name, attached } = await startSwarm(file);
+      const started = await startSwarm(file).catch((error: unknown) => {
+        if (error instanceof DrivenElsewhere) return error;
+        throw error;
+      });
+      if (started instanceof DrivenElsewhere)
+        return { outcome: 'skipped', runIds: [], reason: `${started.message}: it is still going on` };
+      const { id, name, attached } = started;
       deps.log.info(
         { automation: automation.name, fire: fire.id, swarm: name, id, attached, kind: fire.kind },
         'automation started its swarm',

@@ -136,6 +136,9 @@ async function execution(
   return { id, base: commit, started: [] };
 }
 
+/** A swarm's execution is driven by another process (with PostgreSQL: another server, say). */
+export class DrivenElsewhere extends NightshiftError {}
+
 /** The error for a swarm another process drives (`driver`, when known). */
 function drivenElsewhere(
   spec: SwarmSpec,
@@ -143,7 +146,7 @@ function drivenElsewhere(
   lease: SwarmLease,
   driver: string | null,
 ): NightshiftError {
-  return new NightshiftError(
+  return new DrivenElsewhere(
     'CONFLICT',
     `swarm ${spec.name} on ${repo.url} is driven by another process${driver ? ` (${driver})` : ''}`,
     {
