@@ -72,7 +72,7 @@ function AutomationCard(props: { view: AutomationView; onChange: () => void }) {
       )}
       {automation.swarm && (
         <p class="small">
-          Starts the swarm spec <code>{automation.swarm}</code> (see Swarms)
+          Starts the swarm spec <code>{automation.swarm}</code>: see <Link href="/swarms">Swarms</Link>
         </p>
       )}
       <p class="small">
