@@ -1,9 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutomationService } from '../src/automations/service.ts';
 import { Engine, engineConfig } from '../src/engine/index.ts';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
+import { automationQueries } from '../src/store/automations.ts';
+import { automation } from './support/automations.ts';
 import { newPostgresDatabase } from './support/databases.ts';
 import { gitIn, makeRepo } from './support/repos.ts';
 
@@ -161,5 +165,39 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
       [id],
     );
     await second.store.requestCancel(facet!.run_id, 'test');
+  }, 120_000);
+
+  it('skips an automation fire for a swarm another process drives', async () => {
+    // The spec as a file, as an automation names it.
+    const { repo } = await swarmOn('elsewhere', []);
+    const file = join(dir, 'elsewhere.yml');
+    await writeFile(
+      file,
+      `name: elsewhere\nrepo: ${repo}\ngoal: Add files\nfacets:\n  - { id: slow, script: "sleep 3 && echo s > slow.txt" }\n`,
+    );
+    const other = await open('other');
+    try {
+      const driven = await other.swarms.startFile(file);
+      await automationQueries(second.store.db).upsert(
+        automation({ name: 'elsewhere', trigger: { kind: 'manual' }, targets: [], swarm: file }),
+        new Date(),
+      );
+      const service = new AutomationService({
+        db: second.store.db,
+        submit: (request) => second.submit(request),
+        startSwarm: (path) => second.swarms.startFile(path),
+        log: pino({ level: 'silent' }),
+      });
+
+      const fire = await service.runNow('elsewhere');
+
+      expect(driven.attached).toBe(false);
+      expect(fire).toMatchObject({
+        outcome: 'skipped',
+        reason: `swarm elsewhere on ${repo} is driven by another process (${other.worker.id}): it is still going on`,
+      });
+    } finally {
+      await other.close();
+    }
   }, 120_000);
 });

@@ -1,13 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutomationService } from '../src/automations/service.ts';
 import { Engine, engineConfig } from '../src/engine/index.ts';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
-import { automationQueries } from '../src/store/automations.ts';
-import { automation } from './support/automations.ts';
 import { type DatabaseKind, newPostgresDatabase } from './support/databases.ts';
 import { gitIn, makeRepo } from './support/repos.ts';
 
@@ -98,39 +94,4 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
     expect(waiting).toMatchObject({ state: 'facets', driving: false });
     expect(await second.swarms.resume()).toEqual([]);
   }, 240_000);
-
-  it.runIf(kind === 'postgres')(
-    'skips an automation fire for a swarm another server drives',
-    async () => {
-      const [a, b] = [await open('a'), await open('b')];
-      // The spec as a file, as an automation names it.
-      const { repo } = await swarmOn('elsewhere', []);
-      const file = join(dir, 'elsewhere.yml');
-      await writeFile(
-        file,
-        `name: elsewhere\nrepo: ${repo}\ngoal: Add files\nfacets:\n  - { id: slow, script: "sleep 3 && echo s > slow.txt" }\n`,
-      );
-      const driven = await a.swarms.startFile(file);
-      const queries = automationQueries(b.store.db);
-      await queries.upsert(
-        automation({ name: 'elsewhere', trigger: { kind: 'manual' }, targets: [], swarm: file }),
-        new Date(),
-      );
-      const service = new AutomationService({
-        db: b.store.db,
-        submit: (request) => b.submit(request),
-        startSwarm: (path) => b.swarms.startFile(path),
-        log: pino({ level: 'silent' }),
-      });
-
-      const fire = await service.runNow('elsewhere');
-
-      expect(fire).toMatchObject({
-        outcome: 'skipped',
-        reason: `swarm elsewhere on ${repo} is driven by another process (${a.worker.id}): it is still going on`,
-      });
-      expect(driven.attached).toBe(false);
-    },
-    120_000,
-  );
 });
