@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { swarmDetails } from '../src/cli/render.ts';
 import { Engine, engineConfig } from '../src/engine/index.ts';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
 import { type DatabaseKind, newPostgresDatabase } from './support/databases.ts';
@@ -70,6 +72,8 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
       await again.close();
     }
     const second = await open(kind === 'pglite' ? 'first' : 'second');
+    const before = await second.swarms.list();
+    const status = (id: string) => stripVTControlCharacters(swarmDetails(before.find((s) => s.id === id)!));
 
     const taken = await second.swarms.resume();
     let progress = await second.swarms.progress(driven.id);
@@ -84,6 +88,11 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
     ]);
     const waiting = await second.swarms.progress(left.id);
 
+    // Before it was taken up, `swarm status` said which of them a server would take up.
+    expect(status(driven.id)).toContain(
+      'driven by  no process now: a server takes it up when one runs, or `nightshift swarm SPEC` continues it',
+    );
+    expect(status(left.id)).toContain('driven by  no process now: `nightshift swarm SPEC` continues it');
     expect(taken).toEqual([driven.id]);
     expect(lines[0]).toBe('continuing where it stopped: 2 runs already started');
     expect(progress).toMatchObject({ state: 'completed', result: { conclusion: 'success' } });

@@ -153,10 +153,12 @@ export function swarmLine(swarm: SwarmSummary, now = Date.now()): string {
 /** `nightshift swarm status`: the execution, who drives it, its runs and its change. */
 export function swarmDetails(swarm: SwarmSummary): string {
   const lines = [`${pc.bold('swarm')}      ${swarmHead(swarm)}`, `${pc.bold('repo')}       ${swarm.repo}`];
-  if ((UNFINISHED_STATES as readonly string[]).includes(swarm.state))
-    lines.push(
-      `${pc.bold('driven by')}  ${swarm.driver ?? pc.dim('no process now: `nightshift swarm SPEC` continues it')}`,
-    );
+  if ((UNFINISHED_STATES as readonly string[]).includes(swarm.state)) {
+    const idle = swarm.durable
+      ? 'no process now: a server takes it up when one runs, or `nightshift swarm SPEC` continues it'
+      : 'no process now: `nightshift swarm SPEC` continues it';
+    lines.push(`${pc.bold('driven by')}  ${swarm.driver ?? pc.dim(idle)}`);
+  }
   lines.push(
     `${pc.bold('started')}    ${new Date(swarm.createdAt).toISOString()} ${pc.dim(`(updated ${ago(new Date(swarm.updatedAt))})`)}`,
   );

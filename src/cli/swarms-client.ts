@@ -1,7 +1,7 @@
 import type { Engine } from '../engine/index.ts';
 import { parseSwarmSpec, specOrThrow } from '../fleets/parse.ts';
 import type { SwarmProgress } from '../fleets/swarm-drives.ts';
-import { type SwarmFilter, type SwarmSummary, swarmQueries } from '../fleets/swarm-store.ts';
+import type { SwarmFilter, SwarmSummary } from '../fleets/swarm-store.ts';
 import { call, type Endpoint } from './http.ts';
 
 /** A swarm spec file to start: its text (YAML), its name for messages, where its paths start. */
@@ -32,7 +32,7 @@ export function embeddedSwarms(engine: Engine): SwarmsClient {
   return {
     start: ({ text, file, cwd }) => engine.swarms.start(specOrThrow(parseSwarmSpec, text, file), cwd),
     progress: (id, after) => engine.swarms.progress(id, after),
-    list: (filter) => swarmQueries(engine.store.db).summaries(filter),
+    list: (filter) => engine.swarms.list(filter),
     cancel: (id, by) => engine.swarms.cancel(id, by),
   };
 }

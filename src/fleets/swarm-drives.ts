@@ -10,7 +10,7 @@ import {
   type SwarmResult,
   swarmRepo,
 } from './swarm.ts';
-import { type SwarmSummary, swarmQueries } from './swarm-store.ts';
+import { type SwarmFilter, type SwarmSummary, swarmQueries } from './swarm-store.ts';
 
 /** Where a swarm's execution stands, as a command following it sees it. */
 export interface SwarmProgress {
@@ -161,6 +161,17 @@ export class SwarmDrives {
     return this.start(spec, dir, { durable: true });
   }
 
+  /**
+   * The latest execution of each swarm, or those `filter` names (see `summaries`). With the
+   * embedded database only this process can be driving one (it owns the home), so a claim a
+   * process that is gone left shows as no driver.
+   */
+  list(filter: Omit<SwarmFilter, 'onlyDriver'> = {}): Promise<SwarmSummary[]> {
+    const { store, driver } = this.deps;
+    const onlyDriver = store.db.kind === 'pglite' ? driver?.id : undefined;
+    return swarmQueries(store.db).summaries({ ...filter, onlyDriver });
+  }
+
   /** Execution `id` as it stands, with its progress lines after `after`. */
   async progress(id: string, after = 0): Promise<SwarmProgress> {
     const record = await swarmQueries(this.deps.store.db).get(id);
@@ -202,7 +213,7 @@ export class SwarmDrives {
     }
     for (const run of runs) await this.deps.store.requestCancel(run, by);
     this.log?.info({ swarm: record.name, id, by, runs: runs.length }, 'swarm cancelled');
-    const [swarm] = await swarms.summaries({ id });
+    const [swarm] = await this.list({ id });
     return { swarm: swarm!, cancelled: runs.length };
   }
 

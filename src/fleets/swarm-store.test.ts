@@ -179,6 +179,7 @@ describe.each(DATABASE_KINDS)('swarm records (%s)', (kind) => {
         state: 'completed',
         reason: null,
         driver: 'wrk_a',
+        durable: false,
         createdAt: expect.any(Date),
         updatedAt: expect.any(Date),
         runs: [{ id: converge.id, role: 'converge', facet: null, status: 'queued', conclusion: null }],
@@ -188,6 +189,8 @@ describe.each(DATABASE_KINDS)('swarm records (%s)', (kind) => {
       expect(named.map((s) => s.id)).toEqual([latest, elsewhere]);
       expect(byId).toMatchObject([{ id: old, state: 'failed', reason: 'stopped', driver: null }]);
       expect(none).toEqual([]);
+      // Where only another process could be driving (the embedded database's home lock), wrk_a's claim is stale.
+      expect(await swarms.summaries({ id: latest, onlyDriver: 'wrk_b' })).toMatchObject([{ driver: null }]);
     });
   });
 

@@ -47,6 +47,8 @@ export interface SwarmSummary {
   reason: string | null;
   /** The process driving it, while its claim holds; null when none does. */
   driver: string | null;
+  /** A server drove it: when none does, a server takes it up again (else its spec must run again). */
+  durable: boolean;
   createdAt: Date;
   updatedAt: Date;
   /** The planner, the facets in the order they started, then the converge run. */
@@ -63,6 +65,11 @@ export interface SwarmFilter {
   name?: string;
   /** At most this many, most recently updated first (default 100). */
   limit?: number;
+  /**
+   * The only process that can be driving any (the embedded database's home lock admits one):
+   * a claim another process left is not shown as driving.
+   */
+  onlyDriver?: string;
 }
 
 /**
@@ -302,7 +309,8 @@ export function swarmQueries(db: Db) {
     async summaries(filter: SwarmFilter = {}): Promise<SwarmSummary[]> {
       const rows = await db.query<Omit<SwarmSummary, 'runs' | 'change'> & { convergeRunId: string | null }>(
         `SELECT s.id, s.name, r.url AS repo, s.state, s.reason,
-                CASE WHEN s.driven_until > now() THEN s.driver END AS driver,
+                CASE WHEN s.driven_until > now() AND ($4::text IS NULL OR s.driver = $4) THEN s.driver END AS driver,
+                s.durable,
                 s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.converge_run_id AS "convergeRunId"
          FROM swarms s JOIN repos r ON r.id = s.repo_id
          WHERE ($1::text IS NULL OR s.id = $1) AND ($2::text IS NULL OR s.name = $2)
@@ -310,7 +318,7 @@ export function swarmQueries(db: Db) {
              SELECT 1 FROM swarms t WHERE t.name = s.name AND t.repo_id = s.repo_id
                AND (t.created_at, t.id) > (s.created_at, s.id)))
          ORDER BY s.updated_at DESC, s.id LIMIT $3`,
-        [filter.id ?? null, filter.name ?? null, filter.limit ?? 100],
+        [filter.id ?? null, filter.name ?? null, filter.limit ?? 100, filter.onlyDriver ?? null],
       );
       if (rows.length === 0) return [];
       const converged = rows.flatMap((row) => (row.convergeRunId ? [row.convergeRunId] : []));

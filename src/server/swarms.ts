@@ -3,7 +3,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Engine } from '../engine/index.ts';
 import { parseSwarmSpec, specOrThrow } from '../fleets/parse.ts';
-import { swarmQueries } from '../fleets/swarm-store.ts';
 import type { ServerModule } from './app.ts';
 import { errorResponse } from './errors.ts';
 import { ApiRoutes, type AppEnv, param } from './router.ts';
@@ -77,7 +76,7 @@ export function swarmsModule(engine: Engine): ServerModule {
           "`{ swarms }`: each `{ id, name, repo, state, reason, driver, createdAt, updatedAt, runs, change }`, `runs` the planner, facets and converge run with their role, status and conclusion; `change` the swarm's one change once published",
       },
     },
-    async (c, { query }) => c.json({ swarms: await swarmQueries(engine.store.db).summaries(query) }),
+    async (c, { query }) => c.json({ swarms: await engine.swarms.list(query) }),
   );
   api.add(
     {

@@ -58,7 +58,9 @@ function SwarmCard(props: { swarm: SwarmSummary; onChange: () => void }) {
         <p class="muted small">
           {swarm.driver
             ? `Driven by ${swarm.driver}`
-            : 'No process drives it now: run its spec again to continue it'}
+            : swarm.durable
+              ? 'No process drives it now: a server takes it up when one runs'
+              : 'No process drives it now: run its spec again to continue it'}
         </p>
       )}
       {swarm.runs.length > 0 && (
