@@ -73,7 +73,7 @@ export function swarmsModule(engine: Engine): ServerModule {
         status: 200,
         type: 'application/json',
         description:
-          "`{ swarms }`: each `{ id, name, repo, state, reason, driver, createdAt, updatedAt, runs, change }`, `runs` the planner, facets and converge run with their role, status and conclusion; `change` the swarm's one change once published",
+          "`{ swarms }`: each `{ id, name, repo, state, reason, driver, durable, createdAt, updatedAt, runs, change }`, `runs` the planner, facets and converge run with their role, status and conclusion; `change` the swarm's one change once published",
       },
     },
     async (c, { query }) => c.json({ swarms: await engine.swarms.list(query) }),
