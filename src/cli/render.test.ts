@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ListedRun } from '../store/index.ts';
-import { partOf, runsTable } from './render.ts';
+import { answerNote, partOf, runsTable } from './render.ts';
 
 function listed(id: string, related: Partial<Pick<ListedRun, 'parent' | 'swarm'>> = {}): ListedRun {
   return {
@@ -58,5 +58,22 @@ describe('runsTable', () => {
 
   it('has no PART OF column when no run is part of anything', () => {
     expect(runsTable([listed('run_a'), listed('run_b')])).not.toContain('PART OF');
+  });
+});
+
+describe('answerNote', () => {
+  it('says how answering a Slack thread failed, and nothing once answered or without a thread', () => {
+    const failed = { attempts: 2, error: 'Slack chat.postMessage failed: ratelimited', givenUp: false };
+
+    expect(answerNote({ answer: failed, notifiedAt: null })).toBe(
+      ' · answer in Slack failed 2 times (tried again later): Slack chat.postMessage failed: ratelimited',
+    );
+    expect(answerNote({ answer: { ...failed, attempts: 1 }, notifiedAt: null })).toContain('failed once');
+    expect(answerNote({ answer: { ...failed, attempts: 8, givenUp: true }, notifiedAt: null })).toBe(
+      ' · answer in Slack given up after 8 attempts: Slack chat.postMessage failed: ratelimited',
+    );
+    expect(answerNote({ answer: failed, notifiedAt: new Date() })).toBe('');
+    expect(answerNote({ answer: { attempts: 1, error: null, givenUp: false }, notifiedAt: null })).toBe('');
+    expect(answerNote({ answer: null, notifiedAt: null })).toBe('');
   });
 });

@@ -4,6 +4,7 @@ import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunDetails } from '../engine/index.ts';
 import { type SwarmRunLink, type SwarmSummary, UNFINISHED_STATES } from '../fleets/swarm-store.ts';
+import type { AutomationFire } from '../store/automations.ts';
 import { type ListedRun, type StepUsage, totalUsage } from '../store/index.ts';
 
 export function duration(ms: number): string {
@@ -140,6 +141,20 @@ function swarmRunLines(runs: SwarmRunLink[], current?: string): string[] {
     (r) =>
       `             ${swarmRole(r).padEnd(20)} ${r.id} ${state(r)}${r.id === current ? pc.dim(' (this run)') : ''}`,
   );
+}
+
+/**
+ * How answering a fire's Slack thread went, when it failed: ` · answer in Slack failed N times
+ * (tried again later): ERROR`, or given up; empty when it was answered, is not due yet, or has
+ * no thread.
+ */
+export function answerNote(fire: Pick<AutomationFire, 'answer' | 'notifiedAt'>): string {
+  const { answer } = fire;
+  if (!answer?.error || fire.notifiedAt) return '';
+  const how = answer.givenUp
+    ? `given up after ${plural(answer.attempts, 'attempt')}`
+    : `failed ${answer.attempts === 1 ? 'once' : `${answer.attempts} times`} (tried again later)`;
+  return ` · answer in Slack ${how}: ${answer.error}`;
 }
 
 /** One swarm of `nightshift swarm list`: name, state, repo, its runs' outcomes, when it last moved. */

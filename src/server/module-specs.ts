@@ -83,7 +83,10 @@ export function automationSpecs(base: string): RouteSpec[] {
       path: `${base}/:name/history`,
       summary: "An automation's fires, newest first",
       query: AutomationHistoryQuery,
-      success: json(200, '`{ fires }`'),
+      success: json(
+        200,
+        '`{ fires }`: each with its `outcome`, `reason`, `runIds`, and for a Slack fire `reply`, `notifiedAt` and `answer` (`{ attempts, error, givenUp }`: how answering its thread went)',
+      ),
     },
   ];
 }

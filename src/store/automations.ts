@@ -28,6 +28,11 @@ export interface AutomationFire {
   /** Where to answer (Slack channel and thread). */
   reply: { channel: string; threadTs: string } | null;
   notifiedAt: Date | null;
+  /**
+   * With a reply address, how answering it went (`notifiedAt` once it was): the attempts that
+   * failed or are under way, the last failure's message, and whether it was given up.
+   */
+  answer: { attempts: number; error: string | null; givenUp: boolean } | null;
   /** The webhook or Slack delivery that caused this fire (`source:id`), else null. */
   delivery: string | null;
   /** While `claimed`: the process holding the fire must settle it before this time, or another takes it over. */
@@ -58,6 +63,10 @@ interface FireRow {
   run_ids: string[];
   reply: AutomationFire['reply'];
   notified_at: Date | null;
+  notify_attempts: number;
+  notify_error: string | null;
+  /** A time, or the database's `infinity` (a number here) once the answer was given up. */
+  next_notify_at: Date | number | null;
   delivery: string | null;
   lease_until: Date | null;
   created_at: Date;
@@ -84,6 +93,13 @@ function toFire(row: FireRow): AutomationFire {
     runIds: row.run_ids,
     reply: row.reply,
     notifiedAt: row.notified_at,
+    answer: row.reply
+      ? {
+          attempts: row.notify_attempts,
+          error: row.notify_error,
+          givenUp: row.next_notify_at === Number.POSITIVE_INFINITY,
+        }
+      : null,
     delivery: row.delivery,
     leaseUntil: row.lease_until,
     createdAt: row.created_at,
@@ -295,7 +311,7 @@ export function automationQueries(db: Queryable) {
      * of a failed attempt, none claimed by another process (whose claim holds for the backoff).
      */
     async claimAnswers(limit = 50): Promise<(AutomationFire & { attempt: number })[]> {
-      const rows = await db.query<FireRow & { notify_attempts: number }>(
+      const rows = await db.query<FireRow>(
         `WITH due AS (
            SELECT id FROM automation_fires f WHERE reply IS NOT NULL AND notified_at IS NULL
              AND outcome = 'started' AND (next_notify_at IS NULL OR next_notify_at <= now())

@@ -192,6 +192,12 @@ describe('Slack', () => {
     expect(await attempts()).toMatchObject({ notify_attempts: 1 });
     expect((await attempts()).notify_error).toContain('ratelimited');
     expect(logs.filter((l) => l.msg === 'slack answer failed; will retry')).toHaveLength(1);
+    const fireNow = async () => (await world.queries.history('ask', 50)).find((f) => f.id === fire[0]!.id)!;
+    expect((await fireNow()).answer).toEqual({
+      attempts: 1,
+      error: expect.stringContaining('ratelimited'),
+      givenUp: false,
+    });
 
     // Not tried again on the next pass (the backoff), but once it has passed.
     await answerEndedRuns(answers);
@@ -217,6 +223,7 @@ describe('Slack', () => {
     expect(await attempts()).toMatchObject({ notify_attempts: ANSWER_ATTEMPTS });
     expect((await attempts()).notify_error).toContain('fatal_error');
     expect(logs.filter((l) => l.msg === 'gave up answering in Slack')).toHaveLength(1);
+    expect((await fireNow()).answer).toMatchObject({ attempts: ANSWER_ATTEMPTS, givenUp: true });
   });
 
   it("uses the channel's default repo when the message names none", async () => {

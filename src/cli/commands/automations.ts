@@ -9,6 +9,7 @@ import { plural } from '../../core/plural.ts';
 import type { AutomationsClient } from '../automations-client.ts';
 import { type GlobalOptions, openClient } from '../context.ts';
 import { print, printJson } from '../output.ts';
+import { answerNote } from '../render.ts';
 
 /** `nightshift automations validate|apply|list|run|history`. */
 export function registerAutomations(program: Command): void {
@@ -131,7 +132,7 @@ export function registerAutomations(program: Command): void {
           const when = (f.slot ?? f.createdAt).toISOString();
           const flag = f.catchUp ? ' catch-up' : '';
           print(
-            `${when} ${f.kind.padEnd(7)} ${f.outcome}${flag} ${someRuns(f.runIds)}${f.reason ? ` — ${f.reason}` : ''}`,
+            `${when} ${f.kind.padEnd(7)} ${f.outcome}${flag} ${someRuns(f.runIds)}${f.reason ? ` — ${f.reason}` : ''}${answerNote(f)}`,
           );
         }
       });
