@@ -306,11 +306,11 @@ export function automationQueries(db: Queryable) {
     },
 
     /**
-     * Claims, for one attempt each (`attempt`: 1 for the first), the fires with a reply address
+     * Claims, for one attempt each (`answer.attempts` counts it), the fires with a reply address
      * whose runs all completed and that nobody answered yet: none still waiting for the backoff
      * of a failed attempt, none claimed by another process (whose claim holds for the backoff).
      */
-    async claimAnswers(limit = 50): Promise<(AutomationFire & { attempt: number })[]> {
+    async claimAnswers(limit = 50): Promise<AutomationFire[]> {
       const rows = await db.query<FireRow>(
         `WITH due AS (
            SELECT id FROM automation_fires f WHERE reply IS NOT NULL AND notified_at IS NULL
@@ -324,9 +324,7 @@ export function automationQueries(db: Queryable) {
          FROM due WHERE f.id = due.id RETURNING f.*`,
         [limit],
       );
-      return rows
-        .sort((a, b) => a.created_at.getTime() - b.created_at.getTime())
-        .map((row) => ({ ...toFire(row), attempt: row.notify_attempts }));
+      return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime()).map(toFire);
     },
 
     /** Records a fire answered. */

@@ -30,7 +30,7 @@ export function runLink(runId: string, publicUrl?: string): string {
  */
 export async function answerEndedRuns(deps: AnswerDeps): Promise<void> {
   for (const fire of await deps.automations.claimAnswers()) {
-    if (!fire.reply) continue;
+    if (!fire.reply || !fire.answer) continue;
     const rows = await deps.db.query<{
       id: string;
       conclusion: string | null;
@@ -58,8 +58,9 @@ export async function answerEndedRuns(deps: AnswerDeps): Promise<void> {
         text: lines.join('\n'),
       });
     } catch (error) {
-      const final = fire.attempt >= ANSWER_ATTEMPTS;
-      const log = { fire: fire.id, attempt: fire.attempt, err: error };
+      const { attempts } = fire.answer;
+      const final = attempts >= ANSWER_ATTEMPTS;
+      const log = { fire: fire.id, attempt: attempts, err: error };
       if (final) deps.log.error(log, 'gave up answering in Slack');
       else deps.log.warn(log, 'slack answer failed; will retry');
       await deps.automations.answerFailed(fire.id, messageWithHint(error), final);
