@@ -175,6 +175,28 @@ describe('fleets', () => {
     expect(changes.map((change) => change.state)).toEqual(['superseded', 'local']);
   });
 
+  it('numbers the repos new to a spec applied again after the others, without gaps', async () => {
+    const dir = await newRepos(4);
+    const text = (repos: string, word: string) =>
+      `name: grown\ntargets:\n  - repos: [${repos}]\nscript: "echo ${word} > WORD"\n`;
+    await state.engine.fleets.apply(spec(text('svc-0, svc-1', 'one')), { cwd: dir });
+    await settled('grown');
+
+    // Both repos already there rerun (their inputs changed) in the same statement as the new ones.
+    const summary = await state.engine.fleets.apply(spec(text('svc-0, svc-1, svc-2, svc-3', 'two')), {
+      cwd: dir,
+    });
+    await settled('grown');
+
+    expect(summary).toMatchObject({ create: 2, update: 2 });
+    expect((await table('grown')).map((row) => [row.position, row.repo])).toEqual([
+      [1, 'svc-0'],
+      [2, 'svc-1'],
+      [3, 'svc-2'],
+      [4, 'svc-3'],
+    ]);
+  });
+
   it('retries the failed repos only', async () => {
     const dir = await newRepos(4, (i): Record<string, string> => (i % 2 ? { broken: 'yes\n' } : {}));
     const fleet = spec(

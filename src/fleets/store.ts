@@ -175,7 +175,8 @@ export function fleetQueries(db: Queryable) {
 
     /**
      * Records each repo's current run (new, or replacing the previous one) as held for the
-     * rollout, in one statement; new repos take the next positions, in the order given.
+     * rollout, in one statement; new repos take the next positions, in the order given (numbered
+     * ahead of the repos already there, whose proposed positions the conflict discards).
      */
     async setRepoRuns(
       name: string,
@@ -184,9 +185,12 @@ export function fleetQueries(db: Queryable) {
       if (rows.length === 0) return;
       await db.query(
         `INSERT INTO fleet_repos (fleet, repo_id, position, input_hash, branch, run_id, held)
-         SELECT $1, u.repo_id, (SELECT coalesce(max(position), 0) FROM fleet_repos WHERE fleet = $1) + u.ord,
+         SELECT $1, u.repo_id,
+           (SELECT coalesce(max(position), 0) FROM fleet_repos WHERE fleet = $1)
+             + row_number() OVER (ORDER BY fr.repo_id IS NOT NULL, u.ord),
            u.input_hash, u.branch, u.run_id, true
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(repo_id, input_hash, branch, run_id, ord)
+           LEFT JOIN fleet_repos fr ON fr.fleet = $1 AND fr.repo_id = u.repo_id
          ON CONFLICT (fleet, repo_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, branch = EXCLUDED.branch,
            run_id = EXCLUDED.run_id, held = true, updated_at = now()`,
         [
