@@ -91,6 +91,17 @@ describe('a /nightshift comment on a pull request', () => {
     );
     const answer = env.github.comments.find((c) => c.number === 1 && c.body.includes(run.id));
     expect(answer?.body).toContain('on `feature`; its change updates this pull request');
+    // Once ended, the run is answered with a comment on the pull request, and its details say so.
+    const posted = await waitFor(
+      async () => {
+        const details = await env.engine.runDetails(run.id);
+        return details.answer?.answeredAt ? details.answer : undefined;
+      },
+      'the answer to be posted',
+      60_000,
+    );
+    expect(posted).toMatchObject({ via: 'github', to: `comment on ${REPO}#1`, attempts: 1, error: null });
+    expect(env.github.comments.some((c) => c.number === 1 && c.body.includes(`ended success`))).toBe(true);
   }, 240_000);
 
   it('starts from the head commit of a pull request from a fork, on a new branch of its own', async () => {

@@ -211,6 +211,19 @@ describe('GitHub pull request flow', () => {
       true,
     );
     expect(env.github.reviews.filter((r) => r.number === number)).toEqual([]);
+    // The run's own details say so too (`nightshift show`, GET /api/runs/:id).
+    const [{ run_id: runId }] = (await env.engine.store.db.query<{ run_id: string }>(
+      'SELECT run_id FROM webhook_deliveries WHERE id = $1',
+      [failed.id],
+    )) as [{ run_id: string }];
+    expect((await env.engine.runDetails(runId)).answer).toEqual({
+      via: 'github',
+      to: `review on ${REPO}#${number}`,
+      answeredAt: null,
+      attempts: 1,
+      error: expect.stringContaining('answered 502'),
+      givenUp: false,
+    });
 
     // The worker drains every few seconds; the answer waits for its backoff (a minute) instead.
     await env.trigger.worker.drain();
@@ -222,6 +235,11 @@ describe('GitHub pull request flow', () => {
     await env.trigger.worker.drain();
     expect(env.github.reviews.filter((r) => r.number === number)).toHaveLength(1);
     expect(await delivery()).toEqual([{ id: failed.id, report_attempts: 2, report_error: null }]);
+    expect((await env.engine.runDetails(runId)).answer).toMatchObject({
+      answeredAt: expect.any(Date),
+      attempts: 2,
+      error: null,
+    });
   });
 
   it('refuses a GitHub App whose key GitHub does not know', async () => {

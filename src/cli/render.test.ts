@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { RunDetails } from '../engine/index.ts';
 import type { ListedRun } from '../store/index.ts';
-import { answerNote, partOf, runsTable } from './render.ts';
+import { answerNote, partOf, runDetails, runsTable } from './render.ts';
 
 function listed(id: string, related: Partial<Pick<ListedRun, 'parent' | 'swarm'>> = {}): ListedRun {
   return {
@@ -75,5 +76,65 @@ describe('answerNote', () => {
     expect(answerNote({ answer: failed, notifiedAt: new Date() })).toBe('');
     expect(answerNote({ answer: { attempts: 1, error: null, givenUp: false }, notifiedAt: null })).toBe('');
     expect(answerNote({ answer: null, notifiedAt: null })).toBe('');
+  });
+});
+
+describe('runDetails', () => {
+  const repo = {
+    id: 'repo_1',
+    name: 'widgets',
+    url: 'github:acme/widgets',
+    defaultBranch: 'main',
+    createdAt: new Date(),
+  };
+  const details = (run: ListedRun, answer: RunDetails['answer']): RunDetails => ({
+    run,
+    repo,
+    change: null,
+    usage: [],
+    parent: null,
+    children: [],
+    swarm: null,
+    agent: false,
+    lease: null,
+    answer,
+  });
+  const answerLine = (text: string) => text.split('\n').find((line) => line.startsWith('answer'));
+  const review = {
+    via: 'github',
+    to: 'review on acme/widgets#12',
+    answeredAt: null,
+    attempts: 0,
+    error: null,
+    givenUp: false,
+  } as const;
+
+  it('says where the answer to what started the run goes, and where posting it stands', () => {
+    const ended = listed('run_a');
+    const running = { ...ended, status: 'running', conclusion: null } as const;
+
+    expect(answerLine(runDetails(details(running, review)))).toBe(
+      'answer     review on acme/widgets#12: to be posted when the run ends',
+    );
+    expect(
+      answerLine(runDetails(details(running, { ...review, via: 'slack', to: 'reply in the Slack thread' }))),
+    ).toBe('answer     reply in the Slack thread: to be posted when the runs its message started end');
+    expect(answerLine(runDetails(details(ended, { ...review, attempts: 1 })))).toBe(
+      'answer     review on acme/widgets#12: due (the server posts it)',
+    );
+    expect(
+      answerLine(runDetails(details(ended, { ...review, attempts: 2, error: 'GitHub answered 502' }))),
+    ).toBe('answer     review on acme/widgets#12: failed 2 times (tried again later): GitHub answered 502');
+    expect(
+      answerLine(
+        runDetails(details(ended, { ...review, attempts: 8, error: 'GitHub answered 502', givenUp: true })),
+      ),
+    ).toBe('answer     review on acme/widgets#12: given up after 8 attempts: GitHub answered 502');
+    expect(
+      answerLine(
+        runDetails(details(ended, { ...review, attempts: 1, answeredAt: new Date('2026-12-07T01:00:00Z') })),
+      ),
+    ).toBe('answer     review on acme/widgets#12: posted 2026-12-07T01:00:00.000Z');
+    expect(answerLine(runDetails(details(ended, null)))).toBeUndefined();
   });
 });

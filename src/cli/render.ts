@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { answerStanding, answerTrouble, type RunAnswer } from '../core/answer.ts';
 import type { RunEvent } from '../core/events.ts';
 import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
@@ -63,7 +64,16 @@ export function runsTable(runs: ListedRun[]): string {
   return [pc.bold(line(header)), ...rows.map(line)].join('\n');
 }
 
-export function runDetails({ run, repo, change, usage, parent, children, swarm }: RunDetails): string {
+export function runDetails({
+  run,
+  repo,
+  change,
+  usage,
+  parent,
+  children,
+  swarm,
+  answer,
+}: RunDetails): string {
   const lines = [
     `${pc.bold('run')}        ${run.id}`,
     `${pc.bold('state')}      ${state(run)}${run.reason ? ` ${pc.dim(`(${run.reason})`)}` : ''}`,
@@ -92,6 +102,7 @@ export function runDetails({ run, repo, change, usage, parent, children, swarm }
     lines.push(`${pc.bold('branch')}     ${run.branch} ${pc.dim('(not pushed)')}`);
   }
   if (run.continues) lines.push(`${pc.bold('continues')}  ${run.continues}`);
+  if (answer) lines.push(answerLine(answer, run));
   lines.push(...relatedLines(run, parent, children, swarm));
   lines.push(...usageLines(usage));
   return lines.join('\n');
@@ -151,10 +162,13 @@ function swarmRunLines(runs: SwarmRunLink[], current?: string): string[] {
 export function answerNote(fire: Pick<AutomationFire, 'answer' | 'notifiedAt'>): string {
   const { answer } = fire;
   if (!answer?.error || fire.notifiedAt) return '';
-  const how = answer.givenUp
-    ? `given up after ${plural(answer.attempts, 'attempt')}`
-    : `failed ${answer.attempts === 1 ? 'once' : `${answer.attempts} times`} (tried again later)`;
-  return ` · answer in Slack ${how}: ${answer.error}`;
+  return ` · answer in Slack ${answerTrouble(answer)}`;
+}
+
+/** `show`'s answer line: what is posted where the run came from, and where posting it stands. */
+function answerLine(answer: RunAnswer, run: Run): string {
+  const { text, failed } = answerStanding(answer, run.status === 'completed');
+  return `${pc.bold('answer')}     ${answer.to}: ${failed ? pc.red(text) : text}`;
 }
 
 /** One swarm of `nightshift swarm list`: name, state, repo, its runs' outcomes, when it last moved. */

@@ -8,6 +8,7 @@ import { HarnessRegistry } from '../agents/registry.ts';
 import { loadBlueprint } from '../blueprints/load.ts';
 import { parseTemplate } from '../blueprints/template.ts';
 import { type Blueprint, hasAgentStep } from '../blueprints/types.ts';
+import type { RunAnswer } from '../core/answer.ts';
 import { invalidInput, NightshiftError } from '../core/errors.ts';
 import { homePaths } from '../core/home.ts';
 import type { Change, Repo, Run } from '../core/run.ts';
@@ -19,6 +20,7 @@ import { LocalSandboxProvider } from '../sandbox/local/index.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import { scmProviderFor } from '../scm/index.ts';
 import type { ScmProvider } from '../scm/types.ts';
+import { runAnswer } from '../store/answers.ts';
 import { type StepUsage, Store } from '../store/index.ts';
 import { expireForeignLeases, leaseOf } from '../store/queue.ts';
 import { type RunLink, runChildrenQueries } from '../store/run-children.ts';
@@ -73,6 +75,8 @@ export interface RunDetails {
    * when the worker stopped and no other took the run over yet. Null when no worker holds it.
    */
   lease: { worker: string; expiresAt: Date; lapsed: boolean } | null;
+  /** The answer posted where it came from once it ended (GitHub, Slack), and how that went; else null. */
+  answer: RunAnswer | null;
 }
 
 export interface EngineParts {
@@ -239,7 +243,7 @@ export class Engine {
   async runDetails(id: string): Promise<RunDetails> {
     const run = await this.store.getRun(id);
     const related = runChildrenQueries(this.store.db);
-    const [repo, change, usage, parent, children, swarm, blueprint, lease] = await Promise.all([
+    const [repo, change, usage, parent, children, swarm, blueprint, lease, answer] = await Promise.all([
       this.store.repos.get(run.repoId),
       this.store.changes.forRun(run.id),
       this.store.usage.forRun(run.id),
@@ -248,9 +252,10 @@ export class Engine {
       swarmQueries(this.store.db).forRun(run.id),
       this.store.blueprintSpec(run.id),
       leaseOf(this.store.db, run.id),
+      runAnswer(this.store.db, run.id),
     ]);
     const agent = hasAgentStep(blueprint as Blueprint);
-    return { run, repo, change, usage, parent, children, swarm, agent, lease };
+    return { run, repo, change, usage, parent, children, swarm, agent, lease, answer };
   }
 
   /**

@@ -72,7 +72,7 @@ export function runRoutes(api: ApiRoutes, engine: Engine, closing: AbortSignal):
       scope: 'runs:read',
       success: JSON_OK(
         200,
-        "`{ run, repo, change, usage, parent, children, swarm, agent }`: `parent` the run that started it (an agent's `start_run`, or its swarm's planner) and `children` the runs it started (`{ id, blueprint, status, conclusion, depth }`); `swarm` the swarm it is part of (`{ id, name, state, reason, role, facet, runs }`, role `planner`, `facet` or `converge`), or null; `agent` whether its blueprint has an agent step (only then does it take `say` and `stop`)",
+        "`{ run, repo, change, usage, parent, children, swarm, agent, lease, answer }`: `parent` the run that started it (an agent's `start_run`, or its swarm's planner) and `children` the runs it started (`{ id, blueprint, status, conclusion, depth }`); `swarm` the swarm it is part of (`{ id, name, state, reason, role, facet, runs }`, role `planner`, `facet` or `converge`), or null; `agent` whether its blueprint has an agent step (only then does it take `say` and `stop`); `lease` the worker holding it (`{ worker, expiresAt, lapsed }`), or null; `answer` what is posted where it came from once it ended and how that went (`{ via, to, answeredAt, attempts, error, givenUp }`, `via` `github` or `slack`), or null",
       ),
     },
     async (c) => c.json(await engine.runDetails(param(c, 'id'))),

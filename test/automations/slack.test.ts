@@ -198,6 +198,16 @@ describe('Slack', () => {
       error: expect.stringContaining('ratelimited'),
       givenUp: false,
     });
+    // The run's own details say so too (`nightshift show`, GET /api/runs/:id).
+    const retried = (await fireNow()).runIds[0]!;
+    expect((await world.engine.runDetails(retried)).answer).toEqual({
+      via: 'slack',
+      to: 'reply in the Slack thread',
+      answeredAt: null,
+      attempts: 1,
+      error: expect.stringContaining('ratelimited'),
+      givenUp: false,
+    });
 
     // Not tried again on the next pass (the backoff), but once it has passed.
     await answerEndedRuns(answers);
@@ -206,6 +216,11 @@ describe('Slack', () => {
     await answerEndedRuns(answers);
     expect(answersIn('1736071300.000100')).toBe(1);
     expect(await attempts()).toEqual({ notify_attempts: 2, notify_error: null });
+    expect((await world.engine.runDetails(retried)).answer).toMatchObject({
+      answeredAt: expect.any(Date),
+      attempts: 2,
+      error: null,
+    });
     expect(answersIn('1736071400.000100')).toBe(1);
 
     // Failing every time, it is given up after ANSWER_ATTEMPTS attempts and never tried again.
@@ -224,6 +239,12 @@ describe('Slack', () => {
     expect((await attempts()).notify_error).toContain('fatal_error');
     expect(logs.filter((l) => l.msg === 'gave up answering in Slack')).toHaveLength(1);
     expect((await fireNow()).answer).toMatchObject({ attempts: ANSWER_ATTEMPTS, givenUp: true });
+    expect((await world.engine.runDetails(retried)).answer).toMatchObject({
+      answeredAt: null,
+      attempts: ANSWER_ATTEMPTS,
+      error: expect.stringContaining('fatal_error'),
+      givenUp: true,
+    });
   });
 
   it("uses the channel's default repo when the message names none", async () => {

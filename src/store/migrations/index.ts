@@ -13,6 +13,7 @@ import { sql as changeLookups } from './0014_change_lookups.ts';
 import { sql as swarmDrivers } from './0015_swarm_drivers.ts';
 import { sql as answerAttempts } from './0016_answer_attempts.ts';
 import { sql as swarmResume } from './0017_swarm_resume.ts';
+import { sql as runAnswers } from './0018_run_answers.ts';
 
 export interface Migration {
   version: number;
@@ -37,4 +38,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, name: 'swarm_drivers', sql: swarmDrivers },
   { version: 16, name: 'answer_attempts', sql: answerAttempts },
   { version: 17, name: 'swarm_resume', sql: swarmResume },
+  { version: 18, name: 'run_answers', sql: runAnswers },
 ];

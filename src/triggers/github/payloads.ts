@@ -56,3 +56,23 @@ export function isBot(user: GithubUser | undefined, botLogin?: string): boolean 
     (botLogin !== undefined && login === botLogin.toLowerCase())
   );
 }
+
+/**
+ * What Nightshift posts on GitHub once a run this event started has ended: a review of the pull
+ * request it opened or updated, else a comment on the issue or pull request it came from; null
+ * for an event tied to neither (nothing is posted).
+ */
+export function githubAnswerPlace(
+  event: string,
+  payload: GithubPayload,
+): { kind: 'review' | 'comment'; repo: string; number: number } | null {
+  const repo = payload.repository?.full_name ?? '';
+  if (event === 'pull_request' && payload.pull_request)
+    return { kind: 'review', repo, number: payload.pull_request.number };
+  const number =
+    payload.issue?.number ??
+    payload.pull_request?.number ??
+    payload.check_suite?.pull_requests?.[0]?.number ??
+    payload.check_run?.check_suite?.pull_requests?.[0]?.number;
+  return number === undefined ? null : { kind: 'comment', repo, number };
+}

@@ -1,7 +1,7 @@
 import { messageWithHint } from '../../core/errors.ts';
 import { GithubApiError } from '../../scm/github/api.ts';
 import { ANSWER_ATTEMPTS, backoffSeconds } from '../../store/backoff.ts';
-import type { GithubPayload } from './payloads.ts';
+import { type GithubPayload, githubAnswerPlace } from './payloads.ts';
 import type { ReactionDeps } from './reactions.ts';
 
 interface Finished {
@@ -69,35 +69,31 @@ export async function reportFinishedRuns(deps: ReactionDeps): Promise<number> {
 
 async function report(deps: ReactionDeps, row: Finished): Promise<void> {
   const { payload } = row;
-  const [owner, name] = (payload.repository?.full_name ?? '').split('/') as [string, string];
+  const place = githubAnswerPlace(row.event, payload);
+  if (!place) return;
+  const [owner, name] = place.repo.split('/') as [string, string];
   const ref = { owner, name };
   const api = deps.github.api;
-  if (row.event === 'pull_request' && payload.pull_request) {
+  if (place.kind === 'review') {
     const text = await lastAgentResult(deps, row.run_id);
     const body =
       text?.trim() ||
       `Nightshift review run \`${row.run_id}\` ended ${row.conclusion}${row.reason ? `: ${row.reason}` : ''}.`;
     const comments = lineComments(body);
-    const input = { body, commit_id: payload.pull_request.head.sha };
+    const input = { body, commit_id: payload.pull_request!.head.sha };
     try {
-      await api.review(ref, payload.pull_request.number, comments.length ? { ...input, comments } : input);
+      await api.review(ref, place.number, comments.length ? { ...input, comments } : input);
     } catch (error) {
       // GitHub refuses line comments outside the diff: post the review without them.
       if (!(error instanceof GithubApiError && error.status === 422 && comments.length)) throw error;
-      await api.review(ref, payload.pull_request.number, input);
+      await api.review(ref, place.number, input);
     }
     return;
   }
-  const number =
-    payload.issue?.number ??
-    payload.pull_request?.number ??
-    payload.check_suite?.pull_requests?.[0]?.number ??
-    payload.check_run?.check_suite?.pull_requests?.[0]?.number;
-  if (number === undefined) return;
   const change = await deps.store.changes.forRun(row.run_id);
   const link = deps.runUrl ? `[\`${row.run_id}\`](${deps.runUrl(row.run_id)})` : `\`${row.run_id}\``;
   const outcome = change?.url ? `: ${change.url}` : row.reason ? `: ${row.reason}` : '.';
-  await api.comment(ref, number, `🌙 Nightshift run ${link} ended ${row.conclusion}${outcome}`);
+  await api.comment(ref, place.number, `🌙 Nightshift run ${link} ended ${row.conclusion}${outcome}`);
 }
 
 async function lastAgentResult(deps: ReactionDeps, runId: string): Promise<string | null> {

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { answerStanding } from '../../../src/core/answer.ts';
 import type { ListedRun, RunDetails, RunLink, RunSwarm } from '../types.ts';
 import { Badge, Link, runOutcome } from '../ui.tsx';
 
@@ -51,6 +52,20 @@ export function ParentFact(props: { parent: RunLink }) {
           <code>{parent.id}</code>
         </Link>{' '}
         <Badge value={runOutcome(parent)} /> <span class="muted small">{parent.blueprint}</span>
+      </dd>
+    </div>
+  );
+}
+
+/** The answer posted where the run came from (GitHub, Slack), and where posting it stands. */
+export function AnswerFact(props: { answer: NonNullable<RunDetails['answer']>; ended: boolean }) {
+  const { answer } = props;
+  const { text, failed } = answerStanding(answer, props.ended);
+  return (
+    <div class="wide">
+      <dt>Answer</dt>
+      <dd>
+        {answer.to}: <span class={failed ? 'trouble' : 'muted'}>{text}</span>
       </dd>
     </div>
   );

@@ -5,7 +5,7 @@ import type { Run, RunDetails, RunEvent } from '../types.ts';
 import { ago, Badge, duration, ErrorBox, Link, Loading, navigate, runOutcome, useLoad } from '../ui.tsx';
 import { DiffView } from './diff-view.tsx';
 import { Log, Timeline, Transcript, Usage } from './run-parts.tsx';
-import { ParentFact, RelatedRuns, SwarmFact } from './run-relations.tsx';
+import { AnswerFact, ParentFact, RelatedRuns, SwarmFact } from './run-relations.tsx';
 
 const TABS = ['Transcript', 'Steps', 'Log', 'Diff'] as const;
 type Tab = (typeof TABS)[number];
@@ -45,7 +45,7 @@ export function RunPage(props: { id: string }) {
 
   if (details.data === null)
     return details.error ? <ErrorBox error={details.error} /> : <Loading what="the run" />;
-  const { run, repo, change, usage, parent, swarm, agent, lease } = details.data;
+  const { run, repo, change, usage, parent, swarm, agent, lease, answer } = details.data;
   const live = run.status !== 'completed';
   return (
     <section>
@@ -121,6 +121,7 @@ export function RunPage(props: { id: string }) {
             </dd>
           </div>
         )}
+        {answer && <AnswerFact answer={answer} ended={!live} />}
         {parent && <ParentFact parent={parent} />}
         {swarm && <SwarmFact swarm={swarm} />}
       </dl>

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../src/store/index.ts';
+import { type Dashboard, shoot, startDashboard } from './support/dashboard.ts';
+import { newPostgresDatabase } from './support/databases.ts';
+
+/**
+ * Records, in the PostgreSQL database at `url`, two completed runs a GitHub comment started:
+ * one whose answer GitHub refused twice (tried again later), one answered. Returns their ids.
+ */
+async function answeredRuns(url: string): Promise<{ failing: string; answered: string }> {
+  const store = await Store.open({ url });
+  try {
+    const repo = await store.repos.upsert({ name: 'api', url: 'github:acme/api', defaultBranch: 'main' });
+    const ids: string[] = [];
+    for (const [number, answer] of [
+      [7, { attempts: 2, error: 'GitHub answered 502: Server Error', reportedAt: null }],
+      [8, { attempts: 1, error: null, reportedAt: '2026-12-07T01:00:00Z' }],
+    ] as const) {
+      const run = await store.createRun({
+        repoId: repo.id,
+        blueprint: 'script',
+        blueprintSpec: { name: 'script', steps: [] },
+        inputs: { script: 'true' },
+        timeoutMs: 60_000,
+        trigger: `github:dlv_${number}`,
+      });
+      await store.db.query("UPDATE runs SET status = 'completed', conclusion = 'no_changes' WHERE id = $1", [
+        run.id,
+      ]);
+      await store.db.query(
+        `INSERT INTO webhook_deliveries (id, source, delivery_id, event, outcome, run_id, payload, processed_at,
+           report_attempts, report_error, reported_at, next_report_at)
+         VALUES ($1, 'github', $1, 'issue_comment', 'accepted', $2, $3, now(), $4, $5, $6, now() + interval '1 hour')`,
+        [
+          `dlv_${number}`,
+          run.id,
+          { repository: { full_name: 'acme/api' }, issue: { number, title: 'Fix it' } },
+          answer.attempts,
+          answer.error,
+          answer.reportedAt,
+        ],
+      );
+      ids.push(run.id);
+    }
+    return { failing: ids[0]!, answered: ids[1]! };
+  } finally {
+    await store.close();
+  }
+}
+
+/** A run a GitHub event started: its page says how answering on GitHub went. */
+describe('the dashboard on runs a GitHub comment started, in headless Chromium', () => {
+  let dash: Dashboard;
+  let runs: { failing: string; answered: string };
+
+  beforeAll(async () => {
+    const url = await newPostgresDatabase();
+    dash = await startDashboard({ DATABASE_URL: url }, async () => {
+      runs = await answeredRuns(url);
+    }, ['--no-workers']);
+  }, 240_000);
+
+  afterAll(async () => {
+    await dash?.close();
+  }, 60_000);
+
+  it('shows where the answer goes and where posting it stands', async () => {
+    const failing = await dash.open(`/runs/${runs.failing}`);
+    const failingFact = failing
+      .locator('.facts > div')
+      .filter({ has: failing.locator('dt', { hasText: /^Answer$/ }) });
+    await failingFact.waitFor();
+    await shoot(failing, 'run-answer-failing');
+    const answered = await dash.open(`/runs/${runs.answered}`);
+    const answeredFact = answered
+      .locator('.facts > div')
+      .filter({ has: answered.locator('dt', { hasText: /^Answer$/ }) });
+    await answeredFact.waitFor();
+
+    expect(await failingFact.locator('dd').textContent()).toBe(
+      'comment on acme/api#7: failed 2 times (tried again later): GitHub answered 502: Server Error',
+    );
+    expect(await failingFact.locator('.trouble').count()).toBe(1);
+    expect(await answeredFact.locator('dd').textContent()).toBe(
+      'comment on acme/api#8: posted 2026-12-07T01:00:00.000Z',
+    );
+    expect(await answeredFact.locator('.trouble').count()).toBe(0);
+    await failing.close();
+    await answered.close();
+  }, 120_000);
+});
