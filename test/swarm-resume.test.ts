@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { swarmDetails } from '../src/cli/render.ts';
 import { Engine, engineConfig } from '../src/engine/index.ts';
 import { parseSwarmSpec } from '../src/fleets/parse.ts';
+import { SWARM_DRIVE_ATTEMPTS } from '../src/store/backoff.ts';
 import { type DatabaseKind, newPostgresDatabase } from './support/databases.ts';
 import { gitIn, makeRepo } from './support/repos.ts';
 
@@ -102,5 +103,106 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
     // The command's swarm waits for its spec to run again.
     expect(waiting).toMatchObject({ state: 'facets', driving: false });
     expect(await second.swarms.resume()).toEqual([]);
+  }, 240_000);
+
+  /** Drives execution `id` here to its end, and returns how it stands then. */
+  async function driveToEnd(engine: Engine, id: string) {
+    let progress = await engine.swarms.progress(id);
+    while (progress.driving) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      progress = await engine.swarms.progress(id, progress.next);
+    }
+    return progress;
+  }
+
+  it('takes up a swarm that cannot start after a backoff, gives up after its attempts, and goes on when its spec runs again', async () => {
+    const before = await open('failing');
+    const { repo, spec } = await swarmOn('moved', ['  - { id: only, script: "echo o > only.txt" }']);
+    const { id } = await before.swarms.start(spec, dir, { durable: true });
+    await before.close();
+    await rename(repo, `${repo}-away`);
+    const server = await open('failing');
+    const drives = server.swarms;
+    const db = server.store.db;
+    const failure = async () => (await server.swarms.list({ id }))[0]!.driveFailure;
+    const status = async () => stripVTControlCharacters(swarmDetails((await server.swarms.list({ id }))[0]!));
+    const dueNow = () =>
+      db.query("UPDATE swarms SET next_drive_at = now() WHERE id = $1 AND next_drive_at <> 'infinity'", [id]);
+
+    const first = await drives.resume();
+    const failed = await failure();
+    const said = await status();
+    const soon = await drives.resume();
+    const notYet = await failure();
+    for (let i = 1; i < SWARM_DRIVE_ATTEMPTS + 2; i++) {
+      await dueNow();
+      await drives.resume();
+    }
+    const givenUp = await failure();
+    const saidGivenUp = await status();
+    await rename(`${repo}-away`, repo);
+    await drives.resume();
+    const stillGivenUp = await failure();
+    // Someone runs the spec again: it goes on from where it stood.
+    const again = await drives.start(spec, dir, { durable: true });
+    const ended = await driveToEnd(server, id);
+
+    expect(first).toEqual([]);
+    expect(failed).toEqual({
+      message: expect.stringContaining(`${repo} does not exist`),
+      failures: 1,
+      nextAttemptAt: expect.any(Date),
+    });
+    expect(failed!.nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(50_000);
+    expect(said).toMatch(
+      /failing {4}its drive failed once \(last: .* does not exist.*\); a server takes it up again in 1m, or `nightshift swarm SPEC` continues it now/,
+    );
+    // Not tried again before its backoff.
+    expect(soon).toEqual([]);
+    expect(notYet).toMatchObject({ failures: 1 });
+    expect(givenUp).toMatchObject({ failures: SWARM_DRIVE_ATTEMPTS, nextAttemptAt: null });
+    expect(saidGivenUp).toContain(`its drive failed ${SWARM_DRIVE_ATTEMPTS} times (last: `);
+    expect(saidGivenUp).toContain('servers gave up on it: `nightshift swarm SPEC` continues it');
+    expect(stillGivenUp).toMatchObject({ failures: SWARM_DRIVE_ATTEMPTS });
+    expect(again).toMatchObject({ id, attached: false });
+    expect(ended).toMatchObject({ state: 'completed', result: { conclusion: 'success' } });
+    expect(await failure()).toBeNull();
+  }, 240_000);
+
+  it('records a drive that failed after it started, and takes the swarm up again after the backoff', async () => {
+    const server = await open('broken');
+    const { repo, spec } = await swarmOn('broken', ['  - { id: only, script: "echo o > only.txt" }']);
+    const db = server.store.db;
+    // The database refuses to record the swarm's next step (as an outage would fail it).
+    await db.query(`CREATE FUNCTION refuse_converging() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$`);
+    await db.query(`CREATE TRIGGER refuse_converging BEFORE UPDATE OF state ON swarms FOR EACH ROW
+      WHEN (NEW.state = 'converging') EXECUTE FUNCTION refuse_converging()`);
+    try {
+      const { id } = await server.swarms.start(spec, dir, { durable: true });
+      const stopped = await driveToEnd(server, id);
+      const [failed] = await server.swarms.list({ id });
+      await db.query('DROP TRIGGER refuse_converging ON swarms');
+      const early = await server.swarms.resume();
+      await db.query('UPDATE swarms SET next_drive_at = now() WHERE id = $1', [id]);
+      const taken = await server.swarms.resume();
+      const ended = await driveToEnd(server, id);
+
+      expect(stopped).toMatchObject({
+        state: 'facets',
+        error: { message: expect.stringContaining('the disk is full') },
+      });
+      expect(failed!.driveFailure).toMatchObject({
+        failures: 1,
+        message: expect.stringContaining('the disk is full'),
+      });
+      expect(early).toEqual([]);
+      expect(taken).toEqual([id]);
+      expect(ended).toMatchObject({ state: 'completed', result: { conclusion: 'success' } });
+      expect(await gitIn(repo, 'show', 'nightshift/swarm/broken:only.txt')).toBe('o');
+    } finally {
+      await db.query('DROP TRIGGER IF EXISTS refuse_converging ON swarms');
+      await db.query('DROP FUNCTION IF EXISTS refuse_converging()');
+    }
   }, 240_000);
 });

@@ -4,6 +4,7 @@ import type { RunEvent } from '../core/events.ts';
 import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunDetails } from '../engine/index.ts';
+import { driveFailureText } from '../fleets/drive-failure.ts';
 import { type SwarmRunLink, type SwarmSummary, UNFINISHED_STATES } from '../fleets/swarm-store.ts';
 import type { AutomationFire } from '../store/automations.ts';
 import { type ListedRun, type StepUsage, totalUsage } from '../store/index.ts';
@@ -187,6 +188,8 @@ export function swarmDetails(swarm: SwarmSummary): string {
       ? 'no process now: a server takes it up when one runs, or `nightshift swarm SPEC` continues it'
       : 'no process now: `nightshift swarm SPEC` continues it';
     lines.push(`${pc.bold('driven by')}  ${swarm.driver ?? pc.dim(idle)}`);
+    const failure = driveFailureText(swarm);
+    if (failure) lines.push(`${pc.bold('failing')}    ${pc.red(failure)}`);
   }
   lines.push(
     `${pc.bold('started')}    ${new Date(swarm.createdAt).toISOString()} ${pc.dim(`(updated ${ago(new Date(swarm.updatedAt))})`)}`,

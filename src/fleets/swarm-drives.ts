@@ -1,5 +1,5 @@
 import type pino from 'pino';
-import { NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
+import { messageWithHint, NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
 import { parseSwarmSpec, readSpec } from './parse.ts';
 import type { SwarmSpec } from './schema.ts';
 import {
@@ -64,8 +64,6 @@ export class SwarmDrives {
   /** The drive of each swarm name on a repo, while it is driven. */
   private readonly active = new Map<string, Drive>();
   private closed = false;
-  /** Durable executions that could not be taken up here (logged once). */
-  private readonly unresumable = new Set<string>();
   private resumer: NodeJS.Timeout | undefined;
   private resuming: Promise<string[]> | undefined;
 
@@ -82,7 +80,7 @@ export class SwarmDrives {
   async start(
     spec: SwarmSpec,
     cwd: string,
-    options: { durable?: boolean } = {},
+    options: { durable?: boolean; takenUp?: boolean } = {},
   ): Promise<{ id: string; name: string; attached: boolean }> {
     if (this.closed)
       throw new NightshiftError('CONFLICT', 'this process is shutting down: it starts no swarm');
@@ -91,6 +89,9 @@ export class SwarmDrives {
     const text = JSON.stringify(spec);
     const previous = this.active.get(key);
     if (previous?.spec === text) return { id: await previous.id, name: spec.name, attached: true };
+    // Asked for by someone: servers take it up again however often its drives failed.
+    if (!options.takenUp) await swarmQueries(this.deps.store.db).clearDriveFailures(spec.name, repo.id);
+    let execution: string | null = null;
     let recorded!: (id: string) => void;
     let failed!: (error: unknown) => void;
     const drive: Drive = {
@@ -122,6 +123,7 @@ export class SwarmDrives {
       durable: options.durable,
       onProgress: (line) => void drive.lines.push(line),
       onExecution: (id) => {
+        execution = id;
         this.byId.set(id, drive);
         this.log?.info({ swarm: spec.name, id, repo: repo.url }, 'swarm driven');
         recorded(id);
@@ -131,17 +133,18 @@ export class SwarmDrives {
         drive.result = result;
         this.log?.info({ swarm: spec.name, id: result.id, conclusion: result.conclusion }, 'swarm ended');
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         const stopped = drive.stop.signal.aborted;
         const reason: unknown = stopped ? drive.stop.signal.reason : error;
+        failed(reason);
         // Stopped because this process closes, it has no error: starting the spec again continues
         // it. Stopped because someone cancelled it, it ended as they asked.
-        if (!(stopped && (this.closed || drive.cancelled))) {
-          const e = toNightshiftError(reason);
-          drive.error = { code: e.code, message: e.message, hint: e.hint ?? null };
-          this.log?.warn({ swarm: spec.name, code: e.code, error: e.message }, 'swarm stopped');
-        }
-        failed(reason);
+        if (stopped && (this.closed || drive.cancelled)) return;
+        const e = toNightshiftError(reason);
+        drive.error = { code: e.code, message: e.message, hint: e.hint ?? null };
+        this.log?.warn({ swarm: spec.name, code: e.code, error: e.message }, 'swarm stopped');
+        // A changed spec superseded it, or another process drives it now: not a failed drive.
+        if (execution && !stopped && e.code !== 'CONFLICT') await this.driveFailed(execution, spec.name, e);
       },
     );
     void drive.ended.finally(() => {
@@ -237,17 +240,33 @@ export class SwarmDrives {
     for (const { id, spec, cwd } of await swarms.undriven(this.deps.store.db.kind === 'pglite')) {
       if (this.byId.has(id) && !this.byId.get(id)!.done) continue;
       try {
-        const started = await this.start(spec, cwd, { durable: true });
+        const started = await this.start(spec, cwd, { durable: true, takenUp: true });
         if (started.id === id && !started.attached) taken.push(id);
       } catch (error) {
-        if (this.unresumable.has(id)) continue;
-        this.unresumable.add(id);
         const e = toNightshiftError(error);
-        this.log?.warn({ swarm: spec.name, id, code: e.code, error: e.message }, 'swarm not taken up');
+        // Another process drives it (it took it up first): nothing failed.
+        if (e.code !== 'CONFLICT') await this.driveFailed(id, spec.name, e, 'swarm not taken up');
       }
     }
     if (taken.length > 0) this.log?.info({ swarms: taken }, 'swarms taken up');
     return taken;
+  }
+
+  /**
+   * Records a failed drive of execution `id` (it could not start here, or stopped with an
+   * error): servers take it up again after a backoff, and give up after a number of failures.
+   */
+  private async driveFailed(id: string, name: string, e: NightshiftError, what?: string): Promise<void> {
+    const recorded = await swarmQueries(this.deps.store.db)
+      .driveFailed(id, messageWithHint(e))
+      .catch((error: unknown) => {
+        this.log?.warn({ swarm: name, id, err: error }, 'could not record a failed swarm drive');
+        return null;
+      });
+    const log = { swarm: name, id, code: e.code, error: e.message, failures: recorded?.failures };
+    if (recorded?.givenUp)
+      this.log?.error(log, 'gave up taking up swarm: `nightshift swarm SPEC` continues it');
+    else if (what) this.log?.warn(log, what);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { newId } from '../core/ids.ts';
 import type { RunConclusion, RunStatus } from '../core/run.ts';
+import { backoffSeconds, SWARM_DRIVE_ATTEMPTS } from '../store/backoff.ts';
 import type { Db } from '../store/db.ts';
 import type { SwarmMembership, SwarmRole } from '../store/runs.ts';
 import type { SwarmSpec } from './schema.ts';
@@ -55,6 +56,12 @@ export interface SwarmSummary {
   runs: SwarmRunLink[];
   /** The swarm's one change, once its converge run published it. */
   change: { branch: string; headCommit: string; url: string | null } | null;
+  /**
+   * While it has not ended, how its drives failed (the last failure's message and how many
+   * there were) and when a server takes it up again (null once servers gave up: its spec must
+   * run again); null when none failed.
+   */
+  driveFailure: { message: string; failures: number; nextAttemptAt: Date | null } | null;
 }
 
 /** Which executions `summaries` gives. */
@@ -142,14 +149,44 @@ export function swarmQueries(db: Db) {
     /**
      * The durable unfinished executions nobody drives: none claims them, their claim lapsed, or
      * with `exclusive` (the embedded database's home lock) whatever claim a process that is gone
-     * left. Oldest first.
+     * left; none whose last drive failed less than its backoff ago. Oldest first.
      */
     async undriven(exclusive: boolean): Promise<{ id: string; spec: SwarmSpec; cwd: string }[]> {
       return db.query(
         `SELECT id, spec, cwd FROM swarms
          WHERE durable AND ${UNFINISHED} AND ($1 OR driver IS NULL OR driven_until < now())
+           AND (next_drive_at IS NULL OR next_drive_at <= now())
          ORDER BY updated_at, id`,
         [exclusive],
+      );
+    },
+
+    /**
+     * Records that a drive of unfinished execution `id` failed with `message`: servers take it
+     * up again after a backoff, and no more after `SWARM_DRIVE_ATTEMPTS` failures. Returns the
+     * failures so far and whether they gave up; null when it has ended.
+     */
+    async driveFailed(id: string, message: string): Promise<{ failures: number; givenUp: boolean } | null> {
+      const rows = await db.query<{ failures: number; givenUp: boolean }>(
+        `UPDATE swarms SET drive_error = $2, drive_failures = drive_failures + 1,
+           next_drive_at = CASE WHEN drive_failures + 1 >= $3 THEN 'infinity'::timestamptz
+             ELSE now() + make_interval(secs => ${backoffSeconds('drive_failures')}) END
+         WHERE id = $1 AND ${UNFINISHED}
+         RETURNING drive_failures AS failures, next_drive_at = 'infinity' AS "givenUp"`,
+        [id, message, SWARM_DRIVE_ATTEMPTS],
+      );
+      return rows[0] ?? null;
+    },
+
+    /**
+     * Forgets the failed drives of the unfinished execution of swarm `name` on `repoId`: its spec
+     * ran again, someone asked for it to go on.
+     */
+    async clearDriveFailures(name: string, repoId: string): Promise<void> {
+      await db.query(
+        `UPDATE swarms SET drive_error = NULL, drive_failures = 0, next_drive_at = NULL
+         WHERE name = $1 AND repo_id = $2 AND ${UNFINISHED} AND drive_failures > 0`,
+        [name, repoId],
       );
     },
 
@@ -307,10 +344,18 @@ export function swarmQueries(db: Db) {
      * of each swarm (name and repo), or with `filter.id` that execution.
      */
     async summaries(filter: SwarmFilter = {}): Promise<SwarmSummary[]> {
-      const rows = await db.query<Omit<SwarmSummary, 'runs' | 'change'> & { convergeRunId: string | null }>(
+      const rows = await db.query<
+        Omit<SwarmSummary, 'runs' | 'change' | 'driveFailure'> & {
+          convergeRunId: string | null;
+          drive_error: string | null;
+          drive_failures: number;
+          next_drive_at: Date | number | null;
+          given_up: boolean | null;
+        }
+      >(
         `SELECT s.id, s.name, r.url AS repo, s.state, s.reason,
                 CASE WHEN s.driven_until > now() AND ($4::text IS NULL OR s.driver = $4) THEN s.driver END AS driver,
-                s.durable,
+                s.durable, s.drive_error, s.drive_failures, s.next_drive_at, s.next_drive_at = 'infinity' AS given_up,
                 s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.converge_run_id AS "convergeRunId"
          FROM swarms s JOIN repos r ON r.id = s.repo_id
          WHERE ($1::text IS NULL OR s.id = $1) AND ($2::text IS NULL OR s.name = $2)
@@ -329,12 +374,21 @@ export function swarmQueries(db: Db) {
           [converged],
         ),
       ]);
-      return rows.map(({ convergeRunId, ...row }) => {
+      return rows.map(({ convergeRunId, drive_error, drive_failures, next_drive_at, given_up, ...row }) => {
         const change = changes.find((c) => c.runId === convergeRunId);
+        const unfinished = (UNFINISHED_STATES as readonly string[]).includes(row.state);
         return {
           ...row,
           runs: runs.filter((run) => run.swarmId === row.id).map(({ swarmId: _, ...run }) => run),
           change: change ? { branch: change.branch, headCommit: change.headCommit, url: change.url } : null,
+          driveFailure:
+            unfinished && drive_error
+              ? {
+                  message: drive_error,
+                  failures: drive_failures,
+                  nextAttemptAt: given_up || next_drive_at === null ? null : new Date(next_drive_at),
+                }
+              : null,
         };
       });
     },

@@ -73,7 +73,7 @@ export function swarmsModule(engine: Engine): ServerModule {
         status: 200,
         type: 'application/json',
         description:
-          "`{ swarms }`: each `{ id, name, repo, state, reason, driver, durable, createdAt, updatedAt, runs, change }`, `runs` the planner, facets and converge run with their role, status and conclusion; `change` the swarm's one change once published",
+          "`{ swarms }`: each `{ id, name, repo, state, reason, driver, durable, createdAt, updatedAt, runs, change, driveFailure }`, `runs` the planner, facets and converge run with their role, status and conclusion; `change` the swarm's one change once published; `driveFailure` while it has not ended, how its drives failed (`{ message, failures, nextAttemptAt }`, `nextAttemptAt` null once servers gave up), else null",
       },
     },
     async (c, { query }) => c.json({ swarms: await engine.swarms.list(query) }),

@@ -18,3 +18,9 @@ export function backoffSeconds(attempts: string): string {
  * API on that scale loses no answer.
  */
 export const ANSWER_ATTEMPTS = 8;
+
+/**
+ * Failed drives of a durable swarm before servers stop taking it up (its spec running again
+ * still continues it): with the backoff the last is about two hours after the first.
+ */
+export const SWARM_DRIVE_ATTEMPTS = 8;

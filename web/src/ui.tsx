@@ -172,6 +172,11 @@ export function runOutcome(run: { status: string; conclusion: string | null }): 
   return run.status === 'completed' ? (run.conclusion ?? 'completed') : run.status;
 }
 
+/** `text` with its first letter upper-cased, for a sentence of its own. */
+export function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export function ago(iso: string | null): string {
   if (!iso) return '—';
   const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);

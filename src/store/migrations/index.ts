@@ -14,6 +14,7 @@ import { sql as swarmDrivers } from './0015_swarm_drivers.ts';
 import { sql as answerAttempts } from './0016_answer_attempts.ts';
 import { sql as swarmResume } from './0017_swarm_resume.ts';
 import { sql as runAnswers } from './0018_run_answers.ts';
+import { sql as swarmDriveFailures } from './0019_swarm_drive_failures.ts';
 
 export interface Migration {
   version: number;
@@ -39,4 +40,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 16, name: 'answer_attempts', sql: answerAttempts },
   { version: 17, name: 'swarm_resume', sql: swarmResume },
   { version: 18, name: 'run_answers', sql: runAnswers },
+  { version: 19, name: 'swarm_drive_failures', sql: swarmDriveFailures },
 ];

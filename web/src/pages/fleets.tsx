@@ -9,7 +9,7 @@ import {
   type FleetSeriesPoint,
   type FleetStatus,
 } from '../types.ts';
-import { Badge, Empty, ErrorBox, Link, ListPage, Loading, useLoad } from '../ui.tsx';
+import { Badge, capitalized, Empty, ErrorBox, Link, ListPage, Loading, useLoad } from '../ui.tsx';
 import { FailureGroups, OpenFailureNote } from './fleet-parts.tsx';
 
 const base = (name: string) => `/api/fleets/${encodeURIComponent(name)}`;
@@ -243,9 +243,4 @@ function BurnDown(props: { series: FleetSeriesPoint[]; total: number }) {
     v: p.counts.pending + p.counts.queued + p.counts.running,
   }));
   return <LineChart label="Repos remaining over time" points={points} max={props.total} />;
-}
-
-/** `text` with its first letter upper-cased, for a sentence of its own. */
-function capitalized(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

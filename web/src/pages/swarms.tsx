@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
+import { driveFailureText } from '../../../src/fleets/drive-failure.ts';
 import { api } from '../api.ts';
 import type { SwarmSummary } from '../types.ts';
-import { ago, Badge, ErrorBox, Link, ListPage, runOutcome, useLoad } from '../ui.tsx';
+import { ago, Badge, capitalized, ErrorBox, Link, ListPage, runOutcome, useLoad } from '../ui.tsx';
 import { roleOf } from './run-relations.tsx';
 
 /** The states of a swarm that has ended: nothing drives it, and it cannot be cancelled. */
@@ -61,6 +62,11 @@ function SwarmCard(props: { swarm: SwarmSummary; onChange: () => void }) {
             : swarm.durable
               ? 'No process drives it now: a server takes it up when one runs'
               : 'No process drives it now: run its spec again to continue it'}
+        </p>
+      )}
+      {!ended && swarm.driveFailure && (
+        <p class="small trouble" role="status">
+          {capitalized(driveFailureText(swarm)!)}
         </p>
       )}
       {swarm.runs.length > 0 && (

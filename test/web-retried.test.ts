@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSwarmSpec } from '../src/fleets/parse.ts';
+import { swarmQueries } from '../src/fleets/swarm-store.ts';
 import { Store } from '../src/store/index.ts';
 import { type Dashboard, shoot, startDashboard } from './support/dashboard.ts';
 import { newPostgresDatabase } from './support/databases.ts';
@@ -48,8 +50,33 @@ async function answeredRuns(url: string): Promise<{ failing: string; answered: s
   }
 }
 
-/** A run a GitHub event started: its page says how answering on GitHub went. */
-describe('the dashboard on runs a GitHub comment started, in headless Chromium', () => {
+/** Records, in the PostgreSQL database at `url`, a durable swarm whose drive failed twice. */
+async function failingSwarm(url: string): Promise<void> {
+  const store = await Store.open({ url });
+  try {
+    const repo = await store.repos.upsert({ name: 'web', url: '/srv/web', defaultBranch: 'main' });
+    const spec = parseSwarmSpec(
+      'name: stuck\nrepo: /srv/web\ngoal: Add files\nfacets:\n  - { id: a, script: "true" }\n',
+    ).spec!;
+    const swarms = swarmQueries(store.db);
+    const id = await swarms.create(
+      spec,
+      repo.id,
+      'facets',
+      { driver: 'wrk_gone', ms: 0, exclusive: false },
+      {
+        cwd: '/srv',
+        durable: true,
+      },
+    );
+    for (let i = 0; i < 2; i++) await swarms.driveFailed(id!, 'could not merge the facets: the disk is full');
+  } finally {
+    await store.close();
+  }
+}
+
+/** What is tried again after a backoff (answers on GitHub, a swarm's drive): the dashboard says how it went. */
+describe('the dashboard on answers and swarm drives that failed, in headless Chromium', () => {
   let dash: Dashboard;
   let runs: { failing: string; answered: string };
 
@@ -57,6 +84,7 @@ describe('the dashboard on runs a GitHub comment started, in headless Chromium',
     const url = await newPostgresDatabase();
     dash = await startDashboard({ DATABASE_URL: url }, async () => {
       runs = await answeredRuns(url);
+      await failingSwarm(url);
     }, ['--no-workers']);
   }, 240_000);
 
@@ -87,5 +115,19 @@ describe('the dashboard on runs a GitHub comment started, in headless Chromium',
     expect(await answeredFact.locator('.trouble').count()).toBe(0);
     await failing.close();
     await answered.close();
+  }, 120_000);
+
+  it('says on the swarm how its drives failed and when a server takes it up again', async () => {
+    const page = await dash.open('/swarms');
+    const card = page.getByRole('listitem', { name: 'Swarm stuck' });
+    const note = card.getByRole('status');
+    await note.waitFor();
+    await shoot(page, 'swarm-drive-failed');
+
+    expect(await note.textContent()).toMatch(
+      /^Its drive failed 2 times \(last: could not merge the facets: the disk is full\); a server takes it up again in [12]m, or `nightshift swarm SPEC` continues it now$/,
+    );
+    expect(await note.getAttribute('class')).toContain('trouble');
+    await page.close();
   }, 120_000);
 });
