@@ -39,6 +39,11 @@ describe('fleet spec parser', () => {
       'like `10/hour`',
     ],
     [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nrollout: { windows: [{ hours: "9-09" }] }\n',
+      'rollout.windows[0].hours',
+      'starts and ends at the same hour, so it would never open: use `0-24` for the whole day',
+    ],
+    [
       'name: a\ntargets:\n  - repos: [x]\nscript: x\nstop_when: { failure_rate: 150% }\n',
       'stop_when.failure_rate',
       'must be at most 100%',

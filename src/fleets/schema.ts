@@ -58,7 +58,7 @@ export const FleetTarget = z.union([
 ]);
 export type FleetTarget = z.infer<typeof FleetTarget>;
 
-/** A rollout window: runs only start inside it (UTC). */
+/** A rollout window: changes are only opened inside it (UTC). */
 export const RolloutWindow = z.strictObject({
   days: z
     .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
@@ -67,7 +67,13 @@ export const RolloutWindow = z.strictObject({
   hours: z
     .string()
     .regex(/^([01]?\d|2[0-3])-([01]?\d|2[0-4])$/, { error: 'expected hours like `9-17` (UTC)' })
-    .meta({ description: 'Start and end hour (UTC), end excluded: `9-17`.' }),
+    .refine((hours) => Number(hours.split('-')[0]) !== Number(hours.split('-')[1]), {
+      error: 'starts and ends at the same hour, so it would never open: use `0-24` for the whole day',
+    })
+    .meta({
+      description:
+        'Start and end hour (UTC), end excluded: `9-17`; past midnight when the end is smaller (`22-6`).',
+    }),
 });
 export type RolloutWindow = z.infer<typeof RolloutWindow>;
 
