@@ -38,6 +38,13 @@ describe('fleet rollout and branch leases', () => {
     expect(status.counts).toMatchObject({ queued: 0, running: 0, failed: 0, succeeded: 1, waiting: 2 });
     expect(rows.map((row) => row.change?.state).sort()).toEqual(['local', 'pending', 'pending']);
     expect(statusSummary(status)).toContain('waiting for rollout 2');
+    // The status says when the rate lets the next one open: an hour after the first opened.
+    const [{ next }] = (await state.engine.store.db.query<{ next: Date }>(
+      "SELECT next_start_at AS next FROM fleets WHERE name = 'paced'",
+    )) as [{ next: Date }];
+    expect(status.nextChangeAt).toEqual(next);
+    expect(next.getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
+    expect(statusSummary(status)).toMatch(/rollout: the next waiting change may open in 5\dm\d\ds \(/);
     // The branches are pushed by the runs; only opening the change waits.
     for (let i = 0; i < 3; i++) {
       expect(await nightshiftBranches(join(dir, `svc-${i}`))).toEqual(['nightshift/fleet/paced']);
@@ -53,6 +60,12 @@ describe('fleet rollout and branch leases', () => {
 
     expect(later.counts).toMatchObject({ succeeded: 2, waiting: 1 });
     expect((await state.engine.fleets.status('paced')).counts).toMatchObject({ succeeded: 2, waiting: 1 });
+    // Once none waits, there is no next opening to tell.
+    await state.engine.store.db.query(
+      "UPDATE fleets SET next_start_at = next_start_at - interval '2 hours' WHERE name = 'paced'",
+    );
+    const done = await until('paced', (counts) => counts.succeeded === 3);
+    expect(done.nextChangeAt).toBeNull();
   });
 
   it('opens no change outside the rollout windows, though every run finishes', async () => {
@@ -68,8 +81,12 @@ describe('fleet rollout and branch leases', () => {
     );
 
     const status = await settled('windowed');
+    const opens = new Date();
+    opens.setUTCHours(hour + 2, 0, 0, 0);
 
     expect(status.counts).toMatchObject({ queued: 0, running: 0, succeeded: 0, waiting: 2 });
+    // The status says the next change may open when the window does.
+    expect(status.nextChangeAt).toEqual(opens);
   });
 
   it('does not overwrite a commit a person pushed to the fleet branch, and says why', async () => {

@@ -90,6 +90,10 @@ describe('the dashboard showing a fleet’s changes that failed to open, in head
     // No run failed, but the page does not claim there were no failures.
     expect(await page.getByText('No failures.').count()).toBe(0);
     expect(await page.getByRole('list', { name: 'Failed runs, by message' }).count()).toBe(0);
+    // When the next may open: once the backoff of its failed attempt has passed (a minute or so).
+    expect(await page.getByText(/^Rollout: /).textContent()).toMatch(
+      /^Rollout: the next waiting change may open (now|in \d+(\.\d)? s|in [12]m \d+s)\.$/,
+    );
     await shoot(page, 'fleet-open-failed');
 
     const status = await dash.api<FleetStatusView>(`/api/fleets/${FLEET}`);

@@ -7,7 +7,7 @@ import {
   type SpecParseResult,
   specOrThrow,
 } from './parse.ts';
-import { inWindow, stopReason } from './rollout.ts';
+import { inWindow, nextOpening, stopReason } from './rollout.ts';
 import type { Fleet } from './store.ts';
 
 describe('fleet spec parser', () => {
@@ -140,6 +140,21 @@ describe('rollout rules', () => {
     expect(inWindow(windows, new Date('2026-11-24T10:00:00Z'))).toBe(false);
     expect(inWindow([{ hours: '22-6' }], new Date('2026-11-24T03:00:00Z'))).toBe(true);
     expect(inWindow(undefined, new Date())).toBe(true);
+  });
+
+  it('finds when the windows next let a change open', () => {
+    const weekdays = [{ days: ['mon' as const, 'fri' as const], hours: '9-17' }];
+
+    // Inside a window: at once.
+    expect(nextOpening(weekdays, new Date('2026-11-23T10:30:00Z'))).toEqual(new Date('2026-11-23T10:30:00Z'));
+    // Monday evening: Friday at nine.
+    expect(nextOpening(weekdays, new Date('2026-11-23T17:00:00Z'))).toEqual(new Date('2026-11-27T09:00:00Z'));
+    expect(nextOpening([{ hours: '22-6' }], new Date('2026-11-24T12:15:00Z'))).toEqual(
+      new Date('2026-11-24T22:00:00Z'),
+    );
+    expect(nextOpening(undefined, new Date('2026-11-24T12:15:00Z'))).toEqual(
+      new Date('2026-11-24T12:15:00Z'),
+    );
   });
 
   it('stops only after `after` runs concluded and above the failure rate', () => {

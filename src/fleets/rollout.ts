@@ -21,6 +21,22 @@ export function inWindow(windows: readonly RolloutWindow[] | undefined, now: Dat
   });
 }
 
+/**
+ * When the rollout next lets a waiting change open: the first time at or after `due` (when
+ * the rate's interval has passed and a change is past its backoff) inside the windows; null
+ * when no window opens within a week (none can: `days` lists none).
+ */
+export function nextOpening(windows: readonly RolloutWindow[] | undefined, due: Date): Date | null {
+  let at = due;
+  for (let hours = 0; hours <= 7 * 24; hours++) {
+    if (inWindow(windows, at)) return at;
+    at = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS);
+  }
+  return null;
+}
+
+const HOUR_MS = 3_600_000;
+
 /** The `stop_when` threshold the counts passed, as a reason; null while within it. */
 export function stopReason(fleet: Fleet, counts: FleetCounts): string | null {
   const stop = fleet.spec.stop_when;

@@ -5,7 +5,7 @@ import type { Store } from '../store/index.ts';
 import { type ApplyDeps, type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
 import { parseFleetSpec, readSpec } from './parse.ts';
 import { type RefreshSummary, refreshChangeStates } from './refresh.ts';
-import { holdRuns, type PendingChange, returnOpenSlot, tickFleet } from './rollout.ts';
+import { holdRuns, nextOpening, type PendingChange, returnOpenSlot, tickFleet } from './rollout.ts';
 import type { FleetSpec } from './schema.ts';
 import { type FailureGroup, type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from './store.ts';
 
@@ -24,6 +24,12 @@ export interface FleetStatus {
   openFailures: FailureGroup[];
   /** Runs shown running whose worker's lease lapsed (it stopped): the next worker takes them over. */
   lapsed: number;
+  /**
+   * While changes wait for the rollout: when its rate, windows and the backoff of failed
+   * attempts next let one open (now or later; a worker must run to open it). Null when none
+   * waits, the fleet is cancelled, or no window opens within a week.
+   */
+  nextChangeAt: Date | null;
 }
 
 export interface FleetServiceDeps {
@@ -92,12 +98,20 @@ export class FleetService {
     const fleet = await this.queries.get(name);
     const counts = await this.queries.counts(name);
     const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-    const [failures, openFailures, lapsed] = await Promise.all([
+    const [failures, openFailures, lapsed, due] = await Promise.all([
       this.queries.failures(name),
       this.queries.openFailures(name),
       this.queries.lapsed(name),
+      counts.waiting > 0 && fleet.state !== 'cancelled' ? this.queries.waitingDue(name) : null,
     ]);
-    return { fleet, counts, total, failures, openFailures, lapsed };
+    const { rollout } = fleet.spec;
+    const nextChangeAt = due
+      ? nextOpening(
+          rollout?.windows,
+          new Date(Math.max(due.changeAt.getTime(), rollout?.rate ? due.rateAt.getTime() : 0, Date.now())),
+        )
+      : null;
+    return { fleet, counts, total, failures, openFailures, lapsed, nextChangeAt };
   }
 
   /** Reads the state and checks of the fleet's pull requests from GitHub (a poll, for missed webhooks). */

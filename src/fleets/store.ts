@@ -154,6 +154,24 @@ export function fleetQueries(db: Queryable) {
       return rows.map((row) => ({ ...toFleet(row), counts: row.counts }));
     },
 
+    /**
+     * For a fleet with changes waiting for the rollout: when the rate next lets one open (its
+     * next opening time) and when the first of them is past the backoff of a failed attempt;
+     * null when none waits.
+     */
+    async waitingDue(name: string): Promise<{ rateAt: Date; changeAt: Date } | null> {
+      const rows = await db.query<{ rate_at: Date; change_at: Date | null }>(
+        `SELECT f.next_start_at AS rate_at,
+           (SELECT min(coalesce(c.next_open_at, now())) FROM fleet_repos fr
+              JOIN changes c ON c.run_id = fr.run_id JOIN runs r ON r.id = c.run_id
+            WHERE fr.fleet = f.name AND c.state = 'pending' AND r.conclusion = 'success') AS change_at
+         FROM fleets f WHERE f.name = $1`,
+        [name],
+      );
+      const row = rows[0];
+      return row?.change_at ? { rateAt: new Date(row.rate_at), changeAt: new Date(row.change_at) } : null;
+    },
+
     async setState(name: string, state: FleetState, reason: string | null): Promise<void> {
       await db.query('UPDATE fleets SET state = $2, state_reason = $3, updated_at = now() WHERE name = $1', [
         name,

@@ -78,7 +78,7 @@ export function fleetsModule(engine: Engine): ServerModule {
       path: '/:name',
       summary: "A fleet's status: counts by state, failures grouped by message",
       success: JSON_OK(
-        '`{ fleet, counts, total, failures, openFailures }`: `failures` groups failed runs by reason, `openFailures` the waiting changes whose last attempt to open failed, by message (`{ reason, count, repos }`)',
+        '`{ fleet, counts, total, failures, openFailures, lapsed, nextChangeAt }`: `failures` groups failed runs by reason, `openFailures` the waiting changes whose last attempt to open failed, by message (`{ reason, count, repos }`); `lapsed` how many runs shown running lost their worker; `nextChangeAt` while changes wait for the rollout, when its rate, windows and backoffs next let one open (else null)',
       ),
     },
     async (c) => c.json(await fleets.status(param(c, 'name'))),

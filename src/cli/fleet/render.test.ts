@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FleetState } from '../../fleets/store.ts';
-import { burnDown, progressLine } from './render.ts';
+import { burnDown, progressLine, statusSummary } from './render.ts';
 
 function status(state: FleetState, done: number): FleetStatus {
   const counts = {
@@ -28,6 +28,7 @@ function status(state: FleetState, done: number): FleetStatus {
     failures: [],
     openFailures: [],
     lapsed: 0,
+    nextChangeAt: null,
   };
 }
 
@@ -74,5 +75,21 @@ describe('the fleet burn-down as text', () => {
 
   it('says when nothing was recorded yet', () => {
     expect(burnDown([])).toContain('no counts recorded yet');
+  });
+});
+
+describe('the fleet status summary', () => {
+  it('says when the rollout next lets a waiting change open', () => {
+    const waiting = {
+      ...status('active', 0),
+      counts: { ...status('active', 0).counts, queued: 0, waiting: 2, succeeded: 2 },
+    };
+    const at = (ms: number) => ({ ...waiting, nextChangeAt: new Date(Date.now() + ms) });
+
+    expect(statusSummary(at(59 * 60_000 + 30_000)).split('\n')[2]).toMatch(
+      /^rollout: the next waiting change may open in 59m(29|30|31)s \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/,
+    );
+    expect(statusSummary(at(-5_000)).split('\n')[2]).toBe('rollout: the next waiting change may open now');
+    expect(statusSummary(waiting)).not.toContain('rollout:');
   });
 });

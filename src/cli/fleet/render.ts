@@ -59,11 +59,19 @@ export function statusSummary(status: FleetStatus): string {
       )
       .join(' · ') || pc.dim('no repos'),
   ];
+  if (status.nextChangeAt)
+    lines.push(`rollout: the next waiting change may open ${openingIn(status.nextChangeAt)}`);
   lines.push(...groupLines('failures by message:', failures));
   lines.push(
     ...groupLines('changes not opened yet, by message (each retried with a backoff):', openFailures),
   );
   return lines.join('\n');
+}
+
+/** `now`, or `in 59m (2026-12-07T03:12:00.000Z)`. */
+function openingIn(at: Date | string, now = Date.now()): string {
+  const ms = new Date(at).getTime() - now;
+  return ms < 1000 ? 'now' : `in ${duration(ms)} (${new Date(at).toISOString()})`;
 }
 
 /** A titled list of failure groups: count and message, then the first repos; nothing when empty. */

@@ -9,7 +9,7 @@ import {
   type FleetSeriesPoint,
   type FleetStatus,
 } from '../types.ts';
-import { Badge, capitalized, Empty, ErrorBox, Link, ListPage, Loading, useLoad } from '../ui.tsx';
+import { Badge, capitalized, duration, Empty, ErrorBox, Link, ListPage, Loading, useLoad } from '../ui.tsx';
 import { FailureGroups, OpenFailureNote } from './fleet-parts.tsx';
 
 const base = (name: string) => `/api/fleets/${encodeURIComponent(name)}`;
@@ -124,6 +124,9 @@ export function FleetPage(props: { name: string }) {
           {capitalized(lapsedText(s.lapsed))}.
         </p>
       )}
+      {s.nextChangeAt && (
+        <p class="muted small">Rollout: the next waiting change may open {openingIn(s.nextChangeAt)}.</p>
+      )}
       <div class="row buttons">
         <button type="button" class="secondary" disabled={s.counts.failed === 0} onClick={() => act('retry')}>
           Retry failed ({s.counts.failed})
@@ -233,6 +236,12 @@ export function FleetPage(props: { name: string }) {
       {repos.data?.nextAfter ? <p class="muted small">Showing the first 500 repos.</p> : null}
     </section>
   );
+}
+
+/** `now`, or `in 59m 30s` (the rollout's rate, windows and backoffs decide when). */
+function openingIn(iso: string): string {
+  const ms = Date.parse(iso) - Date.now();
+  return ms < 1000 ? 'now' : `in ${duration(ms)}`;
 }
 
 /** Repos not yet finished over time, from the counts the rollout recorded at each step. */
