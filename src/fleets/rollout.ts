@@ -8,6 +8,7 @@ import { type Fleet, type FleetCounts, fleetQueries } from './store.ts';
 export const FLEET_PRIORITY = -10;
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const HOUR_MS = 3_600_000;
 
 /** Whether `now` is inside one of the windows (UTC); always true without windows. */
 export function inWindow(windows: readonly RolloutWindow[] | undefined, now: Date): boolean {
@@ -34,8 +35,6 @@ export function nextOpening(windows: readonly RolloutWindow[] | undefined, due: 
   }
   return null;
 }
-
-const HOUR_MS = 3_600_000;
 
 /** The `stop_when` threshold the counts passed, as a reason; null while within it. */
 export function stopReason(fleet: Fleet, counts: FleetCounts): string | null {
