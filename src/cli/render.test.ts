@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { RunDetails } from '../engine/index.ts';
 import type { ListedRun } from '../store/index.ts';
@@ -99,7 +100,10 @@ describe('runDetails', () => {
     lease: null,
     answer,
   });
-  const answerLine = (text: string) => text.split('\n').find((line) => line.startsWith('answer'));
+  const answerLine = (text: string) =>
+    stripVTControlCharacters(text)
+      .split('\n')
+      .find((line) => line.startsWith('answer'));
   const review = {
     via: 'github',
     to: 'review on acme/widgets#12',

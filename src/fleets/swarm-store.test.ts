@@ -184,6 +184,7 @@ describe.each(DATABASE_KINDS)('swarm records (%s)', (kind) => {
         updatedAt: expect.any(Date),
         runs: [{ id: converge.id, role: 'converge', facet: null, status: 'queued', conclusion: null }],
         change: { branch: 'nightshift/swarm/colors', headCommit: 'h1', url: null },
+        driveFailure: null,
       });
       expect(all[1]).toMatchObject({ repo: '/srv/web', state: 'facets', runs: [], change: null });
       expect(named.map((s) => s.id)).toEqual([latest, elsewhere]);
