@@ -245,6 +245,31 @@ describe('fleets', () => {
     expect((await state.engine.fleets.status('stopper')).counts.failed).toBe(status.counts.failed);
   });
 
+  it('counts stop_when again from a resume, so the fleet it paused goes on', async () => {
+    const dir = await newRepos(6, (i): Record<string, string> => (i < 2 ? { broken: 'yes\n' } : {}));
+    const fleet = spec(
+      'name: resumed\ntargets:\n  - glob: "svc-*"\nscript: "test ! -e broken && echo ok > DONE"\nconcurrency: 1\nstop_when: { failure_rate: 50%, after: 2 }\n',
+    );
+    await state.engine.fleets.apply(fleet, { cwd: dir });
+    const paused = await settled('resumed');
+
+    await state.engine.fleets.resume('resumed');
+    const resumed = await settled('resumed');
+    // Applying the same spec again judges only the runs it starts: none, so it is not paused.
+    const again = await state.engine.fleets.apply(fleet, { cwd: dir });
+    const reapplied = await settled('resumed');
+
+    expect(paused.fleet).toMatchObject({
+      state: 'paused',
+      stateReason: expect.stringContaining('2 of 2 runs failed'),
+    });
+    expect(paused.counts).toMatchObject({ failed: 2, queued: 4 });
+    expect(resumed.fleet).toMatchObject({ state: 'active', stateReason: null });
+    expect(resumed.counts).toMatchObject({ failed: 2, succeeded: 4, queued: 0 });
+    expect(again).toMatchObject({ unchanged: 6 });
+    expect(reapplied.fleet.state).toBe('active');
+  });
+
   it('pauses, resumes and cancels a fleet', async () => {
     const dir = await newRepos(4);
     await state.engine.fleets.apply(

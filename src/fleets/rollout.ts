@@ -192,7 +192,9 @@ export async function tickFleet(
   // A paused fleet starts no runs, but the changes its finished runs made still open.
   const open = await changesToOpen(db, fleet, now);
   if (fleet.state !== 'active') return { released: 0, paused: null, open, counted: await record(wanted) };
-  const reason = fleet.spec.stop_when ? stopReason(fleet, await count()) : null;
+  const reason = fleet.spec.stop_when
+    ? stopReason(fleet, await fleets.counts(fleet.name, { stopCounted: true }))
+    : null;
   if (reason) {
     await fleets.setState(fleet.name, 'paused', reason);
     await holdRuns(db, fleet.name);

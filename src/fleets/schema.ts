@@ -119,7 +119,10 @@ export const StopWhen = z.strictObject({
         .refine((rate) => Number.parseFloat(rate) <= 100, { error: 'must be at most 100%' }),
     ])
     .meta({ description: 'Pause when the share of failed runs passes this (0.2 or `20%`).' }),
-  after: z.number().int().min(1).default(10).meta({ description: 'Only once this many runs concluded.' }),
+  after: z.number().int().min(1).default(10).meta({
+    description:
+      'Only once this many runs concluded (counting from the last apply, resume or retry of the fleet).',
+  }),
 });
 export type StopWhen = z.infer<typeof StopWhen>;
 

@@ -135,6 +135,8 @@ export class FleetService {
         hint: 'apply its spec again to start the repos that did not finish',
       });
     }
+    // Counted from now before it is active, so no rollout step judges it by the runs that paused it.
+    await this.queries.countFromNow(name);
     await this.queries.setState(name, 'active', null);
     await this.tick(name);
     return this.queries.get(name);
@@ -204,6 +206,7 @@ export class FleetService {
       retried += runs.length;
       if (page.length < 200) break;
     }
+    await this.queries.countFromNow(name);
     if (fleet.state === 'paused') await this.queries.setState(name, 'active', null);
     await this.tick(name);
     return { retried };

@@ -123,8 +123,9 @@ export function fleetQueries(db: Queryable) {
   return {
     async upsert(spec: FleetSpec): Promise<{ fleet: Fleet; created: boolean }> {
       const rows = await db.query<FleetRow & { created: boolean }>(
-        `INSERT INTO fleets (name, spec, state) VALUES ($1, $2, 'active')
-         ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, state = 'active', state_reason = NULL, updated_at = now()
+        `INSERT INTO fleets (name, spec, state, stop_counted_from) VALUES ($1, $2, 'active', now())
+         ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, state = 'active', state_reason = NULL,
+           stop_counted_from = now(), updated_at = now()
          RETURNING *, (xmax = 0) AS created`,
         [spec.name, JSON.stringify(spec)],
       );
@@ -170,6 +171,11 @@ export function fleetQueries(db: Queryable) {
       );
       const row = rows[0];
       return row?.change_at ? { rateAt: new Date(row.rate_at), changeAt: new Date(row.change_at) } : null;
+    },
+
+    /** Makes `stop_when` judge only the runs that conclude from now on (the fleet resumed or retried). */
+    async countFromNow(name: string): Promise<void> {
+      await db.query('UPDATE fleets SET stop_counted_from = now() WHERE name = $1', [name]);
     },
 
     async setState(name: string, state: FleetState, reason: string | null): Promise<void> {
@@ -221,10 +227,17 @@ export function fleetQueries(db: Queryable) {
       );
     },
 
-    async counts(name: string): Promise<FleetCounts> {
+    /**
+     * How many of the fleet's repos are in each state; with `stopCounted`, only the runs
+     * `stop_when` judges: those concluded since the fleet was last applied, resumed or retried.
+     */
+    async counts(name: string, options: { stopCounted?: boolean } = {}): Promise<FleetCounts> {
+      const since = options.stopCounted
+        ? `AND r.finished_at >= (SELECT coalesce(stop_counted_from, '-infinity') FROM fleets WHERE name = $1)`
+        : '';
       const rows = await db.query<{ state: FleetRepoState; n: number }>(
         `SELECT ${STATE_SQL} AS state, count(*)::integer AS n
-         FROM fleet_repos fr LEFT JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = $1 GROUP BY 1`,
+         FROM fleet_repos fr LEFT JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = $1 ${since} GROUP BY 1`,
         [name],
       );
       const counts = Object.fromEntries(FLEET_REPO_STATES.map((state) => [state, 0])) as FleetCounts;

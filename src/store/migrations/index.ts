@@ -15,6 +15,7 @@ import { sql as answerAttempts } from './0016_answer_attempts.ts';
 import { sql as swarmResume } from './0017_swarm_resume.ts';
 import { sql as runAnswers } from './0018_run_answers.ts';
 import { sql as swarmDriveFailures } from './0019_swarm_drive_failures.ts';
+import { sql as fleetStopCount } from './0020_fleet_stop_count.ts';
 
 export interface Migration {
   version: number;
@@ -41,4 +42,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 17, name: 'swarm_resume', sql: swarmResume },
   { version: 18, name: 'run_answers', sql: runAnswers },
   { version: 19, name: 'swarm_drive_failures', sql: swarmDriveFailures },
+  { version: 20, name: 'fleet_stop_count', sql: fleetStopCount },
 ];
