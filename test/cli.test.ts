@@ -31,6 +31,17 @@ describe('nightshift CLI', () => {
     expect(stdout).toContain('12  timed_out');
   });
 
+  it('says how to start the first fleet or swarm when there is none', async () => {
+    const fleets = await runCli(['fleet', 'list'], env);
+    const swarms = await runCli(['swarm', 'list'], env);
+
+    expect(fleets).toMatchObject({
+      code: 0,
+      stdout: 'no fleets yet: `nightshift fleet apply SPEC` starts one\n',
+    });
+    expect(swarms).toMatchObject({ code: 0, stdout: 'no swarms yet: `nightshift swarm SPEC` starts one\n' });
+  });
+
   it.each([
     [
       'a path that does not exist',

@@ -116,6 +116,7 @@ export function registerFleet(program: Command): void {
       await withFleets(command, false, async (client, json) => {
         const fleets = await client.list();
         if (json) printJson(fleets);
+        else if (fleets.length === 0) print('no fleets yet: `nightshift fleet apply SPEC` starts one');
         else for (const f of fleets) print(fleetLine(f));
       });
     });
