@@ -6,6 +6,7 @@ import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunRequest } from '../engine/engine.ts';
 import type { ApplySummary } from '../fleets/apply.ts';
+import { FleetStopped } from '../fleets/service.ts';
 import { DrivenElsewhere } from '../fleets/swarm.ts';
 import type { AutomationFire, AutomationQueries } from '../store/automations.ts';
 import { targetName } from './parse.ts';
@@ -187,7 +188,14 @@ function applyFleetFire(
     fire,
     'apply fleets',
     async (applyFleet) => {
-      const { summary, runIds } = await applyFleet(file, automation.runAs);
+      const applied = await applyFleet(file, automation.runAs).catch((error: unknown) => {
+        if (error instanceof FleetStopped) return error;
+        throw error;
+      });
+      // A person (or stop_when) stopped the fleet: a schedule does not start it again.
+      if (applied instanceof FleetStopped)
+        return { outcome: 'skipped', runIds: [], reason: messageWithHint(applied) };
+      const { summary, runIds } = applied;
       const unusable = summary.unusable.length
         ? `, ${plural(summary.unusable.length, 'target')} unusable`
         : '';

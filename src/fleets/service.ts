@@ -9,6 +9,9 @@ import { holdRuns, nextOpening, type PendingChange, returnOpenSlot, tickFleet } 
 import type { FleetSpec } from './schema.ts';
 import { type FailureGroup, type Fleet, type FleetCounts, type FleetQueries, fleetQueries } from './store.ts';
 
+/** A fleet automation's fire found its fleet paused or cancelled: it leaves the fleet so. */
+export class FleetStopped extends NightshiftError {}
+
 /** Least time between two burn-down points of a fleet while its runs are in flight. */
 const COUNTS_EVERY_MS = 1000;
 /** How often the rollout loop also looks at fleets with no work in flight. */
@@ -80,9 +83,27 @@ export class FleetService {
   /**
    * Applies the fleet spec file `file` (its paths relative to its directory) as `author`, as a
    * fleet automation does on each fire; with the runs it queued (new repos, changed inputs).
+   * A fleet someone paused or cancelled (or `stop_when` paused) is left so: `FleetStopped`.
    */
   async applyFile(file: string, author: string): Promise<{ summary: ApplySummary; runIds: string[] }> {
     const { spec, dir } = await readSpec(file, parseFleetSpec);
+    const existing = await this.queries.get(spec.name).catch((error: unknown) => {
+      if (error instanceof NightshiftError && error.code === 'NOT_FOUND') return null;
+      throw error;
+    });
+    if (existing && existing.state !== 'active') {
+      const why = existing.stateReason ? ` (${existing.stateReason})` : '';
+      throw new FleetStopped(
+        'CONFLICT',
+        `fleet ${spec.name} is ${existing.state}${why}, so it was not applied`,
+        {
+          hint:
+            existing.state === 'paused'
+              ? `\`nightshift fleet resume ${spec.name}\` resumes it; the automation applies it again from its next fire`
+              : `\`nightshift fleet apply ${file}\` starts it again; the automation applies it from its next fire after that`,
+        },
+      );
+    }
     const runIds: string[] = [];
     const summary = await this.apply(spec, {
       cwd: dir,

@@ -79,4 +79,56 @@ describe('a cron automation applying a fleet spec', () => {
       await scheduler.stop();
     }
   });
+
+  it('leaves a fleet someone paused or cancelled as it is, saying how to start it again', async () => {
+    const spec = join(world.dir, 'held.yml');
+    const text = (word: string) =>
+      `name: held\ntargets:\n  - repos: [${world.repos.api}]\nscript: "echo ${word} > held.txt"\n`;
+    await writeFile(spec, text('one'));
+    await world.queries.upsert(
+      automation({
+        name: 'daily-held',
+        trigger: { kind: 'cron', cron: '0 6 * * *', timezone: 'UTC', overlap: 'skip' },
+        targets: [],
+        fleet: spec,
+      }),
+      new Date('2026-02-01T00:00:00Z'),
+    );
+    const clock = testClock('2026-02-01T06:00:01Z');
+    const scheduler = startScheduler(world.deps(clock), { tickMs: 3_600_000 });
+    const fire = async (at: string) => {
+      clock.set(at);
+      await scheduler.tick();
+      return (await world.queries.history('daily-held'))[0]!;
+    };
+
+    try {
+      const first = await fire('2026-02-01T06:00:01Z');
+      for (const id of first.runIds) await world.engine.store.completeRun(id, 'success', null);
+      await world.engine.fleets.pause('held');
+      // Its inputs changed: a fire would rerun the repo, but the fleet is paused.
+      await writeFile(spec, text('two'));
+      const whilePaused = await fire('2026-02-02T06:00:01Z');
+      const paused = await world.engine.fleets.status('held');
+      await world.engine.fleets.cancel('held', 'ops');
+      const whileCancelled = await fire('2026-02-03T06:00:01Z');
+      const cancelled = await world.engine.fleets.status('held');
+
+      expect(whilePaused).toMatchObject({
+        outcome: 'skipped',
+        runIds: [],
+        reason:
+          'fleet held is paused (paused by a person), so it was not applied (`nightshift fleet resume held` resumes it; the automation applies it again from its next fire)',
+      });
+      expect(paused.fleet.state).toBe('paused');
+      expect(paused.total).toBe(1);
+      expect(whileCancelled).toMatchObject({
+        outcome: 'skipped',
+        reason: `fleet held is cancelled (cancelled by ops), so it was not applied (\`nightshift fleet apply ${spec}\` starts it again; the automation applies it from its next fire after that)`,
+      });
+      expect(cancelled.fleet.state).toBe('cancelled');
+    } finally {
+      await scheduler.stop();
+    }
+  });
 });
