@@ -19,27 +19,36 @@ describe('a cron automation applying a fleet spec', () => {
     await world?.close();
   });
 
+  /**
+   * Automation `name` applying fleet spec `spec` on `cron` (UTC), made at `since`, with a
+   * scheduler ticked by hand: `fire(at)` ticks it at that time and returns the latest fire.
+   */
+  async function cronFleet(name: string, cron: string, spec: string, since: string) {
+    await world.queries.upsert(
+      automation({
+        name,
+        trigger: { kind: 'cron', cron, timezone: 'UTC', overlap: 'skip' },
+        targets: [],
+        fleet: spec,
+      }),
+      new Date(since),
+    );
+    const clock = testClock(since);
+    const scheduler = startScheduler(world.deps(clock), { tickMs: 3_600_000 });
+    const fire = async (at: string) => {
+      clock.set(at);
+      await scheduler.tick();
+      return (await world.queries.history(name))[0]!;
+    };
+    return { scheduler, fire };
+  }
+
   it('queues runs for new repos only on each fire, skips a fire with nothing to do, and fails one with a broken spec', async () => {
     const spec = join(world.dir, 'deps.yml');
     const targets = join(world.dir, 'repos.txt');
     await writeFile(targets, `${world.repos.api}\n`);
     await writeFile(spec, 'name: deps\ntargets:\n  - file: repos.txt\nscript: "echo bumped > deps.txt"\n');
-    await world.queries.upsert(
-      automation({
-        name: 'weekly-deps',
-        trigger: { kind: 'cron', cron: '0 6 * * 1', timezone: 'UTC', overlap: 'skip' },
-        targets: [],
-        fleet: spec,
-      }),
-      new Date('2026-01-04T00:00:00Z'),
-    );
-    const clock = testClock('2026-01-05T06:00:01Z');
-    const scheduler = startScheduler(world.deps(clock), { tickMs: 3_600_000 });
-    const fire = async (at: string) => {
-      clock.set(at);
-      await scheduler.tick();
-      return (await world.queries.history('weekly-deps'))[0]!;
-    };
+    const { scheduler, fire } = await cronFleet('weekly-deps', '0 6 * * 1', spec, '2026-01-04T00:00:00Z');
     const finish = async (runIds: string[]) => {
       for (const id of runIds) await world.engine.store.completeRun(id, 'success', null);
     };
@@ -85,22 +94,7 @@ describe('a cron automation applying a fleet spec', () => {
     const text = (word: string) =>
       `name: held\ntargets:\n  - repos: [${world.repos.api}]\nscript: "echo ${word} > held.txt"\n`;
     await writeFile(spec, text('one'));
-    await world.queries.upsert(
-      automation({
-        name: 'daily-held',
-        trigger: { kind: 'cron', cron: '0 6 * * *', timezone: 'UTC', overlap: 'skip' },
-        targets: [],
-        fleet: spec,
-      }),
-      new Date('2026-02-01T00:00:00Z'),
-    );
-    const clock = testClock('2026-02-01T06:00:01Z');
-    const scheduler = startScheduler(world.deps(clock), { tickMs: 3_600_000 });
-    const fire = async (at: string) => {
-      clock.set(at);
-      await scheduler.tick();
-      return (await world.queries.history('daily-held'))[0]!;
-    };
+    const { scheduler, fire } = await cronFleet('daily-held', '0 6 * * *', spec, '2026-02-01T00:00:00Z');
 
     try {
       const first = await fire('2026-02-01T06:00:01Z');
