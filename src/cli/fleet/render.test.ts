@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FleetState } from '../../fleets/store.ts';
@@ -91,5 +92,24 @@ describe('the fleet status summary', () => {
     );
     expect(statusSummary(at(-5_000)).split('\n')[2]).toBe('rollout: the next waiting change may open now');
     expect(statusSummary(waiting)).not.toContain('rollout:');
+  });
+
+  it('says what starts a paused or cancelled fleet again', () => {
+    const paused = { ...status('paused', 2) };
+    const cancelled = {
+      ...status('cancelled', 0),
+      counts: { ...status('cancelled', 0).counts, queued: 0, cancelled: 4 },
+    };
+    const done = { ...status('paused', 4) };
+    done.counts = { ...done.counts, failed: 0, succeeded: 4 };
+    const text = (s: FleetStatus) => stripVTControlCharacters(statusSummary(s));
+
+    expect(text(paused)).toContain(
+      'paused: `nightshift fleet resume f` starts its runs again, `nightshift fleet retry f --failed` reruns the failed repos',
+    );
+    expect(text(cancelled)).toContain(
+      'cancelled: `nightshift fleet apply SPEC` starts the repos that did not finish again',
+    );
+    expect(text(done)).not.toContain('paused:');
   });
 });

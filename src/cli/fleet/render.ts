@@ -61,11 +61,27 @@ export function statusSummary(status: FleetStatus): string {
   ];
   if (status.nextChangeAt)
     lines.push(`rollout: the next waiting change may open ${openingIn(status.nextChangeAt)}`);
+  const next = nextSteps(status);
+  if (next) lines.push(pc.dim(next));
   lines.push(...groupLines('failures by message:', failures));
   lines.push(
     ...groupLines('changes not opened yet, by message (each retried with a backoff):', openFailures),
   );
   return lines.join('\n');
+}
+
+/** What a person can do about a fleet that starts no runs (paused, cancelled) with some not done. */
+function nextSteps({ fleet, counts }: FleetStatus): string | null {
+  const name = fleet.name;
+  const undone = counts.pending + counts.queued + counts.failed + counts.cancelled;
+  if (fleet.state === 'paused' && undone > 0) {
+    const retry =
+      counts.failed > 0 ? `, \`nightshift fleet retry ${name} --failed\` reruns the failed repos` : '';
+    return `paused: \`nightshift fleet resume ${name}\` starts its runs again${retry}`;
+  }
+  if (fleet.state === 'cancelled' && undone > 0)
+    return `cancelled: \`nightshift fleet apply SPEC\` starts the repos that did not finish again`;
+  return null;
 }
 
 /** `now`, or `in 59m (2026-12-07T03:12:00.000Z)`. */
