@@ -105,6 +105,14 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
     expect(await second.swarms.resume()).toEqual([]);
   }, 240_000);
 
+  /**
+   * Closes the engines earlier tests left open: on the shared PostgreSQL database their
+   * workers would claim this test's runs.
+   */
+  async function closeEarlier(): Promise<void> {
+    for (const engine of engines.splice(0)) await engine.close();
+  }
+
   /** Drives execution `id` here to its end, and returns how it stands then. */
   async function driveToEnd(engine: Engine, id: string) {
     let progress = await engine.swarms.progress(id);
@@ -116,6 +124,7 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
   }
 
   it('takes up a swarm that cannot start after a backoff, gives up after its attempts, and goes on when its spec runs again', async () => {
+    await closeEarlier();
     const before = await open('failing');
     const { repo, spec } = await swarmOn('moved', ['  - { id: only, script: "echo o > only.txt" }']);
     const { id } = await before.swarms.start(spec, dir, { durable: true });
@@ -172,6 +181,7 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
   }, 240_000);
 
   it('records a drive that failed after it started, and takes the swarm up again after the backoff', async () => {
+    await closeEarlier();
     const server = await open('broken');
     const { repo, spec } = await swarmOn('broken', ['  - { id: only, script: "echo o > only.txt" }']);
     const db = server.store.db;
