@@ -1,8 +1,9 @@
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { RunDetails } from '../engine/index.ts';
+import type { SwarmSummary } from '../fleets/swarm-store.ts';
 import type { ListedRun } from '../store/index.ts';
-import { answerNote, partOf, runDetails, runsTable } from './render.ts';
+import { answerNote, partOf, runDetails, runsTable, swarmLine } from './render.ts';
 
 function listed(id: string, related: Partial<Pick<ListedRun, 'parent' | 'swarm'>> = {}): ListedRun {
   return {
@@ -140,5 +141,34 @@ describe('runDetails', () => {
       ),
     ).toBe('answer     review on acme/widgets#12: posted 2026-12-07T01:00:00.000Z');
     expect(answerLine(runDetails(details(ended, null)))).toBeUndefined();
+  });
+});
+
+describe('swarmLine', () => {
+  it('says when a swarm’s drives failed, for `swarm status` to tell how', () => {
+    const swarm = {
+      id: 'swm_1',
+      name: 'api-v2',
+      repo: '/srv/api',
+      state: 'facets',
+      reason: null,
+      driver: null,
+      durable: true,
+      createdAt: new Date(0),
+      updatedAt: new Date(0),
+      runs: [],
+      change: null,
+      driveFailure: null,
+    };
+    const line = (s: SwarmSummary) => stripVTControlCharacters(swarmLine(s, 120_000));
+
+    expect(line(swarm)).toBe(
+      'api-v2               facets     /srv/api · 0 runs (0 succeeded) · updated 2m ago swm_1',
+    );
+    expect(
+      line({ ...swarm, driveFailure: { message: 'the disk is full', failures: 3, nextAttemptAt: null } }),
+    ).toBe(
+      'api-v2               facets     /srv/api · 0 runs (0 succeeded) · drive failed 3 times · updated 2m ago swm_1',
+    );
   });
 });

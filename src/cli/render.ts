@@ -172,12 +172,20 @@ function answerLine(answer: RunAnswer, run: Run): string {
   return `${pc.bold('answer')}     ${answer.to}: ${failed ? pc.red(text) : text}`;
 }
 
-/** One swarm of `nightshift swarm list`: name, state, repo, its runs' outcomes, when it last moved. */
+/**
+ * One swarm of `nightshift swarm list`: name, state, repo, its runs' outcomes, whether its drives
+ * fail (`swarm status` says how), when it last moved.
+ */
 export function swarmLine(swarm: SwarmSummary, now = Date.now()): string {
   const succeeded = swarm.runs.filter((r) => r.conclusion === 'success').length;
   const active = swarm.runs.filter((r) => r.status !== 'completed').length;
   const runs = `${plural(swarm.runs.length, 'run')} (${succeeded} succeeded${active ? `, ${active} not finished` : ''})`;
-  return `${swarm.name.padEnd(20)} ${swarm.state.padEnd(10)} ${swarm.repo} · ${runs} · updated ${ago(new Date(swarm.updatedAt), now)} ${pc.dim(swarm.id)}`;
+  const failing = swarm.driveFailure
+    ? pc.red(
+        ` · drive failed ${swarm.driveFailure.failures === 1 ? 'once' : `${swarm.driveFailure.failures} times`}`,
+      )
+    : '';
+  return `${swarm.name.padEnd(20)} ${swarm.state.padEnd(10)} ${swarm.repo} · ${runs}${failing} · updated ${ago(new Date(swarm.updatedAt), now)} ${pc.dim(swarm.id)}`;
 }
 
 /** `nightshift swarm status`: the execution, who drives it, its runs and its change. */
