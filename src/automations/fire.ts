@@ -188,14 +188,7 @@ function applyFleetFire(
     fire,
     'apply fleets',
     async (applyFleet) => {
-      const applied = await applyFleet(file, automation.runAs).catch((error: unknown) => {
-        if (error instanceof FleetStopped) return error;
-        throw error;
-      });
-      // A person (or stop_when) stopped the fleet: a schedule does not start it again.
-      if (applied instanceof FleetStopped)
-        return { outcome: 'skipped', runIds: [], reason: messageWithHint(applied) };
-      const { summary, runIds } = applied;
+      const { summary, runIds } = await applyFleet(file, automation.runAs);
       const unusable = summary.unusable.length
         ? `, ${plural(summary.unusable.length, 'target')} unusable`
         : '';
@@ -216,6 +209,8 @@ function applyFleetFire(
       };
     },
     deps.applyFleet,
+    // A person (or stop_when) stopped the fleet: a schedule does not start it again.
+    (error) => (error instanceof FleetStopped ? messageWithHint(error) : null),
   );
 }
 
@@ -237,13 +232,7 @@ function startSwarmFire(
     fire,
     'start swarms',
     async (startSwarm) => {
-      const started = await startSwarm(file).catch((error: unknown) => {
-        if (error instanceof DrivenElsewhere) return error;
-        throw error;
-      });
-      if (started instanceof DrivenElsewhere)
-        return { outcome: 'skipped', runIds: [], reason: `${started.message}: it is still going on` };
-      const { id, name, attached } = started;
+      const { id, name, attached } = await startSwarm(file);
       deps.log.info(
         { automation: automation.name, fire: fire.id, swarm: name, id, attached, kind: fire.kind },
         'automation started its swarm',
@@ -257,12 +246,14 @@ function startSwarmFire(
           };
     },
     deps.startSwarm,
+    (error) => (error instanceof DrivenElsewhere ? `${error.message}: it is still going on` : null),
   );
 }
 
 /**
  * A fire that hands a spec file to the engine (`act`, with `how`, which this process may lack:
- * then the fire fails saying it cannot `what`); a problem with the spec fails the fire.
+ * then the fire fails saying it cannot `what`); a problem with the spec fails the fire, and an
+ * error `skips` gives a reason for (there was nothing to do) skips it.
  */
 async function specFire<T>(
   deps: FireDeps,
@@ -271,6 +262,7 @@ async function specFire<T>(
   what: string,
   act: (how: T) => Promise<{ outcome: 'started' | 'skipped'; runIds: string[]; reason: string }>,
   how: T | undefined,
+  skips: (error: unknown) => string | null,
 ): Promise<AutomationFire> {
   try {
     if (!how)
@@ -281,6 +273,8 @@ async function specFire<T>(
     const { outcome, runIds, reason } = await act(how);
     return deps.automations.settleFire(fire.id, outcome, { runIds, reason });
   } catch (error) {
+    const skipped = skips(error);
+    if (skipped) return deps.automations.settleFire(fire.id, 'skipped', { runIds: [], reason: skipped });
     const e = toNightshiftError(error);
     deps.log.warn({ automation: automation.name, fire: fire.id, code: e.code }, 'automation fire failed');
     return deps.automations.settleFire(fire.id, 'failed', { reason: messageWithHint(e) });
