@@ -13,7 +13,7 @@ import type { Fleet } from './store.ts';
 describe('fleet spec parser', () => {
   it('accepts a full spec and fills in defaults', () => {
     const { spec, errors } = parseFleetSpec(
-      'name: bump\ntargets:\n  - repos: [a, { repo: b, values: { v: 2 } }]\n  - glob: "svc-*"\n  - file: repos.txt\nscript: "npm i x@{{inputs.v}}"\nrollout: { rate: 10/hour, windows: [{ days: [mon], hours: "9-17" }] }\nstop_when: { failure_rate: 20% }\nchange: { branch: deps/x, title: "Bump x", draft: true }\n',
+      'name: bump\ntargets:\n  - repos: [a, { repo: b, values: { v: 2 } }]\n  - glob: "svc-*"\n  - file: repos.txt\nscript: "npm i x@{{inputs.v}}"\nvalues: { v: 1 }\nrollout: { rate: 10/hour, windows: [{ days: [mon], hours: "9-17" }] }\nstop_when: { failure_rate: 20% }\nchange: { branch: deps/x, title: "Bump x", draft: true }\n',
     );
 
     expect(errors).toEqual([]);
@@ -65,6 +65,36 @@ describe('fleet spec parser', () => {
     expect(spec).toBeUndefined();
     expect(errors.some((p) => p.path === path && p.message.includes(message))).toBe(true);
     expect(errors.every((p) => p.line !== undefined)).toBe(true);
+  });
+
+  it('accepts `{{inputs.NAME}}` given to every repo, by a default or by each repos entry', () => {
+    const { errors } = parseFleetSpec(
+      'name: a\ntargets:\n  - repos: [{ repo: x, values: { v: 1 } }, { repo: y, values: { v: 2 } }]\nscript: "echo {{inputs.v}} {{inputs.d}}"\nvalues: { d: "" }\nchange: { title: "v{{inputs.v}}" }\n',
+    );
+
+    expect(errors).toEqual([]);
+  });
+
+  it('reports `{{inputs.NAME}}` that some repos have no value for, naming where they come from', () => {
+    const { spec, errors } = parseFleetSpec(
+      'name: a\ntargets:\n  - repos: [x, { repo: y, values: { v: 2 } }, { repo: z }]\n  - glob: "svc-*"\nscript: "echo {{inputs.v}} {{ inputs.v }}"\nchange: { body: "for {{inputs.team}}" }\n',
+    );
+
+    expect(spec).toBeUndefined();
+    expect(errors.map((p) => [p.path, p.line, p.message])).toEqual([
+      [
+        'script',
+        5,
+        '`{{inputs.v}}` has no value for the repos of targets[0].repos[0], targets[0].repos[2], targets[1].glob: set `values.v` (a default for every repo), or give each of those repos its own (`{ repo: PATH, values: { v: ... } }`)',
+      ],
+      [
+        'change.body',
+        6,
+        expect.stringContaining(
+          '`{{inputs.team}}` has no value for the repos of targets[0].repos[0], targets[0].repos[1], targets[0].repos[2], targets[1].glob:',
+        ),
+      ],
+    ]);
   });
 
   it('rejects swarm facets without work and duplicate ids', () => {

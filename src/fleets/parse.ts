@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { formatProblem, type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
-import { checkTemplate } from '../blueprints/template.ts';
+import { checkTemplate, parseTemplate } from '../blueprints/template.ts';
 import { parseYamlSource } from '../blueprints/yaml-source.ts';
 import { describeValue, validateWithSchema } from '../blueprints/zod-problems.ts';
 import { NightshiftError } from '../core/errors.ts';
-import { FleetSpec, SwarmSpec } from './schema.ts';
+import { FleetSpec, type FleetTarget, SwarmSpec } from './schema.ts';
 import { nameMatcher } from './targets.ts';
 
 /** What the spec parsers hand back: the spec when there are no errors, and every problem. */
@@ -80,16 +80,55 @@ export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
       const problem = nameMatcher(target.github.name).error;
       if (problem) report(['targets', index, 'github', 'name'], problem);
     }
-    checkTemplates(
-      [
-        [['script'], spec.script],
-        [['prompt'], spec.prompt],
-        [['change', 'title'], spec.change?.title],
-        [['change', 'body'], spec.change?.body],
-      ],
-      report,
-    );
+    const templates: [(string | number)[], string | undefined][] = [
+      [['script'], spec.script],
+      [['prompt'], spec.prompt],
+      [['change', 'title'], spec.change?.title],
+      [['change', 'body'], spec.change?.body],
+    ];
+    checkTemplates(templates, report);
+    checkInputValues(spec, templates, report);
   });
+}
+
+/**
+ * Every `{{inputs.NAME}}` of the spec's templates must have a value for every repo: a default
+ * in `values`, or one on each repo of the targets (only a `repos` entry can carry its own).
+ * Found here, it stops the apply before any repo is queued, with the targets that lack it.
+ */
+function checkInputValues(
+  spec: FleetSpec,
+  fields: [(string | number)[], string | undefined][],
+  report: (path: (string | number)[], message: string) => void,
+): void {
+  const defaults = spec.values ?? {};
+  for (const [path, text] of fields) {
+    if (text === undefined) continue;
+    const names = new Set<string>();
+    for (const { variable } of parseTemplate(text).expressions) {
+      const [root, name] = variable.split('.');
+      if (root === 'inputs' && name !== undefined && !Object.hasOwn(defaults, name)) names.add(name);
+    }
+    for (const name of names) {
+      const lacking = spec.targets.flatMap((target, index) => targetsLacking(target, index, name));
+      if (lacking.length === 0) continue;
+      const shown = lacking.length > 5 ? [...lacking.slice(0, 5), `${lacking.length - 5} more`] : lacking;
+      report(
+        path,
+        `\`{{inputs.${name}}}\` has no value for the repos of ${shown.join(', ')}: set \`values.${name}\` (a default for every repo), or give each of those repos its own (\`{ repo: PATH, values: { ${name}: ... } }\`)`,
+      );
+    }
+  }
+}
+
+/** The places in one target whose repos have no value of their own for `name`. */
+function targetsLacking(target: FleetTarget, index: number, name: string): string[] {
+  if (!('repos' in target)) return [`targets[${index}].${Object.keys(target)[0]}`];
+  return target.repos.flatMap((entry, i) =>
+    typeof entry !== 'string' && entry.values && Object.hasOwn(entry.values, name)
+      ? []
+      : [`targets[${index}].repos[${i}]`],
+  );
 }
 
 /**
