@@ -31,6 +31,26 @@ describe('nightshift CLI', () => {
     expect(stdout).toContain('12  timed_out');
   });
 
+  it('reports a usage error as JSON on stdout with --json, and as text on stderr', async () => {
+    const json = await runCli(['fleet', 'retry', 'colour', '--json'], env);
+    const text = await runCli(['fleet', 'bogus'], env);
+    const group = await runCli(['fleet', '--json'], env);
+
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        code: 'INVALID_INPUT',
+        message: "required option '--failed' not specified",
+        hint: 'run the command with --help for its usage',
+      },
+    });
+    expect(JSON.parse(group.stdout).error.message).toBe(
+      'a subcommand is missing: the usage on stderr lists them',
+    );
+    expect(text).toMatchObject({ code: 2, stdout: '' });
+    expect(text.stderr).toContain("error: unknown command 'bogus'");
+  });
+
   it('says how to start the first fleet or swarm when there is none', async () => {
     const fleets = await runCli(['fleet', 'list'], env);
     const swarms = await runCli(['swarm', 'list'], env);

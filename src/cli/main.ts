@@ -125,6 +125,16 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? 0 : 2;
+      // Commander said what is wrong on stderr; a script reading --json gets it on stdout too.
+      if (error.exitCode !== 0 && process.argv.includes('--json')) {
+        // `commander.help`: a command group without its subcommand (its usage went to stderr).
+        const message =
+          error.code === 'commander.help'
+            ? 'a subcommand is missing: the usage on stderr lists them'
+            : error.message.replace(/^error: /, '');
+        const hint = 'run the command with --help for its usage';
+        process.stdout.write(`${JSON.stringify({ error: { code: 'INVALID_INPUT', message, hint } })}\n`);
+      }
       return;
     }
     const e = toNightshiftError(error);
