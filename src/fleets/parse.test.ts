@@ -55,6 +55,41 @@ describe('fleet spec parser', () => {
     ],
     ['name: a\ntargets:\n  - repos: [x]\nscript: "{{nope}}"\n', 'script', 'nope'],
     [
+      'name: a\ntargets:\n  - repos: [x]\nscript: "echo {{run.id}}"\n',
+      'script',
+      '`{{run.id}}` has no value when the fleet is applied: here you can use `repo.name`, `repo.url`, `inputs.NAME`',
+    ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nprompt: "Fix {{environment.test}}"\n',
+      'prompt',
+      '`{{environment.test}}` has no value when the fleet is applied',
+    ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nchange: { title: "{{prompt | firstline}}" }\n',
+      'change.title',
+      '`{{prompt | firstline}}` has no value when a change is published: here you can use `repo.name`, `repo.url`, `run.id`, `run.branch`, `inputs.NAME`, `environment.setup`, `environment.test`, `script`',
+    ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nchange: { body: "{{gate.output}}" }\n',
+      'change.body',
+      '`{{gate.output}}` has no value when a change is published',
+    ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nchange: { branch: "fix deps" }\n',
+      'change.branch',
+      '"fix deps" is not a valid branch name: use letters, digits',
+    ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nrollout: { windows: [{ days: [], hours: 9-17 }] }\n',
+      'rollout.windows[0].days',
+      'lists no day, so the window would never open',
+    ],
+    [
+      'name: a\ntargets:\n  - repos: [x]\nscript: x\nrollout: { rate: 0/hour }\n',
+      'rollout.rate',
+      'opens no change at all: give at least 1 a period',
+    ],
+    [
       'name: a\ntargets:\n  - repos: [x]\nscript: x\nconcurency: 3\n',
       'concurency',
       'did you mean `concurrency`',
@@ -67,9 +102,9 @@ describe('fleet spec parser', () => {
     expect(errors.every((p) => p.line !== undefined)).toBe(true);
   });
 
-  it('accepts `{{inputs.NAME}}` given to every repo, by a default or by each repos entry', () => {
+  it('accepts `{{inputs.NAME}}` given to every repo, by a default or by each repos entry, and the run in the change', () => {
     const { errors } = parseFleetSpec(
-      'name: a\ntargets:\n  - repos: [{ repo: x, values: { v: 1 } }, { repo: y, values: { v: 2 } }]\nscript: "echo {{inputs.v}} {{inputs.d}}"\nvalues: { d: "" }\nchange: { title: "v{{inputs.v}}" }\n',
+      'name: a\ntargets:\n  - repos: [{ repo: x, values: { v: 1 } }, { repo: y, values: { v: 2 } }]\nscript: "echo {{inputs.v}} {{inputs.d}} {{repo.name}}"\nvalues: { d: "" }\nchange: { title: "v{{inputs.v}}: {{script | firstline}}", body: "{{run.id}} on {{run.branch}}" }\n',
     );
 
     expect(errors).toEqual([]);
@@ -103,6 +138,16 @@ describe('fleet spec parser', () => {
     );
 
     expect(errors.map((p) => p.path)).toEqual(['facets[1]', 'facets[1].id']);
+  });
+
+  it('rejects a converge branch git would refuse', () => {
+    const { errors } = parseSwarmSpec(
+      'name: s\nrepo: .\ngoal: g\nfacets:\n  - { id: a, script: x }\nconverge: { branch: "-x" }\n',
+    );
+
+    expect(errors.map((p) => [p.path, p.message])).toEqual([
+      ['converge.branch', expect.stringContaining('"-x" is not a valid branch name')],
+    ]);
   });
 
   it.each([

@@ -2,10 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { formatProblem, type Problem, problemAt, sortProblems } from '../blueprints/problems.ts';
-import { checkTemplate, parseTemplate } from '../blueprints/template.ts';
+import {
+  checkTemplate,
+  parseTemplate,
+  TEMPLATE_VARIABLES,
+  type TemplateVars,
+} from '../blueprints/template.ts';
 import { parseYamlSource } from '../blueprints/yaml-source.ts';
 import { describeValue, validateWithSchema } from '../blueprints/zod-problems.ts';
 import { NightshiftError } from '../core/errors.ts';
+import { branchNameProblem } from '../scm/branch.ts';
 import { FleetSpec, type FleetTarget, SwarmSpec } from './schema.ts';
 import { nameMatcher } from './targets.ts';
 
@@ -80,44 +86,94 @@ export function parseFleetSpec(text: string): SpecParseResult<FleetSpec> {
       const problem = nameMatcher(target.github.name).error;
       if (problem) report(['targets', index, 'github', 'name'], problem);
     }
-    const templates: [(string | number)[], string | undefined][] = [
-      [['script'], spec.script],
-      [['prompt'], spec.prompt],
-      [['change', 'title'], spec.change?.title],
-      [['change', 'body'], spec.change?.body],
+    const branch = spec.change?.branch;
+    const problem = branch === undefined ? null : branchNameProblem(branch);
+    if (problem) report(['change', 'branch'], problem);
+    // The script and prompt are rendered when the fleet is applied; the change template when
+    // each run publishes, with the run's own values too.
+    const applied: (keyof TemplateVars)[] = ['repo', 'inputs'];
+    const published: (keyof TemplateVars)[] = [
+      'repo',
+      'run',
+      'inputs',
+      'environment',
+      spec.script !== undefined ? 'script' : 'prompt',
     ];
-    checkTemplates(templates, report);
-    checkInputValues(spec, templates, report);
+    const templates: FleetTemplate[] = [
+      { path: ['script'], text: spec.script, roots: applied, when: 'when the fleet is applied' },
+      { path: ['prompt'], text: spec.prompt, roots: applied, when: 'when the fleet is applied' },
+      {
+        path: ['change', 'title'],
+        text: spec.change?.title,
+        roots: published,
+        when: 'when a change is published',
+      },
+      {
+        path: ['change', 'body'],
+        text: spec.change?.body,
+        roots: published,
+        when: 'when a change is published',
+      },
+    ];
+    checkTemplates(
+      templates.map(({ path, text }) => [path, text]),
+      report,
+    );
+    for (const template of templates) checkFleetVariables(spec, template, report);
   });
 }
 
+/** A template of a fleet spec, and the variables (by root) that have a value where it is rendered. */
+interface FleetTemplate {
+  path: (string | number)[];
+  text: string | undefined;
+  roots: (keyof TemplateVars)[];
+  when: string;
+}
+
+/** `repo.name`, `repo.url` for `repo`; `inputs.NAME` for `inputs`; `script` for `script`. */
+function variableNames(root: keyof TemplateVars): string[] {
+  const fields = TEMPLATE_VARIABLES[root];
+  if (fields === null) return [root];
+  return fields.map((field) => `${root}.${field === '*' ? 'NAME' : field}`);
+}
+
 /**
- * Every `{{inputs.NAME}}` of the spec's templates must have a value for every repo: a default
- * in `values`, or one on each repo of the targets (only a `repos` entry can carry its own).
- * Found here, it stops the apply before any repo is queued, with the targets that lack it.
+ * Every variable of a fleet template must have a value where it is rendered: its root must be
+ * one set there (a fleet's script knows no `run.id` yet), and each `{{inputs.NAME}}` needs a
+ * value for every repo: a default in `values`, or one on each repo of the targets (only a
+ * `repos` entry can carry its own). Found here, such a mistake stops the apply before any
+ * repo is queued (or a run's work is done only to fail at publish).
  */
-function checkInputValues(
+function checkFleetVariables(
   spec: FleetSpec,
-  fields: [(string | number)[], string | undefined][],
+  { path, text, roots, when }: FleetTemplate,
   report: (path: (string | number)[], message: string) => void,
 ): void {
+  if (text === undefined) return;
   const defaults = spec.values ?? {};
-  for (const [path, text] of fields) {
-    if (text === undefined) continue;
-    const names = new Set<string>();
-    for (const { variable } of parseTemplate(text).expressions) {
-      const [root, name] = variable.split('.');
-      if (root === 'inputs' && name !== undefined && !Object.hasOwn(defaults, name)) names.add(name);
+  const names = new Set<string>();
+  const reported = new Set<string>();
+  for (const { source, variable } of parseTemplate(text).expressions) {
+    const [root = '', name] = variable.split('.');
+    if (!Object.hasOwn(TEMPLATE_VARIABLES, root)) continue; // an unknown name: checkTemplate said so
+    if (!roots.includes(root as keyof TemplateVars)) {
+      if (reported.has(root)) continue;
+      reported.add(root);
+      const known = roots.flatMap(variableNames).map((known) => `\`${known}\``);
+      report(path, `\`${source}\` has no value ${when}: here you can use ${known.join(', ')}`);
+    } else if (root === 'inputs' && name !== undefined && !Object.hasOwn(defaults, name)) {
+      names.add(name);
     }
-    for (const name of names) {
-      const lacking = spec.targets.flatMap((target, index) => targetsLacking(target, index, name));
-      if (lacking.length === 0) continue;
-      const shown = lacking.length > 5 ? [...lacking.slice(0, 5), `${lacking.length - 5} more`] : lacking;
-      report(
-        path,
-        `\`{{inputs.${name}}}\` has no value for the repos of ${shown.join(', ')}: set \`values.${name}\` (a default for every repo), or give each of those repos its own (\`{ repo: PATH, values: { ${name}: ... } }\`)`,
-      );
-    }
+  }
+  for (const name of names) {
+    const lacking = spec.targets.flatMap((target, index) => targetsLacking(target, index, name));
+    if (lacking.length === 0) continue;
+    const shown = lacking.length > 5 ? [...lacking.slice(0, 5), `${lacking.length - 5} more`] : lacking;
+    report(
+      path,
+      `\`{{inputs.${name}}}\` has no value for the repos of ${shown.join(', ')}: set \`values.${name}\` (a default for every repo), or give each of those repos its own (\`{ repo: PATH, values: { ${name}: ... } }\`)`,
+    );
   }
 }
 
@@ -148,6 +204,9 @@ export function parseSwarmSpec(text: string): SpecParseResult<SwarmSpec> {
       if (seen.has(facet.id)) report(['facets', index, 'id'], `duplicate facet id \`${facet.id}\``);
       seen.add(facet.id);
     }
+    const branch = spec.converge?.branch;
+    const problem = branch === undefined ? null : branchNameProblem(branch);
+    if (problem) report(['converge', 'branch'], problem);
   });
 }
 

@@ -62,6 +62,7 @@ export type FleetTarget = z.infer<typeof FleetTarget>;
 export const RolloutWindow = z.strictObject({
   days: z
     .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+    .min(1, { error: 'lists no day, so the window would never open: leave `days` out for every day' })
     .optional()
     .meta({ description: 'Days of the week (UTC); every day when omitted.' }),
   hours: z
@@ -82,6 +83,9 @@ export const FleetRollout = z.strictObject({
     .string()
     .regex(/^\s*\d+\s*\/\s*(second|minute|hour|day)\s*$/, {
       error: 'expected a rate like `10/hour` (per second, minute, hour or day)',
+    })
+    .refine((rate) => Number(rate.split('/')[0]) >= 1, {
+      error: 'opens no change at all: give at least 1 a period (`1/day`), or leave `rate` out for no limit',
     })
     .optional()
     .meta({

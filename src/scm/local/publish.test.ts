@@ -12,10 +12,11 @@ import {
 } from '../../../test/support/repos.ts';
 import type { Repo } from '../../core/run.ts';
 import { directoryView } from '../../sandbox/view.ts';
+import { assertBranchName } from '../branch.ts';
 import type { PublishInput } from '../types.ts';
 import { createGit } from './git.ts';
 import { LocalScmProvider } from './index.ts';
-import { assertBranchName, publishChange } from './publish.ts';
+import { publishChange } from './publish.ts';
 
 describe('LocalScmProvider.publish', () => {
   let root: string;

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
+import { assertBranchName } from '../branch.ts';
 import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
 import { deliverLocal, type LocalTarget, refuseCheckedOut, refValue } from './deliver.ts';
@@ -194,28 +195,6 @@ async function together<T extends readonly unknown[]>(calls: { [K in keyof T]: P
 
 function isStale(error: unknown): boolean {
   return error instanceof GitCommandError && /\(stale info\)/.test(error.stderr);
-}
-
-/**
- * Refuses a branch name git would refuse (the rules of `git check-ref-format` for
- * `refs/heads/<branch>`), and one that reads as an option.
- */
-export function assertBranchName(branch: string): void {
-  const components = branch.split('/');
-  const valid =
-    branch !== '' &&
-    !branch.startsWith('-') &&
-    !branch.endsWith('.') &&
-    !branch.includes('..') &&
-    !branch.includes('@{') &&
-    // Control characters, space and the characters git reserves for revision syntax and globs.
-    !/[\x00-\x20\x7f~^:?*[\\]/.test(branch) &&
-    components.every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
-  if (!valid) {
-    throw new NightshiftError('INVALID_INPUT', `${JSON.stringify(branch)} is not a valid branch name`, {
-      hint: 'use letters, digits, `/`, `-`, `_` and `.` (see `git help check-ref-format`)',
-    });
-  }
 }
 
 /** `git add -A` of the workspace, run where the workspace is visible; honours `.gitignore`, skips `.git`. */
