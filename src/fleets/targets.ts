@@ -59,7 +59,8 @@ export async function* targetRepos(
       }
     } else if ('glob' in target) {
       let found = 0;
-      for await (const path of globDirectories(target.glob, dir)) {
+      const glob = globFrom(target.glob, dir);
+      for await (const path of globDirectories(glob)) {
         found++;
         yield { location: path, values: {}, source: `${where}.glob` };
       }
@@ -67,7 +68,7 @@ export async function* targetRepos(
         yield namedNone(
           target.glob,
           `${where}.glob`,
-          `"${target.glob}" matched no git repository${isAbsolute(target.glob) ? '' : ` under ${dir}`}`,
+          `"${target.glob}" matched no git repository${isAbsolute(target.glob) ? '' : ` under ${glob.base}`}`,
           "the glob is relative to the spec file's directory; a repository is a directory with a .git, or a bare repository",
         );
       }
@@ -118,7 +119,8 @@ export function nameMatcher(pattern: string): { test: (name: string) => boolean;
     return { test: (name) => glob.test(name) };
   }
   try {
-    const compiled = new RegExp(regex[1]!, regex[2]);
+    // `g` and `y` would make each test go on from where the last one ended, skipping names.
+    const compiled = new RegExp(regex[1]!, regex[2]!.replace(/[gy]/g, ''));
     return { test: (name) => compiled.test(name) };
   } catch (error) {
     return { test: () => false, error: `not a valid regular expression: ${(error as Error).message}` };
@@ -159,13 +161,33 @@ async function* githubRepos(
   }
 }
 
+/** A glob split where its wildcards start: the directory to walk, and what paths below it must match. */
+interface GlobWalk {
+  base: string;
+  pattern: string;
+}
+
 /**
- * Git repositories (a work tree with a `.git`, or a bare repository) whose path below `dir`
+ * Where a glob's walk starts: its leading segments without wildcards, taken from `dir` (so
+ * `../repos/*` and `/srv/git/*.git` start at that directory, not at `dir` or `/`).
+ */
+function globFrom(glob: string, dir: string): GlobWalk {
+  const segments = glob.split('/');
+  let literal = 0;
+  while (literal < segments.length - 1 && !/[*?]/.test(segments[literal]!)) literal++;
+  const prefix = segments.slice(0, literal).join('/');
+  return {
+    base: resolve(dir, prefix === '' && isAbsolute(glob) ? '/' : prefix),
+    pattern: segments.slice(literal).join('/'),
+  };
+}
+
+/**
+ * Git repositories (a work tree with a `.git`, or a bare repository) whose path below `base`
  * matches `pattern`, sorted per directory.
  */
-async function* globDirectories(pattern: string, dir: string): AsyncGenerator<string> {
-  const base = isAbsolute(pattern) ? '/' : dir;
-  const regex = globToRegExp(pattern.replace(/^\/+/, ''));
+async function* globDirectories({ base, pattern }: GlobWalk): AsyncGenerator<string> {
+  const regex = globToRegExp(pattern);
   const deep = pattern.includes('**');
   const maxDepth = deep ? 8 : pattern.replace(/^\/+|\/+$/g, '').split('/').length;
   async function* walk(relative: string, depth: number): AsyncGenerator<string> {
