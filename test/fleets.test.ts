@@ -285,6 +285,8 @@ describe('fleets', () => {
     await state.engine.fleets.pause('ctl');
     const { cancelled } = await state.engine.fleets.cancel('ctl', 'test');
     const final = await settled('ctl');
+    const pausing = await state.engine.fleets.pause('ctl').catch((error: unknown) => error);
+    const resuming = await state.engine.fleets.resume('ctl').catch((error: unknown) => error);
 
     expect(paused.fleet.state).toBe('paused');
     expect(paused.counts.succeeded + paused.counts.queued).toBe(4);
@@ -292,5 +294,17 @@ describe('fleets', () => {
     expect(cancelled).toBeGreaterThan(0);
     expect(final.counts.queued + final.counts.running).toBe(0);
     expect(final.counts.cancelled).toBe(cancelled);
+    // Only applying the spec starts a cancelled fleet again: a pause then a resume does not.
+    for (const refused of [pausing, resuming]) {
+      expect(refused).toMatchObject({
+        code: 'CONFLICT',
+        message: 'fleet ctl was cancelled',
+        hint: 'apply its spec again to start the repos that did not finish',
+      });
+    }
+    expect((await state.engine.fleets.status('ctl')).fleet).toMatchObject({
+      state: 'cancelled',
+      stateReason: 'cancelled by test',
+    });
   });
 });

@@ -143,19 +143,14 @@ export class FleetService {
 
   /** Stops releasing runs and holds the queued ones; running runs finish. */
   async pause(name: string, reason = 'paused by a person'): Promise<Fleet> {
-    await this.queries.get(name);
+    assertNotCancelled(await this.queries.get(name));
     await this.queries.setState(name, 'paused', reason);
     await holdRuns(this.deps.store.db, name);
     return this.queries.get(name);
   }
 
   async resume(name: string): Promise<Fleet> {
-    const fleet = await this.queries.get(name);
-    if (fleet.state === 'cancelled') {
-      throw new NightshiftError('CONFLICT', `fleet ${name} was cancelled`, {
-        hint: 'apply its spec again to start the repos that did not finish',
-      });
-    }
+    assertNotCancelled(await this.queries.get(name));
     // Counted from now before it is active, so no rollout step judges it by the runs that paused it.
     await this.queries.countFromNow(name);
     await this.queries.setState(name, 'active', null);
@@ -365,5 +360,14 @@ export class FleetService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.ticking;
+  }
+}
+
+/** A cancelled fleet is only started again by applying its spec: pausing or resuming it is refused. */
+function assertNotCancelled(fleet: Fleet): void {
+  if (fleet.state === 'cancelled') {
+    throw new NightshiftError('CONFLICT', `fleet ${fleet.name} was cancelled`, {
+      hint: 'apply its spec again to start the repos that did not finish',
+    });
   }
 }
