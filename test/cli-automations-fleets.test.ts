@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, runCli, spawnCli, waitForOutput } from './support/cli.ts';
 import {
@@ -152,6 +153,9 @@ describe('automations and fleet commands while a server owns the home', () => {
     const listText = await runCli(['fleet', 'list'], env);
     const table = await runCli(['fleet', 'status', 'readme'], env);
     const burnDown = await runCli(['fleet', 'status', 'readme', '--series'], env);
+    const narrowed = join(dir, 'narrowed.yml');
+    await writeFile(narrowed, (await readFile(spec, 'utf8')).replace('glob: repos/*', 'repos: [repos/api]'));
+    const narrowedPreview = await runCli(['fleet', 'apply', narrowed, '--dry-run'], env);
 
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/would run\s+api/);
@@ -172,6 +176,10 @@ describe('automations and fleet commands while a server owns the home', () => {
     expect(burnDown.code, burnDown.stderr).toBe(0);
     expect(burnDown.stdout).toMatch(/counts over time \(from \d{4}-\d\d-\d\dT[\d:.]+Z\):\n +\+0 ms +\[/);
     expect(burnDown.stdout).toMatch(/2\/2 done · 0 running · 0 queued · 0 failed\n/);
+    expect(narrowedPreview.code, narrowedPreview.stderr).toBe(0);
+    expect(stripVTControlCharacters(narrowedPreview.stdout)).toMatch(
+      /would remove +web +no longer targeted\nfleet readme: 1 repo \(0 new, 0 changed, 1 unchanged, 1 removed\); dry run, nothing queued\n$/,
+    );
   }, 300_000);
 
   it('fires a fleet automation through the server: it applies the fleet spec, again only for what is new', async () => {
@@ -446,7 +454,13 @@ describe('automations and fleet commands with no server (the engine in the comma
         '1 target named no usable repository: fix it before applying, or it is left out',
       );
       expect(applied.code, applied.stderr).toBe(0);
-      expect(JSON.parse(applied.stdout)).toMatchObject({ fleet: 'solo', repos: 1, create: 1 });
+      expect(JSON.parse(applied.stdout)).toMatchObject({
+        fleet: 'solo',
+        repos: 1,
+        create: 1,
+        removed: [],
+        planned: [{ repo: 'api', action: 'create', why: 'new repo', inputs: { script: 'true' } }],
+      });
       expect(JSON.parse(status.stdout).repos.map((r: { repo: string }) => r.repo)).toEqual(['api']);
       expect(JSON.parse(automations.stdout)).toEqual([]);
     });

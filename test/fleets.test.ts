@@ -197,6 +197,57 @@ describe('fleets', () => {
     ]);
   });
 
+  it('takes out the repos a spec applied again no longer targets, cancelling their runs not finished', async () => {
+    const dir = await newRepos(3);
+    const text = (repos: string) =>
+      `name: shrunk\ntargets:\n  - repos: [${repos}]\nscript: "sleep 2; echo x > X"\nconcurrency: 1\n`;
+    await state.engine.fleets.apply(spec(text('svc-0, svc-1, svc-2')), { cwd: dir });
+    const before = await table('shrunk');
+
+    const preview = await state.engine.fleets.apply(spec(text('svc-0')), { cwd: dir, dryRun: true });
+    // A target that names no repo could be hiding repos of the fleet: nothing is taken out then.
+    const withUnusable = await state.engine.fleets.apply(spec(text('svc-0, nowhere')), { cwd: dir });
+    const kept = await table('shrunk');
+    const summary = await state.engine.fleets.apply(spec(text('svc-0')), { cwd: dir });
+    const status = await settled('shrunk');
+
+    const taken = [1, 2].map((i) => ({
+      repo: `svc-${i}`,
+      url: join(dir, `svc-${i}`),
+      runId: before[i]!.runId,
+      cancelled: true,
+    }));
+    expect(preview).toMatchObject({ dryRun: true, unchanged: 1, removed: taken });
+    expect(withUnusable).toMatchObject({ unusable: [{ source: 'targets[0].repos[1]' }], removed: [] });
+    expect(kept.map((row) => row.repo)).toEqual(['svc-0', 'svc-1', 'svc-2']);
+    expect(summary).toMatchObject({ repos: 1, unchanged: 1, removed: taken });
+    expect((await table('shrunk')).map((row) => row.repo)).toEqual(['svc-0']);
+    expect(status).toMatchObject({ total: 1, counts: { succeeded: 1 } });
+    for (const { runId } of taken) {
+      expect(await state.engine.store.getRun(runId!)).toMatchObject({
+        status: 'completed',
+        conclusion: 'cancelled',
+      });
+    }
+  });
+
+  it('leaves the fleet as it was when applying its spec fails part-way', async () => {
+    const dir = await newRepos(1);
+    const text = (extra: string) => `name: kept\ntargets:\n  - repos: [svc-0]${extra}\nscript: "true"\n`;
+    await state.engine.fleets.apply(spec(text('')), { cwd: dir });
+    await settled('kept');
+    await state.engine.fleets.pause('kept', 'held by a test');
+
+    const failed = state.engine.fleets.apply(spec(text('\n  - file: missing.txt')), { cwd: dir });
+
+    await expect(failed).rejects.toThrow('targets[1].file: cannot read');
+    expect((await state.engine.fleets.status('kept')).fleet).toMatchObject({
+      state: 'paused',
+      stateReason: 'held by a test',
+      spec: { targets: [{ repos: ['svc-0'] }] },
+    });
+  });
+
   it('retries the failed repos only', async () => {
     const dir = await newRepos(4, (i): Record<string, string> => (i % 2 ? { broken: 'yes\n' } : {}));
     const fleet = spec(

@@ -205,7 +205,7 @@ function applyFleetFire(
       return {
         outcome: runIds.length > 0 ? 'started' : 'skipped',
         runIds,
-        reason: `fleet ${summary.fleet}: ${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${unusable}`,
+        reason: `fleet ${summary.fleet}: ${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${summary.removed.length > 0 ? `, ${summary.removed.length} removed` : ''}${unusable}`,
       };
     },
     deps.applyFleet,

@@ -45,6 +45,20 @@ export interface ApplySummary {
   unchanged: number;
   /** Targets left out, each with its problem: the others are applied all the same. */
   unusable: UnusableTarget[];
+  /**
+   * The fleet's repos the spec no longer targets, taken out of it (with `dryRun`, to be):
+   * `cancelled` when their run had not finished and is cancelled. None when a target was
+   * unusable (its repos cannot be told from removed ones).
+   */
+  removed: RemovedRepo[];
+}
+
+/** A repo taken out of a fleet because its spec, applied again, no longer targets it. */
+export interface RemovedRepo {
+  repo: string;
+  url: string;
+  runId: string | null;
+  cancelled: boolean;
 }
 
 export interface ApplyDeps {
@@ -152,8 +166,15 @@ export async function applyFleet(
     update: 0,
     unchanged: 0,
     unusable: [],
+    removed: [],
   };
-  if (!options.dryRun) await fleets.upsert(spec);
+  // Written with the first repos (or at the end): an apply that fails before changes nothing,
+  // neither the fleet's spec nor its state (a paused fleet stays paused).
+  let upserted = options.dryRun ?? false;
+  const upsert = async () => {
+    if (!upserted) await fleets.upsert(spec);
+    upserted = true;
+  };
   const seen = new Set<string>();
   let page: PageRepo[] = [];
   const applyPage = async () => {
@@ -169,6 +190,7 @@ export async function applyFleet(
     const changed = planned.filter(({ action }) => action !== 'unchanged');
     const runIds = new Map<string, string>();
     if (!options.dryRun && changed.length > 0) {
+      await upsert();
       const repos = await store.repos.upsertMany(changed.map(({ resolved }) => resolved));
       for (const { existing } of changed) {
         if (existing?.run_id)
@@ -224,7 +246,39 @@ export async function applyFleet(
     if (page.length >= APPLY_PAGE) await applyPage();
   }
   if (page.length > 0) await applyPage();
+  await upsert();
+  if (summary.unusable.length === 0) summary.removed = await removeUntargeted(deps, spec.name, seen, options);
   return summary;
+}
+
+/**
+ * Takes out of the fleet the repos its targets no longer name (an archived repo, a path
+ * dropped from the list), cancelling their runs that have not finished, so they neither run
+ * nor open a change. With `dryRun`, only says which.
+ */
+async function removeUntargeted(
+  deps: ApplyDeps,
+  name: string,
+  seen: ReadonlySet<string>,
+  options: ApplyOptions,
+): Promise<RemovedRepo[]> {
+  const fleets = fleetQueries(deps.store.db);
+  const untargeted = await fleets.untargeted(name, [...seen]);
+  const removed = untargeted.map(({ repo, url, runId, state }) => ({
+    repo,
+    url,
+    runId,
+    cancelled: runId !== null && (state === 'queued' || state === 'running'),
+  }));
+  if (options.dryRun || removed.length === 0) return removed;
+  for (const { runId, cancelled } of removed) {
+    if (cancelled) await deps.store.requestCancel(runId!, `fleet ${name} (no longer targeted)`);
+  }
+  await fleets.removeRepos(
+    name,
+    untargeted.map(({ repoId }) => repoId),
+  );
+  return removed;
 }
 
 /** Repos looked up and written together: a few statements a page instead of several a repo. */

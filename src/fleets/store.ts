@@ -95,6 +95,15 @@ export const STATE_SQL = `CASE WHEN r.id IS NULL THEN 'pending'
   WHEN r.conclusion = 'cancelled' THEN 'cancelled'
   ELSE 'failed' END`;
 
+/** A repo of a fleet that its spec no longer targets, with the state of its run. */
+export interface UntargetedRepo {
+  repoId: string;
+  repo: string;
+  url: string;
+  runId: string | null;
+  state: FleetRepoState;
+}
+
 /** A fleet as lists show it: with its counts as last recorded (null before the first). */
 export type FleetListed = Fleet & { counts: FleetCounts | null };
 
@@ -195,6 +204,30 @@ export function fleetQueries(db: Queryable) {
         [name, urls],
       );
       return new Map(rows.map((row) => [row.url, row]));
+    },
+
+    /** The fleet's repos at none of `urls` (a spec applied again no longer targets them), by position. */
+    async untargeted(name: string, urls: readonly string[]): Promise<UntargetedRepo[]> {
+      return db.query<UntargetedRepo>(
+        `SELECT fr.repo_id AS "repoId", p.name AS repo, p.url, fr.run_id AS "runId", ${STATE_SQL} AS state
+         FROM fleet_repos fr JOIN repos p ON p.id = fr.repo_id LEFT JOIN runs r ON r.id = fr.run_id
+         WHERE fr.fleet = $1 AND NOT (p.url = ANY($2)) ORDER BY fr.position`,
+        [name, urls],
+      );
+    },
+
+    /**
+     * Takes repos out of the fleet: they leave its counts, table and rollout, and a change of
+     * theirs still waiting for the rollout is withdrawn (never opened). Their runs stay in the
+     * history.
+     */
+    async removeRepos(name: string, repoIds: readonly string[]): Promise<void> {
+      if (repoIds.length === 0) return;
+      await db.query(
+        `WITH removed AS (DELETE FROM fleet_repos WHERE fleet = $1 AND repo_id = ANY($2) RETURNING run_id)
+         UPDATE changes c SET state = 'withdrawn' FROM removed WHERE c.run_id = removed.run_id AND c.state = 'pending'`,
+        [name, repoIds],
+      );
     },
 
     /**

@@ -54,7 +54,7 @@ export function fleetsModule(engine: Engine): ServerModule {
       success: {
         status: 202,
         type: 'application/json',
-        description: 'the apply summary and the planned repos',
+        description: 'the apply summary, the planned repos, and the repos removed from the fleet',
       },
     },
     async (c, { body }) => {

@@ -1,7 +1,7 @@
 import pc from 'picocolors';
 import { sleep } from '../../core/clock.ts';
 import { plural } from '../../core/plural.ts';
-import type { PlannedRepo, UnusableTarget } from '../../fleets/apply.ts';
+import type { PlannedRepo, RemovedRepo, UnusableTarget } from '../../fleets/apply.ts';
 import { parseFleetSpec, readSpec } from '../../fleets/parse.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FleetsClient } from '../fleets-client.ts';
@@ -30,6 +30,11 @@ function planLine(repo: PlannedRepo, dryRun: boolean): string {
     ? { create: 'would run', update: 'would rerun', unchanged: 'would skip' }
     : { create: 'queued', update: 'requeued', unchanged: 'skipped' };
   return `${ACTION_COLOUR[repo.action](verb[repo.action].padEnd(11))} ${repo.repo.padEnd(24)} ${pc.dim(`${repo.why}; ${repo.branch}: ${what.split('\n')[0]!.slice(0, 60)}`)}`;
+}
+
+function removedLine(repo: RemovedRepo, dryRun: boolean): string {
+  const run = repo.cancelled ? `; its run not finished ${dryRun ? 'would be' : 'is'} cancelled` : '';
+  return `${pc.yellow((dryRun ? 'would remove' : 'removed').padEnd(11))} ${repo.repo.padEnd(24)} ${pc.dim(`no longer targeted${run}`)}`;
 }
 
 function unusableLine(target: UnusableTarget): string {
@@ -151,19 +156,23 @@ export async function applyCommand(
 ): Promise<number> {
   // Parsed here first, so a bad spec is reported before anything is contacted.
   const { spec, dir, text } = await readSpec(file, parseFleetSpec);
-  // Each repo's line as it is planned: a big fleet's apply shows its progress.
+  // Each repo's line as it is planned: a big fleet's apply shows its progress. With --json,
+  // the planned repos are a list in the output.
+  const planned: PlannedRepo[] = [];
   const listener = options.json
-    ? undefined
+    ? { onRepo: (repo: PlannedRepo) => void planned.push(repo) }
     : {
         onRepo: (repo: PlannedRepo) => print(planLine(repo, options.dryRun ?? false)),
         onUnusable: (target: UnusableTarget) => print(unusableLine(target)),
       };
-  const summary = await fleets.apply(
+  const applied = await fleets.apply(
     { text, file, cwd: dir, dryRun: options.dryRun, author: options.author },
     listener,
   );
-  const { unusable } = summary;
-  const counts = `${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${unusable.length > 0 ? `, ${unusable.length} unusable` : ''}`;
+  const summary = options.json ? { ...applied, planned } : applied;
+  const { unusable, removed } = summary;
+  if (!options.json) for (const repo of removed) print(removedLine(repo, options.dryRun ?? false));
+  const counts = `${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${removed.length > 0 ? `, ${removed.length} removed` : ''}${unusable.length > 0 ? `, ${unusable.length} unusable` : ''}`;
   // Targets left out are bad input (exit code 2) even though the others were applied.
   const advise = () => {
     if (unusable.length === 0) return;
