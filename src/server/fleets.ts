@@ -105,7 +105,11 @@ export function fleetsModule(engine: Engine): ServerModule {
       summary: 'Counts by state over time (a burn-down)',
       success: JSON_OK('`{ series }`'),
     },
-    async (c) => c.json({ series: await fleets.queries.series(param(c, 'name')) }),
+    async (c) => {
+      const name = param(c, 'name');
+      await fleets.queries.get(name); // 404 for a fleet that does not exist, as the other routes
+      return c.json({ series: await fleets.queries.series(name) });
+    },
   );
   const actions = {
     retry: ['Retry the failed repos', (name: string, who: string | null) => fleets.retryFailed(name, who)],
