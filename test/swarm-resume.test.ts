@@ -60,7 +60,10 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
     const commanded = await swarmOn('commanded', [
       '  - { id: only, script: "sleep 2 && echo o > only.txt" }',
     ]);
-    const driven = await first.swarms.start(durable.spec, dir, { durable: true });
+    // Started twice at once (two automation fires): one drive, which the other follows.
+    const [driven, twice] = await Promise.all(
+      [0, 1].map(() => first.swarms.start(durable.spec, dir, { durable: true })),
+    );
     const left = await first.swarms.start(commanded.spec, dir);
     await first.close();
     if (kind === 'pglite') {
@@ -68,7 +71,7 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
       const again = await open('first');
       await again.store.db.query(
         "UPDATE swarms SET driver = 'wrk_gone', driven_until = now() + interval '1 hour' WHERE id = $1",
-        [driven.id],
+        [driven!.id],
       );
       await again.close();
     }
@@ -77,24 +80,30 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('swarms taken up again (%s)'
     const status = (id: string) => stripVTControlCharacters(swarmDetails(before.find((s) => s.id === id)!));
 
     const taken = await second.swarms.resume();
-    let progress = await second.swarms.progress(driven.id);
+    // Its spec run again (a command following it): the same spec as the one taken up from the
+    // database, whatever the order of its keys there, so it follows the drive.
+    const followed = await second.swarms.start(durable.spec, dir, { durable: true });
+    let progress = await second.swarms.progress(driven!.id);
     const lines = [...progress.lines];
     while (progress.driving) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      progress = await second.swarms.progress(driven.id, progress.next);
+      progress = await second.swarms.progress(driven!.id, progress.next);
       lines.push(...progress.lines);
     }
     const runs = await second.store.db.query('SELECT run_id FROM swarm_runs WHERE swarm_id = $1', [
-      driven.id,
+      driven!.id,
     ]);
     const waiting = await second.swarms.progress(left.id);
 
     // Before it was taken up, `swarm status` said which of them a server would take up.
-    expect(status(driven.id)).toContain(
+    expect(status(driven!.id)).toContain(
       'driven by  no process now: a server takes it up when one runs, or `nightshift swarm SPEC` continues it',
     );
     expect(status(left.id)).toContain('driven by  no process now: `nightshift swarm SPEC` continues it');
-    expect(taken).toEqual([driven.id]);
+    expect([driven!.attached, twice!.attached].sort()).toEqual([false, true]);
+    expect(twice!.id).toBe(driven!.id);
+    expect(taken).toEqual([driven!.id]);
+    expect(followed).toEqual({ id: driven!.id, name: 'durable', attached: true });
     expect(lines[0]).toBe('continuing where it stopped: 2 runs already started');
     expect(progress).toMatchObject({ state: 'completed', result: { conclusion: 'success' } });
     // Two facets and one converge run: nothing was started twice.

@@ -1,4 +1,5 @@
 import type pino from 'pino';
+import { canonicalJson } from '../audit/hash.ts';
 import { messageWithHint, NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
 import { parseSwarmSpec, readSpec } from './parse.ts';
 import type { SwarmSpec } from './schema.ts';
@@ -36,7 +37,7 @@ export interface SwarmProgress {
 
 /** A swarm started in this process: where it is, what it said, how it ended. */
 interface Drive {
-  /** The spec, as JSON: starting the same one again follows this drive. */
+  /** The spec, as canonical JSON: starting the same one again follows this drive. */
   spec: string;
   id: Promise<string>;
   lines: string[];
@@ -63,6 +64,8 @@ export class SwarmDrives {
   private readonly byId = new Map<string, Drive>();
   /** The drive of each swarm name on a repo, while it is driven. */
   private readonly active = new Map<string, Drive>();
+  /** The start going on of each swarm name on a repo, until its execution is recorded. */
+  private readonly starting = new Map<string, Promise<{ id: string; name: string; attached: boolean }>>();
   private closed = false;
   private resumer: NodeJS.Timeout | undefined;
   private resuming: Promise<string[]> | undefined;
@@ -86,7 +89,28 @@ export class SwarmDrives {
       throw new NightshiftError('CONFLICT', 'this process is shutting down: it starts no swarm');
     const repo = await swarmRepo(this.deps, spec, cwd);
     const key = JSON.stringify([repo.id, spec.name]);
-    const text = JSON.stringify(spec);
+    // One start of a swarm at a time, until its execution is recorded: a second one (a command
+    // following it while a server takes it up, two automation fires) then follows that drive.
+    const start = (this.starting.get(key) ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => this.startDrive(spec, cwd, repo, key, options));
+    this.starting.set(key, start);
+    try {
+      return await start;
+    } finally {
+      if (this.starting.get(key) === start) this.starting.delete(key);
+    }
+  }
+
+  private async startDrive(
+    spec: SwarmSpec,
+    cwd: string,
+    repo: Awaited<ReturnType<typeof swarmRepo>>,
+    key: string,
+    options: { durable?: boolean; takenUp?: boolean },
+  ): Promise<{ id: string; name: string; attached: boolean }> {
+    // Key order aside (a spec read back from the database has its own): the same spec.
+    const text = canonicalJson(spec);
     const previous = this.active.get(key);
     if (previous?.spec === text) return { id: await previous.id, name: spec.name, attached: true };
     // Asked for by someone: servers take it up again however often its drives failed.
