@@ -97,8 +97,8 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
     try {
       const { id } = await second.swarms.start(spec, dir);
       const runsOf = () =>
-        second.store.db.query<{ id: string; status: string; conclusion: string | null }>(
-          "SELECT r.id, r.status, r.conclusion FROM runs r WHERE r.trigger = 'swarm:halted' ORDER BY r.created_at",
+        second.store.db.query<{ id: string; status: string; conclusion: string | null; started: boolean }>(
+          "SELECT r.id, r.status, r.conclusion, r.started_at IS NOT NULL AS started FROM runs r WHERE r.trigger = 'swarm:halted' ORDER BY r.created_at",
         );
       // Once the fast facet succeeded, the drive would merge it and converge when the slow one ends.
       while (!(await runsOf()).some((run) => run.conclusion === 'success'))
@@ -122,14 +122,17 @@ describe('swarm drivers sharing a PostgreSQL database', () => {
         error: { code: 'CONFLICT', message: 'swarm halted was cancelled by bo' },
       });
       expect(recorded).toHaveLength(2);
-      // The two facets, and at most a converge run cancelled as it was started.
+      // The two facets, and at most a converge run cancelled as it was created, never started
+      // (it is held until recorded on the execution, which refused it).
       expect(
         runs
           .map((run) => run.conclusion)
           .slice(0, 2)
           .sort(),
       ).toEqual(['cancelled', 'success']);
-      expect(runs.slice(2).map((run) => run.conclusion)).toEqual(runs.length > 2 ? ['cancelled'] : []);
+      expect(runs.slice(2).map((run) => [run.conclusion, run.started])).toEqual(
+        runs.length > 2 ? [['cancelled', false]] : [],
+      );
     } finally {
       await third.close();
     }

@@ -304,11 +304,14 @@ async function drive(
     const earlier = started.find((run) => run.role === role && run.facet === facet);
     if (earlier) return store.getRun(earlier.id);
     const parent = plannerRunId ? { runId: plannerRunId, depth: 1 } : undefined;
-    const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent });
+    // Held until it is recorded on the execution: no worker starts a run of a swarm cancelled
+    // (or taken over) meanwhile.
+    const run = await store.createRun({ ...request, repoId: repo.id, trigger, parent, held: true });
     if (!(await swarms.addRun(id, run.id, role, facet))) {
       await store.requestCancel(run.id, `swarm ${spec.name}`);
       throw await notDriven(swarms, id);
     }
+    store.announceQueued();
     if (parent) {
       await appendAudit(store.db, {
         kind: 'run.spawned',
@@ -400,6 +403,8 @@ async function drive(
     return result;
   }
   const integration = `${branch}--integration`;
+  // Cancelled while its facets finished: nothing is merged (or pushed).
+  signal.throwIfAborted();
   const access = await scm.gitAccess(repo);
   const { conflicts } = await mergeFacets({
     access,
