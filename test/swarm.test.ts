@@ -23,7 +23,11 @@ describe('swarm', () => {
 
   it('runs facets in parallel, resolves their conflict with an agent step and publishes one change crediting each', async () => {
     const repo = join(state.dir, 'app');
-    const base = await makeRepo(repo, { 'conf.txt': 'color=none\n' });
+    // A repo's own line that reads as a conflict marker (docs about git) is not one to resolve.
+    const base = await makeRepo(repo, {
+      'conf.txt': 'color=none\n',
+      'docs/merging.md': 'A conflict starts with a line such as\n<<<<<<< HEAD\n',
+    });
     const { spec, errors } = parseSwarmSpec(
       [
         'name: colors',

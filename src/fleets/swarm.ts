@@ -51,23 +51,33 @@ export interface SwarmResult {
 /** A run the swarm starts, on its repo with its trigger. */
 type SwarmRunRequest = Omit<NewRun, 'repoId' | 'trigger' | 'parent'>;
 
-const MARKERS_GATE = `! grep -rIlE '^(<<<<<<<|>>>>>>>)( |$)' --exclude-dir=.git .`;
+/**
+ * The gate that passes once none of the `conflicts` (paths that the merge left with conflict
+ * markers) has a marker line any more: only those files, so a repo's own lines that look like
+ * markers (a fixture, docs about git) do not fail it. A file the resolution deleted is fine.
+ * Steps run with `sh -e`: a file without markers (grep's exit 1) must not end it.
+ */
+export function markersGate(conflicts: readonly string[]): string {
+  const files = conflicts.map((path) => `'${path.replace(/'/g, `'\\''`)}'`).join(' ');
+  return `left=$(for f in ${files}; do [ ! -f "$f" ] || grep -IlE '^(<<<<<<<|>>>>>>>)( |$)' -- "$f" || :; done); [ -z "$left" ] || { echo "conflict markers left in:" $left; exit 1; }`;
+}
 
 /**
- * The converge run's steps: resolve conflicts (when there are any) until no marker is left, the
- * gate, publish: one commit on `base` (the swarm's, not the run's own merges), its description
- * crediting the facets (`inputs.credits`).
+ * The converge run's steps: resolve the `conflicts` (when there are any) until no marker is
+ * left in them, the gate, publish: one commit on `base` (the swarm's, not the run's own
+ * merges), its description crediting the facets (`inputs.credits`).
  */
-export function convergeBlueprint(spec: SwarmSpec, conflicts: boolean, base: string): Blueprint {
+export function convergeBlueprint(spec: SwarmSpec, conflicts: readonly string[], base: string): Blueprint {
+  const conflicted = conflicts.length > 0;
   const harness = spec.converge?.harness ? `\n      harness: ${JSON.stringify(spec.converge.harness)}` : '';
-  const fix = conflicts ? '\n    fix: resolve\n    max_rounds: 2' : '';
+  const fix = conflicted ? '\n    fix: resolve\n    max_rounds: 2' : '';
   const gate = spec.converge?.gate ?? null;
   const text = [
     'name: swarm-converge',
     'steps:',
     '  - id: setup\n    run: "{{environment.setup}}"\n    secrets: true',
-    conflicts ? `  - id: resolve\n    agent:\n      prompt: "{{prompt}}"${harness}` : '',
-    conflicts ? `  - id: markers\n    gate: ${JSON.stringify(MARKERS_GATE)}${fix}` : '',
+    conflicted ? `  - id: resolve\n    agent:\n      prompt: "{{prompt}}"${harness}` : '',
+    conflicted ? `  - id: markers\n    gate: ${JSON.stringify(markersGate(conflicts))}${fix}` : '',
     gate ? `  - id: gate\n    gate: ${JSON.stringify(gate)}${fix}` : '',
     '  - id: publish\n    publish:\n      title: "{{inputs.goal}}"\n      body: "{{inputs.credits}}"',
   ].filter(Boolean);
@@ -417,7 +427,7 @@ async function drive(
   onProgress?.(
     conflicts.length ? `merged with conflicts in ${conflicts.join(', ')}` : 'merged without conflicts',
   );
-  const blueprint = convergeBlueprint(spec, conflicts.length > 0, base);
+  const blueprint = convergeBlueprint(spec, conflicts, base);
   const resolve =
     spec.converge?.resolve ??
     `Several agents worked on parts of one goal: ${spec.goal}\nTheir branches were merged; these files have git conflict markers: ${conflicts.join(', ')}.\nResolve every conflict so that the work of every facet is kept, and remove all conflict markers.`;
