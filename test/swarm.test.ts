@@ -10,7 +10,12 @@ import { ScriptedHarness } from './support/scripted-harness.ts';
 
 /** A swarm end to end: facets in real sandboxes, a host-side merge, an agent resolving the conflict. */
 describe('swarm', () => {
-  const resolver = new ScriptedHarness('scripted', [{ commands: ["printf 'color=red+blue\\n' > conf.txt"] }]);
+  // Resolves the colors' conflict; the facet agents of the follow-up test write their files.
+  const resolver = new ScriptedHarness('scripted', (prompt) => {
+    if (prompt.includes('Write a.txt')) return { commands: ['echo a > a.txt'] };
+    if (prompt.includes('Also write b.txt')) return { commands: ['echo b > b.txt'] };
+    return { commands: ["printf 'color=red+blue\\n' > conf.txt"] };
+  });
   const { state } = scriptedEngine('pglite', 'swarm', {
     concurrency: 3,
     perRepoConcurrency: 3,
@@ -125,6 +130,54 @@ describe('swarm', () => {
       role: 'converge',
       facet: null,
     });
+  }, 300_000);
+
+  it('waits for a follow-up of a facet sent before the merge, and merges and credits it', async () => {
+    const repo = join(state.dir, 'steered');
+    await makeRepo(repo, { 'README.md': '# steered\n' });
+    const { spec } = parseSwarmSpec(
+      [
+        'name: steered',
+        `repo: ${repo}`,
+        'goal: Add files',
+        'facets:',
+        '  - { id: words, prompt: "Write a.txt" }',
+        '  - { id: slow, script: "sleep 8 && echo s > s.txt" }',
+      ].join('\n'),
+    );
+    const deps = {
+      store: state.engine.store,
+      scm: state.engine.scm,
+      author: state.engine.config.author,
+      defaultTimeoutMs: 120_000,
+    };
+    const swarm = runSwarm(deps, spec!, state.dir);
+    // The words facet ends first; its follow-up, sent while the slow one runs, ends after it.
+    const wordsRun = async () =>
+      (
+        await state.engine.store.db.query<{ id: string; status: string }>(
+          "SELECT r.id, r.status FROM runs r JOIN swarm_runs s ON s.run_id = r.id WHERE s.facet = 'words' AND r.trigger = 'swarm:steered'",
+        )
+      )[0];
+    let first = await wordsRun();
+    while (first?.status !== 'completed') {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      first = await wordsRun();
+    }
+    const said = await state.engine.say(first.id, 'Also write b.txt', 'someone');
+    const steered = await swarm;
+
+    expect(said.delivery).toBe('continued');
+    expect(steered.facets.find((facet) => facet.id === 'words')).toMatchObject({
+      runId: said.run.id,
+      conclusion: 'success',
+    });
+    expect(steered.conclusion).toBe('success');
+    expect(await gitIn(repo, 'show', 'nightshift/swarm/steered:b.txt')).toBe('b');
+    expect(await gitIn(repo, 'show', 'nightshift/swarm/steered:a.txt')).toBe('a');
+    expect(await gitIn(repo, 'log', '-1', '--format=%B', 'nightshift/swarm/steered')).toContain(
+      `Nightshift-Facet: words ${said.run.id}`,
+    );
   }, 300_000);
 
   it('continues an execution that stopped, starting no run twice; a changed spec abandons it and cancels its runs', async () => {

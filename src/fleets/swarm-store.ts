@@ -309,6 +309,21 @@ export function swarmQueries(db: Db) {
       return { id: swarm.id, sameSpec: swarm.same_spec, drivenBy: swarm.driven_by, runs };
     },
 
+    /**
+     * The runs of one facet of execution `id` after `runId`, oldest first: the follow-ups
+     * (`nightshift say`) that continued its work on its branch.
+     */
+    async laterFacetRuns(id: string, facet: string, runId: string): Promise<string[]> {
+      const rows = await db.query<{ id: string }>(
+        `SELECT r.id FROM swarm_runs sr JOIN runs r ON r.id = sr.run_id
+         WHERE sr.swarm_id = $1 AND sr.role = 'facet' AND sr.facet = $2
+           AND (r.created_at, r.id) > (SELECT created_at, id FROM runs WHERE id = $3)
+         ORDER BY r.created_at, r.id`,
+        [id, facet, runId],
+      );
+      return rows.map((row) => row.id);
+    },
+
     /** Ends an execution that will not go on (`failed`, with the reason). */
     async abandon(id: string, reason: string): Promise<void> {
       await db.query(

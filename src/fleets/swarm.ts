@@ -101,6 +101,47 @@ async function finished(store: Store, runId: string, signal?: AbortSignal): Prom
   }
 }
 
+/**
+ * Each facet once it is done: its first run, then every follow-up that continued it on its
+ * branch (`nightshift say`) sent before the facets are merged, waited for until none is left.
+ * The run to merge and credit is a facet's last that succeeded (its push is the branch's
+ * head); else its last one.
+ */
+async function facetsFinished(
+  store: Store,
+  swarms: ReturnType<typeof swarmQueries>,
+  id: string,
+  facetRuns: readonly { id: string; run: Run; branch: string }[],
+  signal: AbortSignal,
+  onProgress: ((line: string) => void) | undefined,
+): Promise<SwarmResult['facets']> {
+  const waited = new Map<string, { last: Run; succeeded: Run | null }>();
+  const wait = async (facet: string, runId: string) => {
+    const run = await finished(store, runId, signal);
+    const before = waited.get(facet);
+    waited.set(facet, {
+      last: run,
+      succeeded: run.conclusion === 'success' ? run : (before?.succeeded ?? null),
+    });
+    onProgress?.(`facet ${facet}: ${run.conclusion}${before ? ` (follow-up ${run.id})` : ''}`);
+  };
+  for (const facet of facetRuns) await wait(facet.id, facet.run.id);
+  for (let again = true; again; ) {
+    again = false;
+    for (const facet of facetRuns) {
+      for (const runId of await swarms.laterFacetRuns(id, facet.id, waited.get(facet.id)!.last.id)) {
+        again = true;
+        await wait(facet.id, runId);
+      }
+    }
+  }
+  return facetRuns.map((facet) => {
+    const { last, succeeded } = waited.get(facet.id)!;
+    const run = succeeded ?? last;
+    return { id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch };
+  });
+}
+
 /** Why an execution ended when its spec was started again changed. */
 export const SUPERSEDED = 'superseded: `nightshift swarm` ran again with a changed spec';
 
@@ -387,12 +428,7 @@ async function drive(
     null,
   );
   onProgress?.(`${plural(facetRuns.length, 'facet')} started`);
-  const facets: SwarmResult['facets'] = [];
-  for (const facet of facetRuns) {
-    const run = await finished(store, facet.run.id, signal);
-    facets.push({ id: facet.id, runId: run.id, conclusion: run.conclusion!, branch: facet.branch });
-    onProgress?.(`facet ${facet.id}: ${run.conclusion}`);
-  }
+  const facets = await facetsFinished(store, swarms, id, facetRuns, signal, onProgress);
   const merged = facets.filter((facet) => facet.conclusion === 'success');
   const result: SwarmResult = {
     id,
