@@ -136,7 +136,9 @@ describe('the modules nightshift serve mounts', () => {
       token: tokens.writer,
     });
     const reads = await Promise.all(
-      ['', '/repos', '/series'].map((path) => api.fetch(`/api/fleets/none${path}`, { token: tokens.reader })),
+      ['', '/progress', '/repos', '/series'].map((path) =>
+        api.fetch(`/api/fleets/none${path}`, { token: tokens.reader }),
+      ),
     );
 
     expect(list.status).toBe(200);
@@ -145,7 +147,7 @@ describe('the modules nightshift serve mounts', () => {
     expect(pauseUnknown.status).toBe(404);
     expect(refreshAsReader.status).toBe(403);
     expect(refreshUnknown.status).toBe(404);
-    expect(reads.map((read) => read.status)).toEqual([404, 404, 404]);
+    expect(reads.map((read) => read.status)).toEqual([404, 404, 404, 404]);
   });
 
   it('answers Slack and GitHub ingress with what is missing when they are not configured', async () => {

@@ -2,7 +2,7 @@ import type { Engine } from '../engine/index.ts';
 import type { ApplySummary, PlannedRepo, UnusableTarget } from '../fleets/apply.ts';
 import { parseFleetSpec, specOrThrow } from '../fleets/parse.ts';
 import type { RefreshSummary } from '../fleets/refresh.ts';
-import type { FleetStatus } from '../fleets/service.ts';
+import type { FleetProgress, FleetStatus } from '../fleets/service.ts';
 import type { Fleet, FleetCounts, FleetListed, FleetRepoRow, FleetRepoState } from '../fleets/store.ts';
 import { call, type Endpoint } from './http.ts';
 
@@ -27,6 +27,8 @@ export interface ApplyListener {
 export interface FleetsClient {
   list(): Promise<FleetListed[]>;
   status(name: string): Promise<FleetStatus>;
+  /** The fleet's state and counts only: what following it reads a few times a second. */
+  progress(name: string): Promise<FleetProgress>;
   /** The repo table, page by page. */
   repos(name: string, state?: FleetRepoState): AsyncIterable<FleetRepoRow>;
   series(name: string): Promise<{ at: Date; counts: FleetCounts }[]>;
@@ -52,6 +54,7 @@ export function embeddedFleets(engine: Engine): FleetsClient {
   return {
     list: () => fleets.queries.list(),
     status: (name) => fleets.status(name),
+    progress: (name) => fleets.progress(name),
     repos: (name, state) => fleets.queries.repos(name, state),
     series: (name) => fleets.queries.series(name),
     apply: ({ text, file, ...input }, listener) =>
@@ -71,6 +74,7 @@ export function remoteFleets(endpoint: Endpoint): FleetsClient {
       return (await call<{ fleets: FleetListed[] }>(endpoint, 'GET', '/api/fleets')).fleets;
     },
     status: (name) => call<FleetStatus>(endpoint, 'GET', path(name)),
+    progress: (name) => call<FleetProgress>(endpoint, 'GET', `${path(name)}/progress`),
     async *repos(name, state) {
       let after = 0;
       for (;;) {

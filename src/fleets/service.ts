@@ -17,10 +17,14 @@ const COUNTS_EVERY_MS = 1000;
 /** How often the rollout loop also looks at fleets with no work in flight. */
 const SWEEP_EVERY_MS = 30_000;
 
-export interface FleetStatus {
+/** How far a fleet is: its state, and its repos counted by state. */
+export interface FleetProgress {
   fleet: Fleet;
   counts: FleetCounts;
   total: number;
+}
+
+export interface FleetStatus extends FleetProgress {
   /** Failed runs grouped by their reason, biggest group first. */
   failures: FailureGroup[];
   /** Changes waiting for the rollout whose last attempt to open failed, grouped by message. */
@@ -115,10 +119,18 @@ export class FleetService {
     return { summary, runIds };
   }
 
-  async status(name: string): Promise<FleetStatus> {
+  /**
+   * The fleet and its counts, without the rest of its status: what a command following it
+   * reads a few times a second (two statements, where the status takes several more).
+   */
+  async progress(name: string): Promise<FleetProgress> {
     const fleet = await this.queries.get(name);
     const counts = await this.queries.counts(name);
-    const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+    return { fleet, counts, total: Object.values(counts).reduce((sum, n) => sum + n, 0) };
+  }
+
+  async status(name: string): Promise<FleetStatus> {
+    const { fleet, counts, total } = await this.progress(name);
     const [failures, openFailures, lapsed, due] = await Promise.all([
       this.queries.failures(name),
       this.queries.openFailures(name),

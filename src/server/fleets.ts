@@ -27,7 +27,8 @@ const FleetPauseBody = z.object({ reason: z.string().max(500).optional() });
 /**
  * The fleets API, mounted at `/api/fleets` behind bearer auth: `GET /` list, `GET /:name`
  * status (counts, failures and changes not opened, grouped by message),
- * `GET /:name/repos?state=&after=&limit=` one page of the repo table, `GET /:name/series`
+ * `GET /:name/progress` its state and counts only, `GET /:name/repos?state=&after=&limit=` one
+ * page of the repo table, `GET /:name/series`
  * counts over time (a burn-down), and
  * `POST /:name/retry|pause|resume|cancel|refresh` (scope `runs:write`; `refresh` polls GitHub
  * for the state and checks of the fleet's pull requests). Applying a spec stays a CLI
@@ -82,6 +83,17 @@ export function fleetsModule(engine: Engine): ServerModule {
       ),
     },
     async (c) => c.json(await fleets.status(param(c, 'name'))),
+  );
+  api.add(
+    {
+      ...read,
+      path: '/:name/progress',
+      summary: "A fleet's state and counts by state, without the rest of its status",
+      success: JSON_OK(
+        '`{ fleet, counts, total }`: what `nightshift fleet apply` reads while it follows the fleet',
+      ),
+    },
+    async (c) => c.json(await fleets.progress(param(c, 'name'))),
   );
   api.add(
     {

@@ -77,24 +77,26 @@ async function follow(fleets: FleetsClient, name: string, json: boolean): Promis
   };
   process.on('SIGINT', onInterrupt);
   try {
-    let status = await fleets.status(name);
-    const doneAtStart = status.total - status.counts.queued - status.counts.running - status.counts.pending;
+    // Only the counts while it goes (a few times a second); the whole status once, at the end.
+    let progress = await fleets.progress(name);
+    const doneAtStart =
+      progress.total - progress.counts.queued - progress.counts.running - progress.counts.pending;
     let lastPrinted = '';
     for (;;) {
-      const line = progressLine(status, started, doneAtStart);
+      const line = progressLine(progress, started, doneAtStart);
       if (tty) process.stdout.write(`\r${line}\u001b[K`);
       else if (!json && line.split(' · ETA')[0] !== lastPrinted) {
         // Without a terminal, one line whenever the counts change (logs stay readable).
         print(line);
         lastPrinted = line.split(' · ETA')[0]!;
       }
-      const { queued, running } = status.counts;
-      if (interrupted || (running === 0 && (queued === 0 || status.fleet.state !== 'active'))) break;
+      const { queued, running } = progress.counts;
+      if (interrupted || (running === 0 && (queued === 0 || progress.fleet.state !== 'active'))) break;
       await Promise.race([sleep(tty ? 250 : 1000), new Promise<void>((resolve) => (wake = resolve))]);
-      if (!interrupted) status = await fleets.status(name);
+      if (!interrupted) progress = await fleets.progress(name);
     }
     if (tty) process.stdout.write('\n');
-    return { status, interrupted };
+    return { status: await fleets.status(name), interrupted };
   } finally {
     process.off('SIGINT', onInterrupt);
   }

@@ -1,13 +1,13 @@
 import pc from 'picocolors';
 import { plural } from '../../core/plural.ts';
 import { fleetProgress, progressText } from '../../fleets/progress.ts';
-import type { FleetStatus } from '../../fleets/service.ts';
+import type { FleetProgress, FleetStatus } from '../../fleets/service.ts';
 import type { FailureGroup, FleetCounts, FleetListed, FleetRepoRow } from '../../fleets/store.ts';
 import { duration } from '../render.ts';
 
 /** `done/total` bar with counts per state and an ETA from the pace so far (the state instead, when not active). */
 export function progressLine(
-  status: FleetStatus,
+  status: FleetProgress,
   startedMs: number,
   doneAtStart: number,
   width = 24,
