@@ -180,6 +180,46 @@ describe('swarm', () => {
     );
   }, 300_000);
 
+  it('cancels a run that a drive which stopped created, held, and did not record', async () => {
+    const repo = join(state.dir, 'orphaned');
+    await makeRepo(repo, { 'README.md': '# orphaned\n' });
+    const { spec } = parseSwarmSpec(
+      [
+        'name: orphaned',
+        `repo: ${repo}`,
+        'goal: Add a file',
+        'facets:',
+        '  - { id: one, script: "echo 1 > one.txt" }',
+      ].join('\n'),
+    );
+    const deps = {
+      store: state.engine.store,
+      scm: state.engine.scm,
+      author: state.engine.config.author,
+      defaultTimeoutMs: 120_000,
+    };
+    const first = await runSwarm(deps, spec!, state.dir);
+    const facet = await state.engine.store.getRun(first.facets[0]!.runId);
+    // As the drive leaves it when its process dies between creating a run and recording it.
+    const orphan = await state.engine.store.createRun({
+      repoId: facet.repoId,
+      blueprint: 'script',
+      blueprintSpec: { name: 'script', steps: [] },
+      inputs: { script: 'true', values: {} },
+      timeoutMs: 60_000,
+      trigger: 'swarm:orphaned',
+      held: true,
+    });
+
+    const again = await runSwarm(deps, spec!, state.dir);
+
+    expect(again.conclusion).toBe('success');
+    expect(await state.engine.store.getRun(orphan.id)).toMatchObject({
+      status: 'completed',
+      conclusion: 'cancelled',
+    });
+  }, 300_000);
+
   it('continues an execution that stopped, starting no run twice; a changed spec abandons it and cancels its runs', async () => {
     const repo = join(state.dir, 'resumed');
     await makeRepo(repo, { 'README.md': '# resumed\n' });

@@ -310,6 +310,20 @@ export function swarmQueries(db: Db) {
     },
 
     /**
+     * The runs of a swarm (by its runs' `trigger`) on a repo that a drive created held and did
+     * not record on an execution: its process died between the two.
+     */
+    async unrecordedRuns(trigger: string, repoId: string): Promise<string[]> {
+      const rows = await db.query<{ id: string }>(
+        `SELECT r.id FROM runs r JOIN run_queue q ON q.run_id = r.id
+         WHERE r.trigger = $1 AND r.repo_id = $2 AND r.status = 'queued' AND q.available_at = 'infinity'
+           AND NOT EXISTS (SELECT 1 FROM swarm_runs s WHERE s.run_id = r.id)`,
+        [trigger, repoId],
+      );
+      return rows.map((row) => row.id);
+    },
+
+    /**
      * The runs of one facet of execution `id` after `runId`, oldest first: the follow-ups
      * (`nightshift say`) that continued its work on its branch.
      */

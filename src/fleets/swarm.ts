@@ -336,6 +336,10 @@ async function drive(
   const branch = spec.converge?.branch ?? `nightshift/swarm/${spec.name}`;
   const trigger = `swarm:${spec.name}`;
   const swarms = swarmQueries(store.db);
+  // A run an earlier drive created, held, but did not record (its process died in between)
+  // would wait for ever: it is cancelled, and started again below if it is still wanted.
+  for (const runId of await swarms.unrecordedRuns(trigger, repo.id))
+    await store.requestCancel(runId, `swarm ${spec.name} (a drive that stopped left it unrecorded)`);
   // Each write checks that the execution goes on: someone may have cancelled it meanwhile.
   const save = async (
     state: string,
