@@ -26,6 +26,22 @@ describe('swarm', () => {
   });
   let result: SwarmResult;
 
+  /** What `runSwarm` needs, from the test's engine. */
+  const swarmDeps = () => ({
+    store: state.engine.store,
+    scm: state.engine.scm,
+    author: state.engine.config.author,
+    defaultTimeoutMs: 120_000,
+  });
+
+  /** A new repo `name`, and the spec of swarm `name` on it with `facets` (YAML lines). */
+  async function swarmOn(name: string, facets: string[]) {
+    const repo = join(state.dir, name);
+    await makeRepo(repo, { 'README.md': `# ${name}\n` });
+    const lines = [`name: ${name}`, `repo: ${repo}`, 'goal: Add files', 'facets:', ...facets];
+    return { repo, spec: parseSwarmSpec(lines.join('\n')).spec! };
+  }
+
   it('runs facets in parallel, resolves their conflict with an agent step and publishes one change crediting each', async () => {
     const repo = join(state.dir, 'app');
     // A repo's own line that reads as a conflict marker (docs about git) is not one to resolve.
@@ -48,16 +64,7 @@ describe('swarm', () => {
     );
     expect(errors).toEqual([]);
 
-    result = await runSwarm(
-      {
-        store: state.engine.store,
-        scm: state.engine.scm,
-        author: state.engine.config.author,
-        defaultTimeoutMs: 120_000,
-      },
-      spec!,
-      state.dir,
-    );
+    result = await runSwarm(swarmDeps(), spec!, state.dir);
 
     expect(result.facets.map((f) => [f.id, f.conclusion])).toEqual([
       ['red', 'success'],
@@ -133,25 +140,12 @@ describe('swarm', () => {
   }, 300_000);
 
   it('waits for a follow-up of a facet sent before the merge, and merges and credits it', async () => {
-    const repo = join(state.dir, 'steered');
-    await makeRepo(repo, { 'README.md': '# steered\n' });
-    const { spec } = parseSwarmSpec(
-      [
-        'name: steered',
-        `repo: ${repo}`,
-        'goal: Add files',
-        'facets:',
-        '  - { id: words, prompt: "Write a.txt" }',
-        '  - { id: slow, script: "sleep 8 && echo s > s.txt" }',
-      ].join('\n'),
-    );
-    const deps = {
-      store: state.engine.store,
-      scm: state.engine.scm,
-      author: state.engine.config.author,
-      defaultTimeoutMs: 120_000,
-    };
-    const swarm = runSwarm(deps, spec!, state.dir);
+    const { repo, spec } = await swarmOn('steered', [
+      '  - { id: words, prompt: "Write a.txt" }',
+      '  - { id: slow, script: "sleep 8 && echo s > s.txt" }',
+    ]);
+    const deps = swarmDeps();
+    const swarm = runSwarm(deps, spec, state.dir);
     // The words facet ends first; its follow-up, sent while the slow one runs, ends after it.
     const wordsRun = async () =>
       (
@@ -181,24 +175,9 @@ describe('swarm', () => {
   }, 300_000);
 
   it('cancels a run that a drive which stopped created, held, and did not record', async () => {
-    const repo = join(state.dir, 'orphaned');
-    await makeRepo(repo, { 'README.md': '# orphaned\n' });
-    const { spec } = parseSwarmSpec(
-      [
-        'name: orphaned',
-        `repo: ${repo}`,
-        'goal: Add a file',
-        'facets:',
-        '  - { id: one, script: "echo 1 > one.txt" }',
-      ].join('\n'),
-    );
-    const deps = {
-      store: state.engine.store,
-      scm: state.engine.scm,
-      author: state.engine.config.author,
-      defaultTimeoutMs: 120_000,
-    };
-    const first = await runSwarm(deps, spec!, state.dir);
+    const { spec } = await swarmOn('orphaned', ['  - { id: one, script: "echo 1 > one.txt" }']);
+    const deps = swarmDeps();
+    const first = await runSwarm(deps, spec, state.dir);
     const facet = await state.engine.store.getRun(first.facets[0]!.runId);
     // As the drive leaves it when its process dies between creating a run and recording it.
     const orphan = await state.engine.store.createRun({
@@ -211,7 +190,7 @@ describe('swarm', () => {
       held: true,
     });
 
-    const again = await runSwarm(deps, spec!, state.dir);
+    const again = await runSwarm(deps, spec, state.dir);
 
     expect(again.conclusion).toBe('success');
     expect(await state.engine.store.getRun(orphan.id)).toMatchObject({
@@ -223,12 +202,7 @@ describe('swarm', () => {
   it('continues an execution that stopped, starting no run twice; a changed spec abandons it and cancels its runs', async () => {
     const repo = join(state.dir, 'resumed');
     await makeRepo(repo, { 'README.md': '# resumed\n' });
-    const deps = {
-      store: state.engine.store,
-      scm: state.engine.scm,
-      author: state.engine.config.author,
-      defaultTimeoutMs: 120_000,
-    };
+    const deps = swarmDeps();
     const specOf = (facets: string[]) =>
       parseSwarmSpec([`name: resumed`, `repo: ${repo}`, 'goal: Add files', 'facets:', ...facets].join('\n'))
         .spec!;
