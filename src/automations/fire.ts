@@ -2,10 +2,9 @@ import { isAbsolute, resolve } from 'node:path';
 import type pino from 'pino';
 import { renderTemplate, type TemplateVars } from '../blueprints/template.ts';
 import { invalidInput, messageWithHint, NightshiftError, toNightshiftError } from '../core/errors.ts';
-import { plural } from '../core/plural.ts';
 import type { Run } from '../core/run.ts';
 import type { RunRequest } from '../engine/engine.ts';
-import type { ApplySummary } from '../fleets/apply.ts';
+import { type ApplySummary, applyCounts } from '../fleets/apply.ts';
 import { FleetStopped } from '../fleets/service.ts';
 import { DrivenElsewhere } from '../fleets/swarm.ts';
 import type { AutomationFire, AutomationQueries } from '../store/automations.ts';
@@ -189,9 +188,6 @@ function applyFleetFire(
     'apply fleets',
     async (applyFleet) => {
       const { summary, runIds } = await applyFleet(file, automation.runAs);
-      const unusable = summary.unusable.length
-        ? `, ${plural(summary.unusable.length, 'target')} unusable`
-        : '';
       deps.log.info(
         {
           automation: automation.name,
@@ -205,7 +201,7 @@ function applyFleetFire(
       return {
         outcome: runIds.length > 0 ? 'started' : 'skipped',
         runIds,
-        reason: `fleet ${summary.fleet}: ${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${summary.removed.length > 0 ? `, ${summary.removed.length} removed` : ''}${unusable}`,
+        reason: `fleet ${summary.fleet}: ${applyCounts(summary)}`,
       };
     },
     deps.applyFleet,

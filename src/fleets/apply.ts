@@ -53,6 +53,16 @@ export interface ApplySummary {
   removed: RemovedRepo[];
 }
 
+/** What an apply did, in a line: `2 new, 1 changed, 5 unchanged, 1 removed, 1 unusable`. */
+export function applyCounts(summary: ApplySummary): string {
+  const { create, update, unchanged, removed, unusable } = summary;
+  const extra = [
+    removed.length > 0 ? `, ${removed.length} removed` : '',
+    unusable.length > 0 ? `, ${unusable.length} unusable` : '',
+  ];
+  return `${create} new, ${update} changed, ${unchanged} unchanged${extra.join('')}`;
+}
+
 /** A repo taken out of a fleet because its spec, applied again, no longer targets it. */
 export interface RemovedRepo {
   repo: string;

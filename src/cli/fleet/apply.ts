@@ -1,7 +1,7 @@
 import pc from 'picocolors';
 import { sleep } from '../../core/clock.ts';
 import { plural } from '../../core/plural.ts';
-import type { PlannedRepo, RemovedRepo, UnusableTarget } from '../../fleets/apply.ts';
+import { applyCounts, type PlannedRepo, type RemovedRepo, type UnusableTarget } from '../../fleets/apply.ts';
 import { parseFleetSpec, readSpec } from '../../fleets/parse.ts';
 import type { FleetStatus } from '../../fleets/service.ts';
 import type { FleetsClient } from '../fleets-client.ts';
@@ -174,7 +174,7 @@ export async function applyCommand(
   const summary = options.json ? { ...applied, planned } : applied;
   const { unusable, removed } = summary;
   if (!options.json) for (const repo of removed) print(removedLine(repo, options.dryRun ?? false));
-  const counts = `${summary.create} new, ${summary.update} changed, ${summary.unchanged} unchanged${removed.length > 0 ? `, ${removed.length} removed` : ''}${unusable.length > 0 ? `, ${unusable.length} unusable` : ''}`;
+  const counts = applyCounts(summary);
   // Targets left out are bad input (exit code 2) even though the others were applied.
   const advise = () => {
     if (unusable.length === 0) return;
