@@ -248,6 +248,35 @@ describe('fleets', () => {
     });
   });
 
+  it('applies a spec applied twice at once one after the other: one run and one position per repo', async () => {
+    const dir = await newRepos(3);
+    const fleet = spec('name: twice\ntargets:\n  - glob: "svc-*"\nscript: "echo x > X"\n');
+    // The first apply's writes are slow, so the second would plan before they land.
+    const upsertMany = state.engine.store.repos.upsertMany.bind(state.engine.store.repos);
+    const slowFirst = vi
+      .spyOn(state.engine.store.repos, 'upsertMany')
+      .mockImplementationOnce(async (repos) => {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        return upsertMany(repos);
+      });
+
+    const summaries = await Promise.all([0, 1].map(() => state.engine.fleets.apply(fleet, { cwd: dir })));
+    slowFirst.mockRestore();
+    await settled('twice');
+    const runs = await state.engine.store.db.query("SELECT id FROM runs WHERE trigger = 'fleet:twice'");
+
+    expect(summaries.map(({ create, unchanged }) => [create, unchanged])).toEqual([
+      [3, 0],
+      [0, 3],
+    ]);
+    expect(runs).toHaveLength(3);
+    expect((await table('twice')).map((row) => [row.position, row.repo])).toEqual([
+      [1, 'svc-0'],
+      [2, 'svc-1'],
+      [3, 'svc-2'],
+    ]);
+  });
+
   it('retries the failed repos only', async () => {
     const dir = await newRepos(4, (i): Record<string, string> => (i % 2 ? { broken: 'yes\n' } : {}));
     const fleet = spec(

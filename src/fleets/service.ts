@@ -61,6 +61,8 @@ export class FleetService {
   private offCompleted: (() => void) | null = null;
   /** Deferred changes being opened by this process. */
   private readonly opening = new Set<string>();
+  /** The apply going on of each fleet in this process (see `apply`). */
+  private readonly applying = new Map<string, Promise<ApplySummary>>();
   /** When this process last recorded each fleet's counts. */
   private readonly counted = new Map<string, number>();
   /** When the rollout loop last looked at every fleet (`tickAll({ all: true })`). */
@@ -76,12 +78,20 @@ export class FleetService {
 
   /** Applies a spec (see `applyFleet`), then takes a rollout step so runs start at once. */
   async apply(spec: FleetSpec, options: Omit<ApplyOptions, 'defaultTimeoutMs'>): Promise<ApplySummary> {
-    const summary = await applyFleet(this.deps, spec, {
-      ...options,
-      defaultTimeoutMs: this.deps.defaultTimeoutMs,
-    });
-    if (!options.dryRun) await this.tick(spec.name);
-    return summary;
+    // One apply of a fleet at a time in this process (a person's and an automation's): each
+    // plans from what the one before wrote, so no repo gets two runs or two positions.
+    const before = this.applying.get(spec.name) ?? Promise.resolve();
+    const applied = before
+      .catch(() => {})
+      .then(() => applyFleet(this.deps, spec, { ...options, defaultTimeoutMs: this.deps.defaultTimeoutMs }));
+    this.applying.set(spec.name, applied);
+    try {
+      const summary = await applied;
+      if (!options.dryRun) await this.tick(spec.name);
+      return summary;
+    } finally {
+      if (this.applying.get(spec.name) === applied) this.applying.delete(spec.name);
+    }
   }
 
   /**
