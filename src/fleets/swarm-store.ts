@@ -234,7 +234,8 @@ export function swarmQueries(db: Db) {
     /**
      * Records a run an unfinished execution started, with its role (the planner's is also kept
      * on the swarm), and makes it claimable (it was created held). False when the execution has
-     * ended meanwhile: the run is not recorded on it, and stays held for the caller to cancel. The execution's row is locked while it is read, so a `cancel` either comes first (and
+     * ended meanwhile: the run is not recorded on it, and stays held for the caller to cancel.
+     * The execution's row is locked while it is read, so a `cancel` either comes first (and
      * this records nothing) or waits for the run to be recorded (and then cancels it).
      */
     async addRun(id: string, runId: string, role: SwarmRole, facet: string | null = null): Promise<boolean> {
