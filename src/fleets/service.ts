@@ -1,5 +1,6 @@
 import type pino from 'pino';
 import { messageWithHint, NightshiftError } from '../core/errors.ts';
+import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { ScmProvider } from '../scm/types.ts';
 import type { Store } from '../store/index.ts';
 import { type ApplyDeps, type ApplyOptions, type ApplySummary, applyFleet } from './apply.ts';
@@ -61,8 +62,8 @@ export class FleetService {
   private offCompleted: (() => void) | null = null;
   /** Deferred changes being opened by this process. */
   private readonly opening = new Set<string>();
-  /** The apply going on of each fleet in this process (see `apply`). */
-  private readonly applying = new Map<string, Promise<ApplySummary>>();
+  /** The applies of each fleet in this process, one at a time (see `apply`). */
+  private readonly applying = new KeyedQueue();
   /** When this process last recorded each fleet's counts. */
   private readonly counted = new Map<string, number>();
   /** When the rollout loop last looked at every fleet (`tickAll({ all: true })`). */
@@ -80,18 +81,11 @@ export class FleetService {
   async apply(spec: FleetSpec, options: Omit<ApplyOptions, 'defaultTimeoutMs'>): Promise<ApplySummary> {
     // One apply of a fleet at a time in this process (a person's and an automation's): each
     // plans from what the one before wrote, so no repo gets two runs or two positions.
-    const before = this.applying.get(spec.name) ?? Promise.resolve();
-    const applied = before
-      .catch(() => {})
-      .then(() => applyFleet(this.deps, spec, { ...options, defaultTimeoutMs: this.deps.defaultTimeoutMs }));
-    this.applying.set(spec.name, applied);
-    try {
-      const summary = await applied;
-      if (!options.dryRun) await this.tick(spec.name);
-      return summary;
-    } finally {
-      if (this.applying.get(spec.name) === applied) this.applying.delete(spec.name);
-    }
+    const summary = await this.applying.run(spec.name, () =>
+      applyFleet(this.deps, spec, { ...options, defaultTimeoutMs: this.deps.defaultTimeoutMs }),
+    );
+    if (!options.dryRun) await this.tick(spec.name);
+    return summary;
   }
 
   /**

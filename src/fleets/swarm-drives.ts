@@ -1,6 +1,7 @@
 import type pino from 'pino';
 import { canonicalJson } from '../audit/hash.ts';
 import { messageWithHint, NightshiftError, notFound, toNightshiftError } from '../core/errors.ts';
+import { KeyedQueue } from '../core/keyed-queue.ts';
 import { parseSwarmSpec, readSpec } from './parse.ts';
 import type { SwarmSpec } from './schema.ts';
 import {
@@ -64,8 +65,8 @@ export class SwarmDrives {
   private readonly byId = new Map<string, Drive>();
   /** The drive of each swarm name on a repo, while it is driven. */
   private readonly active = new Map<string, Drive>();
-  /** The start going on of each swarm name on a repo, until its execution is recorded. */
-  private readonly starting = new Map<string, Promise<{ id: string; name: string; attached: boolean }>>();
+  /** The starts of each swarm name on a repo, one at a time until its execution is recorded. */
+  private readonly starting = new KeyedQueue();
   private closed = false;
   private resumer: NodeJS.Timeout | undefined;
   private resuming: Promise<string[]> | undefined;
@@ -91,15 +92,7 @@ export class SwarmDrives {
     const key = JSON.stringify([repo.id, spec.name]);
     // One start of a swarm at a time, until its execution is recorded: a second one (a command
     // following it while a server takes it up, two automation fires) then follows that drive.
-    const start = (this.starting.get(key) ?? Promise.resolve())
-      .catch(() => {})
-      .then(() => this.startDrive(spec, cwd, repo, key, options));
-    this.starting.set(key, start);
-    try {
-      return await start;
-    } finally {
-      if (this.starting.get(key) === start) this.starting.delete(key);
-    }
+    return this.starting.run(key, () => this.startDrive(spec, cwd, repo, key, options));
   }
 
   private async startDrive(

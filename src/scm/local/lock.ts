@@ -2,6 +2,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../../core/errors.ts';
+import { KeyedQueue } from '../../core/keyed-queue.ts';
 
 /** A lock older than this is taken over even if its owner looks alive (a hung process). */
 const STALE_AFTER_MS = 30 * 60_000;
@@ -11,18 +12,11 @@ const STALE_AFTER_MS = 30 * 60_000;
  * an exclusive lock file. A lock left by a dead process on this host is taken over.
  */
 export class KeyedLock {
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
 
   /** Runs `fn` once every earlier call for `key` has finished and `lockFile` is ours. */
   run<T>(key: string, lockFile: string, fn: () => Promise<T>, timeoutMs = 10 * 60_000): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() => withLockFile(lockFile, fn, timeoutMs));
-    const tail = next.catch(() => {});
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
+    return this.queue.run(key, () => withLockFile(lockFile, fn, timeoutMs));
   }
 }
 
