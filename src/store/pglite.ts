@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { NightshiftError } from '../core/errors.ts';
 import type { Db, Queryable } from './db.ts';
+import { preparedStatements } from './pglite-statements.ts';
 
 /** The embedded database. Only one process may open a directory at a time (see the home lock). */
 export async function openPglite(dir?: string): Promise<Db> {
@@ -25,8 +26,10 @@ export async function openPglite(dir?: string): Promise<Db> {
       cause: error,
     });
   }
-  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+  const prepared = preparedStatements(pg);
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>, inTransaction: boolean): Queryable => ({
     async query<T>(sql: string, params?: unknown[]) {
+      if (prepared) return prepared.query<T>(sql, params ?? [], inTransaction);
       const result = await q.query<T>(sql, params);
       return result.rows;
     },
@@ -36,8 +39,8 @@ export async function openPglite(dir?: string): Promise<Db> {
   });
   return {
     kind: 'pglite',
-    ...wrap(pg),
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    ...wrap(pg, false),
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx, true))),
     close: () => pg.close(),
   };
 }
