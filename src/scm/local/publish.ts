@@ -5,7 +5,7 @@ import { assertBranchName } from '../branch.ts';
 import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
 import { deliverLocal, type LocalTarget, refuseCheckedOut, refValue } from './deliver.ts';
-import { changeDiff } from './diff.ts';
+import { stagedDiff } from './diff.ts';
 import { type Git, GitCommandError, UNTRUSTED_TREE_FLAGS } from './git.ts';
 import { type LocalReceive, localReceive } from './receive.ts';
 
@@ -43,25 +43,27 @@ export async function publishChange(ctx: PublishContext, input: PublishInput): P
     const gitDir = join(work, 'git');
     const env = { GIT_INDEX_FILE: join(work, 'index') };
     await makeGitDir(gitDir, ctx.objects, input.baseCommit);
-    const inPub = (args: string[]) => git(['--git-dir', gitDir, ...args], { env });
+    const inPub = (args: string[], options?: { maxStdoutBytes?: number }) =>
+      git(['--git-dir', gitDir, ...args], { ...options, env });
     if (ctx.baseIndex) await copyFile(ctx.baseIndex, env.GIT_INDEX_FILE);
     else await inPub(['read-tree', input.baseCommit]);
     await stageWorkspace(ctx, input, gitDir, env);
     // Independent git calls run side by side: each is a process start, which a loaded host makes slow.
-    const [changed, treeOut] = await together([
-      changedAgainst(inPub, input.baseCommit),
+    const [staged, treeOut] = await together([
+      stagedDiff((args, options) => inPub(args, options), input.baseCommit),
       inPub(['write-tree']),
     ]);
-    if (!changed) return null;
+    refuseNested(staged.nested);
+    if (staged.diffstat.files === 0) return null;
+    const { diffstat, diff } = staged;
+    const denied = input.review?.({ diffstat }) ?? null;
+    if (denied) throw new PublishDeniedError(denied);
 
     // Whether a local repository needs a push (its receive settings, hooks) is read meanwhile.
     const [head, receive] = await together([
       commit(git, gitDir, treeOut.stdout.trim(), input),
       ctx.target ? localReceive(git, ctx.target) : Promise.resolve(null),
     ]);
-    const { diffstat, diff } = await changeDiff(git, gitDir, input.baseCommit, head);
-    const denied = input.review?.({ diffstat }) ?? null;
-    if (denied) throw new PublishDeniedError(denied);
     const { mirror } = ctx;
     await together([
       updateBranch(
@@ -225,31 +227,12 @@ async function stageWorkspace(
   }
 }
 
-/**
- * Whether the staged files differ from `base`. Nested repositories would be committed as
- * dangling gitlinks: refused with a clear message.
- */
-async function changedAgainst(
-  inPub: (args: string[]) => Promise<{ stdout: string }>,
-  base: string,
-): Promise<boolean> {
-  const { stdout } = await inPub(['diff-index', '--cached', '--no-renames', '-z', base]);
-  const fields = stdout.split('\0');
-  const nested: string[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const [oldMode, newMode] = fields[i]!.slice(1).split(' ');
-    if (newMode === '160000' && oldMode !== '160000') nested.push(`${fields[i + 1]}/`);
-  }
-  if (nested.length) {
-    throw new NightshiftError(
-      'SCM_FAILED',
-      `the workspace has nested git repositories: ${nested.join(', ')}`,
-      {
-        hint: 'Nightshift commits plain files only: delete their .git directories or list them in .gitignore',
-      },
-    );
-  }
-  return stdout !== '';
+/** Nested repositories would be committed as dangling gitlinks: refused with a clear message. */
+function refuseNested(nested: readonly string[]): void {
+  if (nested.length === 0) return;
+  throw new NightshiftError('SCM_FAILED', `the workspace has nested git repositories: ${nested.join(', ')}`, {
+    hint: 'Nightshift commits plain files only: delete their .git directories or list them in .gitignore',
+  });
 }
 
 async function commit(git: Git, gitDir: string, tree: string, input: PublishInput): Promise<string> {
