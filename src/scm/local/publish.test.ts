@@ -109,6 +109,16 @@ describe('LocalScmProvider.publish', () => {
     ).toBe('run_01testrun');
   });
 
+  it('leaves an identity git would change to git, which writes it as it always has', async () => {
+    await editWorkspace();
+
+    const author = { name: 'Release Bot Jr.', email: '<bot@nightshift.example>' };
+    const { headCommit } = (await scm.publish(input({ author })))!;
+
+    expect(await gitIn(source, 'show', '-s', '--format=%an <%ae>|%cn', headCommit)).toBe(
+      'Release Bot Jr <bot@nightshift.example>|Release Bot Jr',
+    );
+  });
   it('returns the diffstat and the diff, counting a binary file as changed', async () => {
     await editWorkspace();
     await writeFile(join(workspace, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 0, 3]));

@@ -4,6 +4,7 @@ import { NightshiftError } from '../../core/errors.ts';
 import { assertBranchName } from '../branch.ts';
 import { PublishDeniedError } from '../errors.ts';
 import type { PublishInput, PublishResult } from '../types.ts';
+import { writeCommitObject } from './commit-object.ts';
 import { deliverLocal, type LocalTarget, refuseCheckedOut, refValue } from './deliver.ts';
 import { stagedDiff } from './diff.ts';
 import { type Git, GitCommandError, UNTRUSTED_TREE_FLAGS } from './git.ts';
@@ -235,10 +236,18 @@ function refuseNested(nested: readonly string[]): void {
   });
 }
 
+/**
+ * The commit of `tree` on the base: written directly (see `writeCommitObject`), else by
+ * `git commit-tree`; the same commit either way.
+ */
 async function commit(git: Git, gitDir: string, tree: string, input: PublishInput): Promise<string> {
-  const date = `@${Math.floor(input.date.getTime() / 1000)} +0000`;
+  const seconds = Math.floor(input.date.getTime() / 1000);
   const body = input.body.trim();
   const message = `${input.title.trim()}\n\n${body ? `${body}\n\n` : ''}Nightshift-Run: ${input.runId}\n`;
+  const fields = { tree, parent: input.baseCommit, author: input.author, seconds, message };
+  const written = await writeCommitObject(join(gitDir, 'objects'), fields);
+  if (written) return written;
+  const date = `@${seconds} +0000`;
   const { stdout } = await git(['--git-dir', gitDir, 'commit-tree', tree, '-p', input.baseCommit], {
     input: message,
     env: {

@@ -1,0 +1,59 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { deflate } from 'node:zlib';
+import type { CommitAuthor } from '../types.ts';
+
+const deflated = promisify(deflate);
+
+export interface CommitFields {
+  tree: string;
+  parent: string;
+  author: CommitAuthor;
+  /** Author and committer date, in seconds since the epoch (UTC). */
+  seconds: number;
+  message: string;
+}
+
+/**
+ * Writes the commit `git commit-tree` would write for these fields, as a loose object in
+ * `objects`, and returns its id; without starting git. Returns null when git would change
+ * the identity (see `plainIdent`) or the message holds a NUL:
+ * the caller then runs `git commit-tree`, so the commit is always git's.
+ */
+export async function writeCommitObject(objects: string, fields: CommitFields): Promise<string | null> {
+  const { name, email } = fields.author;
+  if (!plainIdent(name) || !plainIdent(email) || fields.message.includes('\0')) return null;
+  const ident = `${name} <${email}> ${fields.seconds} +0000`;
+  const body = Buffer.from(
+    `tree ${fields.tree}\nparent ${fields.parent}\nauthor ${ident}\ncommitter ${ident}\n\n${fields.message}`,
+  );
+  const object = Buffer.concat([Buffer.from(`commit ${body.length}\0`), body]);
+  const id = createHash(fields.tree.length === 64 ? 'sha256' : 'sha1')
+    .update(object)
+    .digest('hex');
+  const dir = join(objects, id.slice(0, 2));
+  await mkdir(dir, { recursive: true });
+  // Through a temporary name, as git writes objects, so nothing ever reads half of one.
+  const file = join(dir, id.slice(2));
+  const temp = `${file}.nightshift-${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(temp, await deflated(object), { mode: 0o444 });
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return id;
+}
+
+/**
+ * A name or email git writes as it is. Git strips some characters at either end (`crud` in
+ * its ident.c: spaces, control characters, `.,:;"\'<>`, a list that has changed between
+ * versions) and drops `<`, `>` and newlines anywhere: so only a value starting and ending with
+ * a letter or digit, with no control character, `<` or `>`, counts.
+ */
+function plainIdent(value: string): boolean {
+  return /^[\p{L}\p{N}](?:[^\p{Cc}<>]*[\p{L}\p{N}])?$/u.test(value);
+}
