@@ -7,7 +7,11 @@
  * time per repo of each (all processes, from a cpuacct cgroup, as root), the engine process's
  * own CPU and peak memory, and where the fleet's slot time went.
  *
- *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--work MIB] [--postgres] [--json] [--profile FILE]
+ *   node --import tsx bench/fleet.ts [--repos 200] [--concurrency 4] [--rounds 1] [--work MIB] [--postgres] [--json] [--profile FILE]
+ *
+ * `--rounds N` measures N times, each round on new repos (the two pipelines, then the fleet
+ * with the engine open only meanwhile), and reports each round and the medians: a single
+ * round on a shared machine can be off by a fifth either way.
  *
  * `--work MIB` makes each repo's test hash MIB MiB of zeros as well (in the baseline too): a
  * test suite with real CPU work, to show the fixed per-repo overhead against it.
@@ -15,11 +19,11 @@
  * `--postgres` keeps the engine's records in a private PostgreSQL server started by the
  * benchmark (its CPU counts in the fleet's) instead of the embedded database.
  *
- * `--profile FILE` writes a CPU profile of the engine process during the fleet alone (open it
- * in Chrome's DevTools): not its start-up, the baselines, or the clean-up.
+ * `--profile FILE` writes a CPU profile of the engine process during the first round's fleet
+ * alone (open it in Chrome's DevTools): not its start-up, the baselines, or the clean-up.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +38,7 @@ import { createDatabase, type PostgresServer, startPostgres } from '../test/supp
 import { FLEET_PARTS, fleetBreakdown } from './fleet/breakdown.ts';
 import { Spans, timedSandboxes, timedScm } from './run-overhead/timing.ts';
 import { openCpuMeter } from './support/cpu.ts';
-import { round } from './support/stats.ts';
+import { median, round as roundTo } from './support/stats.ts';
 
 const sh = promisify(execFile);
 const CODEMOD = "sed -i 's/colour/color/g' README.md";
@@ -110,6 +114,110 @@ async function startProfile(): Promise<{ stop(): Promise<object> }> {
   };
 }
 
+/** What one round measured: the two pipelines and the fleet, on repos of its own. */
+interface RoundFigures {
+  loadAverageAtStart: number;
+  counts: FleetStatus['counts'];
+  baselineMs: number;
+  isolatedBaselineMs: number;
+  nightshiftMs: number;
+  ratio: number;
+  perRepoOverheadMs: number;
+  cpuMsPerRepo: { baseline: number; isolatedBaseline: number; nightshift: number; ratio: number } | null;
+  engineCpuMsPerRepo: { user: number; system: number };
+  /** The engine process's RSS when it opened and at its peak during the fleet. */
+  engineRssMiB: { before: number; peak: number };
+  slotMsPerRepo: Record<string, number>;
+}
+
+function ratioOf(value: number, baseline: number): number {
+  return Math.round((value / baseline) * 100) / 100;
+}
+
+/**
+ * The rounds' medians, figure by figure (each ratio the median of the rounds' ratios, not a
+ * ratio of medians), and the counts of the last round; one round's figures as they are.
+ */
+function medianFigures(rounds: readonly RoundFigures[]): Omit<RoundFigures, 'counts'> & {
+  counts: FleetStatus['counts'];
+} {
+  const of = (pick: (round: RoundFigures) => number) => median(rounds.map(pick));
+  const cpu = rounds.every((r) => r.cpuMsPerRepo !== null);
+  const parts = Object.keys(rounds[0]!.slotMsPerRepo);
+  return {
+    loadAverageAtStart: roundTo(of((r) => r.loadAverageAtStart)),
+    counts: rounds.at(-1)!.counts,
+    baselineMs: Math.round(of((r) => r.baselineMs)),
+    isolatedBaselineMs: Math.round(of((r) => r.isolatedBaselineMs)),
+    nightshiftMs: Math.round(of((r) => r.nightshiftMs)),
+    ratio: roundTo2(of((r) => r.ratio)),
+    perRepoOverheadMs: Math.round(of((r) => r.perRepoOverheadMs)),
+    cpuMsPerRepo: cpu
+      ? {
+          baseline: roundTo(of((r) => r.cpuMsPerRepo!.baseline)),
+          isolatedBaseline: roundTo(of((r) => r.cpuMsPerRepo!.isolatedBaseline)),
+          nightshift: roundTo(of((r) => r.cpuMsPerRepo!.nightshift)),
+          ratio: roundTo2(of((r) => r.cpuMsPerRepo!.ratio)),
+        }
+      : null,
+    engineRssMiB: {
+      before: roundTo(of((r) => r.engineRssMiB.before)),
+      peak: roundTo(of((r) => r.engineRssMiB.peak)),
+    },
+    engineCpuMsPerRepo: {
+      user: roundTo(of((r) => r.engineCpuMsPerRepo.user)),
+      system: roundTo(of((r) => r.engineCpuMsPerRepo.system)),
+    },
+    slotMsPerRepo: Object.fromEntries(
+      parts.map((part) => [part, Math.round(of((r) => r.slotMsPerRepo[part]!))]),
+    ),
+  };
+}
+
+function roundTo2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+type Figures = ReturnType<typeof medianFigures> & {
+  repos: number;
+  concurrency: number;
+  workMiB: number;
+  database: string;
+  cpus: number;
+  rounds: RoundFigures[];
+};
+
+/** The figures as text: a line per round when there are several, then their medians. */
+function report(figures: Figures): string {
+  const { repos, concurrency, workMiB, rounds } = figures;
+  const several = rounds.length > 1;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const perRound = rounds.map(
+    (r, i) =>
+      `  round ${i + 1} (load ${r.loadAverageAtStart}): baseline ${seconds(r.baselineMs)}, with bwrap ${seconds(r.isolatedBaselineMs)}, fleet ${seconds(r.nightshiftMs)} (${r.ratio}x)${r.cpuMsPerRepo ? `; CPU per repo ${r.cpuMsPerRepo.baseline} / ${r.cpuMsPerRepo.nightshift} ms (${r.cpuMsPerRepo.ratio}x)` : ''}; engine ${r.engineCpuMsPerRepo.user} + ${r.engineCpuMsPerRepo.system} ms per repo; RSS ${r.engineRssMiB.before} → ${r.engineRssMiB.peak} MiB`,
+  );
+  const cpu = figures.cpuMsPerRepo;
+  return [
+    `fleet of ${repos} repos, concurrency ${concurrency}${workMiB ? `, tests hashing ${workMiB} MiB` : ''}, ${figures.database} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start${several ? ', the median' : ''})`,
+    ...(several ? [...perRound, `  medians of the ${rounds.length} rounds:`] : []),
+    `  baseline (xargs -P ${concurrency} + git):  ${seconds(figures.baselineMs)}`,
+    `  baseline + one bwrap per repo:   ${seconds(figures.isolatedBaselineMs)}   (${ratioOf(figures.isolatedBaselineMs, figures.baselineMs)}x the baseline: what kernel isolation alone costs)`,
+    `  nightshift fleet apply:          ${seconds(figures.nightshiftMs)}   (${figures.ratio}x the baseline)`,
+    `  per-repo overhead:               ${figures.perRepoOverheadMs} ms (sandbox, mirror, store, rollout)`,
+    `  engine RSS:                      ${figures.engineRssMiB.before} MiB before, ${figures.engineRssMiB.peak} MiB peak`,
+    cpu
+      ? `  CPU per repo (all processes):    ${cpu.baseline} ms baseline, ${cpu.isolatedBaseline} ms with bwrap, ${cpu.nightshift} ms fleet (${cpu.ratio}x)`
+      : '  CPU per repo:                    not measured (needs a writable cgroup v1 cpuacct, as root)',
+    `  engine CPU per repo:             ${figures.engineCpuMsPerRepo.user} ms user, ${figures.engineCpuMsPerRepo.system} ms system`,
+    `  outcome:                         ${JSON.stringify(figures.counts)}${several ? ' (the last round)' : ''}`,
+    `  slot time per repo (concurrency × wall time / repos = ${Math.round((figures.nightshiftMs * concurrency) / repos)} ms):`,
+    ...FLEET_PARTS.map(
+      (part) => `    ${part.padEnd(20)} ${String(figures.slotMsPerRepo[part]).padStart(6)} ms`,
+    ),
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -119,120 +227,130 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       profile: { type: 'string' },
       postgres: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' },
     },
   });
   const repos = positive('repos', values.repos);
   const concurrency = positive('concurrency', values.concurrency);
   const workMiB = values.work === '0' ? 0 : positive('work', values.work);
+  const rounds = positive('rounds', values.rounds);
   const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-fleet-'));
   const meter = openCpuMeter();
   // Started after the meter: the server's processes count in the fleet's CPU.
   const postgres: PostgresServer | null = values.postgres ? await startPostgres() : null;
   let engine: Engine | undefined;
   try {
-    await makeRepos(root, repos, workMiB);
-    const load = loadavg()[0]!;
-
-    /** The baseline script over every `prefix-N` repo with `xargs -P`: wall and CPU milliseconds. */
-    const pipeline = async (prefix: string, env: NodeJS.ProcessEnv = {}) => {
-      const cpuBefore = meter?.usedMs() ?? 0;
-      const started = performance.now();
-      const script = `ls -d ${root}/${prefix}-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
-      await sh('sh', ['-c', script], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
-      return { ms: performance.now() - started, cpuMs: (meter?.usedMs() ?? 0) - cpuBefore };
-    };
-    const { ms: baselineMs, cpuMs: baselineCpuMs } = await pipeline('baseline');
-    const isolated = await pipeline('isolated', { BENCH_BWRAP: '1' });
-
-    const config = {
-      ...engineConfig(join(root, 'home'), {}),
-      databaseUrl: postgres ? await createDatabase(postgres.url) : undefined,
-      concurrency,
-      perRepoConcurrency: 2,
-      traceExecs: false,
-    };
-    const paths = homePaths(config.home);
     const spans = new Spans();
-    engine = await Engine.open(config, {
-      scm: timedScm(new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }), spans),
-      sandboxes: timedSandboxes(
-        new LocalSandboxProvider({ hiddenPaths: [paths.home], traceExecs: false }),
-        spans,
-      ),
-    });
-    await engine.startWorker();
-    const rssBefore = process.memoryUsage().rss;
-    let peakRss = rssBefore;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }, 100);
-    const { spec, errors } = parseFleetSpec(
-      `name: bench\ntargets:\n  - glob: "nightshift-*"\nscript: "${CODEMOD}"\nconcurrency: ${concurrency}\n`,
-    );
-    if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
-    const profiler = values.profile ? await startProfile() : null;
-    const cpuBefore = process.cpuUsage();
-    const fleetCpu = meter?.usedMs() ?? 0;
-    const fleetStart = performance.now();
-    spans.take();
-    await engine.fleets.apply(spec, { cwd: root });
-    const status = await settled(engine, 'bench', repos);
-    const fleetMs = performance.now() - fleetStart;
-    const cpu = process.cpuUsage(cpuBefore);
-    const fleetCpuMs = (meter?.usedMs() ?? 0) - fleetCpu;
-    if (profiler && values.profile) await writeFile(values.profile, JSON.stringify(await profiler.stop()));
-    clearInterval(sampler);
-    const runIds: string[] = [];
-    for await (const row of engine.fleets.queries.repos('bench')) if (row.runId) runIds.push(row.runId);
-    const breakdown = await fleetBreakdown(engine.store, runIds, spans.take(), fleetMs * concurrency);
+    const databaseUrl = postgres ? await createDatabase(postgres.url) : undefined;
+    /** The engine on the benchmark's home (the same in every round, its records kept). */
+    const openEngine = async () => {
+      const config = {
+        ...engineConfig(join(root, 'home'), {}),
+        databaseUrl,
+        concurrency,
+        perRepoConcurrency: 2,
+        traceExecs: false,
+      };
+      const paths = homePaths(config.home);
+      const opened = await Engine.open(config, {
+        scm: timedScm(new LocalScmProvider({ mirrorsDir: paths.mirrors, basesDir: paths.bases }), spans),
+        sandboxes: timedSandboxes(
+          new LocalSandboxProvider({ hiddenPaths: [paths.home], traceExecs: false }),
+          spans,
+        ),
+      });
+      await opened.startWorker();
+      return opened;
+    };
+    const measured: RoundFigures[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      // Each round's repos are new, so neither side finds the work of an earlier round done.
+      const dir = join(root, `round-${round}`);
+      await mkdir(dir);
+      await makeRepos(dir, repos, workMiB);
+      const load = loadavg()[0]!;
+
+      /** The baseline script over every `prefix-N` repo with `xargs -P`: wall and CPU milliseconds. */
+      const pipeline = async (prefix: string, env: NodeJS.ProcessEnv = {}) => {
+        const cpuBefore = meter?.usedMs() ?? 0;
+        const started = performance.now();
+        const script = `ls -d ${dir}/${prefix}-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
+        await sh('sh', ['-c', script], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+        return { ms: performance.now() - started, cpuMs: (meter?.usedMs() ?? 0) - cpuBefore };
+      };
+      const baseline = await pipeline('baseline');
+      const isolated = await pipeline('isolated', { BENCH_BWRAP: '1' });
+      // Open only while its fleet runs, so the pipelines never share the machine with it.
+      engine = await openEngine();
+      const rssBefore = process.memoryUsage().rss;
+      let peakRss = rssBefore;
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }, 100);
+
+      const name = rounds === 1 ? 'bench' : `bench-${round}`;
+      const { spec, errors } = parseFleetSpec(
+        `name: ${name}\ntargets:\n  - glob: "round-${round}/nightshift-*"\nscript: "${CODEMOD}"\nconcurrency: ${concurrency}\n`,
+      );
+      if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
+      const profiler = values.profile && round === 1 ? await startProfile() : null;
+      const cpuBefore = process.cpuUsage();
+      const fleetCpu = meter?.usedMs() ?? 0;
+      const fleetStart = performance.now();
+      spans.take();
+      await engine.fleets.apply(spec, { cwd: root });
+      const status = await settled(engine, name, repos);
+      const fleetMs = performance.now() - fleetStart;
+      const cpu = process.cpuUsage(cpuBefore);
+      const fleetCpuMs = (meter?.usedMs() ?? 0) - fleetCpu;
+      if (profiler && values.profile) await writeFile(values.profile, JSON.stringify(await profiler.stop()));
+      const runIds: string[] = [];
+      for await (const row of engine.fleets.queries.repos(name)) if (row.runId) runIds.push(row.runId);
+      const breakdown = await fleetBreakdown(engine.store, runIds, spans.take(), fleetMs * concurrency);
+      measured.push({
+        loadAverageAtStart: roundTo(load),
+        counts: status.counts,
+        baselineMs: Math.round(baseline.ms),
+        isolatedBaselineMs: Math.round(isolated.ms),
+        nightshiftMs: Math.round(fleetMs),
+        ratio: ratioOf(fleetMs, baseline.ms),
+        perRepoOverheadMs: Math.round(((fleetMs - baseline.ms) * concurrency) / repos),
+        cpuMsPerRepo: meter
+          ? {
+              baseline: roundTo(baseline.cpuMs / repos),
+              isolatedBaseline: roundTo(isolated.cpuMs / repos),
+              nightshift: roundTo(fleetCpuMs / repos),
+              ratio: ratioOf(fleetCpuMs, baseline.cpuMs),
+            }
+          : null,
+        engineCpuMsPerRepo: {
+          user: roundTo(cpu.user / 1000 / repos),
+          system: roundTo(cpu.system / 1000 / repos),
+        },
+        engineRssMiB: { before: roundTo(rssBefore / 2 ** 20), peak: roundTo(peakRss / 2 ** 20) },
+        slotMsPerRepo: breakdown,
+      });
+      clearInterval(sampler);
+      await engine.close();
+      engine = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
     const figures = {
       repos,
       concurrency,
       workMiB,
       database: postgres ? 'PostgreSQL' : 'embedded database',
       cpus: cpus().length,
-      loadAverageAtStart: round(load),
-      counts: status.counts,
-      baselineMs: Math.round(baselineMs),
-      isolatedBaselineMs: Math.round(isolated.ms),
-      nightshiftMs: Math.round(fleetMs),
-      ratio: Math.round((fleetMs / baselineMs) * 100) / 100,
-      perRepoOverheadMs: Math.round(((fleetMs - baselineMs) * concurrency) / repos),
-      engineRssMiB: { before: round(rssBefore / 2 ** 20), peak: round(peakRss / 2 ** 20) },
-      cpuMsPerRepo: meter
-        ? {
-            baseline: round(baselineCpuMs / repos),
-            isolatedBaseline: round(isolated.cpuMs / repos),
-            nightshift: round(fleetCpuMs / repos),
-            ratio: Math.round((fleetCpuMs / baselineCpuMs) * 100) / 100,
-          }
-        : null,
-      engineCpuMsPerRepo: { user: round(cpu.user / 1000 / repos), system: round(cpu.system / 1000 / repos) },
-      slotMsPerRepo: breakdown,
+      ...medianFigures(measured),
+      rounds: measured,
     };
+    const counts = measured.map((r) => r.counts);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
     } else {
-      process.stdout.write(
-        [
-          `fleet of ${repos} repos, concurrency ${concurrency}${workMiB ? `, tests hashing ${workMiB} MiB` : ''}, ${figures.database} (${figures.cpus} CPUs, load ${figures.loadAverageAtStart} at start)`,
-          `  baseline (xargs -P ${concurrency} + git):  ${(baselineMs / 1000).toFixed(1)} s`,
-          `  baseline + one bwrap per repo:   ${(isolated.ms / 1000).toFixed(1)} s   (${Math.round((isolated.ms / baselineMs) * 100) / 100}x the baseline: what kernel isolation alone costs)`,
-          `  nightshift fleet apply:          ${(fleetMs / 1000).toFixed(1)} s   (${figures.ratio}x the baseline)`,
-          `  per-repo overhead:               ${figures.perRepoOverheadMs} ms (sandbox, mirror, store, rollout)`,
-          `  engine RSS:                      ${figures.engineRssMiB.before} MiB before, ${figures.engineRssMiB.peak} MiB peak`,
-          figures.cpuMsPerRepo
-            ? `  CPU per repo (all processes):    ${figures.cpuMsPerRepo.baseline} ms baseline, ${figures.cpuMsPerRepo.isolatedBaseline} ms with bwrap, ${figures.cpuMsPerRepo.nightshift} ms fleet (${figures.cpuMsPerRepo.ratio}x)`
-            : '  CPU per repo:                    not measured (needs a writable cgroup v1 cpuacct, as root)',
-          `  engine CPU per repo:             ${figures.engineCpuMsPerRepo.user} ms user, ${figures.engineCpuMsPerRepo.system} ms system`,
-          `  outcome:                         ${JSON.stringify(status.counts)}`,
-          `  slot time per repo (concurrency × wall time / repos = ${Math.round((fleetMs * concurrency) / repos)} ms):`,
-          ...FLEET_PARTS.map((part) => `    ${part.padEnd(20)} ${String(breakdown[part]).padStart(6)} ms`),
-          '',
-        ].join('\n'),
-      );
+      process.stdout.write(report(figures));
     }
-    if (status.counts.succeeded !== repos) process.exitCode = 1;
+    if (counts.some((c) => c.succeeded !== repos)) process.exitCode = 1;
   } finally {
     await engine?.close();
     await postgres?.stop();

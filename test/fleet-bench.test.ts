@@ -8,10 +8,10 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** The fleet benchmark at CI size, for correctness: both sides do the work, the figures are there. */
 describe('bench/fleet.ts', () => {
-  it('runs a 5-repo fleet and its baseline pipeline, and reports both', async () => {
+  it('runs a 4-repo fleet and its baseline pipeline in two rounds, and reports each and their medians', async () => {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', 'bench/fleet.ts', '--repos', '5', '--concurrency', '2', '--json'],
+      ['--import', 'tsx', 'bench/fleet.ts', '--repos', '4', '--concurrency', '2', '--rounds', '2', '--json'],
       {
         cwd: root,
         timeout: 600_000,
@@ -19,7 +19,14 @@ describe('bench/fleet.ts', () => {
     );
 
     const figures = JSON.parse(stdout);
-    expect(figures.counts).toMatchObject({ succeeded: 5, failed: 0, queued: 0, running: 0 });
+    expect(figures.rounds).toHaveLength(2);
+    for (const round of figures.rounds) {
+      expect(round.counts).toMatchObject({ succeeded: 4, failed: 0, queued: 0, running: 0 });
+      expect(round.ratio).toBeCloseTo(round.nightshiftMs / round.baselineMs, 1);
+    }
+    const [first, second] = figures.rounds;
+    expect(figures.ratio).toBeCloseTo((first.ratio + second.ratio) / 2, 2);
+    expect(figures.nightshiftMs).toBe(Math.round((first.nightshiftMs + second.nightshiftMs) / 2));
     expect(figures.baselineMs).toBeGreaterThan(0);
     expect(figures.isolatedBaselineMs).toBeGreaterThan(0);
     expect(figures.nightshiftMs).toBeGreaterThan(0);
