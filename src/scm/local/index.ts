@@ -15,6 +15,7 @@ import { baseExists, basePath, buildBase } from './checkout.ts';
 import { createGit, type Git } from './git.ts';
 import { resolveRef, safeSegment } from './mirror.ts';
 import { publishChange } from './publish.ts';
+import { readBranchCommit } from './refs.ts';
 import { resolveLocation } from './resolve.ts';
 
 export interface LocalScmOptions {
@@ -58,12 +59,10 @@ export class LocalScmProvider implements ScmProvider {
   /** The commit `ref` (default: the default branch) names in the repository now. */
   async fetch(repo: Repo, ref?: string, _options: FetchOptions = {}): Promise<{ commit: string }> {
     const git = await this.git();
-    const commit = await resolveRef(
-      git,
-      await sourceGitDir(git, repo),
-      repo,
-      ref ?? `refs/heads/${repo.defaultBranch}`,
-    );
+    const gitDir = await sourceGitDir(git, repo);
+    const name = ref ?? `refs/heads/${repo.defaultBranch}`;
+    // A branch is mostly read directly; git answers the rest, and says what is wrong.
+    const commit = (await readBranchCommit(gitDir, name)) ?? (await resolveRef(git, gitDir, repo, name));
     return { commit };
   }
 
