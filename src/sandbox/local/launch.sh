@@ -2,14 +2,14 @@
 # Launcher of the Nightshift local sandbox. Every mode ends by exec'ing the next program, so the
 # process Nightshift spawned keeps its pid (and process group) all the way down to bwrap.
 #
-#   hold LOWER STATE OWNER OVERLAY DISK TMP HOME
-#                                        mount tmpfs (options TMP, HOME) on STATE/tmp and STATE/home,
-#                                        a tmpfs (options DISK, when not empty) on STATE/disk for the
-#                                        overlay's upper and work dirs (else STATE/upper, STATE/work),
-#                                        the workspace overlay (extra options OVERLAY) on STATE/merged,
-#                                        make sure .git/hooks is a real directory, print "ready", then
-#                                        wait until stdin closes (Nightshift destroyed the sandbox or
-#                                        died); the mount namespace lives as long as this process
+#   hold LOWER STATE OWNER OVERLAY DISK  mount the tmpfs STATE/fstab lists (with one mount program):
+#                                        STATE/tmp, STATE/home and, when DISK is not empty, STATE/disk
+#                                        for the overlay's upper and work dirs (else STATE/upper,
+#                                        STATE/work); then the workspace overlay (extra options
+#                                        OVERLAY) on STATE/merged, make sure .git/hooks is a real
+#                                        directory, print "ready", then wait until stdin closes
+#                                        (Nightshift destroyed the sandbox or died); the mount
+#                                        namespace lives as long as this process
 #   etc DIR NAME...                      mount a small tmpfs on DIR holding /etc/NAME for each NAME
 #                                        (bind-mounted, so always the host's current files) and empty
 #                                        passwd, group and hosts (mount points for the sandbox's own),
@@ -27,13 +27,11 @@ case $mode in
 hold)
   lower=$1 state=$2 owner=$3
   upper=$state/upper work=$state/work
+  mount -a -T "$state/fstab"
   if [ -n "$5" ]; then
-    mount -t tmpfs -o "$5" nightshift-disk "$state/disk"
     upper=$state/disk/upper work=$state/disk/work
     install -d -o "${owner%%:*}" -g "${owner#*:}" "$upper" "$work"
   fi
-  mount -t tmpfs -o "$6" nightshift-tmp "$state/tmp"
-  mount -t tmpfs -o "$7" nightshift-home "$state/home"
   mount -t overlay nightshift -o "lowerdir=$lower,upperdir=$upper,workdir=$work,$4" "$state/merged"
   # The sandbox binds .git/hooks read-only: it must exist and must not lead out of the workspace.
   git=$state/merged/.git

@@ -175,17 +175,36 @@ export async function prepareState(
  */
 export type OverlayHolder = Resident;
 
-/** Mount options of the holder's mounts, in `launch.sh hold` order: overlay, disk, tmp, home. */
-export function holderOptions(mounts: HolderMounts, owner: HostOwner): string[] {
+/** Mount options of the holder's mounts: the overlay's, and the tmpfs of the writes, /tmp and home. */
+export function holderOptions(
+  mounts: HolderMounts,
+  owner: HostOwner,
+): { overlay: string; disk: string | null; tmp: string; home: string } {
   const flags = (place: string): string => `nosuid,nodev${mounts.exec.has(place) ? '' : ',noexec'}`;
   // In the holder's user namespace (without root) the user is uid 0.
   const ids = owner.drop ? `uid=${owner.uid},gid=${owner.gid}` : 'uid=0,gid=0';
+  return {
+    overlay: `${flags('/workspace')}${owner.drop ? '' : ',userxattr'}`,
+    disk: mounts.diskBytes === undefined ? null : `size=${mounts.diskBytes},mode=0711`,
+    tmp: `size=${mounts.tmpBytes},mode=1777,${flags('/tmp')}`,
+    home: `size=${mounts.tmpBytes},mode=0700,${ids},${flags('/home/nightshift')}`,
+  };
+}
+
+/**
+ * The holder's tmpfs mounts as an fstab (`mount -a -T` mounts them with one program instead of
+ * one each), in order: the writes' (when capped), /tmp's, home's. A space or tab in a path is
+ * written as fstab's octal escape.
+ */
+export function holderFstab(stateDir: string, options: ReturnType<typeof holderOptions>): string {
+  const field = (path: string) => path.replaceAll(' ', '\\040').replaceAll('\t', '\\011');
+  const line = (source: string, dir: string, opts: string) =>
+    `${source} ${field(join(stateDir, dir))} tmpfs ${opts} 0 0\n`;
   return [
-    `${flags('/workspace')}${owner.drop ? '' : ',userxattr'}`,
-    mounts.diskBytes === undefined ? '' : `size=${mounts.diskBytes},mode=0711`,
-    `size=${mounts.tmpBytes},mode=1777,${flags('/tmp')}`,
-    `size=${mounts.tmpBytes},mode=0700,${ids},${flags('/home/nightshift')}`,
-  ];
+    options.disk === null ? '' : line('nightshift-disk', 'disk', options.disk),
+    line('nightshift-tmp', 'tmp', options.tmp),
+    line('nightshift-home', 'home', options.home),
+  ].join('');
 }
 
 /**
@@ -200,6 +219,8 @@ export async function startHolder(
   owner: HostOwner,
   mounts: HolderMounts,
 ): Promise<OverlayHolder> {
+  const options = holderOptions(mounts, owner);
+  await writeFile(join(layout.stateDir, 'fstab'), holderFstab(layout.stateDir, options), { mode: 0o600 });
   try {
     return await startResident([
       ...namespace,
@@ -209,7 +230,8 @@ export async function startHolder(
       layout.baseDir,
       layout.stateDir,
       owner.drop ? `${owner.uid}:${owner.gid}` : '0:0',
-      ...holderOptions(mounts, owner),
+      options.overlay,
+      options.disk === null ? '' : 'disk',
     ]);
   } catch (error) {
     throw new NightshiftError(

@@ -66,6 +66,28 @@ describe('local sandbox workspace', () => {
     expect(second.stdout).toBe('first\n1\n2\n');
   });
 
+  it('mounts /tmp and home, capped and noexec, in a state dir whose path has a space and a tab', async () => {
+    const { root, baseDir } = await makeBase();
+    const sandbox = await provider.create({
+      runId: 'run_0000000000workspace2',
+      baseDir,
+      stateDir: join(root, 'my state\tdir'),
+      limits: { diskBytes: 64 * 2 ** 20 },
+    });
+    sandboxes.push(sandbox);
+
+    const result = await sandbox.exec([
+      'sh',
+      '-c',
+      'echo 1 > /tmp/t && echo 2 > ~/h && echo 3 > w && cat /tmp/t ~/h w && grep -E " (/tmp|/home/nightshift) " /proc/self/mountinfo',
+    ]);
+
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^1\n2\n3\n/);
+    expect(result.stdout).toMatch(/ \/tmp [^ ]*noexec.* tmpfs /);
+    expect(result.stdout).toMatch(/ \/home\/nightshift [^ ]*noexec.* tmpfs /);
+  });
+
   it('keeps two sandboxes on one base independent', async () => {
     const { root, baseDir } = await makeBase();
     const one = await create(baseDir, join(root, 'state-1'));
