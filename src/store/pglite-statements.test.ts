@@ -53,6 +53,13 @@ describe('preparedStatements', () => {
     expect(await query('SELECT * FROM shape WHERE a = $1', [1])).toEqual([{ a: 1 }]);
     await pg.exec('ALTER TABLE shape ADD COLUMN b text');
     expect(await query('SELECT * FROM shape WHERE a = $1', [1])).toEqual([{ a: 1, b: null }]);
+    // In a transaction it fails the transaction with PostgreSQL's own message, and is prepared
+    // again on its next use.
+    await pg.exec('ALTER TABLE shape ADD COLUMN c text');
+    await expect(
+      pg.transaction(() => statements.query('SELECT * FROM shape WHERE a = $1', [1], true)),
+    ).rejects.toThrow(/cached plan must not change result type/);
+    expect(await query('SELECT * FROM shape WHERE a = $1', [1])).toEqual([{ a: 1, b: null, c: null }]);
   });
 
   it('keeps at most 256 statements prepared, preparing a dropped one again when it comes back', async () => {

@@ -16,7 +16,7 @@ interface PgliteInternals {
 const CAPACITY = 256;
 
 /** A prepared statement's cached plan no longer fits (a table it reads changed shape). */
-const CACHED_PLAN_CHANGED = '0A000';
+const CACHED_PLAN_CHANGED = /cached plan must not change result type/;
 
 const { serialize } = protocol;
 
@@ -49,6 +49,8 @@ interface Statement {
 export class PreparedStatements {
   /** By SQL text, least recently used first. */
   private readonly statements = new Map<string, Statement>();
+  /** Names forgotten in a failed transaction, closed at the next statement outside one. */
+  private readonly stale: string[] = [];
   private made = 0;
 
   constructor(private readonly pg: PGlite & PgliteInternals) {}
@@ -59,7 +61,7 @@ export class PreparedStatements {
    */
   query<T>(sql: string, params: readonly unknown[], inTransaction: boolean): Promise<T[]> {
     const { pg } = this;
-    const run = () => pg._runExclusiveQuery(() => this.run<T>(sql, params));
+    const run = () => pg._runExclusiveQuery(() => this.run<T>(sql, params, inTransaction));
     if (inTransaction) return run();
     return pg._runExclusiveTransaction(async () => {
       const rows = await run();
@@ -73,7 +75,13 @@ export class PreparedStatements {
     return this.statements.size;
   }
 
-  private async run<T>(sql: string, params: readonly unknown[], again = false): Promise<T[]> {
+  private async run<T>(
+    sql: string,
+    params: readonly unknown[],
+    inTransaction: boolean,
+    again = false,
+  ): Promise<T[]> {
+    if (!inTransaction) while (this.stale.length > 0) await this.closeNamed(this.stale.pop()!);
     const statement = await this.prepare(sql);
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
@@ -92,9 +100,16 @@ export class PreparedStatements {
         { syncToFs: false },
       ));
     } catch (error) {
-      if (!again && (error as { code?: string }).code === CACHED_PLAN_CHANGED) {
-        await this.close(sql);
-        return this.run(sql, params, true);
+      if (CACHED_PLAN_CHANGED.test((error as Error).message)) {
+        // Outside a transaction it is prepared again at once. A transaction it failed can run
+        // nothing more: the statement is forgotten (closed later) and prepared on its next use.
+        if (inTransaction) {
+          this.stale.push(statement.name);
+          this.statements.delete(sql);
+        } else if (!again) {
+          await this.close(sql);
+          return this.run(sql, params, inTransaction, true);
+        }
       }
       throw withQuery(error, sql, params);
     }
@@ -133,10 +148,13 @@ export class PreparedStatements {
     const statement = this.statements.get(sql);
     if (!statement) return;
     this.statements.delete(sql);
-    await this.pg.execProtocol(
-      Buffer.concat([serialize.close({ type: 'S', name: statement.name }), serialize.sync()]),
-      { syncToFs: false },
-    );
+    await this.closeNamed(statement.name);
+  }
+
+  private async closeNamed(name: string): Promise<void> {
+    await this.pg.execProtocol(Buffer.concat([serialize.close({ type: 'S', name }), serialize.sync()]), {
+      syncToFs: false,
+    });
   }
 }
 
