@@ -84,8 +84,8 @@ describe('local sandbox workspace', () => {
 
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^1\n2\n3\n/);
-    expect(result.stdout).toMatch(/ \/tmp [^ ]*noexec.* tmpfs /);
-    expect(result.stdout).toMatch(/ \/home\/nightshift [^ ]*noexec.* tmpfs /);
+    expect(result.stdout).toMatch(/ \/tmp [^ ]*noexec.* tmpfs nightshift-tmp [^ ]*size=/);
+    expect(result.stdout).toMatch(/ \/home\/nightshift [^ ]*noexec.* tmpfs nightshift-home [^ ]*size=/);
   });
 
   it('keeps two sandboxes on one base independent', async () => {

@@ -71,7 +71,7 @@ function parseRecords(output: string): Omit<StagedDiff, 'diff'> {
 }
 
 /** Parses `git diff --numstat -z --no-renames`: `<ins>\t<del>\t<path>\0` per file, `-` for binary. */
-export function parseNumstat(output: string): DiffStat {
+function parseNumstat(output: string): DiffStat {
   const perFile: DiffStat['perFile'] = [];
   for (const record of output.split('\0')) {
     if (!record) continue;

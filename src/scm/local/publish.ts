@@ -51,7 +51,7 @@ export async function publishChange(ctx: PublishContext, input: PublishInput): P
     await stageWorkspace(ctx, input, gitDir, env);
     // Independent git calls run side by side: each is a process start, which a loaded host makes slow.
     const [staged, treeOut] = await together([
-      stagedDiff((args, options) => inPub(args, options), input.baseCommit),
+      stagedDiff(inPub, input.baseCommit),
       inPub(['write-tree']),
     ]);
     refuseNested(staged.nested);
