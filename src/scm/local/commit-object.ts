@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
 import type { CommitAuthor } from '../types.ts';
+import { placeObject } from './objects.ts';
 
 const deflated = promisify(deflate);
 
@@ -18,9 +19,9 @@ export interface CommitFields {
 
 /**
  * Writes the commit `git commit-tree` would write for these fields, as a loose object in
- * `objects`, and returns its id; without starting git. Returns null when git would change
- * the identity (see `plainIdent`) or the message holds a NUL:
- * the caller then runs `git commit-tree`, so the commit is always git's.
+ * `objects`, and returns its id; without starting git. Returns null when git would change the
+ * identity (see `plainIdent`) or the message holds a NUL: the caller then runs
+ * `git commit-tree`, so the commit is always the one git would make.
  */
 export async function writeCommitObject(objects: string, fields: CommitFields): Promise<string | null> {
   const { name, email } = fields.author;
@@ -35,16 +36,8 @@ export async function writeCommitObject(objects: string, fields: CommitFields): 
     .digest('hex');
   const dir = join(objects, id.slice(0, 2));
   await mkdir(dir, { recursive: true });
-  // Through a temporary name, as git writes objects, so nothing ever reads half of one.
-  const file = join(dir, id.slice(2));
-  const temp = `${file}.nightshift-${randomBytes(6).toString('hex')}`;
-  try {
-    await writeFile(temp, await deflated(object), { mode: 0o444 });
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  const data = await deflated(object);
+  await placeObject(join(dir, id.slice(2)), (temp) => writeFile(temp, data, { mode: 0o444 }));
   return id;
 }
 

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
 import type { Git } from './git.ts';
+import { placeObject } from './objects.ts';
 
 /** Where a branch goes: a local repository's git dir, and whether it has a work tree. */
 export interface LocalTarget {
@@ -94,18 +94,9 @@ async function copyObjects(from: string, to: string): Promise<void> {
         ...names.filter((n) => !n.endsWith('.idx')),
         ...names.filter((n) => n.endsWith('.idx')),
       ];
-      for (const name of ordered) await copyObject(join(from, dir.name, name), join(to, dir.name, name));
+      for (const name of ordered) {
+        await placeObject(join(to, dir.name, name), (temp) => copyFile(join(from, dir.name, name), temp));
+      }
     }),
   );
-}
-
-async function copyObject(from: string, to: string): Promise<void> {
-  const temp = `${to}.nightshift-${randomBytes(6).toString('hex')}`;
-  try {
-    await copyFile(from, temp);
-    await rename(temp, to);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }

@@ -1,4 +1,5 @@
-import { copyFile, link, mkdir, readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /**
@@ -55,5 +56,20 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
     // The same object from two alternates, or a pack removed by a concurrent gc (its objects are in another).
     if (code === 'EEXIST' || code === 'ENOENT') return;
     await copyFile(from, to);
+  }
+}
+
+/**
+ * Puts an object file at `path` as git does: `write` fills a temporary name beside it, which is
+ * then renamed into place, so nothing ever reads half of an object.
+ */
+export async function placeObject(path: string, write: (temp: string) => Promise<void>): Promise<void> {
+  const temp = `${path}.nightshift-${randomBytes(6).toString('hex')}`;
+  try {
+    await write(temp);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
   }
 }

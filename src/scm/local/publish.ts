@@ -50,10 +50,7 @@ export async function publishChange(ctx: PublishContext, input: PublishInput): P
     else await inPub(['read-tree', input.baseCommit]);
     await stageWorkspace(ctx, input, gitDir, env);
     // Independent git calls run side by side: each is a process start, which a loaded host makes slow.
-    const [staged, treeOut] = await together([
-      stagedDiff(inPub, input.baseCommit),
-      inPub(['write-tree']),
-    ]);
+    const [staged, treeOut] = await together([stagedDiff(inPub, input.baseCommit), inPub(['write-tree'])]);
     refuseNested(staged.nested);
     if (staged.diffstat.files === 0) return null;
     const { diffstat, diff } = staged;
