@@ -239,6 +239,7 @@ async function main(): Promise<void> {
   // Started after the meter: the server's processes count in the fleet's CPU.
   const postgres: PostgresServer | null = values.postgres ? await startPostgres() : null;
   let engine: Engine | undefined;
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const spans = new Spans();
     const databaseUrl = postgres ? await createDatabase(postgres.url) : undefined;
@@ -284,7 +285,7 @@ async function main(): Promise<void> {
       engine = await openEngine();
       const rssBefore = process.memoryUsage().rss;
       let peakRss = rssBefore;
-      const sampler = setInterval(() => {
+      sampler = setInterval(() => {
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
       }, 100);
 
@@ -352,6 +353,7 @@ async function main(): Promise<void> {
     }
     if (counts.some((c) => c.succeeded !== repos)) process.exitCode = 1;
   } finally {
+    clearInterval(sampler);
     await engine?.close();
     await postgres?.stop();
     meter?.close();
