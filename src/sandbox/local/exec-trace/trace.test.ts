@@ -102,9 +102,9 @@ function find(trace: ExecTrace, argv0: string, nth = 0) {
  * (of the last `last` ones, when given): the pids after it start again from 300.
  */
 function wrappedAround(text: string, last?: number): ExecTrace[] {
-  const hostPids = [...new Set([...text.matchAll(/^(\d+) /gm)].map((m) => Number(m[1])))].sort(
-    (a, b) => a - b,
-  );
+  // In the order they first appear, which is the order the kernel handed them out: sorting
+  // them by number would scramble a trace whose own pids wrapped around (a busy host's do).
+  const hostPids = [...new Set([...text.matchAll(/^(\d+) /gm)].map((m) => Number(m[1])))];
   expect(hostPids.length).toBeGreaterThan(4);
   const traces: ExecTrace[] = [];
   for (let wrap = Math.max(1, hostPids.length - (last ?? hostPids.length)); wrap < hostPids.length; wrap++) {
