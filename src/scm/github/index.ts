@@ -7,6 +7,7 @@ import { KeyedLock } from '../local/lock.ts';
 import { mirrorExists, mirrorPath, resolveRef, safeSegment, updateMirror } from '../local/mirror.ts';
 import { publishChange } from '../local/publish.ts';
 import { RecentFetches } from '../local/recent-fetches.ts';
+import { isObjectId } from '../local/refs.ts';
 import type {
   FetchOptions,
   GitAccess,
@@ -106,7 +107,7 @@ export class GithubScmProvider implements ScmProvider {
   async checkout(repo: Repo, commit: string): Promise<{ dir: string; cached: boolean }> {
     const git = await this.git();
     const mirror = mirrorPath(this.mirrorsDir, repo.id);
-    const sha = /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)
+    const sha = isObjectId(commit)
       ? commit
       : (await mirrorExists(mirror))
         ? await resolveRef(git, mirror, repo, commit)

@@ -15,7 +15,7 @@ import { baseExists, basePath, buildBase } from './checkout.ts';
 import { createGit, type Git } from './git.ts';
 import { resolveRef, safeSegment } from './mirror.ts';
 import { publishChange } from './publish.ts';
-import { readBranchCommit } from './refs.ts';
+import { isObjectId, readBranchCommit } from './refs.ts';
 import { resolveLocation } from './resolve.ts';
 
 export interface LocalScmOptions {
@@ -68,9 +68,7 @@ export class LocalScmProvider implements ScmProvider {
 
   /** The shared base checkout of `commit` (a full sha, or any ref the repository knows). */
   async checkout(repo: Repo, commit: string): Promise<{ dir: string; cached: boolean }> {
-    const sha = /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)
-      ? commit
-      : (await this.fetch(repo, commit)).commit;
+    const sha = isObjectId(commit) ? commit : (await this.fetch(repo, commit)).commit;
     const dir = basePath(this.basesDir, safeSegment(repo.id, 'repo id'), sha);
     if (await baseExists(dir)) return { dir, cached: true };
 

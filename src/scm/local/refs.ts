@@ -5,7 +5,10 @@ import { inflate } from 'node:zlib';
 
 const inflated = promisify(inflate);
 
-const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** Whether `value` is a whole object id (SHA-1 or SHA-256), not a ref or an abbreviation. */
+export function isObjectId(value: string): boolean {
+  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value);
+}
 
 /**
  * The commit the branch `ref` (`refs/heads/...`) names in the repository at `gitDir`, read
@@ -18,7 +21,7 @@ export async function readBranchCommit(gitDir: string, ref: string): Promise<str
   if (!ref.startsWith('refs/heads/') || ref.split('/').some((part) => part === '..' || part === ''))
     return null;
   const sha = (await looseRef(gitDir, ref)) ?? (await packedRef(gitDir, ref));
-  if (!sha || !SHA.test(sha)) return null;
+  if (!sha || !isObjectId(sha)) return null;
   const object = await readFile(join(gitDir, 'objects', sha.slice(0, 2), sha.slice(2))).catch(() => null);
   if (!object) return null;
   const header = await inflated(object).then(
