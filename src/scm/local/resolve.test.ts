@@ -4,7 +4,9 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gitIn, makeRepo, tempDir } from '../../../test/support/repos.ts';
 import { NightshiftError } from '../../core/errors.ts';
+import type { Git } from './git.ts';
 import { LocalScmProvider } from './index.ts';
+import { resolveLocation } from './resolve.ts';
 
 describe('LocalScmProvider.resolve', () => {
   let root: string;
@@ -89,5 +91,45 @@ describe('LocalScmProvider.resolve', () => {
     const error = await scm.resolve(join(dir, 'src')).catch((e: unknown) => e);
 
     expect(error).toMatchObject({ code: 'REPO_INVALID', hint: expect.stringMatching(/git init/) });
+  });
+
+  it('reads a work tree whose branch tip is a loose commit from its files, without starting git', async () => {
+    const dir = join(root, 'shop');
+    await makeRepo(dir, { 'README.md': 'hi\n' });
+    await gitIn(dir, 'checkout', '--quiet', '-b', 'trunk');
+    const calls: string[][] = [];
+    const git = Object.assign(
+      async (args: string[]) => {
+        calls.push(args);
+        throw new Error('git was started');
+      },
+      { env: {} },
+    ) as Git;
+
+    expect(await resolveLocation(git, dir)).toEqual({ name: 'shop', url: dir, defaultBranch: 'trunk' });
+    expect(calls).toEqual([]);
+  });
+
+  it('asks git about a branch tip that is packed', async () => {
+    const dir = join(root, 'shop');
+    await makeRepo(dir, { 'README.md': 'hi\n' });
+    await gitIn(dir, 'checkout', '--quiet', '-b', 'trunk');
+    await gitIn(dir, 'gc', '--quiet');
+
+    expect(await scm.resolve(dir)).toEqual({ name: 'shop', url: dir, defaultBranch: 'trunk' });
+  });
+
+  it.each([
+    ['core.bare', 'true', /is inside .*\.git/],
+    ['core.worktree', 'elsewhere', /is inside .*elsewhere/],
+  ])('leaves a work tree whose config sets %s to git, which rejects it', async (key, value, message) => {
+    const dir = join(root, 'shop');
+    await makeRepo(dir, { 'README.md': 'hi\n' });
+    await mkdir(join(root, 'elsewhere'));
+    await gitIn(dir, 'config', key, key === 'core.worktree' ? join(root, value) : value);
+
+    const error = await scm.resolve(dir).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'REPO_INVALID', message: expect.stringMatching(message) });
   });
 });

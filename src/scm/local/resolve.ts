@@ -1,9 +1,10 @@
-import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NightshiftError } from '../../core/errors.ts';
 import type { ResolvedRepo } from '../types.ts';
 import type { Git } from './git.ts';
+import { readBranchCommit } from './refs.ts';
 
 /**
  * Turns a local path (relative to the current directory) or a `file://` URL into a repo.
@@ -16,7 +17,7 @@ export async function resolveLocation(git: Git, location: string): Promise<Resol
   const dir = basename(found) === '.git' ? dirname(found) : found;
   // Look at `dir` only: a plain directory inside some other repository is not a repository.
   const env = { GIT_CEILING_DIRECTORIES: dirname(dir) };
-  const quick = await quickLook(git, dir, env);
+  const quick = (await readLook(dir)) ?? (await quickLook(git, dir, env));
   if (quick) return { name: repoName(dir), url: dir, defaultBranch: quick.branch };
 
   const inside = await git(['rev-parse', '--is-bare-repository', '--absolute-git-dir'], {
@@ -47,6 +48,35 @@ export async function resolveLocation(git: Git, location: string): Promise<Resol
   }
   const defaultBranch = branch ?? (await fallbackBranch(git, dir, env));
   return { name: repoName(dir), url: dir, defaultBranch };
+}
+
+/**
+ * The commonest case read from the files, without starting git: `dir/.git` is a directory
+ * whose HEAD names a branch whose commit is a loose object (see `readBranchCommit`), with a
+ * `refs` directory, and a config that neither makes it bare, nor moves its work tree, nor
+ * includes another file. Null for anything else, which git is asked about.
+ */
+async function readLook(dir: string): Promise<{ branch: string } | null> {
+  const gitDir = join(dir, '.git');
+  const [head, config, refs] = await Promise.all([
+    readFile(join(gitDir, 'HEAD'), 'utf8').catch(() => ''),
+    readFile(join(gitDir, 'config'), 'utf8').catch(() => null),
+    stat(join(gitDir, 'refs')).then(
+      (info) => info.isDirectory(),
+      () => false,
+    ),
+  ]);
+  const ref = /^ref: (refs\/heads\/\S+)\n?$/.exec(head)?.[1];
+  if (!ref || !refs || config === null || !plainConfig(config)) return null;
+  return (await readBranchCommit(gitDir, ref)) ? { branch: ref.slice('refs/heads/'.length) } : null;
+}
+
+/**
+ * A repository config that leaves the layout as `git init` made it: no `bare` other than
+ * false, no `worktree`, no `include` (which could set either).
+ */
+function plainConfig(config: string): boolean {
+  return !/^\s*bare\b(?!\s*=\s*false\s*$)|worktree|include/im.test(config);
 }
 
 /**
