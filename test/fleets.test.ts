@@ -56,26 +56,58 @@ describe('fleets', () => {
     const fleet = spec('name: paged\ntargets:\n  - glob: "svc-*"\nscript: "true"\n');
     const resolve = vi.spyOn(state.engine.scm, 'resolve');
     let told = 0;
-    let resolvedWhenFirstTold = 0;
+    const resolvedWhenTold: number[] = [];
 
     try {
       const summary = await state.engine.fleets.apply(fleet, {
         cwd: dir,
         dryRun: true,
         onRepo: () => {
-          if (told++ === 0) resolvedWhenFirstTold = resolve.mock.calls.length;
+          // The first repo of each page.
+          if (told === 0 || told === 10) resolvedWhenTold.push(resolve.mock.calls.length);
+          told++;
         },
       });
 
       expect(summary.repos).toBe(150);
       expect(told).toBe(150);
       expect(resolve).toHaveBeenCalledTimes(150);
-      // The first page of 100 was told with only the few resolutions kept ahead (8) started beyond it.
-      expect(resolvedWhenFirstTold).toBeGreaterThanOrEqual(100);
-      expect(resolvedWhenFirstTold).toBeLessThanOrEqual(108);
+      // The first page (10 repos) and the second (100) were each told with only the few
+      // resolutions kept ahead (8) started beyond them.
+      expect(resolvedWhenTold[0]).toBeGreaterThanOrEqual(10);
+      expect(resolvedWhenTold[0]).toBeLessThanOrEqual(18);
+      expect(resolvedWhenTold[1]).toBeGreaterThanOrEqual(110);
+      expect(resolvedWhenTold[1]).toBeLessThanOrEqual(118);
     } finally {
       resolve.mockRestore();
     }
+  });
+
+  it('starts the first runs while the rest of the targets are still being resolved', async () => {
+    const dir = await newRepos(1);
+    for (let i = 1; i < 30; i++) await cp(join(dir, 'svc-0'), join(dir, `svc-${i}`), { recursive: true });
+    const fleet = spec('name: early\ntargets:\n  - glob: "svc-*"\nscript: "true"\n');
+    const real = state.engine.scm.resolve.bind(state.engine.scm);
+    let releasedWhileResolving = -1;
+    const resolve = vi.spyOn(state.engine.scm, 'resolve').mockImplementation(async (location) => {
+      if (location.endsWith('svc-29')) {
+        const [row] = await state.engine.store.db.query<{ n: number }>(
+          "SELECT count(*)::integer AS n FROM fleet_repos WHERE fleet = 'early' AND NOT held",
+        );
+        releasedWhileResolving = row!.n;
+      }
+      return real(location);
+    });
+
+    try {
+      await state.engine.fleets.apply(fleet, { cwd: dir });
+      await settled('early');
+    } finally {
+      resolve.mockRestore();
+    }
+
+    // Runs of the first page (10 repos) were released before the last target was resolved.
+    expect(releasedWhileResolving).toBeGreaterThan(0);
   });
 
   it('leaves out each target that names no repository, saying where it came from, and applies the rest', async () => {

@@ -91,6 +91,8 @@ export interface ApplyOptions {
   onRepo?: (repo: PlannedRepo) => void;
   /** Called for every target left out, when it is found. */
   onUnusable?: (target: UnusableTarget) => void;
+  /** Called once a page's runs are queued (held for the rollout), before the next page is planned. */
+  onQueued?: () => Promise<void>;
 }
 
 /** The blueprint with the fleet's change template in its publish step. */
@@ -143,7 +145,8 @@ export function inputHash(parts: {
  * and compared with what the fleet already did. New repos and repos whose inputs changed get
  * a run on the fleet's branch (held until the rollout releases it, below interactive runs);
  * unchanged repos are left alone, so applying a spec twice queues nothing the second time.
- * Repos stream through in pages of `APPLY_PAGE`: memory does not grow with the fleet.
+ * Repos stream through in pages of `APPLY_PAGE` (the first of `FIRST_PAGE`): memory does not
+ * grow with the fleet.
  */
 export async function applyFleet(
   deps: ApplyDeps,
@@ -226,6 +229,7 @@ export async function applyFleet(
         changed.map(({ hash }, i) => ({ repoId: repos[i]!.id, inputHash: hash, branch, runId: runs[i]!.id })),
       );
       for (const [i, { resolved }] of changed.entries()) runIds.set(resolved.url, runs[i]!.id);
+      await options.onQueued?.();
     }
     for (const { resolved, action, why, inputs, existing } of planned) {
       const runId = runIds.get(resolved.url) ?? existing?.run_id ?? null;
@@ -253,7 +257,7 @@ export async function applyFleet(
       values,
     };
     page.push({ resolved, inputs, hash: inputHash({ blueprint, inputs, branch, base: spec.base ?? null }) });
-    if (page.length >= APPLY_PAGE) await applyPage();
+    if (page.length >= (summary.repos === 0 ? FIRST_PAGE : APPLY_PAGE)) await applyPage();
   }
   if (page.length > 0) await applyPage();
   await upsert();
@@ -293,6 +297,8 @@ async function removeUntargeted(
 
 /** Repos looked up and written together: a few statements a page instead of several a repo. */
 const APPLY_PAGE = 100;
+/** The first page is small, so the first runs start while the rest of the targets are resolved. */
+const FIRST_PAGE = 10;
 
 /** A target repo ready to be compared with what the fleet did. */
 interface PageRepo {

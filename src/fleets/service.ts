@@ -78,11 +78,19 @@ export class FleetService {
   }
 
   /** Applies a spec (see `applyFleet`), then takes a rollout step so runs start at once. */
-  async apply(spec: FleetSpec, options: Omit<ApplyOptions, 'defaultTimeoutMs'>): Promise<ApplySummary> {
+  async apply(
+    spec: FleetSpec,
+    options: Omit<ApplyOptions, 'defaultTimeoutMs' | 'onQueued'>,
+  ): Promise<ApplySummary> {
     // One apply of a fleet at a time in this process (a person's and an automation's): each
     // plans from what the one before wrote, so no repo gets two runs or two positions.
+    // A rollout step after each page starts the first runs while the rest are planned.
     const summary = await this.applying.run(spec.name, () =>
-      applyFleet(this.deps, spec, { ...options, defaultTimeoutMs: this.deps.defaultTimeoutMs }),
+      applyFleet(this.deps, spec, {
+        ...options,
+        defaultTimeoutMs: this.deps.defaultTimeoutMs,
+        onQueued: () => this.tick(spec.name),
+      }),
     );
     if (!options.dryRun) await this.tick(spec.name);
     return summary;
