@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive, startTimeOf } from '../../process/index.ts';
@@ -215,6 +215,19 @@ function cpuQuota(cores: number): number {
   return Math.max(1000, Math.round(cores * CPU_PERIOD_US));
 }
 
+/*
+ * The cgroup operations of every sandbox and exec below call the file system synchronously: a
+ * cgroup file is kernel memory, answered at once, and a synchronous call costs a tenth of the
+ * CPU of its promise (which goes through libuv's thread pool), several times a run.
+ */
+
+/** Writes a control file the kernel may not have (swap accounting off). */
+function writeIfThere(file: string, value: string): void {
+  try {
+    writeFileSync(file, value);
+  } catch {}
+}
+
 /** Creates the sandbox's cgroup and writes its limits. */
 export async function createSandboxCgroup(
   host: Exclude<CgroupHost, { kind: 'rlimit' }>,
@@ -223,34 +236,34 @@ export async function createSandboxCgroup(
 ): Promise<SandboxCgroup> {
   if (host.kind === 'cgroup-v2') {
     const dir = join(host.root, name);
-    await mkdir(dir);
-    await writeFile(join(dir, 'cgroup.subtree_control'), '+memory +pids');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'cgroup.subtree_control'), '+memory +pids');
     if (limits.memoryBytes !== undefined) {
-      await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
-      await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {});
+      writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
+      writeIfThere(join(dir, 'memory.swap.max'), '0');
     }
-    if (limits.pids !== undefined) await writeFile(join(dir, 'pids.max'), String(limits.pids));
+    if (limits.pids !== undefined) writeFileSync(join(dir, 'pids.max'), String(limits.pids));
     if (limits.cpu !== undefined && host.cpu) {
-      await writeFile(join(dir, 'cpu.max'), `${cpuQuota(limits.cpu)} ${CPU_PERIOD_US}`);
+      writeFileSync(join(dir, 'cpu.max'), `${cpuQuota(limits.cpu)} ${CPU_PERIOD_US}`);
     }
     return { kind: host.kind, dirs: [dir], cpuLimited: limits.cpu === undefined || host.cpu };
   }
   const memory = join(host.memory, name);
   const pids = join(host.pids, name);
-  await mkdir(memory);
-  await mkdir(pids);
+  mkdirSync(memory);
+  mkdirSync(pids);
   if (limits.memoryBytes !== undefined) {
-    await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
     // Without swap accounting the file is absent and RAM is the only limit.
-    await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)).catch(() => {});
+    writeIfThere(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
   }
-  if (limits.pids !== undefined) await writeFile(join(pids, 'pids.max'), String(limits.pids));
+  if (limits.pids !== undefined) writeFileSync(join(pids, 'pids.max'), String(limits.pids));
   const dirs = [memory, pids];
   if (limits.cpu !== undefined && host.cpu) {
     const cpu = join(host.cpu, name);
-    await mkdir(cpu);
-    await writeFile(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-    await writeFile(join(cpu, 'cpu.cfs_quota_us'), String(cpuQuota(limits.cpu)));
+    mkdirSync(cpu);
+    writeFileSync(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+    writeFileSync(join(cpu, 'cpu.cfs_quota_us'), String(cpuQuota(limits.cpu)));
     dirs.push(cpu);
   }
   return { kind: host.kind, dirs, cpuLimited: limits.cpu === undefined || host.cpu !== undefined };
@@ -259,18 +272,18 @@ export async function createSandboxCgroup(
 /** Creates the child cgroup of one exec; returns its directories (the launcher joins each `cgroup.procs`). */
 export async function createExecCgroup(sandbox: SandboxCgroup, name: string): Promise<string[]> {
   const dirs = sandbox.dirs.map((dir) => join(dir, name));
-  for (const dir of dirs) await mkdir(dir);
+  for (const dir of dirs) mkdirSync(dir);
   return dirs;
 }
 
-async function pidsIn(dir: string): Promise<number[]> {
+function pidsIn(dir: string): number[] {
   const pids: number[] = [];
   try {
-    for (const line of (await readFile(join(dir, 'cgroup.procs'), 'utf8')).split('\n')) {
+    for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) {
       if (line) pids.push(Number(line));
     }
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.isDirectory()) pids.push(...(await pidsIn(join(dir, entry.name))));
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) pids.push(...pidsIn(join(dir, entry.name)));
     }
   } catch {}
   return pids;
@@ -284,11 +297,11 @@ function sleep(ms: number): Promise<void> {
 export async function killCgroup(kind: SandboxCgroup['kind'], dir: string): Promise<void> {
   if (kind === 'cgroup-v2') {
     try {
-      await writeFile(join(dir, 'cgroup.kill'), '1');
+      writeFileSync(join(dir, 'cgroup.kill'), '1');
     } catch {}
   }
   for (let round = 0; round < 200; round++) {
-    const pids = await pidsIn(dir);
+    const pids = pidsIn(dir);
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {
@@ -303,7 +316,7 @@ export async function killCgroup(kind: SandboxCgroup['kind'], dir: string): Prom
 export async function oomKills(kind: SandboxCgroup['kind'], memoryDir: string): Promise<number> {
   const file = kind === 'cgroup-v2' ? 'memory.events' : 'memory.oom_control';
   try {
-    const match = /^oom_kill (\d+)$/m.exec(await readFile(join(memoryDir, file), 'utf8'));
+    const match = /^oom_kill (\d+)$/m.exec(readFileSync(join(memoryDir, file), 'utf8'));
     return match ? Number(match[1]) : 0;
   } catch {
     return 0;
@@ -314,14 +327,16 @@ export async function oomKills(kind: SandboxCgroup['kind'], memoryDir: string): 
 export async function removeCgroup(dir: string): Promise<void> {
   let entries: string[] = [];
   try {
-    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    entries = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
   } catch {
     return;
   }
   for (const entry of entries) await removeCgroup(join(dir, entry));
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
       return;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

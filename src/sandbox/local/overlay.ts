@@ -1,21 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import {
-  chmod,
-  chown,
-  copyFile,
-  lchown,
-  lstat,
-  mkdir,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
+import { pacer } from '../../core/pace.ts';
 import { identityFiles } from './bwrap.ts';
 import { LAUNCHER, runHost } from './host.ts';
 import { type Resident, startResident } from './resident.ts';
@@ -67,18 +68,33 @@ export async function ensureBaseOwner(baseDir: string, owner: HostOwner): Promis
   if (!owner.drop) return;
   const marker = join(dirname(baseDir), `.${basename(baseDir)}.nightshift-owner`);
   const expected = `${owner.uid}:${owner.gid}\n`;
-  const current = await readFile(marker, 'utf8').catch(() => '');
-  if (current === expected) return;
+  if (readOptional(marker) === expected) return;
   try {
-    await handOver(baseDir, owner);
+    await handOver(baseDir, owner, pacer());
   } catch (error) {
     throw new NightshiftError('SANDBOX_FAILED', `could not hand ${baseDir} to uid ${owner.uid}`, {
       cause: error,
     });
   }
   const temporary = `${marker}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeFile(temporary, expected);
-  await rename(temporary, marker);
+  writeFileSync(temporary, expected);
+  renameSync(temporary, marker);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readOptional(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -87,43 +103,44 @@ export async function ensureBaseOwner(baseDir: string, owner: HostOwner): Promis
  * change. Those stay as they are when everyone may read them (git writes objects read-only for
  * all), and are replaced by an owned copy otherwise.
  */
-async function handOver(path: string, owner: HostOwner): Promise<void> {
-  const info = await lstat(path);
+async function handOver(path: string, owner: HostOwner, pace: () => Promise<void>): Promise<void> {
+  await pace();
+  const info = lstatSync(path);
   if (info.isDirectory()) {
-    await lchown(path, owner.uid, owner.gid);
-    const entries = await readdir(path);
-    for (let i = 0; i < entries.length; i += 64) {
-      await Promise.all(entries.slice(i, i + 64).map((name) => handOver(join(path, name), owner)));
-    }
+    lchownSync(path, owner.uid, owner.gid);
+    for (const name of readdirSync(path)) await handOver(join(path, name), owner, pace);
     return;
   }
   if (info.isFile() && info.nlink > 1) {
     if (info.mode & 0o004) return;
     const copy = `${path}.${randomBytes(4).toString('hex')}`;
-    await copyFile(path, copy);
-    await chmod(copy, info.mode & 0o777);
-    await rename(copy, path);
+    copyFileSync(path, copy);
+    chmodSync(copy, info.mode & 0o777);
+    renameSync(copy, path);
   }
-  await lchown(path, owner.uid, owner.gid);
+  lchownSync(path, owner.uid, owner.gid);
 }
 
-/** Creates the state dir's layout and the sandbox's identity files. */
+/**
+ * Creates the state dir's layout and the sandbox's identity files. The file system is called
+ * synchronously here and in `ensureBaseOwner`: a few dozen small calls a sandbox, each a tenth
+ * of its promise's CPU; a long walk gives the event loop turns (`pacer`).
+ */
 export async function prepareState(
   baseDirIn: string,
   stateDirIn: string,
   owner: HostOwner,
   diskBytes?: number,
 ): Promise<StateLayout> {
-  const baseStat = await stat(baseDirIn).catch(() => undefined);
-  if (!baseStat?.isDirectory()) {
+  if (!isDirectory(baseDirIn)) {
     throw invalidInput(
       `base dir ${baseDirIn} is not a directory`,
       'check out the repository before creating a sandbox',
     );
   }
-  const baseDir = await realpath(baseDirIn);
-  await mkdir(stateDirIn, { recursive: true });
-  const stateDir = await realpath(stateDirIn);
+  const baseDir = realpathSync(baseDirIn);
+  mkdirSync(stateDirIn, { recursive: true });
+  const stateDir = realpathSync(stateDirIn);
   assertMountablePath('base dir', baseDir);
   assertMountablePath('state dir', stateDir);
   const writes = diskBytes === undefined ? stateDir : join(stateDir, 'disk');
@@ -136,31 +153,31 @@ export async function prepareState(
   };
   // The unprivileged bwrap reaches the state dir only through its own mount of it, so it needs
   // search permission on the state dir itself but nothing on the directories above.
-  await chmod(stateDir, 0o711);
+  chmodSync(stateDir, 0o711);
   // With diskBytes the holder creates upper and work in its tmpfs at `disk`.
   const dirs = diskBytes === undefined ? [layout.upper, layout.work] : [join(stateDir, 'disk')];
-  for (const dir of [...dirs, layout.merged]) await mkdir(dir, { recursive: true });
+  for (const dir of [...dirs, layout.merged]) mkdirSync(dir, { recursive: true });
   for (const [dir, mode] of [
     ['home', 0o700],
     ['tmp', 0o1777],
   ] as const) {
-    await mkdir(join(stateDir, dir), { recursive: true });
-    await chmod(join(stateDir, dir), mode);
+    mkdirSync(join(stateDir, dir), { recursive: true });
+    chmodSync(join(stateDir, dir), mode);
   }
   const identity = identityFiles();
-  await writeFile(join(stateDir, 'passwd'), identity.passwd, { mode: 0o644 });
-  await writeFile(join(stateDir, 'group'), identity.group, { mode: 0o644 });
-  await writeFile(join(stateDir, 'hosts'), identity.hosts, { mode: 0o644 });
+  writeFileSync(join(stateDir, 'passwd'), identity.passwd, { mode: 0o644 });
+  writeFileSync(join(stateDir, 'group'), identity.group, { mode: 0o644 });
+  writeFileSync(join(stateDir, 'hosts'), identity.hosts, { mode: 0o644 });
   // Bound over hidden files and denied executables: empty, and neither readable nor executable.
-  await writeFile(join(stateDir, 'masked'), '', { mode: 0 });
-  await chmod(join(stateDir, 'masked'), 0);
+  writeFileSync(join(stateDir, 'masked'), '', { mode: 0 });
+  chmodSync(join(stateDir, 'masked'), 0);
   if (owner.drop) {
     for (const dir of [
       ...(diskBytes === undefined ? [layout.upper] : []),
       join(stateDir, 'home'),
       join(stateDir, 'tmp'),
     ]) {
-      await chown(dir, owner.uid, owner.gid);
+      chownSync(dir, owner.uid, owner.gid);
     }
   }
   await ensureBaseOwner(baseDir, owner);
@@ -220,7 +237,7 @@ export async function startHolder(
   mounts: HolderMounts,
 ): Promise<OverlayHolder> {
   const options = holderOptions(mounts, owner);
-  await writeFile(join(layout.stateDir, 'fstab'), holderFstab(layout.stateDir, options), { mode: 0o600 });
+  writeFileSync(join(layout.stateDir, 'fstab'), holderFstab(layout.stateDir, options), { mode: 0o600 });
   try {
     return await startResident([
       ...namespace,
