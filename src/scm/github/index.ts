@@ -113,7 +113,7 @@ export class GithubScmProvider implements ScmProvider {
         ? await resolveRef(git, mirror, repo, commit)
         : (await this.fetch(repo, commit)).commit;
     const dir = basePath(this.basesDir, safeSegment(repo.id, 'repo id'), sha);
-    if (await baseExists(dir)) return { dir, cached: true };
+    if (baseExists(dir)) return { dir, cached: true };
     if (!(await mirrorExists(mirror)) || !(await this.hasCommit(git, mirror, sha))) await this.fetch(repo);
     await resolveRef(git, mirror, repo, sha);
     return { dir, cached: !(await buildBase(git, join(mirror, 'objects'), dir, sha, repo.defaultBranch)) };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
 import type { Git } from './git.ts';
@@ -11,13 +12,8 @@ export function basePath(basesDir: string, repoId: string, commit: string): stri
 }
 
 /** True when the base exists (creation is atomic, so it is then complete). */
-export async function baseExists(dir: string): Promise<boolean> {
-  try {
-    await access(dir);
-    return true;
-  } catch {
-    return false;
-  }
+export function baseExists(dir: string): boolean {
+  return existsSync(dir);
 }
 
 /**
@@ -25,7 +21,8 @@ export async function baseExists(dir: string): Promise<boolean> {
  * repository (`objects`: a mirror's, or a local source's): the objects hard-linked (no
  * alternates, so nothing points back at host paths), `HEAD` detached at the commit with
  * `branch` pointing there too, no remote, no reflogs, and the files checked out by one
- * `read-tree`. Built beside `dir` and renamed into place. Returns false when another builder won
+ * `read-tree` (its few files and directories made with synchronous calls, each a tenth of a
+ * promise's CPU). Built beside `dir` and renamed into place. Returns false when another builder won
  * the race; throws REPO_INVALID when the objects hold no such commit.
  */
 export async function buildBase(
@@ -37,15 +34,15 @@ export async function buildBase(
 ): Promise<boolean> {
   const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
   const gitDir = join(tmp, '.git');
-  await mkdir(join(dir, '..'), { recursive: true });
+  mkdirSync(join(dir, '..'), { recursive: true });
   try {
     await linkObjects(objects, join(gitDir, 'objects'));
-    await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
-    await mkdir(join(gitDir, 'refs', 'tags'), { recursive: true });
+    mkdirSync(join(gitDir, 'refs', 'heads'), { recursive: true });
+    mkdirSync(join(gitDir, 'refs', 'tags'), { recursive: true });
     // Present, as `git init` makes it: the sandbox binds it read-only, and need not make it.
-    await mkdir(join(gitDir, 'hooks'));
-    await writeFile(join(gitDir, 'HEAD'), `${commit}\n`);
-    await writeFile(join(gitDir, 'config'), gitConfig(commit));
+    mkdirSync(join(gitDir, 'hooks'));
+    writeFileSync(join(gitDir, 'HEAD'), `${commit}\n`);
+    writeFileSync(join(gitDir, 'config'), gitConfig(commit));
     const read = await git(['--git-dir', gitDir, '--work-tree', tmp, 'read-tree', '--reset', '-u', commit], {
       okExitCodes: [128],
     });
@@ -55,11 +52,11 @@ export async function buildBase(
       });
     }
     if (!branch.startsWith('-') && !branch.includes('..')) {
-      await mkdir(dirname(join(gitDir, 'refs', 'heads', branch)), { recursive: true });
-      await writeFile(join(gitDir, 'refs', 'heads', branch), `${commit}\n`);
+      mkdirSync(dirname(join(gitDir, 'refs', 'heads', branch)), { recursive: true });
+      writeFileSync(join(gitDir, 'refs', 'heads', branch), `${commit}\n`);
     }
     try {
-      await rename(tmp, dir);
+      renameSync(tmp, dir);
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

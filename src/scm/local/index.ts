@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
 import type { Repo } from '../../core/run.ts';
@@ -70,7 +70,7 @@ export class LocalScmProvider implements ScmProvider {
   async checkout(repo: Repo, commit: string): Promise<{ dir: string; cached: boolean }> {
     const sha = isObjectId(commit) ? commit : (await this.fetch(repo, commit)).commit;
     const dir = basePath(this.basesDir, safeSegment(repo.id, 'repo id'), sha);
-    if (await baseExists(dir)) return { dir, cached: true };
+    if (baseExists(dir)) return { dir, cached: true };
 
     const pending = this.building.get(dir);
     if (pending) return pending.then(({ dir }) => ({ dir, cached: true }));
@@ -128,14 +128,14 @@ export class LocalScmProvider implements ScmProvider {
  * the repository itself when bare, else what git says (a worktree's or submodule's `.git` file).
  */
 async function sourceGitDir(git: Git, repo: Repo): Promise<string> {
-  if (!(await isDirectory(repo.url))) {
+  if (!isDirectory(repo.url)) {
     throw new NightshiftError('REPO_INVALID', `${repo.url} does not exist any more`, {
       hint: 'check that the repository was not moved or deleted; add it again under its new path',
     });
   }
   const dotGit = join(repo.url, '.git');
-  if (await isDirectory(join(dotGit, 'objects'))) return dotGit;
-  if ((await isDirectory(join(repo.url, 'objects'))) && (await isDirectory(join(repo.url, 'refs')))) {
+  if (isDirectory(join(dotGit, 'objects'))) return dotGit;
+  if (isDirectory(join(repo.url, 'objects')) && isDirectory(join(repo.url, 'refs'))) {
     return repo.url;
   }
   const result = await git(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
@@ -150,6 +150,10 @@ async function sourceGitDir(git: Git, repo: Repo): Promise<string> {
   return result.stdout.trim();
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
