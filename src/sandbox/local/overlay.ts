@@ -10,7 +10,9 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
+  rmdirSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -263,12 +265,30 @@ export async function startHolder(
   }
 }
 
-/** Removes the state dir, including the overlay's work dir that the kernel leaves unreadable. */
+/**
+ * Removes the state dir, including the overlay's work dir that the kernel leaves unreadable.
+ * The tree (a run's writes: a few files, or a whole `node_modules`) is removed with synchronous
+ * calls, pacing the event loop, as `rm -rf` would.
+ */
 export async function removeState(stateDir: string): Promise<void> {
   try {
-    await rm(stateDir, { recursive: true, force: true });
+    await removeTree(stateDir, pacer());
   } catch {
     await runHost('chmod', ['-R', 'u+rwx', stateDir]);
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+async function removeTree(path: string, pace: () => Promise<void>): Promise<void> {
+  await pace();
+  let directory: boolean;
+  try {
+    directory = lstatSync(path).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!directory) return unlinkSync(path);
+  for (const name of readdirSync(path)) await removeTree(join(path, name), pace);
+  rmdirSync(path);
 }

@@ -153,12 +153,23 @@ describe('local sandbox workspace', () => {
       stateDir: join(root, 'gone'),
     });
     await kept.exec(['sh', '-c', 'echo x > kept.txt']);
+    // A tree of more files than one pass of the removal takes, and a link to a host directory,
+    // which is removed as a link: what it points to stays.
+    const outside = join(root, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'precious'), 'keep me');
+    await gone.exec([
+      'sh',
+      '-c',
+      `mkdir -p a/b/c && for i in $(seq 300); do echo $i > a/b/c/f$i; done && ln -s ${outside} link`,
+    ]);
 
     await kept.destroy();
     await gone.destroy({ discard: true });
 
     expect(await readFile(join(root, 'kept', 'upper', 'kept.txt'), 'utf8')).toBe('x\n');
     await expect(stat(join(root, 'gone'))).rejects.toThrow(/ENOENT/);
+    expect(await readFile(join(outside, 'precious'), 'utf8')).toBe('keep me');
     await expect(kept.exec(['true'])).rejects.toMatchObject({ code: 'SANDBOX_FAILED' });
   });
 });
