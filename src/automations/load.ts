@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { formatProblem, type Problem } from '../blueprints/problems.ts';
-import { readOptionalFile } from '../blueprints/yaml-source.ts';
+import { readOptionalFile, readRepoFile } from '../blueprints/yaml-source.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { parseAutomations } from './parse.ts';
 import type { Automation } from './types.ts';
@@ -72,9 +72,10 @@ export async function loadAutomationsDir(dir: string): Promise<LoadedAutomations
 /** A repo's `.nightshift/automations.yml`, or nothing when it has none. */
 export async function loadRepoAutomations(repo: string): Promise<LoadedAutomations | null> {
   const file = repoAutomationsFile(repo);
-  const text = await readOptionalFile(
-    file,
-    (error) => new NightshiftError('AUTOMATION_INVALID', error.message),
+  const text = readRepoFile(
+    repo,
+    relative(repo, file),
+    (error) => new NightshiftError('AUTOMATION_INVALID', `cannot read ${file}: ${error.message}`),
   );
   return text === undefined ? null : loadAutomationsFile(file, { repo });
 }

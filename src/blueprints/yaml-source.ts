@@ -1,4 +1,6 @@
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Locator, PathSegment, Problem } from './problems.ts';
 
@@ -80,5 +82,65 @@ export async function readOptionalFile(
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw failure(error as Error);
+  }
+}
+
+/** The largest configuration file read from a repository. */
+const MAX_REPO_FILE_BYTES = 1024 * 1024;
+
+/**
+ * A configuration file of a repository checkout (`relative` to `repoDir`), or undefined when it
+ * has none. A repository is untrusted, and the file is read as Nightshift's user (root on a
+ * server), so only a regular file inside the checkout, of at most 1 MiB, is read: a symbolic
+ * link out of it (to /etc/shadow, to a host secret) or to a device (/dev/zero), and anything
+ * else, becomes the caller's typed error, naming what it is. Read with synchronous calls: a
+ * few a run, a tenth of the CPU of promises.
+ */
+export function readRepoFile(
+  repoDir: string,
+  relative: string,
+  failure: (error: Error) => Error,
+): string | undefined {
+  const path = join(repoDir, relative);
+  let real: string;
+  let root: string;
+  try {
+    real = realpathSync(path);
+    root = realpathSync(repoDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A link to nothing is no file, as git would check it out.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw failure(error as Error);
+  }
+  if (!real.startsWith(root + sep)) {
+    throw failure(new Error(`it leads out of the repository (to ${real}); it must be a file in it`));
+  }
+  let fd: number;
+  try {
+    fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    throw failure(error as Error);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw failure(new Error('it is not a regular file'));
+    if (info.size > MAX_REPO_FILE_BYTES) {
+      throw failure(
+        new Error(
+          `it is ${info.size} bytes, more than the ${MAX_REPO_FILE_BYTES} a configuration file may be`,
+        ),
+      );
+    }
+    const buffer = Buffer.alloc(info.size);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { formatProblem, type Problem } from '../blueprints/problems.ts';
-import { readOptionalFile } from '../blueprints/yaml-source.ts';
+import { readRepoFile } from '../blueprints/yaml-source.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { parseDevcontainer } from './devcontainer.ts';
 import { type EnvironmentParseResult, parseEnvironmentFile } from './parse.ts';
@@ -49,8 +49,9 @@ const CANDIDATES: [Exclude<EnvironmentSource, 'none'>, (text: string) => Environ
 export async function loadEnvironment(repoDir: string): Promise<LoadedEnvironment> {
   for (const [source, parse] of CANDIDATES) {
     const path = join(repoDir, source);
-    const text = await readOptionalFile(
-      path,
+    const text = readRepoFile(
+      repoDir,
+      source,
       (error) =>
         new NightshiftError('ENVIRONMENT_INVALID', `cannot read ${path}: ${error.message}`, { cause: error }),
     );

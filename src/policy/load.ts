@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { formatProblem, type Problem } from '../blueprints/problems.ts';
-import { readOptionalFile } from '../blueprints/yaml-source.ts';
+import { readOptionalFile, readRepoFile } from '../blueprints/yaml-source.ts';
 import { NightshiftError } from '../core/errors.ts';
 import { BUILTIN_POLICY } from './builtin.ts';
 import { mergePolicies } from './merge.ts';
@@ -76,16 +76,19 @@ export async function loadPolicy(files: PolicyFiles): Promise<LoadedPolicy> {
 export async function inspectPolicy(files: PolicyFiles): Promise<PolicyInspection> {
   const errors: PolicyProblem[] = [];
   const warnings: PolicyProblem[] = [];
-  const read = async (path: string, source: PolicySource) => {
+  /** With `repoDir`, the file is the repository's own, read as one (see `readRepoFile`). */
+  const read = async (path: string, source: PolicySource, repoDir?: string) => {
     // Fail closed: a policy that exists but cannot be read must not be skipped.
-    const text = await readOptionalFile(
-      path,
-      (error) =>
-        new NightshiftError('POLICY_INVALID', `cannot read policy file ${path}: ${error.message}`, {
-          hint: 'make the file readable by the user Nightshift runs as',
-          cause: error,
-        }),
-    );
+    const failure = (error: Error) =>
+      new NightshiftError('POLICY_INVALID', `cannot read policy file ${path}: ${error.message}`, {
+        hint: repoDir
+          ? 'the repository must hold the policy as a regular file'
+          : 'make the file readable by the user Nightshift runs as',
+        cause: error,
+      });
+    const text = repoDir
+      ? readRepoFile(repoDir, REPO_POLICY_FILE, failure)
+      : await readOptionalFile(path, failure);
     if (text === undefined) return { found: false };
     const result = parsePolicy(text, source);
     errors.push(...inFile(result.errors, path));
@@ -97,7 +100,9 @@ export async function inspectPolicy(files: PolicyFiles): Promise<PolicyInspectio
   const repoFile =
     files.repoFile ?? (files.repoDir === undefined ? undefined : join(files.repoDir, REPO_POLICY_FILE));
   const shownAs = files.repoFile ?? REPO_POLICY_FILE;
-  const repo = repoFile ? await read(repoFile, { layer: 'repo', file: shownAs }) : { found: false };
+  const repo = repoFile
+    ? await read(repoFile, { layer: 'repo', file: shownAs }, files.repoFile ? undefined : files.repoDir)
+    : { found: false };
   const found = {
     server: server.found ? files.serverFile : null,
     repo: repo.found ? (repoFile ?? null) : null,

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/index.ts';
+import { gitIn, makeRepo } from '../support/repos.ts';
 import { type AttackLab, type AttackResult, addedFile, execOf, marker, openLab } from './support.ts';
 
 /** Puts a fake secret at `path` on the host; the returned function removes it and any folder it made. */
@@ -114,6 +115,29 @@ describe('filesystem attacks', () => {
       expect(execOf(attack.audit, ['cat', path])).toMatchObject({ exitCode: 1 });
     });
   });
+
+  it.each(['.nightshift/environment.yml', '.nightshift/policy.yml'])(
+    'cannot make the engine read a host file through a link its repository commits as %s',
+    async (file) => {
+      const secret = marker('host-secret');
+      const secretPath = join(lab.dir, marker('secret'));
+      cleanups.push(plantHostSecret(secretPath, `${secret}: 1\n`));
+      const repo = join(lab.dir, marker('linked'));
+      await makeRepo(repo, { 'README.md': 'a project\n' });
+      mkdirSync(join(repo, '.nightshift'), { recursive: true });
+      symlinkSync(secretPath, join(repo, file));
+      await gitIn(repo, 'add', '-A');
+      await gitIn(repo, 'commit', '--quiet', '-m', 'link a host file');
+
+      const attack = await lab.runAttackOn(repo, 'echo ran > ran.txt');
+
+      // What the host file holds shows nowhere (a parse error would have quoted it).
+      expect(JSON.stringify(attack.events)).not.toContain(secret);
+      expect(attack.run.conclusion).not.toBe('success');
+      expect(attack.run.reason).toContain('leads out of the repository');
+      expect(attack.output).not.toContain('ran');
+    },
+  );
 
   it("cannot read Nightshift's own database, policy or run state in its home, nor break its audit chain", async () => {
     const db = join(lab.home, 'db');

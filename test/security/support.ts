@@ -55,6 +55,8 @@ export interface AttackLab {
   ): Promise<{ run: Run; repo: string; finished(): Promise<AttackResult> }>;
   /** Runs `script` as the agent of one run and returns what happened. */
   runAttack(script: string, files?: Record<string, string>): Promise<AttackResult>;
+  /** Runs `script` on the host repository `repo` (one a test made) and returns what happened. */
+  runAttackOn(repo: string, script: string): Promise<AttackResult>;
   /** One run trying every command in turn, each allowed to fail: one run for a table of attacks. */
   runAttacks(commands: string[], files?: Record<string, string>): Promise<AttackResult>;
   close(): Promise<void>;
@@ -133,6 +135,10 @@ export async function openLab(options: AttackOptions): Promise<AttackLab> {
     async runAttack(script, files) {
       const started = await lab.start(script, files);
       return started.finished();
+    },
+    async runAttackOn(repo, script) {
+      const run = await engine.submit({ repo, script });
+      return finished(run.id, repo);
     },
     async close() {
       await engine.close();
