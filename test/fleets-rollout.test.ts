@@ -68,6 +68,37 @@ describe('fleet rollout and branch leases', () => {
     expect(done.nextChangeAt).toBeNull();
   });
 
+  it('withdraws the waiting change of a repo the spec no longer targets, and never opens it', async () => {
+    const dir = await newRepos(3);
+    const text = (glob: string) =>
+      `name: narrowed\ntargets:\n  - glob: "${glob}"\nscript: "echo v1 > VERSION"\nconcurrency: 3\nrollout: { rate: 1/hour }\n`;
+    await state.engine.fleets.apply(spec(text('svc-*')), { cwd: dir });
+    await settled('narrowed');
+    await until('narrowed', (counts) => counts.succeeded === 1 && counts.waiting === 2);
+    const waiting = (await table('narrowed')).filter((row) => row.change?.state === 'pending');
+
+    // The first repo's change opened; the spec now targets only it.
+    const opened = (await table('narrowed')).find((row) => row.change?.state === 'local')!;
+    const summary = await state.engine.fleets.apply(spec(text(opened.repo)), { cwd: dir });
+    // Hours pass on the rollout's clock: nothing is left to open.
+    await state.engine.store.db.query(
+      "UPDATE fleets SET next_start_at = next_start_at - interval '3 hours' WHERE name = 'narrowed'",
+    );
+    await state.engine.fleets.tick('narrowed');
+    await state.engine.fleets.tick('narrowed');
+
+    expect(summary.removed.map((repo) => repo.repo).sort()).toEqual(waiting.map((row) => row.repo).sort());
+    const states = await state.engine.store.db.query<{ state: string; url: string | null }>(
+      'SELECT state, url FROM changes WHERE run_id = ANY($1)',
+      [waiting.map((row) => row.runId)],
+    );
+    expect(states).toEqual([
+      { state: 'withdrawn', url: null },
+      { state: 'withdrawn', url: null },
+    ]);
+    expect((await state.engine.fleets.status('narrowed')).counts).toMatchObject({ succeeded: 1, waiting: 0 });
+  });
+
   it('opens no change outside the rollout windows, though every run finishes', async () => {
     const dir = await newRepos(2);
     const hour = new Date().getUTCHours();
