@@ -7,6 +7,7 @@ import type { RunRequest } from '../engine/engine.ts';
 import { type ApplySummary, applyCounts } from '../fleets/apply.ts';
 import { FleetStopped } from '../fleets/service.ts';
 import { DrivenElsewhere } from '../fleets/swarm.ts';
+import { SwarmStopped } from '../fleets/swarm-drives.ts';
 import type { AutomationFire, AutomationQueries } from '../store/automations.ts';
 import { targetName } from './parse.ts';
 import type { Automation, AutomationFilter, FireKind } from './types.ts';
@@ -242,7 +243,11 @@ function startSwarmFire(
           };
     },
     deps.startSwarm,
-    (error) => (error instanceof DrivenElsewhere ? `${error.message}: it is still going on` : null),
+    (error) => {
+      if (error instanceof DrivenElsewhere) return `${error.message}: it is still going on`;
+      // A person cancelled the swarm: a schedule does not start it again.
+      return error instanceof SwarmStopped ? messageWithHint(error) : null;
+    },
   );
 }
 

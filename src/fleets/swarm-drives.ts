@@ -61,6 +61,18 @@ const KEPT = 100;
  * while it is driven follows that drive; a changed spec stops it first, and the new execution
  * supersedes it (see `runSwarm`).
  */
+interface StartOptions {
+  /** A server drives it, and takes it up again after a restart. */
+  durable?: boolean;
+  /** A server takes it up again (not someone asking for it). */
+  takenUp?: boolean;
+  /** Refuse (`SwarmStopped`) when its latest execution was cancelled; the spec file, for the hint. */
+  unlessCancelled?: string;
+}
+
+/** A swarm someone cancelled, which an automation does not start again. */
+export class SwarmStopped extends NightshiftError {}
+
 export class SwarmDrives {
   private readonly byId = new Map<string, Drive>();
   /** The drive of each swarm name on a repo, while it is driven. */
@@ -84,7 +96,7 @@ export class SwarmDrives {
   async start(
     spec: SwarmSpec,
     cwd: string,
-    options: { durable?: boolean; takenUp?: boolean } = {},
+    options: StartOptions = {},
   ): Promise<{ id: string; name: string; attached: boolean }> {
     if (this.closed)
       throw new NightshiftError('CONFLICT', 'this process is shutting down: it starts no swarm');
@@ -100,12 +112,24 @@ export class SwarmDrives {
     cwd: string,
     repo: Awaited<ReturnType<typeof swarmRepo>>,
     key: string,
-    options: { durable?: boolean; takenUp?: boolean },
+    options: StartOptions,
   ): Promise<{ id: string; name: string; attached: boolean }> {
     // Key order aside (a spec read back from the database has its own): the same spec.
     const text = canonicalJson(spec);
     const previous = this.active.get(key);
     if (previous?.spec === text) return { id: await previous.id, name: spec.name, attached: true };
+    if (options.unlessCancelled) {
+      const latest = await swarmQueries(this.deps.store.db).latest(spec.name, repo.id);
+      if (latest?.state === 'cancelled') {
+        throw new SwarmStopped(
+          'CONFLICT',
+          `swarm ${spec.name} was cancelled${latest.reason ? ` (${latest.reason})` : ''}, so it was not started`,
+          {
+            hint: `\`nightshift swarm ${options.unlessCancelled}\` starts it again; the automation starts it from its next fire after that`,
+          },
+        );
+      }
+    }
     // Asked for by someone: servers take it up again however often its drives failed.
     if (!options.takenUp) await swarmQueries(this.deps.store.db).clearDriveFailures(spec.name, repo.id);
     let execution: string | null = null;
@@ -175,10 +199,11 @@ export class SwarmDrives {
   /**
    * Starts driving the swarm spec file `file` (its paths relative to its directory), durable, as
    * a swarm automation does on each fire; or follows the drive of the same spec going on here.
+   * A swarm whose latest execution someone cancelled is left so: `SwarmStopped`.
    */
   async startFile(file: string): Promise<{ id: string; name: string; attached: boolean }> {
     const { spec, dir } = await readSpec(file, parseSwarmSpec);
-    return this.start(spec, dir, { durable: true });
+    return this.start(spec, dir, { durable: true, unlessCancelled: file });
   }
 
   /**

@@ -347,6 +347,18 @@ export function swarmQueries(db: Db) {
       );
     },
 
+    /** The latest execution of swarm `name` on repo `repoId` (its id, state and reason); null when none. */
+    async latest(
+      name: string,
+      repoId: string,
+    ): Promise<{ id: string; state: string; reason: string | null } | null> {
+      const rows = await db.query<{ id: string; state: string; reason: string | null }>(
+        'SELECT id, state, reason FROM swarms WHERE name = $1 AND repo_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1',
+        [name, repoId],
+      );
+      return rows[0] ?? null;
+    },
+
     /** Execution `id`'s name, state and why it failed; null when there is none. */
     async get(
       id: string,

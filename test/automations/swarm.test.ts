@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutomationService } from '../../src/automations/service.ts';
+import { parseSwarmSpec, readSpec } from '../../src/fleets/parse.ts';
 import { automation, automationWorld, testClock, waitFor } from '../support/automations.ts';
 import { gitIn } from '../support/repos.ts';
 
@@ -87,5 +88,43 @@ describe('an automation starting a swarm spec', () => {
     });
     expect(broken.outcome).toBe('failed');
     expect(broken.reason).toContain(`${spec} is not valid:\n  ${spec}:3:1 `);
+  }, 300_000);
+
+  it('does not start again a swarm someone cancelled, until its spec is run by hand', async () => {
+    const spec = join(world.dir, 'swarms', 'cancelled.yml');
+    await mkdir(join(world.dir, 'swarms'), { recursive: true });
+    await writeFile(
+      spec,
+      'name: halted\nrepo: ../api\ngoal: Add a file\nfacets:\n  - { id: slow, script: "sleep 5 && echo s > halted.txt" }\n',
+    );
+    await world.queries.upsert(
+      automation({ name: 'nightly-halted', trigger: { kind: 'manual' }, targets: [], swarm: spec }),
+      new Date(),
+    );
+    const service = new AutomationService(world.deps(testClock('2026-01-06T06:00:00Z')));
+    const idIn = (reason: string | null) => /swm_[0-9a-z]+/.exec(reason ?? '')?.[0];
+
+    const first = await service.runNow('nightly-halted');
+    await world.engine.swarms.cancel(idIn(first.reason)!, 'ada');
+    const refused = await service.runNow('nightly-halted');
+    // As `nightshift swarm SPEC` starts it.
+    const { spec: parsed, dir } = await readSpec(spec, parseSwarmSpec);
+    const byHand = await world.engine.swarms.start(parsed, dir);
+    const afterHand = await service.runNow('nightly-halted');
+
+    expect(first.outcome).toBe('started');
+    expect(refused).toMatchObject({
+      outcome: 'skipped',
+      reason: expect.stringMatching(
+        /^swarm halted was cancelled \(cancelled by ada\), so it was not started \(`nightshift swarm .*cancelled\.yml` starts it again/,
+      ),
+    });
+    expect(byHand.id).not.toBe(idIn(first.reason));
+    // The execution started by hand goes on: the automation follows it, as with any swarm.
+    expect(afterHand).toMatchObject({
+      outcome: 'skipped',
+      reason: `swarm halted (${byHand.id}) is still going on`,
+    });
+    await world.engine.swarms.cancel(byHand.id, 'ada');
   }, 300_000);
 });
