@@ -54,13 +54,6 @@ interface Drive {
 /** How many ended drives keep their lines and result for the commands that follow them. */
 const KEPT = 100;
 
-/**
- * The swarms this process drives (`runSwarm`), so that a command can start one and follow it
- * while the process that owns the home (a server, say) does the driving: the swarm then goes
- * on when the command stops. One drive per swarm name and repo: starting the same spec again
- * while it is driven follows that drive; a changed spec stops it first, and the new execution
- * supersedes it (see `runSwarm`).
- */
 interface StartOptions {
   /** A server drives it, and takes it up again after a restart. */
   durable?: boolean;
@@ -73,6 +66,13 @@ interface StartOptions {
 /** A swarm someone cancelled, which an automation does not start again. */
 export class SwarmStopped extends NightshiftError {}
 
+/**
+ * The swarms this process drives (`runSwarm`), so that a command can start one and follow it
+ * while the process that owns the home (a server, say) does the driving: the swarm then goes
+ * on when the command stops. One drive per swarm name and repo: starting the same spec again
+ * while it is driven follows that drive; a changed spec stops it first, and the new execution
+ * supersedes it (see `runSwarm`).
+ */
 export class SwarmDrives {
   private readonly byId = new Map<string, Drive>();
   /** The drive of each swarm name on a repo, while it is driven. */
