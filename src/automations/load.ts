@@ -45,6 +45,11 @@ export async function loadAutomationsFile(
     (error) => new NightshiftError('AUTOMATION_INVALID', `cannot read ${file}: ${error.message}`),
   );
   if (text === undefined) throw new NightshiftError('NOT_FOUND', `automations file ${file} does not exist`);
+  return parsedAutomations(text, file, options);
+}
+
+/** The automations `text` of `file` holds, or AUTOMATION_INVALID listing every problem. */
+function parsedAutomations(text: string, file: string, options: { repo?: string }): LoadedAutomations {
   const { automations, errors, warnings } = parseAutomations(text, {
     source: file,
     cwd: options.repo ?? dirname(file),
@@ -69,7 +74,10 @@ export async function loadAutomationsDir(dir: string): Promise<LoadedAutomations
   return loaded;
 }
 
-/** A repo's `.nightshift/automations.yml`, or nothing when it has none. */
+/**
+ * A repo's `.nightshift/automations.yml`, or nothing when it has none; read once, as a file of
+ * the repository (see `readRepoFile`).
+ */
 export async function loadRepoAutomations(repo: string): Promise<LoadedAutomations | null> {
   const file = repoAutomationsFile(repo);
   const text = readRepoFile(
@@ -77,5 +85,5 @@ export async function loadRepoAutomations(repo: string): Promise<LoadedAutomatio
     relative(repo, file),
     (error) => new NightshiftError('AUTOMATION_INVALID', `cannot read ${file}: ${error.message}`),
   );
-  return text === undefined ? null : loadAutomationsFile(file, { repo });
+  return text === undefined ? null : parsedAutomations(text, file, { repo });
 }
