@@ -18,7 +18,6 @@
 #   join PROCS... -- CMD...              write our pid to each cgroup.procs file, then exec CMD
 #   enter STATE -- CMD...                (in a fresh mount namespace) show STATE at /tmp, so that the
 #                                        unprivileged bwrap can reach it whatever its host path is
-#   cd DIR -- CMD...                     change to DIR (after entering the namespace), then exec CMD
 set -eu
 
 mode=$1
@@ -65,11 +64,6 @@ join)
   ;;
 enter)
   mount --rbind "$1" /tmp
-  shift 2
-  exec "$@"
-  ;;
-cd)
-  cd "$1"
   shift 2
   exec "$@"
   ;;

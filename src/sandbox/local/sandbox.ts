@@ -68,9 +68,10 @@ export class LocalSandbox implements Sandbox {
   /**
    * The command that enters the holder's mount namespace (and its user namespace when not
    * root); `asOwner` also makes it the sandbox's owner, as root (nsenter's `-S`/`-G` set the
-   * uid and gid and clear the supplementary groups, as `setpriv` would, one program fewer).
+   * uid and gid and clear the supplementary groups, as `setpriv` would, one program fewer);
+   * `wd` is nsenter's `--wd` option.
    */
-  private enterArgs(asOwner = false): string[] {
+  private enterArgs(options: { asOwner?: boolean; wd?: string } = {}): string[] {
     const { tools, owner, holder } = this.parts;
     if (!holder.alive()) {
       throw new NightshiftError(
@@ -81,9 +82,9 @@ export class LocalSandbox implements Sandbox {
         },
       );
     }
-    const become = asOwner && owner.drop ? ['-S', String(owner.uid), '-G', String(owner.gid)] : [];
+    const become = options.asOwner && owner.drop ? ['-S', String(owner.uid), '-G', String(owner.gid)] : [];
     const ns = owner.drop ? ['-m', ...become] : ['--preserve-credentials', '-U', '-m'];
-    return [tools.nsenter, '-t', String(holder.pid), ...ns, '--'];
+    return [tools.nsenter, '-t', String(holder.pid), ...ns, ...(options.wd ? [options.wd] : []), '--'];
   }
 
   private assertUsable(): void {
@@ -107,7 +108,7 @@ export class LocalSandbox implements Sandbox {
     const { tools, owner, layout, cgroup, stateMount } = this.parts;
     // Showing the state dir at its mount point needs root: then the drop comes after it.
     const showState = stateMount !== layout.stateDir;
-    const enter = this.enterArgs(!showState);
+    const enter = this.enterArgs({ asOwner: !showState });
     const execName = `exec-${++this.execCount}`;
     const execDirs = cgroup
       ? await createExecCgroup(cgroup, execName).catch((error: unknown) => {
@@ -207,8 +208,11 @@ export class LocalSandbox implements Sandbox {
     options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
   ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
     this.assertUsable();
-    const cwd = options.cwd ?? this.parts.layout.merged;
-    const tree = startTree([...this.enterArgs(), 'sh', LAUNCHER, 'cd', cwd, '--', ...argv], {
+    // nsenter opens its working directory before it enters the namespace: through the holder's
+    // root, the path leads to the overlay the holder mounted (without a shell to `cd` there).
+    const cwd = posix.resolve(this.parts.layout.merged, options.cwd ?? '.');
+    const wd = `--wd=/proc/${this.parts.holder.pid}/root${cwd}`;
+    const tree = startTree([...this.enterArgs({ wd }), ...argv], {
       env: { ...process.env, ...options.env },
       stdin: options.stdin,
       keepBytes: Number.POSITIVE_INFINITY,

@@ -138,6 +138,9 @@ describe('local sandbox workspace', () => {
     });
     // Outside the view's namespace the path is only an empty mount point.
     expect(await readdir(sandbox.view.path)).toEqual([]);
+    // A relative cwd is in the workspace.
+    const inSrc = await sandbox.view.exec(['sh', '-c', 'pwd && cat main.txt'], { cwd: 'src' });
+    expect(inSrc.stdout).toBe(`${sandbox.view.path}/src\noriginal\n`);
   });
 
   it('removes the state dir on destroy with discard, and keeps it without', async () => {
