@@ -8,6 +8,7 @@ import { type DatabaseOptions, type Db, openDatabase } from './db.ts';
 import { appendEvents, listEvents } from './events.ts';
 import { migrate } from './migrate.ts';
 import {
+  anyClaimable,
   type Claim,
   type ClaimOptions,
   claimNext,
@@ -227,6 +228,7 @@ export class Store {
    * whether messages wait for it (in the same statement, not three more round trips).
    */
   async claimRun(options: ClaimOptions): Promise<ClaimedRun | null> {
+    if (!(await anyClaimable(this.db))) return null;
     const result = await this.db.transaction(async (tx) => {
       const claim = await claimNext(tx, options);
       if (!claim) return null;

@@ -21,6 +21,19 @@ export interface Claim {
 }
 
 /**
+ * Whether any run could be claimed now (limits aside): one statement, so that a worker which
+ * finds nothing does not take the claim lock in a transaction of four round trips for it (a
+ * worker looks each time a run of its finishes, often before the next run is released).
+ */
+export async function anyClaimable(db: Queryable): Promise<boolean> {
+  const rows = await db.query<{ any: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM run_queue
+       WHERE (lease_owner IS NULL OR lease_expires_at < now()) AND available_at <= now()) AS any`,
+  );
+  return rows[0]?.any === true;
+}
+
+/**
  * Claims the next runnable run: highest priority, then oldest; runs whose lease expired are
  * runnable again. Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`).
  */

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DATABASE_KINDS, openTestStore, useTestStore } from '../../test/support/databases.ts';
 import { RunFencedError, type Store } from './index.ts';
 import { migrate } from './migrate.ts';
@@ -13,7 +13,7 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
     repoId = (await store.repos.upsert({ name: 'demo', url: '/srv/demo', defaultBranch: 'main' })).id;
   });
 
-  function newRun(overrides: { repoId?: string; priority?: number } = {}) {
+  function newRun(overrides: { repoId?: string; priority?: number; held?: boolean } = {}) {
     return store.createRun({
       repoId: overrides.repoId ?? repoId,
       blueprint: 'script',
@@ -21,6 +21,7 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
       inputs: { script: 'true' },
       timeoutMs: 60_000,
       priority: overrides.priority,
+      held: overrides.held,
     });
   }
 
@@ -157,6 +158,23 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
     expect(c).toBeNull();
     expect(a?.run.status).toBe('provisioning');
     expect(a?.claim.attempt).toBe(1);
+  });
+
+  it('finds nothing to claim without a transaction, and claims once a run is released', async () => {
+    const held = await newRun({ held: true });
+    await newRun();
+    const leased = await store.claimRun({ workerId: 'w1', leaseMs: 30_000 });
+    const transaction = vi.spyOn(store.db, 'transaction');
+
+    // Only a held run and a leased one are queued.
+    expect(await store.claimRun({ workerId: 'w2', leaseMs: 30_000 })).toBeNull();
+    expect(transaction).not.toHaveBeenCalled();
+    await store.db.query('UPDATE run_queue SET available_at = now() WHERE run_id = $1', [held.id]);
+    const released = await store.claimRun({ workerId: 'w2', leaseMs: 30_000 });
+
+    expect(leased).not.toBeNull();
+    expect(released?.run.id).toBe(held.id);
+    expect(transaction).toHaveBeenCalledTimes(1);
   });
 
   it('never hands one run to two concurrent claimers', async () => {
