@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { statusSummary } from '../src/cli/fleet/render.ts';
 import { fleetEngine } from './support/fleet-engine.ts';
 import { gitIn, nightshiftBranches } from './support/repos.ts';
@@ -118,6 +118,38 @@ describe('fleet rollout and branch leases', () => {
     expect(status.counts).toMatchObject({ queued: 0, running: 0, succeeded: 0, waiting: 2 });
     // The status says the next change may open when the window does.
     expect(status.nextChangeAt).toEqual(opens);
+  });
+
+  it('leaves a fleet stepped within the interval to its next look, unless a run of it just finished', async () => {
+    const dir = await newRepos(1);
+    const closed = `${(new Date().getUTCHours() + 2) % 24}-${(new Date().getUTCHours() + 3) % 24}`;
+    await state.engine.fleets.apply(
+      spec(
+        `name: looked\ntargets:\n  - glob: "svc-*"\nscript: "echo v1 > VERSION"\nrollout: { rate: 100/hour, windows: [{ hours: "${closed}" }] }\n`,
+      ),
+      { cwd: dir },
+    );
+    // Its change waits for the window, so every look at the fleets finds it.
+    await settled('looked');
+    const runId = (await table('looked'))[0]!.runId!;
+    // Only this test steps fleets now.
+    await state.engine.fleets.stop();
+    try {
+      await state.engine.fleets.tick('looked');
+      const tick = vi.spyOn(state.engine.fleets, 'tick');
+
+      await state.engine.fleets.tickAll({ fresh: 60_000 });
+      const skipped = tick.mock.calls.filter(([name]) => name === 'looked').length;
+      await state.engine.fleets.tickAll({ fresh: 60_000, finished: [runId] });
+      await state.engine.fleets.tickAll();
+      const stepped = tick.mock.calls.filter(([name]) => name === 'looked').length;
+      tick.mockRestore();
+
+      expect(skipped).toBe(0);
+      expect(stepped).toBe(2);
+    } finally {
+      state.engine.fleets.start();
+    }
   });
 
   it('does not overwrite a commit a person pushed to the fleet branch, and says why', async () => {

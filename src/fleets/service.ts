@@ -72,6 +72,8 @@ export class FleetService {
   private lookedAt = 0;
   /** Runs this process concluded since the last rollout step. */
   private readonly finished = new Set<string>();
+  /** When this process last stepped each fleet (see `tickAll`'s `fresh`). */
+  private readonly tickedAt = new Map<string, number>();
 
   constructor(private readonly deps: FleetServiceDeps) {
     this.queries = fleetQueries(deps.store.db);
@@ -257,6 +259,7 @@ export class FleetService {
     // A burn-down point at most every COUNTS_EVERY_MS while runs are in flight (counting reads
     // the fleet's whole repo table); always at the end, on a pause, and on a cancel.
     const last = this.counted.get(name) ?? 0;
+    this.tickedAt.set(name, Date.now());
     const step = await this.deps.store.db.transaction(async (tx) => {
       const fleet = await fleetQueries(tx).get(name, { lock: true });
       const recordCounts = Date.now() - last >= COUNTS_EVERY_MS;
@@ -302,25 +305,37 @@ export class FleetService {
    * waiting to open (each found through a partial index, so finished fleets cost nothing), and
    * the fleets of the `finished` runs (their last burn-down point).
    * With `all`, also fleets whose last runs finished after their last burn-down point (a
-   * process that died between concluding a run and stepping its fleet).
+   * process that died between concluding a run and stepping its fleet). With `fresh` (ms),
+   * a fleet this process stepped that recently is left for its next look, unless one of the
+   * `finished` runs is its (a busy fleet is stepped as each of its runs ends: stepping it again
+   * on the timer would only repeat that work).
    */
-  async tickAll(options: { all?: boolean; finished?: readonly string[] } = {}): Promise<void> {
-    const rows = await this.deps.store.db.query<{ name: string }>(
-      `SELECT fr.fleet AS name FROM runs r JOIN fleet_repos fr ON fr.run_id = r.id WHERE r.status <> 'completed'
-       UNION SELECT fr.fleet FROM fleet_repos fr WHERE fr.run_id = ANY($1::text[])
-       UNION SELECT fr.fleet FROM fleet_repos fr JOIN fleets f ON f.name = fr.fleet WHERE fr.held AND f.state = 'active'
-       UNION SELECT fr.fleet FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id
-         JOIN fleets f ON f.name = fr.fleet WHERE c.state = 'pending' AND f.state <> 'cancelled'
-       ${
-         options.all
-           ? `UNION SELECT f.name FROM fleets f WHERE EXISTS (
-                SELECT 1 FROM fleet_repos fr JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = f.name
-                AND r.finished_at >= coalesce((SELECT max(at) FROM fleet_counts c WHERE c.fleet = f.name), '-infinity'))`
-           : ''
-       }`,
+  async tickAll(
+    options: { all?: boolean; finished?: readonly string[]; fresh?: number } = {},
+  ): Promise<void> {
+    const rows = await this.deps.store.db.query<{ name: string; finished: boolean }>(
+      `SELECT name, bool_or(finished) AS finished FROM (
+         SELECT fr.fleet AS name, false AS finished FROM runs r JOIN fleet_repos fr ON fr.run_id = r.id
+           WHERE r.status <> 'completed'
+         UNION SELECT fr.fleet, true FROM fleet_repos fr WHERE fr.run_id = ANY($1::text[])
+         UNION SELECT fr.fleet, false FROM fleet_repos fr JOIN fleets f ON f.name = fr.fleet
+           WHERE fr.held AND f.state = 'active'
+         UNION SELECT fr.fleet, false FROM changes c JOIN fleet_repos fr ON fr.run_id = c.run_id
+           JOIN fleets f ON f.name = fr.fleet WHERE c.state = 'pending' AND f.state <> 'cancelled'
+         ${
+           options.all
+             ? `UNION SELECT f.name, false FROM fleets f WHERE EXISTS (
+                  SELECT 1 FROM fleet_repos fr JOIN runs r ON r.id = fr.run_id WHERE fr.fleet = f.name
+                  AND r.finished_at >= coalesce((SELECT max(at) FROM fleet_counts c WHERE c.fleet = f.name), '-infinity'))`
+             : ''
+         }) AS due GROUP BY name`,
       [options.finished ?? []],
     );
-    for (const { name } of rows) await this.tick(name);
+    const since = Date.now() - (options.fresh ?? 0);
+    for (const { name, finished } of rows) {
+      if (!finished && options.fresh !== undefined && (this.tickedAt.get(name) ?? 0) > since) continue;
+      await this.tick(name);
+    }
   }
 
   /** Steps the fleets of these runs. */
@@ -354,7 +369,7 @@ export class FleetService {
         this.lookedAt = now;
         const all = now - this.sweptAt >= SWEEP_EVERY_MS;
         if (all) this.sweptAt = now;
-        step = this.tickAll({ all, finished });
+        step = this.tickAll({ all, finished, fresh: all ? undefined : intervalMs });
       } else {
         step = this.tickFleetsOf(finished);
       }
