@@ -17,6 +17,11 @@ export class FleetStopped extends NightshiftError {}
 const COUNTS_EVERY_MS = 1000;
 /** How often the rollout loop also looks at fleets with no work in flight. */
 const SWEEP_EVERY_MS = 30_000;
+/**
+ * How long a fleet this process stepped is left out of the loop's looks at every fleet: one
+ * whose runs end here is stepped as each ends (which also sees what others changed meanwhile).
+ */
+const STEPPED_FRESH_MS = 1000;
 
 /** How far a fleet is: its state, and its repos counted by state. */
 export interface FleetProgress {
@@ -306,7 +311,7 @@ export class FleetService {
    * the fleets of the `finished` runs (their last burn-down point).
    * With `all`, also fleets whose last runs finished after their last burn-down point (a
    * process that died between concluding a run and stepping its fleet). With `fresh` (ms),
-   * a fleet this process stepped that recently is left for its next look, unless one of the
+   * a fleet this process stepped that recently is left for a later look, unless one of the
    * `finished` runs is its (a busy fleet is stepped as each of its runs ends: stepping it again
    * on the timer would only repeat that work).
    */
@@ -369,7 +374,7 @@ export class FleetService {
         this.lookedAt = now;
         const all = now - this.sweptAt >= SWEEP_EVERY_MS;
         if (all) this.sweptAt = now;
-        step = this.tickAll({ all, finished, fresh: all ? undefined : intervalMs });
+        step = this.tickAll({ all, finished, fresh: all ? undefined : STEPPED_FRESH_MS });
       } else {
         step = this.tickFleetsOf(finished);
       }
