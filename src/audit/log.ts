@@ -1,5 +1,5 @@
 import { invalidInput } from '../core/errors.ts';
-import type { Db, Queryable } from '../store/db.ts';
+import { type Db, lockForTransaction, type Queryable } from '../store/db.ts';
 import { type AuditEntry, type AuditKind, checkAuditEntry, type NewAuditEntry } from './entries.ts';
 import { entryHash, GENESIS_HASH } from './hash.ts';
 
@@ -50,13 +50,14 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
 
 /**
  * Appends entries inside the caller's transaction `tx`, after every entry committed before.
- * A transaction-scoped advisory lock serializes appenders (across processes on PostgreSQL),
- * so the chain stays linear; append last in a transaction, as the lock is held until it ends.
+ * A transaction-scoped advisory lock serializes appenders (across processes on PostgreSQL; the
+ * embedded database runs one transaction at a time), so the chain stays linear; append last
+ * in a transaction, as the lock is held until it ends.
  */
 export async function appendAuditIn(tx: Queryable, entries: readonly NewAuditEntry[]): Promise<AuditEntry[]> {
   if (entries.length === 0) return [];
   const checked = entries.map(checkAuditEntry);
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+  await lockForTransaction(tx, AUDIT_LOCK);
   const last = await tx.query<Pick<AuditRow, 'seq' | 'hash'>>(
     'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
   );

@@ -3,6 +3,21 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * True when the database runs one statement or transaction at a time (the embedded database:
+   * one connection in one process), so that no lock taken in a transaction would ever wait.
+   */
+  readonly serialized?: boolean;
+}
+
+/**
+ * Takes the transaction-scoped advisory lock `key` in `tx`, so transactions that take it run
+ * one after another (across processes on PostgreSQL). A database that runs one transaction at
+ * a time needs no lock: there it is not taken, which saves a round trip.
+ */
+export async function lockForTransaction(tx: Queryable, key: number): Promise<void> {
+  if (tx.serialized) return;
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [key]);
 }
 
 export interface Db extends Queryable {

@@ -1,5 +1,5 @@
 import { NightshiftError } from '../core/errors.ts';
-import type { Db } from './db.ts';
+import { type Db, lockForTransaction } from './db.ts';
 import { MIGRATIONS, type Migration } from './migrations/index.ts';
 
 /** Same number in every process, so concurrent starts against one server migrate once. */
@@ -8,7 +8,7 @@ const MIGRATION_LOCK = 7_245_000;
 /** Applies the migrations this database has not seen yet, each in its own transaction. */
 export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await lockForTransaction(tx, MIGRATION_LOCK);
     await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');

@@ -27,7 +27,9 @@ export async function openPglite(dir?: string): Promise<Db> {
     });
   }
   const prepared = preparedStatements(pg);
+  // PGlite runs one query or transaction at a time (the home lock keeps other processes out).
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>, inTransaction: boolean): Queryable => ({
+    serialized: true,
     async query<T>(sql: string, params?: unknown[]) {
       if (prepared) return prepared.query<T>(sql, params ?? [], inTransaction);
       const result = await q.query<T>(sql, params);

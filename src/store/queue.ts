@@ -1,4 +1,4 @@
-import type { Queryable } from './db.ts';
+import { lockForTransaction, type Queryable } from './db.ts';
 
 /** One lock number for all claims: claims are short, and it makes the concurrency counts exact. */
 const CLAIM_LOCK = 7_245_001;
@@ -38,7 +38,7 @@ export async function anyClaimable(db: Queryable): Promise<boolean> {
  * runnable again. Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`).
  */
 export async function claimNext(tx: Queryable, options: ClaimOptions): Promise<Claim | null> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+  await lockForTransaction(tx, CLAIM_LOCK);
   const rows = await tx.query<{ run_id: string; lease_owner: string | null }>(
     `SELECT q.run_id, q.lease_owner FROM run_queue q
      WHERE (q.lease_owner IS NULL OR q.lease_expires_at < now())

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DATABASE_KINDS, openTestStore, useTestStore } from '../../test/support/databases.ts';
 import { RunFencedError, type Store } from './index.ts';
 import { migrate } from './migrate.ts';
@@ -7,6 +7,10 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
   const testStore = useTestStore(kind);
   let store: Store;
   let repoId: string;
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   beforeEach(async () => {
     store = testStore();
@@ -175,6 +179,29 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
     expect(leased).not.toBeNull();
     expect(released?.run.id).toBe(held.id);
     expect(transaction).toHaveBeenCalledTimes(1);
+  });
+
+  it('takes the claim lock only where transactions can run side by side', async () => {
+    await newRun();
+    const statements: string[] = [];
+    const transaction = store.db.transaction.bind(store.db);
+    vi.spyOn(store.db, 'transaction').mockImplementation((fn) =>
+      transaction((tx) =>
+        fn({
+          ...tx,
+          serialized: tx.serialized,
+          query: (sql, params) => {
+            statements.push(sql);
+            return tx.query(sql, params);
+          },
+        }),
+      ),
+    );
+
+    expect(await store.claimRun({ workerId: 'w', leaseMs: 30_000 })).not.toBeNull();
+
+    expect(store.db.serialized === true).toBe(kind === 'pglite');
+    expect(statements.some((sql) => sql.includes('pg_advisory_xact_lock'))).toBe(kind === 'postgres');
   });
 
   it('never hands one run to two concurrent claimers', async () => {
