@@ -39,28 +39,28 @@ export async function anyClaimable(db: Queryable): Promise<boolean> {
  */
 export async function claimNext(tx: Queryable, options: ClaimOptions): Promise<Claim | null> {
   await lockForTransaction(tx, CLAIM_LOCK);
-  const rows = await tx.query<{ run_id: string; lease_owner: string | null }>(
-    `SELECT q.run_id, q.lease_owner FROM run_queue q
-     WHERE (q.lease_owner IS NULL OR q.lease_expires_at < now())
-       AND q.available_at <= now()
-       AND ($1::integer IS NULL OR (SELECT count(*) FROM run_queue a
-             WHERE a.lease_owner IS NOT NULL AND a.lease_expires_at >= now()) < $1::integer)
-       AND ($2::integer IS NULL OR (SELECT count(*) FROM run_queue b
-             WHERE b.repo_id = q.repo_id AND b.lease_owner IS NOT NULL AND b.lease_expires_at >= now()) < $2::integer)
-     ORDER BY q.priority DESC, q.enqueued_at, q.run_id
-     LIMIT 1
-     FOR UPDATE SKIP LOCKED`,
-    [options.maxActive ?? null, options.maxActivePerRepo ?? null],
+  // Picked and leased in one statement; `picked` still holds the lease's previous owner.
+  const rows = await tx.query<{ run_id: string; previous_owner: string | null; attempts: number }>(
+    `WITH picked AS (
+       SELECT q.run_id, q.lease_owner FROM run_queue q
+       WHERE (q.lease_owner IS NULL OR q.lease_expires_at < now())
+         AND q.available_at <= now()
+         AND ($1::integer IS NULL OR (SELECT count(*) FROM run_queue a
+               WHERE a.lease_owner IS NOT NULL AND a.lease_expires_at >= now()) < $1::integer)
+         AND ($2::integer IS NULL OR (SELECT count(*) FROM run_queue b
+               WHERE b.repo_id = q.repo_id AND b.lease_owner IS NOT NULL AND b.lease_expires_at >= now()) < $2::integer)
+       ORDER BY q.priority DESC, q.enqueued_at, q.run_id
+       LIMIT 1
+       FOR UPDATE SKIP LOCKED)
+     UPDATE run_queue q SET lease_owner = $3,
+       lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), attempts = q.attempts + 1
+     FROM picked WHERE q.run_id = picked.run_id
+     RETURNING q.run_id, picked.lease_owner AS previous_owner, q.attempts`,
+    [options.maxActive ?? null, options.maxActivePerRepo ?? null, options.workerId, options.leaseMs],
   );
   const row = rows[0];
   if (!row) return null;
-  const updated = await tx.query<{ attempts: number }>(
-    `UPDATE run_queue SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000),
-       attempts = attempts + 1
-     WHERE run_id = $1 RETURNING attempts`,
-    [row.run_id, options.workerId, options.leaseMs],
-  );
-  return { runId: row.run_id, attempt: updated[0]!.attempts, previousOwner: row.lease_owner };
+  return { runId: row.run_id, attempt: row.attempts, previousOwner: row.previous_owner };
 }
 
 /** Extends a lease; false when the worker lost it (expired and taken, or the run is gone). */
