@@ -99,6 +99,14 @@ async function settled(engine: Engine, name: string, repos: number): Promise<Fle
   }
 }
 
+/**
+ * Writes the file system's dirty data out before a timed part starts, so that no part pays
+ * for the writing back of what an earlier one (or the making of the repos) left in memory.
+ */
+async function flushWrites(): Promise<void> {
+  await sh('sync');
+}
+
 /** Starts the V8 CPU profiler of this process; `stop` returns the profile (`.cpuprofile` JSON). */
 async function startProfile(): Promise<{ stop(): Promise<object> }> {
   const session = new Session();
@@ -273,6 +281,7 @@ async function main(): Promise<void> {
 
       /** The baseline script over every `prefix-N` repo with `xargs -P`: wall and CPU milliseconds. */
       const pipeline = async (prefix: string, env: NodeJS.ProcessEnv = {}) => {
+        await flushWrites();
         const cpuBefore = meter?.usedMs() ?? 0;
         const started = performance.now();
         const script = `ls -d ${dir}/${prefix}-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
@@ -294,6 +303,7 @@ async function main(): Promise<void> {
         `name: ${name}\ntargets:\n  - glob: "round-${round}/nightshift-*"\nscript: "${CODEMOD}"\nconcurrency: ${concurrency}\n`,
       );
       if (!spec) throw new Error(errors.map((e) => e.message).join('; '));
+      await flushWrites();
       const profiler = values.profile && round === 1 ? await startProfile() : null;
       const cpuBefore = process.cpuUsage();
       const fleetCpu = meter?.usedMs() ?? 0;
