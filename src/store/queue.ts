@@ -22,8 +22,8 @@ export interface Claim {
 
 /**
  * Whether any run could be claimed now (limits aside): one statement, so that a worker which
- * finds nothing does not take the claim lock in a transaction of four round trips for it (a
- * worker looks each time a run of its finishes, often before the next run is released).
+ * finds nothing opens no transaction (nor takes the claim lock) for it. A worker looks each
+ * time a run of its finishes, often before a fleet has released its next run.
  */
 export async function anyClaimable(db: Queryable): Promise<boolean> {
   const rows = await db.query<{ any: boolean }>(
