@@ -189,7 +189,6 @@ describe.each(DATABASE_KINDS)('store on %s', (kind) => {
       transaction((tx) =>
         fn({
           ...tx,
-          serialized: tx.serialized,
           query: (sql, params) => {
             statements.push(sql);
             return tx.query(sql, params);
