@@ -72,10 +72,14 @@ rm -rf template`;
   await sh('sh', ['-c', script], { cwd: dir });
 }
 
+/** How often the fleet's status is read before `repos` runs have completed: a safety net only. */
+const SETTLED_POLL_MS = 10_000;
+
 /**
  * Resolves with the fleet's status once none of its `repos` runs is queued or running. The
- * status is read once `repos` runs have completed, and every second after that (reading it on
- * every completion would load the engine it measures).
+ * status is read once `repos` runs have completed, and every second after that; before that
+ * only every {@link SETTLED_POLL_MS} (reading it on every completion, or every second, would
+ * load the engine it measures).
  */
 async function settled(engine: Engine, name: string, repos: number): Promise<FleetStatus> {
   let completed = 0;
@@ -90,9 +94,12 @@ async function settled(engine: Engine, name: string, repos: number): Promise<Fle
         wake = resolve;
         if (completed >= repos) resolve();
       });
-      await Promise.race([enough, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([enough, new Promise((resolve) => (timer = setTimeout(resolve, SETTLED_POLL_MS)))]);
+      clearTimeout(timer);
       const status = await engine.fleets.status(name);
       if (status.counts.queued + status.counts.running === 0) return status;
+      if (completed >= repos) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   } finally {
     off();
@@ -292,10 +299,10 @@ async function main(): Promise<void> {
       const isolated = await pipeline('isolated', { BENCH_BWRAP: '1' });
       // Open only while its fleet runs, so the pipelines never share the machine with it.
       engine = await openEngine();
-      const rssBefore = process.memoryUsage().rss;
+      const rssBefore = process.memoryUsage.rss();
       let peakRss = rssBefore;
       sampler = setInterval(() => {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        peakRss = Math.max(peakRss, process.memoryUsage.rss());
       }, 100);
 
       const name = rounds === 1 ? 'bench' : `bench-${round}`;
