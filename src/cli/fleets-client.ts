@@ -17,10 +17,14 @@ export interface FleetApplyInput {
   author: string | null;
 }
 
-/** Who hears of each repo an apply plans, and of each target it leaves out. */
+/**
+ * Who hears of each repo an apply plans, of each target it leaves out, and that it waits for an
+ * apply of the same fleet in another process (with the engine in this process only).
+ */
 export interface ApplyListener {
   onRepo?: (repo: PlannedRepo) => void;
   onUnusable?: (target: UnusableTarget) => void;
+  onWait?: () => void;
 }
 
 /** What `nightshift fleet` needs, in this process or over the API (`/api/fleets`). */

@@ -93,6 +93,8 @@ export interface ApplyOptions {
   onUnusable?: (target: UnusableTarget) => void;
   /** Called once a page's runs are queued (held for the rollout), before the next page is planned. */
   onQueued?: () => Promise<void>;
+  /** Called when another process is applying this fleet, before waiting for it to finish. */
+  onWait?: () => void;
 }
 
 /** The blueprint with the fleet's change template in its publish step. */
@@ -146,13 +148,24 @@ export function inputHash(parts: {
  * a run on the fleet's branch (held until the rollout releases it, below interactive runs);
  * unchanged repos are left alone, so applying a spec twice queues nothing the second time.
  * Repos stream through in pages of `APPLY_PAGE` (the first of `FIRST_PAGE`): memory does not
- * grow with the fleet.
+ * grow with the fleet. Applies of one fleet in other processes (two servers on one database, a
+ * CLI beside a server) wait for each other: each plans from what the one before wrote.
  */
 export async function applyFleet(
   deps: ApplyDeps,
   spec: FleetSpec,
   options: ApplyOptions,
 ): Promise<ApplySummary> {
+  if (options.dryRun) return planAndQueue(deps, spec, options);
+  return deps.store.db.acrossProcesses(
+    `fleet ${spec.name}`,
+    () => planAndQueue(deps, spec, options),
+    options.onWait,
+  );
+}
+
+/** `applyFleet`'s work, with no other apply of the fleet running anywhere unless `dryRun`. */
+async function planAndQueue(deps: ApplyDeps, spec: FleetSpec, options: ApplyOptions): Promise<ApplySummary> {
   const { store } = deps;
   const fleets = fleetQueries(store.db);
   const blueprintName = spec.blueprint ?? (spec.prompt !== undefined ? 'default' : 'script');

@@ -24,6 +24,15 @@ export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in a transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` while no other process runs one under the same `name`: work of several
+   * transactions that must not interleave with the same work elsewhere (applying one fleet).
+   * Calls `onWait` first when another process holds it, then waits. Only other processes are
+   * kept out: callers in this one order themselves. On PostgreSQL a session lock on a
+   * connection of its own, which the server lets go should this process die; the embedded
+   * database is opened by one process only, so there `fn` runs at once.
+   */
+  acrossProcesses<T>(name: string, fn: () => Promise<T>, onWait?: () => void): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -43,6 +43,7 @@ export async function openPglite(dir?: string): Promise<Db> {
     kind: 'pglite',
     ...wrap(pg, false),
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx, true))),
+    acrossProcesses: (_name, fn) => fn(),
     close: () => pg.close(),
   };
 }

@@ -36,4 +36,76 @@ describe('store on PostgreSQL', () => {
     expect(killed.rowCount).toBeGreaterThanOrEqual(5);
     expect(rows).toEqual([{ one: 1 }]);
   });
+
+  /** A promise and the function that settles it. */
+  function gate(): { opened: Promise<void>; open: () => void } {
+    let open = () => {};
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { opened, open };
+  }
+
+  it('runs work under one name in one process at a time, and lets go when the work throws', async () => {
+    const other = await Store.open({ url });
+    const order: string[] = [];
+    const started = gate();
+    const finish = gate();
+    let waited = 0;
+    const first = store.db.acrossProcesses('fleet tidy', async () => {
+      started.open();
+      await finish.opened;
+      order.push('first');
+      throw new Error('the first apply failed');
+    });
+    await started.opened;
+
+    try {
+      const second = other.db.acrossProcesses(
+        'fleet tidy',
+        async () => void order.push('second'),
+        () => waited++,
+      );
+      await other.db.acrossProcesses('fleet other', async () => void order.push('other'));
+      finish.open();
+      await expect(first).rejects.toThrow('the first apply failed');
+      await second;
+    } finally {
+      finish.open();
+      await other.close();
+    }
+
+    expect(waited).toBe(1);
+    expect(order).toEqual(['other', 'first', 'second']);
+  });
+
+  it('lets go of a name when the connection holding it dies (its process ended)', async () => {
+    const other = await Store.open({ url });
+    const started = gate();
+    const finish = gate();
+    const stuck = store.db.acrossProcesses('fleet stuck', async () => {
+      started.open();
+      await finish.opened;
+    });
+    await started.opened;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    let ran = false;
+
+    try {
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND objsubid = 2
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      await other.db.acrossProcesses('fleet stuck', async () => {
+        ran = true;
+      });
+    } finally {
+      finish.open();
+      await stuck;
+      await admin.end();
+      await other.close();
+    }
+
+    expect(ran).toBe(true);
+  });
 });

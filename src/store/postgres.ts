@@ -49,9 +49,44 @@ export async function openPostgres(url: string): Promise<Db> {
         client.release();
       }
     },
+    async acrossProcesses(name, fn, onWait) {
+      // A connection of its own, outside the pool: the work it guards uses the pool, which
+      // locks held on pooled connections could use up.
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => {});
+      await client.connect().catch((error: unknown) => {
+        throw new NightshiftError(
+          'STORE_FAILED',
+          `cannot connect to PostgreSQL at ${redact(url)} to lock ${name}`,
+          {
+            hint: 'check DATABASE_URL and that the server is running and reachable',
+            cause: error,
+          },
+        );
+      });
+      const key = [NAMED_LOCKS, name];
+      try {
+        const [tried] = (await client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', key))
+          .rows;
+        if (!tried.held) {
+          onWait?.();
+          await client.query('SELECT pg_advisory_lock($1, hashtext($2))', key);
+        }
+        return await fn();
+      } finally {
+        // Closing the connection lets go of its lock.
+        await client.end().catch(() => {});
+      }
+    },
     close: () => pool.end(),
   };
 }
+
+/**
+ * The first key of `acrossProcesses`' locks (the second is a hash of their name): two-key
+ * advisory locks, apart from the one-key transaction locks of `lockForTransaction`.
+ */
+const NAMED_LOCKS = 7_411_001;
 
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');

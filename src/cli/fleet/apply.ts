@@ -166,6 +166,8 @@ export async function applyCommand(
     : {
         onRepo: (repo: PlannedRepo) => print(planLine(repo, options.dryRun ?? false)),
         onUnusable: (target: UnusableTarget) => print(unusableLine(target)),
+        onWait: () =>
+          print(`fleet ${spec.name}: another process is applying it; waiting for that apply to finish`),
       };
   const applied = await fleets.apply(
     { text, file, cwd: dir, dryRun: options.dryRun, author: options.author },
