@@ -1,4 +1,4 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,9 @@ import { type ApplySummary, applyFleet } from '../src/fleets/apply.ts';
 import { parseFleetSpec, specOrThrow } from '../src/fleets/parse.ts';
 import { LocalScmProvider } from '../src/scm/local/index.ts';
 import { Store } from '../src/store/index.ts';
+import { finished, spawnCli, waitForOutput } from './support/cli.ts';
 import { newPostgresDatabase } from './support/databases.ts';
+import { gate } from './support/gate.ts';
 import { makeRepo } from './support/repos.ts';
 
 /**
@@ -15,6 +17,7 @@ import { makeRepo } from './support/repos.ts';
  */
 describe('fleet applies in two processes', () => {
   let dir: string;
+  let url: string;
   let first: Store;
   let second: Store;
 
@@ -23,7 +26,7 @@ describe('fleet applies in two processes', () => {
     await makeRepo(join(dir, 'svc-0'), { 'README.md': '# svc\n' });
     // 12 repos: the apply writes a first page of 10, then one of 2.
     for (let i = 1; i < 12; i++) await cp(join(dir, 'svc-0'), join(dir, `svc-${i}`), { recursive: true });
-    const url = await newPostgresDatabase();
+    url = await newPostgresDatabase();
     first = await Store.open({ url });
     second = await Store.open({ url });
   }, 60_000);
@@ -45,26 +48,24 @@ describe('fleet applies in two processes', () => {
       basesDir: join(dir, 'home/bases'),
     });
     const options = { cwd: dir, defaultTimeoutMs: 60_000 };
-    let firstPageQueued = () => {};
-    const paused = new Promise<void>((resolve) => (firstPageQueued = resolve));
-    let resume = () => {};
-    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const paused = gate();
+    const resumed = gate();
     let pages = 0;
     const applying = applyFleet({ store: first, scm }, spec, {
       ...options,
       onQueued: async () => {
         if (++pages > 1) return;
-        firstPageQueued();
-        await resumed;
+        paused.open();
+        await resumed.promise;
       },
     });
-    await paused;
+    await paused.promise;
     let waiting = () => {};
     const waited = new Promise<'waited'>((resolve) => (waiting = () => resolve('waited')));
 
     const again = applyFleet({ store: second, scm }, spec, { ...options, onWait: waiting });
     const seen = await Promise.race([waited, again.then(() => 'finished without waiting')]);
-    resume();
+    resumed.open();
     const summaries: ApplySummary[] = await Promise.all([applying, again]);
 
     expect(seen).toBe('waited');
@@ -76,4 +77,36 @@ describe('fleet applies in two processes', () => {
     expect(runs).toHaveLength(12);
     expect(runs.every((row) => row.runs === 1)).toBe(true);
   });
+
+  it('`nightshift fleet apply` in another process says it waits, then applies', async () => {
+    await writeFile(join(dir, 'waits.yml'), 'name: waits\ntargets:\n  - glob: "svc-*"\nscript: "true"\n');
+    const held = gate();
+    const finish = gate();
+    const holder = first.db.acrossProcesses('fleet waits', async () => {
+      held.open();
+      await finish.promise;
+    });
+    await held.promise;
+
+    const cli = spawnCli(
+      ['fleet', 'apply', 'waits.yml', '--detach'],
+      {
+        NIGHTSHIFT_HOME: join(dir, 'cli-home'),
+        DATABASE_URL: url,
+      },
+      dir,
+    );
+    const result = finished(cli);
+    try {
+      await waitForOutput(cli, /another process is applying it/);
+    } finally {
+      finish.open();
+      await holder;
+    }
+    const { code, stdout } = await result;
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('fleet waits: another process is applying it; waiting for that apply to finish');
+    expect(stdout).toContain('fleet waits: 12 repos (12 new, 0 changed, 0 unchanged)');
+  }, 120_000);
 });

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DATABASE_KINDS } from './support/databases.ts';
+import { gate } from './support/gate.ts';
 import { ofType, waitFor } from './support/harness-engine.ts';
 import { gitIn, processesWith } from './support/repos.ts';
 import { scriptedEngine } from './support/scripted-engine.ts';
 import { ScriptedHarness } from './support/scripted-harness.ts';
-
-/** A promise the test resolves when it wants a held turn to end. */
-function gate() {
-  let open = () => {};
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 describe.each(DATABASE_KINDS)('steering a live run on %s', (kind) => {
   const { state, newRepo } = scriptedEngine(kind, 'steering');

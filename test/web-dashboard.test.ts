@@ -3,7 +3,6 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Dashboard,
-  gate,
   markDocument,
   overlappingChartLabels,
   RUN_WAIT,
@@ -13,6 +12,7 @@ import {
   startDashboard,
   WAIT,
 } from './support/dashboard.ts';
+import { gate } from './support/gate.ts';
 import { type ModelServer, type ScriptedTurn, startModelServer } from './support/model-server.ts';
 import { makeRepo } from './support/repos.ts';
 

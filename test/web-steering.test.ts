@@ -1,14 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Dashboard,
-  gate,
-  markDocument,
-  RUN_WAIT,
-  shoot,
-  startDashboard,
-  WAIT,
-} from './support/dashboard.ts';
+import { type Dashboard, markDocument, RUN_WAIT, shoot, startDashboard, WAIT } from './support/dashboard.ts';
+import { gate } from './support/gate.ts';
 import { type ModelServer, type ScriptedTurn, startModelServer } from './support/model-server.ts';
 import { commitAll, gitIn, makeRepo, writeFiles } from './support/repos.ts';
 

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newPostgresDatabase } from '../../test/support/databases.ts';
+import { gate } from '../../test/support/gate.ts';
 import { Store } from './index.ts';
 
 describe('store on PostgreSQL', () => {
@@ -37,13 +38,6 @@ describe('store on PostgreSQL', () => {
     expect(rows).toEqual([{ one: 1 }]);
   });
 
-  /** A promise and the function that settles it. */
-  function gate(): { opened: Promise<void>; open: () => void } {
-    let open = () => {};
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    return { opened, open };
-  }
-
   it('runs work under one name in one process at a time, and lets go when the work throws', async () => {
     const other = await Store.open({ url });
     const order: string[] = [];
@@ -52,11 +46,11 @@ describe('store on PostgreSQL', () => {
     let waited = 0;
     const first = store.db.acrossProcesses('fleet tidy', async () => {
       started.open();
-      await finish.opened;
+      await finish.promise;
       order.push('first');
       throw new Error('the first apply failed');
     });
-    await started.opened;
+    await started.promise;
 
     try {
       const second = other.db.acrossProcesses(
@@ -83,9 +77,9 @@ describe('store on PostgreSQL', () => {
     const finish = gate();
     const stuck = store.db.acrossProcesses('fleet stuck', async () => {
       started.open();
-      await finish.opened;
+      await finish.promise;
     });
-    await started.opened;
+    await started.promise;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     let ran = false;

@@ -173,12 +173,3 @@ export async function markDocument(page: Page): Promise<() => Promise<boolean>> 
   await page.evaluate('window.__nightshiftMark = true');
   return async () => (await page.evaluate('window.__nightshiftMark === true')) === true;
 }
-
-/** A promise and the function that settles it (holds a scripted model turn). */
-export function gate(): { promise: Promise<void>; open: () => void } {
-  let open: () => void = () => {};
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
