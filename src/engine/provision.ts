@@ -1,6 +1,7 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import type { SandboxMcpServer, SubRunTools } from '../agents/types.ts';
 import type { Repo } from '../core/run.ts';
+import { removeTree } from '../core/sync-fs.ts';
 import type { ModelCall, ModelGatewayOptions, UsageTotals } from '../egress/gateway/index.ts';
 import type { EgressDecision } from '../egress/proxy/index.ts';
 import { loadEnvironment } from '../environments/load.ts';
@@ -83,8 +84,8 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
     repoDir: base.dir,
     repoFile: input.repoPolicyFile,
   });
-  await rm(input.stateDir, { recursive: true, force: true });
-  await mkdir(input.stateDir, { recursive: true });
+  await removeTree(input.stateDir);
+  mkdirSync(input.stateDir, { recursive: true });
   const subRuns =
     input.subRuns && subRunsAllowed(policy.policy)
       ? { tools: input.subRuns.tools(policy.policy), refused: input.subRuns.refused }
@@ -126,12 +127,12 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
       async release() {
         await sandbox.destroy({ discard: true }).catch(() => {});
         await services.close();
-        await rm(input.stateDir, { recursive: true, force: true }).catch(() => {});
+        await removeTree(input.stateDir).catch(() => {});
       },
     };
   } catch (error) {
     await governance?.close();
-    await rm(input.stateDir, { recursive: true, force: true }).catch(() => {});
+    await removeTree(input.stateDir).catch(() => {});
     throw error;
   }
 }

@@ -10,15 +10,14 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
-  rmdirSync,
   statSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
 import { pacer } from '../../core/pace.ts';
+import { removeTree } from '../../core/sync-fs.ts';
 import { identityFiles } from './bwrap.ts';
 import { LAUNCHER, runHost } from './host.ts';
 import { type Resident, startResident } from './resident.ts';
@@ -272,23 +271,9 @@ export async function startHolder(
  */
 export async function removeState(stateDir: string): Promise<void> {
   try {
-    await removeTree(stateDir, pacer());
+    await removeTree(stateDir);
   } catch {
     await runHost('chmod', ['-R', 'u+rwx', stateDir]);
     await rm(stateDir, { recursive: true, force: true });
   }
-}
-
-async function removeTree(path: string, pace: () => Promise<void>): Promise<void> {
-  await pace();
-  let directory: boolean;
-  try {
-    directory = lstatSync(path).isDirectory();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (!directory) return unlinkSync(path);
-  for (const name of readdirSync(path)) await removeTree(join(path, name), pace);
-  rmdirSync(path);
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
+import { removeTree } from '../../core/sync-fs.ts';
 import type { Git } from './git.ts';
 import { linkObjects } from './objects.ts';
 
@@ -64,7 +64,7 @@ export async function buildBase(
       throw error;
     }
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await removeTree(tmp);
   }
 }
 

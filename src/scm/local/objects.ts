@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pacer } from '../../core/pace.ts';
+import { readOr } from '../../core/sync-fs.ts';
 
 /**
  * Fills `dest` (a new `objects` directory) with every object of `source`: its packs and loose
@@ -20,16 +21,15 @@ export async function linkObjects(source: string, dest: string): Promise<void> {
     if (seen.has(real)) return;
     seen.add(real);
     await linkTree(real, dest, '', pace);
-    for (const alternate of await alternatesOf(real)) await visit(alternate);
+    for (const alternate of alternatesOf(real)) await visit(alternate);
   };
-  await mkdir(dest, { recursive: true });
+  mkdirSync(dest, { recursive: true });
   await visit(source);
 }
 
 /** The object directories `objects/info/alternates` lists (relative entries are relative to `objects`). */
-async function alternatesOf(objects: string): Promise<string[]> {
-  const text = await readFile(join(objects, 'info', 'alternates'), 'utf8').catch(() => '');
-  return text
+function alternatesOf(objects: string): string[] {
+  return readOr(() => readFileSync(join(objects, 'info', 'alternates'), 'utf8'), '')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('#'))
@@ -67,13 +67,16 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
  * Puts an object file at `path` as git does: `write` fills a temporary name beside it, which is
  * then renamed into place, so nothing ever reads half of an object.
  */
-export async function placeObject(path: string, write: (temp: string) => Promise<void>): Promise<void> {
+export async function placeObject(
+  path: string,
+  write: (temp: string) => void | Promise<void>,
+): Promise<void> {
   const temp = `${path}.nightshift-${randomBytes(6).toString('hex')}`;
   try {
     await write(temp);
-    await rename(temp, path);
+    renameSync(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw error;
   }
 }

@@ -1,5 +1,6 @@
-import { access, constants, readdir, readFile, stat } from 'node:fs/promises';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { readOr } from '../../core/sync-fs.ts';
 import type { LocalTarget } from './deliver.ts';
 import type { Git } from './git.ts';
 
@@ -36,22 +37,20 @@ const PUSH_HOOKS = [
  * The hooks of a repository another user owns never run (git's `safe.directory` reasoning).
  */
 export async function localReceive(git: Git, target: LocalTarget): Promise<LocalReceive> {
-  const [settings, hooks] = await Promise.all([
-    receiveSettings(git, target.gitDir),
-    ownedByUs(target.gitDir),
-  ]);
+  const settings = await receiveSettings(git, target.gitDir);
+  const hooks = ownedByUs(target.gitDir);
   const refusesCheckedOut = refuses(settings.get('receive.denycurrentbranch'));
   if ([...settings.keys()].some((key) => key !== 'core.hookspath'))
     return { push: true, hooks, refusesCheckedOut };
   if (!hooks) return { push: false, hooks, refusesCheckedOut };
   const dir = hooksDir(target.gitDir, settings.get('core.hookspath'), git.env.HOME);
-  return { push: dir === null || (await hasPushHook(dir)), hooks, refusesCheckedOut };
+  return { push: dir === null || hasPushHook(dir), hooks, refusesCheckedOut };
 }
 
 /** Whether the user Nightshift runs as owns the git dir. */
-async function ownedByUs(gitDir: string): Promise<boolean> {
+function ownedByUs(gitDir: string): boolean {
   const uid = process.getuid?.();
-  return uid === undefined || (await stat(gitDir)).uid === uid;
+  return uid === undefined || statSync(gitDir).uid === uid;
 }
 
 /**
@@ -68,7 +67,7 @@ const MAY_SET = /receive|transfer|hookspath|include|worktreeconfig/i;
  */
 async function receiveSettings(git: Git, gitDir: string): Promise<Map<string, string | null>> {
   const settings = new Map<string, string | null>();
-  const config = await readFile(join(gitDir, 'config'), 'utf8').catch(() => null);
+  const config = readOr<string | null>(() => readFileSync(join(gitDir, 'config'), 'utf8'), null);
   if (config !== null && !MAY_SET.test(config)) return settings;
   const { stdout } = await git(
     [
@@ -116,16 +115,14 @@ function hooksDir(gitDir: string, value: string | null | undefined, home: string
 }
 
 /** Whether `dir` holds a hook a push runs: git runs only executable ones. */
-async function hasPushHook(dir: string): Promise<boolean> {
-  const names = await readdir(dir).catch((): string[] => []);
-  const found = PUSH_HOOKS.filter((name) => names.includes(name));
-  const executable = await Promise.all(
-    found.map((name) =>
-      access(join(dir, name), constants.X_OK).then(
-        () => true,
-        () => false,
-      ),
-    ),
+function hasPushHook(dir: string): boolean {
+  const names = readOr((): string[] => readdirSync(dir), []);
+  return PUSH_HOOKS.some(
+    (name) =>
+      names.includes(name) &&
+      readOr(() => {
+        accessSync(join(dir, name), constants.X_OK);
+        return true;
+      }, false),
   );
-  return executable.includes(true);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -37,7 +38,27 @@ describe('readBranchCommit', () => {
     expect(await readBranchCommit(gitDir, 'refs/heads/main')).toBe(first);
   });
 
+  it('reads a commit whose object is bigger than the part of it read (a long message)', async () => {
+    // Random text does not compress: the object file is far bigger than the first KiB read.
+    await writeFiles(repo, { 'a.txt': 'c\n' });
+    const message = randomBytes(32 * 1024).toString('base64');
+    const long = await commitAll(repo, message);
+
+    const read = await readBranchCommit(gitDir, 'refs/heads/main');
+
+    expect(read).toBe(long);
+  });
+
   it.each([
+    [
+      'a branch naming a big blob, not a commit',
+      'refs/heads/blob',
+      async () => {
+        await writeFile(join(repo, 'big'), randomBytes(64 * 1024));
+        const blob = await gitIn(repo, 'hash-object', '-w', 'big');
+        await writeFile(join(gitDir, 'refs/heads/blob'), `${blob}\n`);
+      },
+    ],
     ['a branch that does not exist', 'refs/heads/nope', async () => {}],
     ['a ref outside refs/heads', 'refs/tags/v1', async () => gitIn(repo, 'tag', 'v1')],
     ['a path leaving refs/heads', 'refs/heads/../../HEAD', async () => {}],

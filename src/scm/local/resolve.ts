@@ -1,7 +1,8 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NightshiftError } from '../../core/errors.ts';
+import { readOr } from '../../core/sync-fs.ts';
 import type { ResolvedRepo } from '../types.ts';
 import type { Git } from './git.ts';
 import { readBranchCommit } from './refs.ts';
@@ -30,7 +31,7 @@ export async function resolveLocation(git: Git, location: string): Promise<Resol
   }
   const [bare, gitDir] = inside.stdout.trim().split('\n');
   const root = bare === 'true' ? gitDir! : await topLevel(git, dir, env);
-  if (root !== dir && !(bare === 'true' && (await realpath(root)) === dir)) {
+  if (root !== dir && !(bare === 'true' && realpathSync.native(root) === dir)) {
     throw repoInvalid(`${dir} is not a git repository: it is inside ${root}`, `pass ${root} instead`);
   }
 
@@ -58,14 +59,10 @@ export async function resolveLocation(git: Git, location: string): Promise<Resol
  */
 async function readLook(dir: string): Promise<{ branch: string } | null> {
   const gitDir = join(dir, '.git');
-  const [head, config, refs] = await Promise.all([
-    readFile(join(gitDir, 'HEAD'), 'utf8').catch(() => ''),
-    readFile(join(gitDir, 'config'), 'utf8').catch(() => null),
-    stat(join(gitDir, 'refs')).then(
-      (info) => info.isDirectory(),
-      () => false,
-    ),
-  ]);
+  // Small reads with synchronous calls, a fraction of the CPU of promises.
+  const head = readOr(() => readFileSync(join(gitDir, 'HEAD'), 'utf8'), '');
+  const config = readOr<string | null>(() => readFileSync(join(gitDir, 'config'), 'utf8'), null);
+  const refs = readOr(() => statSync(join(gitDir, 'refs')).isDirectory(), false);
   const ref = /^ref: (refs\/heads\/\S+)\n?$/.exec(head)?.[1];
   if (!ref || !refs || config === null || !plainConfig(config)) return null;
   return (await readBranchCommit(gitDir, ref)) ? { branch: ref.slice('refs/heads/'.length) } : null;
@@ -108,7 +105,7 @@ async function quickLook(
   const [cdup, commit, ref] = insideGitDir === 'false' ? rest : ['', ...rest];
   const atTop =
     bare === 'true'
-      ? gitDir !== undefined && (await realpath(gitDir)) === dir
+      ? gitDir !== undefined && realpathSync.native(gitDir) === dir
       : insideGitDir === 'false' && cdup === '';
   if (!atTop || !/^[0-9a-f]{40,64}$/.test(commit ?? '') || !ref?.startsWith('refs/heads/')) return null;
   return { branch: ref.slice('refs/heads/'.length) };
@@ -133,10 +130,10 @@ function toPath(location: string): string {
 
 async function existingDirectory(path: string, location: string): Promise<string> {
   try {
-    const info = await stat(path);
+    const info = statSync(path);
     if (!info.isDirectory())
       throw repoInvalid(`${path} is not a directory`, 'pass the path of a git repository');
-    return await realpath(path);
+    return realpathSync.native(path);
   } catch (error) {
     if (error instanceof NightshiftError) throw error;
     const relative = !isAbsolute(location) && !location.startsWith('file:');
