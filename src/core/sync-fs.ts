@@ -2,7 +2,7 @@
  * Small file system work on the engine's thread with synchronous calls: each costs a fraction
  * of the CPU of its promise, which goes through the thread pool (measured in docs/benchmarks.md).
  */
-import { lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pacer } from './pace.ts';
 
@@ -33,4 +33,9 @@ export function readOr<T>(read: () => T, fallback: T): T {
   } catch {
     return fallback;
   }
+}
+
+/** Whether `path` is a directory (following symbolic links); false when it is not there. */
+export function isDirectory(path: string): boolean {
+  return readOr(() => statSync(path).isDirectory(), false);
 }

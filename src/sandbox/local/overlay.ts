@@ -10,14 +10,13 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { invalidInput, NightshiftError } from '../../core/errors.ts';
 import { pacer } from '../../core/pace.ts';
-import { removeTree } from '../../core/sync-fs.ts';
+import { isDirectory, readOr, removeTree } from '../../core/sync-fs.ts';
 import { identityFiles } from './bwrap.ts';
 import { LAUNCHER, runHost } from './host.ts';
 import { type Resident, startResident } from './resident.ts';
@@ -69,7 +68,7 @@ export async function ensureBaseOwner(baseDir: string, owner: HostOwner): Promis
   if (!owner.drop) return;
   const marker = join(dirname(baseDir), `.${basename(baseDir)}.nightshift-owner`);
   const expected = `${owner.uid}:${owner.gid}\n`;
-  if (readOptional(marker) === expected) return;
+  if (readOr(() => readFileSync(marker, 'utf8'), '') === expected) return;
   try {
     await handOver(baseDir, owner, pacer());
   } catch (error) {
@@ -80,22 +79,6 @@ export async function ensureBaseOwner(baseDir: string, owner: HostOwner): Promis
   const temporary = `${marker}.${process.pid}.${randomBytes(4).toString('hex')}`;
   writeFileSync(temporary, expected);
   renameSync(temporary, marker);
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function readOptional(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 /**

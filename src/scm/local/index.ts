@@ -1,7 +1,7 @@
-import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NightshiftError } from '../../core/errors.ts';
 import type { Repo } from '../../core/run.ts';
+import { isDirectory } from '../../core/sync-fs.ts';
 import type {
   FetchOptions,
   GitAccess,
@@ -148,12 +148,4 @@ async function sourceGitDir(git: Git, repo: Repo): Promise<string> {
     });
   }
   return result.stdout.trim();
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
