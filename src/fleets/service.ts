@@ -22,6 +22,12 @@ const SWEEP_EVERY_MS = 30_000;
  * whose runs end here is stepped as each ends (which also sees what others changed meanwhile).
  */
 const STEPPED_FRESH_MS = 1000;
+/**
+ * How long the rollout loop waits after a look found no fleet with work (an idle server),
+ * instead of its interval: a run ending here wakes it at once, and an apply, retry or resume
+ * steps its fleet itself.
+ */
+const IDLE_LOOK_MS = 2000;
 
 /** How far a fleet is: its state, and its repos counted by state. */
 export interface FleetProgress {
@@ -77,6 +83,8 @@ export class FleetService {
   private lookedAt = 0;
   /** Runs this process concluded since the last rollout step. */
   private readonly finished = new Set<string>();
+  /** The loop's last look found no fleet with work: it looks again after `IDLE_LOOK_MS`. */
+  private idle = false;
   /** When this process last stepped each fleet (see `tickAll`'s `fresh`). */
   private readonly tickedAt = new Map<string, number>();
 
@@ -313,11 +321,11 @@ export class FleetService {
    * process that died between concluding a run and stepping its fleet). With `fresh` (ms),
    * a fleet this process stepped that recently is left for a later look, unless one of the
    * `finished` runs is its (a busy fleet is stepped as each of its runs ends: stepping it again
-   * on the timer would only repeat that work).
+   * on the timer would only repeat that work). Returns how many fleets it found with work.
    */
   async tickAll(
     options: { all?: boolean; finished?: readonly string[]; fresh?: number } = {},
-  ): Promise<void> {
+  ): Promise<number> {
     const rows = await this.deps.store.db.query<{ name: string; finished: boolean }>(
       `SELECT name, bool_or(finished) AS finished FROM (
          SELECT fr.fleet AS name, false AS finished FROM runs r JOIN fleet_repos fr ON fr.run_id = r.id
@@ -341,6 +349,7 @@ export class FleetService {
       if (!finished && options.fresh !== undefined && (this.tickedAt.get(name) ?? 0) > since) continue;
       await this.tick(name);
     }
+    return rows.length;
   }
 
   /** Steps the fleets of these runs. */
@@ -353,8 +362,9 @@ export class FleetService {
   }
 
   /**
-   * Runs rollout steps every `intervalMs` until `stop`, and at once when a run of this process
-   * completes, so a freed concurrency slot gets the fleet's next run without waiting a tick.
+   * Runs rollout steps every `intervalMs` (every `IDLE_LOOK_MS` while no fleet has work) until
+   * `stop`, and at once when a run of this process completes, so a freed concurrency slot gets
+   * the fleet's next run without waiting a tick.
    */
   start(intervalMs = 250): void {
     if (this.timer) return;
@@ -374,8 +384,11 @@ export class FleetService {
         this.lookedAt = now;
         const all = now - this.sweptAt >= SWEEP_EVERY_MS;
         if (all) this.sweptAt = now;
-        step = this.tickAll({ all, finished, fresh: all ? undefined : STEPPED_FRESH_MS });
+        step = this.tickAll({ all, finished, fresh: all ? undefined : STEPPED_FRESH_MS }).then((found) => {
+          this.idle = found === 0;
+        });
       } else {
+        this.idle = false;
         step = this.tickFleetsOf(finished);
       }
       this.ticking = step
@@ -387,7 +400,7 @@ export class FleetService {
             this.again = false;
             loop();
           } else {
-            this.timer = setTimeout(loop, intervalMs);
+            this.timer = setTimeout(loop, this.idle ? Math.max(intervalMs, IDLE_LOOK_MS) : intervalMs);
           }
         });
     };
