@@ -60,11 +60,13 @@ describe('fleet applies in two processes', () => {
       },
     });
     await paused.promise;
-    let waiting = () => {};
-    const waited = new Promise<'waited'>((resolve) => (waiting = () => resolve('waited')));
+    const waiting = gate();
 
-    const again = applyFleet({ store: second, scm }, spec, { ...options, onWait: waiting });
-    const seen = await Promise.race([waited, again.then(() => 'finished without waiting')]);
+    const again = applyFleet({ store: second, scm }, spec, { ...options, onWait: waiting.open });
+    const seen = await Promise.race([
+      waiting.promise.then(() => 'waited'),
+      again.then(() => 'finished without waiting'),
+    ]);
     resumed.open();
     const summaries: ApplySummary[] = await Promise.all([applying, again]);
 
