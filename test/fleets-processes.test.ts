@@ -7,7 +7,7 @@ import { parseFleetSpec, specOrThrow } from '../src/fleets/parse.ts';
 import { LocalScmProvider } from '../src/scm/local/index.ts';
 import { Store } from '../src/store/index.ts';
 import { finished, spawnCli, waitForOutput } from './support/cli.ts';
-import { newPostgresDatabase } from './support/databases.ts';
+import { holdAcrossProcesses, newPostgresDatabase } from './support/databases.ts';
 import { gate } from './support/gate.ts';
 import { makeRepo } from './support/repos.ts';
 
@@ -82,13 +82,7 @@ describe('fleet applies in two processes', () => {
 
   it('`nightshift fleet apply` in another process says it waits, then applies', async () => {
     await writeFile(join(dir, 'waits.yml'), 'name: waits\ntargets:\n  - glob: "svc-*"\nscript: "true"\n');
-    const held = gate();
-    const finish = gate();
-    const holder = first.db.acrossProcesses('fleet waits', async () => {
-      held.open();
-      await finish.promise;
-    });
-    await held.promise;
+    const holder = await holdAcrossProcesses(first.db, 'fleet waits');
 
     const cli = spawnCli(
       ['fleet', 'apply', 'waits.yml', '--detach'],
@@ -102,8 +96,7 @@ describe('fleet applies in two processes', () => {
     try {
       await waitForOutput(cli, /another process is applying it/);
     } finally {
-      finish.open();
-      await holder;
+      await holder.release();
     }
     const { code, stdout } = await result;
 

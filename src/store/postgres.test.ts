@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { newPostgresDatabase } from '../../test/support/databases.ts';
+import { holdAcrossProcesses, newPostgresDatabase } from '../../test/support/databases.ts';
 import { gate } from '../../test/support/gate.ts';
 import { Store } from './index.ts';
 
@@ -43,6 +43,7 @@ describe('store on PostgreSQL', () => {
     const order: string[] = [];
     const started = gate();
     const finish = gate();
+    const waiting = gate();
     let waited = 0;
     const first = store.db.acrossProcesses('fleet tidy', async () => {
       started.open();
@@ -56,9 +57,14 @@ describe('store on PostgreSQL', () => {
       const second = other.db.acrossProcesses(
         'fleet tidy',
         async () => void order.push('second'),
-        () => waited++,
+        () => {
+          waited++;
+          waiting.open();
+        },
       );
       await other.db.acrossProcesses('fleet other', async () => void order.push('other'));
+      // The first lets go only once the second has found the name held.
+      await waiting.promise;
       finish.open();
       await expect(first).rejects.toThrow('the first apply failed');
       await second;
@@ -73,13 +79,7 @@ describe('store on PostgreSQL', () => {
 
   it('lets go of a name when the connection holding it dies (its process ended)', async () => {
     const other = await Store.open({ url });
-    const started = gate();
-    const finish = gate();
-    const stuck = store.db.acrossProcesses('fleet stuck', async () => {
-      started.open();
-      await finish.promise;
-    });
-    await started.promise;
+    const holder = await holdAcrossProcesses(store.db, 'fleet stuck');
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     let ran = false;
@@ -94,8 +94,7 @@ describe('store on PostgreSQL', () => {
         ran = true;
       });
     } finally {
-      finish.open();
-      await stuck;
+      await holder.release();
       await admin.end();
       await other.close();
     }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import type { Db } from '../../src/store/db.ts';
 import { Store } from '../../src/store/index.ts';
+import { gate } from './gate.ts';
 import { createDatabase } from './postgres.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -32,4 +34,24 @@ export function useTestStore(kind: DatabaseKind): () => Store {
     await store?.close();
   });
   return () => store!;
+}
+
+/**
+ * Holds the lock `name` through `db.acrossProcesses` (as an apply in another process would)
+ * until `release`, which resolves once it is let go. Resolves once the lock is held.
+ */
+export async function holdAcrossProcesses(db: Db, name: string): Promise<{ release(): Promise<void> }> {
+  const held = gate();
+  const finish = gate();
+  const holding = db.acrossProcesses(name, async () => {
+    held.open();
+    await finish.promise;
+  });
+  await held.promise;
+  return {
+    async release() {
+      finish.open();
+      await holding;
+    },
+  };
 }
