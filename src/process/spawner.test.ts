@@ -80,6 +80,20 @@ describe('runProcess', () => {
   });
 });
 
+/** Starts `sh` printing its parent's pid (the helper that started it), then running `then`. */
+function reportingParent(spawner: Spawner, then: string) {
+  const child = spawner.spawn('sh', ['-c', `echo $PPID; ${then}`], { stdin: 'ignore' });
+  const errors: string[] = [];
+  child.on('error', (error: Error) => errors.push(error.message));
+  const end = closed(child);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const helper = until(() => out.includes('\n')).then(() => Number(out.trim()));
+  return { child, errors, end, helper };
+}
+
 describe('Spawner', () => {
   it('starts programs from a helper process, not from this one', async () => {
     const spawner = new Spawner();
@@ -119,6 +133,58 @@ describe('Spawner', () => {
 
     expect(errors.map((error) => error.message)).toEqual([expect.stringMatching(/spawner exited/)]);
     expect(again).toBe(0);
+  });
+
+  it('starts a second helper only while the first runs a program, and sends each program its own signals', async () => {
+    const spawner = new Spawner({ maxHelpers: 2 });
+    const sequential: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const child = reportingParent(spawner, '');
+      sequential.push(await child.helper);
+      await child.end;
+    }
+
+    const first = reportingParent(spawner, 'exec sleep 30');
+    const firstHelper = await first.helper;
+    const second = reportingParent(spawner, 'exec sleep 30');
+    const secondHelper = await second.helper;
+    // With both helpers busy, a third program shares one of them.
+    const third = reportingParent(spawner, '');
+    const thirdHelper = await third.helper;
+    await third.end;
+    second.child.kill('SIGTERM');
+    const secondEnd = await second.end;
+    const firstStillAlive = alive(first.child.pid!);
+    first.child.kill('SIGKILL');
+    const firstEnd = await first.end;
+
+    expect(sequential[1]).toBe(sequential[0]);
+    expect(firstHelper).toBe(sequential[0]);
+    expect(secondHelper).not.toBe(firstHelper);
+    expect([firstHelper, secondHelper]).toContain(thirdHelper);
+    expect(secondEnd).toEqual([null, 'SIGTERM']);
+    expect(firstStillAlive).toBe(true);
+    expect(firstEnd).toEqual([null, 'SIGKILL']);
+  });
+
+  it('fails only the programs of a helper that dies', async () => {
+    const spawner = new Spawner({ maxHelpers: 2 });
+    const first = reportingParent(spawner, 'exec sleep 30');
+    const firstHelper = await first.helper;
+    const second = reportingParent(spawner, 'exec sleep 30');
+    await second.helper;
+
+    process.kill(firstHelper, 'SIGKILL');
+    await first.end;
+    const secondAlive = alive(second.child.pid!);
+    second.child.kill('SIGKILL');
+    const secondEnd = await second.end;
+    process.kill(first.child.pid!, 'SIGKILL');
+
+    expect(first.errors).toEqual([expect.stringMatching(/spawner exited/)]);
+    expect(secondAlive).toBe(true);
+    expect(second.errors).toEqual([]);
+    expect(secondEnd).toEqual([null, 'SIGKILL']);
   });
 
   it('does not keep this process alive for an unreferenced program, and ends with it', () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -40,18 +41,18 @@ export class HostProcess extends EventEmitter {
   readonly stdin: Writable | null;
   readonly stdout: Readable;
   readonly stderr: Readable;
-  private readonly spawner: Spawner;
+  private readonly helper: Helper;
   private readonly id: number;
   private referenced = true;
   private closed = false;
 
-  constructor(spawner: Spawner, id: number, stdin: 'pipe' | 'ignore') {
+  constructor(helper: Helper, id: number, stdin: 'pipe' | 'ignore') {
     super();
-    this.spawner = spawner;
+    this.helper = helper;
     this.id = id;
     const release = (error: Error | null, callback: (error: Error | null) => void) => {
       // Output this side no longer wants (a grandchild holding the pipe open): let the helper drop it.
-      if (!this.closed) spawner.send({ t: 'release', id });
+      if (!this.closed) helper.send({ t: 'release', id });
       callback(error);
     };
     this.stdout = new Readable({ read() {}, destroy: release });
@@ -60,11 +61,11 @@ export class HostProcess extends EventEmitter {
       stdin === 'pipe'
         ? new Writable({
             write: (chunk: Buffer, _encoding, callback) => {
-              spawner.send({ t: 'stdin', id, data: chunk });
+              helper.send({ t: 'stdin', id, data: chunk });
               callback();
             },
             final: (callback) => {
-              spawner.send({ t: 'stdin-end', id });
+              helper.send({ t: 'stdin-end', id });
               callback();
             },
           })
@@ -76,17 +77,17 @@ export class HostProcess extends EventEmitter {
    * `detached` program and everything it started there). Nothing is sent once it exited.
    */
   kill(signal: NodeJS.Signals = 'SIGTERM', options: { group?: boolean } = {}): void {
-    if (!this.closed) this.spawner.send({ t: 'kill', id: this.id, signal, group: options.group ?? false });
+    if (!this.closed) this.helper.send({ t: 'kill', id: this.id, signal, group: options.group ?? false });
   }
 
   /** Lets this process exit while the program runs (like `ChildProcess.unref`). */
   unref(): void {
-    if (this.referenced && !this.closed) this.spawner.adjustRefs(-1);
+    if (this.referenced && !this.closed) this.helper.adjustRefs(-1);
     this.referenced = false;
   }
 
   ref(): void {
-    if (!this.referenced && !this.closed) this.spawner.adjustRefs(1);
+    if (!this.referenced && !this.closed) this.helper.adjustRefs(1);
     this.referenced = true;
   }
 
@@ -120,7 +121,7 @@ export class HostProcess extends EventEmitter {
   finish(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.referenced) this.spawner.adjustRefs(-1);
+    if (this.referenced) this.helper.adjustRefs(-1);
     this.stdout.push(null);
     this.stderr.push(null);
     // After the streams' last `data` events, as a ChildProcess does.
@@ -129,31 +130,52 @@ export class HostProcess extends EventEmitter {
 }
 
 /**
- * Starts host programs from a small helper process instead of from this one. Node forks the
- * calling process for every program it starts, which costs time in proportion to its memory:
- * with the embedded database loaded, 10-30 ms of blocked event loop per program (see
- * docs/benchmarks.md). The helper is started on first use and ends with this process; it keeps
- * this process alive only while a referenced program runs.
- *
- * @example
- * const child = spawner.spawn('git', ['rev-parse', 'HEAD'], { cwd: repo });
- * child.stdout.on('data', (chunk) => ...);
- * child.on('close', (code) => ...);
+ * One helper process and the programs it relays. It keeps this process alive only while a
+ * referenced program of its own runs.
  */
-export class Spawner {
-  private helper: ChildProcess | undefined;
-  private readonly running = new Map<number, HostProcess>();
-  private nextId = 1;
+class Helper {
+  /** The programs it started that have not closed yet. */
+  readonly running = new Map<number, HostProcess>();
+  private readonly process: ChildProcess;
   private refs = 0;
 
-  spawn(file: string, args: readonly string[], options: SpawnOptions = {}): HostProcess {
-    const helper = this.start();
-    const id = this.nextId++;
+  /** Starts the helper; `onExit` is called once it exited, after its programs were failed. */
+  constructor(onExit: () => void) {
+    const env = { ...process.env };
+    // The helper needs no loader; one given to this process (tsx) would only make it bigger.
+    delete env.NODE_OPTIONS;
+    const helper = spawn(process.execPath, [HELPER], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      env,
+    });
+    helper.unref();
+    helper.channel?.unref();
+    helper.on('message', (message: HelperMessage) => {
+      if (message.t === 'ready') return;
+      const child = this.running.get(message.id);
+      if (message.t === 'close') this.running.delete(message.id);
+      child?.receive(message);
+    });
+    helper.once('exit', (code, signal) => {
+      // The programs it was relaying are lost to us: say so.
+      const error = new Error(`the process spawner exited (${signal ?? `code ${code}`})`);
+      for (const child of this.running.values()) {
+        if (child.listenerCount('error') > 0) child.emit('error', error);
+        child.finish(null, null);
+      }
+      this.running.clear();
+      onExit();
+    });
+    this.process = helper;
+  }
+
+  spawn(id: number, file: string, args: readonly string[], options: SpawnOptions): HostProcess {
     const stdin = options.stdin ?? 'pipe';
     const child = new HostProcess(this, id, stdin);
     this.running.set(id, child);
     this.adjustRefs(1);
-    helper.send({
+    this.send({
       t: 'spawn',
       id,
       file,
@@ -166,48 +188,57 @@ export class Spawner {
     return child;
   }
 
-  /** @internal */
   send(message: object): void {
-    this.helper?.send(message);
+    if (this.process.connected) this.process.send(message);
   }
 
-  /** @internal Keeps this process alive while referenced programs run. */
   adjustRefs(delta: number): void {
     this.refs += delta;
-    const channel = this.helper?.channel;
-    if (this.refs > 0) channel?.ref();
-    else channel?.unref();
+    if (this.refs > 0) this.process.channel?.ref();
+    else this.process.channel?.unref();
+  }
+}
+
+/**
+ * Starts host programs from small helper processes instead of from this one. Node forks the
+ * calling process for every program it starts, which costs time in proportion to its memory:
+ * with the embedded database loaded, 10-30 ms of blocked event loop per program (see
+ * docs/benchmarks.md). A helper is started on first use and ends with this process.
+ *
+ * A helper starts one program at a time (its fork, and the wait until the program has exec'd,
+ * block it), so under load a second one is started: a program goes to the helper running the
+ * fewest, and a new helper (up to `maxHelpers`) is started when every helper already runs one.
+ *
+ * @example
+ * const child = spawner.spawn('git', ['rev-parse', 'HEAD'], { cwd: repo });
+ * child.stdout.on('data', (chunk) => ...);
+ * child.on('close', (code) => ...);
+ */
+export class Spawner {
+  private readonly helpers: Helper[] = [];
+  private readonly maxHelpers: number;
+  private nextId = 1;
+
+  /** `maxHelpers`: how many helper processes it may run at once (default: 2, or 1 on one CPU). */
+  constructor(options: { maxHelpers?: number } = {}) {
+    this.maxHelpers = Math.max(1, options.maxHelpers ?? Math.min(2, availableParallelism()));
   }
 
-  private start(): ChildProcess {
-    if (this.helper) return this.helper;
-    const env = { ...process.env };
-    // The helper needs no loader; one given to this process (tsx) would only make it bigger.
-    delete env.NODE_OPTIONS;
-    const helper = spawn(process.execPath, [HELPER], {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      serialization: 'advanced',
-      env,
+  spawn(file: string, args: readonly string[], options: SpawnOptions = {}): HostProcess {
+    return this.pick().spawn(this.nextId++, file, args, options);
+  }
+
+  /** The helper running the fewest programs; a new one when every helper runs some and there is room. */
+  private pick(): Helper {
+    let least: Helper | undefined;
+    for (const helper of this.helpers) if (!least || helper.running.size < least.running.size) least = helper;
+    if (least && (least.running.size === 0 || this.helpers.length >= this.maxHelpers)) return least;
+    const helper = new Helper(() => {
+      // A new helper is started next time one is needed.
+      const at = this.helpers.indexOf(helper);
+      if (at >= 0) this.helpers.splice(at, 1);
     });
-    helper.unref();
-    helper.on('message', (message: HelperMessage) => {
-      if (message.t === 'ready') return;
-      const child = this.running.get(message.id);
-      if (message.t === 'close') this.running.delete(message.id);
-      child?.receive(message);
-    });
-    helper.once('exit', (code, signal) => {
-      // Programs it was relaying are lost to us: say so, and start a new helper next time.
-      this.helper = undefined;
-      const error = new Error(`the process spawner exited (${signal ?? `code ${code}`})`);
-      for (const child of this.running.values()) {
-        if (child.listenerCount('error') > 0) child.emit('error', error);
-        child.finish(null, null);
-      }
-      this.running.clear();
-    });
-    this.helper = helper;
-    if (this.refs <= 0) helper.channel?.unref();
+    this.helpers.push(helper);
     return helper;
   }
 }
