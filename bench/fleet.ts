@@ -37,7 +37,7 @@ import { LocalScmProvider } from '../src/scm/local/index.ts';
 import { createDatabase, type PostgresServer, startPostgres } from '../test/support/postgres.ts';
 import { FLEET_PARTS, fleetBreakdown } from './fleet/breakdown.ts';
 import { Spans, timedSandboxes, timedScm } from './run-overhead/timing.ts';
-import { openCpuMeter } from './support/cpu.ts';
+import { helpersCpuMs, openCpuMeter } from './support/cpu.ts';
 import { median, round as roundTo } from './support/stats.ts';
 
 const sh = promisify(execFile);
@@ -140,6 +140,8 @@ interface RoundFigures {
   perRepoOverheadMs: number;
   cpuMsPerRepo: { baseline: number; isolatedBaseline: number; nightshift: number; ratio: number } | null;
   engineCpuMsPerRepo: { user: number; system: number };
+  /** The spawner helpers' CPU (they start every program of the fleet's runs), in the fleet's figure too. */
+  helpersCpuMsPerRepo: number;
   /** The engine process's RSS when it opened and at its peak during the fleet. */
   engineRssMiB: { before: number; peak: number };
   slotMsPerRepo: Record<string, number>;
@@ -183,6 +185,7 @@ function medianFigures(rounds: readonly RoundFigures[]): Omit<RoundFigures, 'cou
       user: roundTo(of((r) => r.engineCpuMsPerRepo.user)),
       system: roundTo(of((r) => r.engineCpuMsPerRepo.system)),
     },
+    helpersCpuMsPerRepo: roundTo(of((r) => r.helpersCpuMsPerRepo)),
     slotMsPerRepo: Object.fromEntries(
       parts.map((part) => [part, Math.round(of((r) => r.slotMsPerRepo[part]!))]),
     ),
@@ -209,7 +212,7 @@ function report(figures: Figures): string {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const perRound = rounds.map(
     (r, i) =>
-      `  round ${i + 1} (load ${r.loadAverageAtStart}): baseline ${seconds(r.baselineMs)}, with bwrap ${seconds(r.isolatedBaselineMs)}, fleet ${seconds(r.nightshiftMs)} (${r.ratio}x)${r.cpuMsPerRepo ? `; CPU per repo ${r.cpuMsPerRepo.baseline} / ${r.cpuMsPerRepo.nightshift} ms (${r.cpuMsPerRepo.ratio}x)` : ''}; engine ${r.engineCpuMsPerRepo.user} + ${r.engineCpuMsPerRepo.system} ms per repo; RSS ${r.engineRssMiB.before} → ${r.engineRssMiB.peak} MiB`,
+      `  round ${i + 1} (load ${r.loadAverageAtStart}): baseline ${seconds(r.baselineMs)}, with bwrap ${seconds(r.isolatedBaselineMs)}, fleet ${seconds(r.nightshiftMs)} (${r.ratio}x)${r.cpuMsPerRepo ? `; CPU per repo ${r.cpuMsPerRepo.baseline} / ${r.cpuMsPerRepo.nightshift} ms (${r.cpuMsPerRepo.ratio}x)` : ''}; engine ${r.engineCpuMsPerRepo.user} + ${r.engineCpuMsPerRepo.system} ms, helpers ${r.helpersCpuMsPerRepo} ms per repo; RSS ${r.engineRssMiB.before} → ${r.engineRssMiB.peak} MiB`,
   );
   const cpu = figures.cpuMsPerRepo;
   return [
@@ -224,6 +227,7 @@ function report(figures: Figures): string {
       ? `  CPU per repo (all processes):    ${cpu.baseline} ms baseline, ${cpu.isolatedBaseline} ms with bwrap, ${cpu.nightshift} ms fleet (${cpu.ratio}x)`
       : '  CPU per repo:                    not measured (needs a writable cgroup v1 cpuacct, as root)',
     `  engine CPU per repo:             ${figures.engineCpuMsPerRepo.user} ms user, ${figures.engineCpuMsPerRepo.system} ms system`,
+    `  spawner helpers' CPU per repo:   ${figures.helpersCpuMsPerRepo} ms (they start the runs' programs)`,
     `  outcome:                         ${JSON.stringify(figures.counts)}${several ? ' (the last round)' : ''}`,
     `  slot time per repo (concurrency × wall time / repos = ${Math.round((figures.nightshiftMs * concurrency) / repos)} ms):`,
     ...FLEET_PARTS.map(
@@ -313,6 +317,7 @@ async function main(): Promise<void> {
       await flushWrites();
       const profiler = values.profile && round === 1 ? await startProfile() : null;
       const cpuBefore = process.cpuUsage();
+      const helpersBefore = helpersCpuMs();
       const fleetCpu = meter?.usedMs() ?? 0;
       const fleetStart = performance.now();
       spans.take();
@@ -320,6 +325,7 @@ async function main(): Promise<void> {
       const status = await settled(engine, name, repos);
       const fleetMs = performance.now() - fleetStart;
       const cpu = process.cpuUsage(cpuBefore);
+      const helpersMs = helpersCpuMs() - helpersBefore;
       const fleetCpuMs = (meter?.usedMs() ?? 0) - fleetCpu;
       if (profiler && values.profile) await writeFile(values.profile, JSON.stringify(await profiler.stop()));
       const runIds: string[] = [];
@@ -345,6 +351,7 @@ async function main(): Promise<void> {
           user: roundTo(cpu.user / 1000 / repos),
           system: roundTo(cpu.system / 1000 / repos),
         },
+        helpersCpuMsPerRepo: roundTo(helpersMs / repos),
         engineRssMiB: { before: roundTo(rssBefore / 2 ** 20), peak: roundTo(peakRss / 2 ** 20) },
         slotMsPerRepo: breakdown,
       });

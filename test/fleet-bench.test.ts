@@ -23,6 +23,8 @@ describe('bench/fleet.ts', () => {
     for (const round of figures.rounds) {
       expect(round.counts).toMatchObject({ succeeded: 4, failed: 0, queued: 0, running: 0 });
       expect(round.ratio).toBeCloseTo(round.nightshiftMs / round.baselineMs, 1);
+      // The spawner helpers started the runs' programs, in every round.
+      expect(round.helpersCpuMsPerRepo).toBeGreaterThan(0);
     }
     const [first, second] = figures.rounds;
     // Each ratio is the median of the rounds' ratios, not the ratio of the median times.

@@ -50,3 +50,28 @@ export function openCpuMeter(): CpuMeter | null {
     return null;
   }
 }
+
+/** Clock ticks a second in `/proc/PID/stat` (`getconf CLK_TCK`: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU milliseconds (user + system) used so far by this process's spawner helpers (the children
+ * running `src/process/helper.mjs`, which start every host program), from `/proc`; 0 elsewhere.
+ * A helper that exited meanwhile is no longer counted: take differences over a span they live.
+ */
+export function helpersCpuMs(): number {
+  let total = 0;
+  try {
+    const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8');
+    for (const pid of children.split(' ').filter(Boolean)) {
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('helper.mjs')) continue;
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+      } catch {}
+    }
+  } catch {}
+  return total;
+}
