@@ -188,6 +188,11 @@ class Helper {
     return child;
   }
 
+  /** False once its channel closed: it is exiting, and takes no more programs. */
+  get connected(): boolean {
+    return this.process.connected;
+  }
+
   send(message: object): void {
     if (this.process.connected) this.process.send(message);
   }
@@ -228,10 +233,15 @@ export class Spawner {
     return this.pick().spawn(this.nextId++, file, args, options);
   }
 
-  /** The helper running the fewest programs; a new one when every helper runs some and there is room. */
+  /**
+   * The connected helper running the fewest programs; a new one when every helper runs some and
+   * there is room (one that is exiting still counts until it exited).
+   */
   private pick(): Helper {
     let least: Helper | undefined;
-    for (const helper of this.helpers) if (!least || helper.running.size < least.running.size) least = helper;
+    for (const helper of this.helpers) {
+      if (helper.connected && (!least || helper.running.size < least.running.size)) least = helper;
+    }
     if (least && (least.running.size === 0 || this.helpers.length >= this.maxHelpers)) return least;
     const helper = new Helper(() => {
       // A new helper is started next time one is needed.
