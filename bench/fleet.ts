@@ -22,7 +22,8 @@
  * `--profile FILE` writes a CPU profile of the engine process during the first round's fleet
  * alone (open it in Chrome's DevTools): not its start-up, the baselines, or the clean-up.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -41,6 +42,57 @@ import { helpersCpuMs, openCpuMeter } from './support/cpu.ts';
 import { median, round as roundTo } from './support/stats.ts';
 
 const sh = promisify(execFile);
+
+/** The process groups of the shell scripts running now (each started as the leader of its own). */
+const scripts = new Set<number>();
+
+/**
+ * Runs a shell script in a process group of its own, so that a signal stopping the benchmark
+ * can end it and everything it started (`xargs`, its pipelines, git): see {@link stopOnSignals}.
+ */
+async function shell(script: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  const child = spawn('sh', ['-c', script], {
+    ...options,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const pid = child.pid;
+  if (pid !== undefined) scripts.add(pid);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4096);
+  });
+  try {
+    const [code, signal] = await once(child, 'close');
+    if (code !== 0)
+      throw new Error(
+        `sh -c ${JSON.stringify(script.slice(0, 80))} failed (${signal ?? `exit ${code}`}): ${stderr}`,
+      );
+  } finally {
+    if (pid !== undefined) scripts.delete(pid);
+  }
+}
+
+/**
+ * On SIGINT or SIGTERM, kills the running scripts' process groups, then runs `cleanUp` (the
+ * engine closed, the PostgreSQL server stopped, the CPU meter's cgroup and the temporary dir
+ * removed) and exits as a process ended by that signal would (128 + its number).
+ */
+function stopOnSignals(cleanUp: () => Promise<void>): void {
+  for (const [signal, number] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+  ] as const) {
+    process.once(signal, () => {
+      for (const pid of scripts) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {}
+      }
+      void cleanUp().finally(() => process.exit(128 + number));
+    });
+  }
+}
 const CODEMOD = "sed -i 's/colour/color/g' README.md";
 const TEST = 'sh test.sh';
 
@@ -69,7 +121,7 @@ git add -A && git -c user.name=bench -c user.email=bench@localhost commit --quie
 cd ..
 for i in $(seq 1 ${count}); do cp -r template nightshift-$i; cp -r template baseline-$i; cp -r template isolated-$i; done
 rm -rf template`;
-  await sh('sh', ['-c', script], { cwd: dir });
+  await shell(script, { cwd: dir });
 }
 
 /** How often the fleet's status is read before `repos` runs have completed: a safety net only. */
@@ -255,10 +307,21 @@ async function main(): Promise<void> {
   const rounds = positive('rounds', values.rounds);
   const root = await mkdtemp(join(tmpdir(), 'nightshift-bench-fleet-'));
   const meter = openCpuMeter();
-  // Started after the meter: the server's processes count in the fleet's CPU.
-  const postgres: PostgresServer | null = values.postgres ? await startPostgres() : null;
+  let postgres: PostgresServer | null = null;
   let engine: Engine | undefined;
   let sampler: NodeJS.Timeout | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      clearInterval(sampler);
+      await engine?.close();
+      await postgres?.stop();
+      meter?.close();
+      await rm(root, { recursive: true, force: true });
+    })());
+  stopOnSignals(cleanUp);
+  // Started after the meter: the server's processes count in the fleet's CPU.
+  if (values.postgres) postgres = await startPostgres();
   try {
     const spans = new Spans();
     const databaseUrl = postgres ? await createDatabase(postgres.url) : undefined;
@@ -296,7 +359,7 @@ async function main(): Promise<void> {
         const cpuBefore = meter?.usedMs() ?? 0;
         const started = performance.now();
         const script = `ls -d ${dir}/${prefix}-* | xargs -P ${concurrency} -I{} ${join(import.meta.dirname, 'fleet.baseline.sh')} {} "${CODEMOD}" "${TEST}" bench/fleet`;
-        await sh('sh', ['-c', script], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+        await shell(script, { env: { ...process.env, ...env } });
         return { ms: performance.now() - started, cpuMs: (meter?.usedMs() ?? 0) - cpuBefore };
       };
       const baseline = await pipeline('baseline');
@@ -377,11 +440,7 @@ async function main(): Promise<void> {
     }
     if (counts.some((c) => c.succeeded !== repos)) process.exitCode = 1;
   } finally {
-    clearInterval(sampler);
-    await engine?.close();
-    await postgres?.stop();
-    meter?.close();
-    await rm(root, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 

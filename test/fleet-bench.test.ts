@@ -1,10 +1,35 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { meterGroup } from '../bench/support/cpu.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../', import.meta.url));
+
+/** The command lines of the live processes that mention `text`. */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (args.includes(text)) found.push(args);
+    } catch {}
+  }
+  return found;
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /** The fleet benchmark at CI size, for correctness: both sides do the work, the figures are there. */
 describe('bench/fleet.ts', () => {
@@ -49,4 +74,31 @@ describe('bench/fleet.ts', () => {
     expect(figures.database).toBe('PostgreSQL');
     expect(figures.counts).toMatchObject({ succeeded: 3, failed: 0 });
   }, 900_000);
+
+  it('stopped by SIGTERM while its baseline runs, leaves no process, temporary dir or cgroup behind', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nightshift-bench-stop-'));
+    try {
+      const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/fleet.ts', '--repos', '40'], {
+        cwd: root,
+        env: { ...process.env, TMPDIR: tmp },
+        stdio: 'ignore',
+      });
+      const exited = once(bench, 'exit');
+      const group = meterGroup(process.pid);
+      await until(() => processesMentioning(tmp).some((args) => args.includes('fleet.baseline.sh')), 300_000);
+
+      bench.kill('SIGTERM');
+      const [code] = await exited;
+      // Killed processes may take a moment to be gone from /proc.
+      await until(() => processesMentioning(tmp).length === 0, 10_000).catch(() => {});
+
+      expect(code).toBe(143);
+      expect(processesMentioning(tmp)).toEqual([]);
+      // (tsx keeps its cache there too.)
+      expect(readdirSync(tmp).filter((name) => name.startsWith('nightshift-'))).toEqual([]);
+      if (group) expect(existsSync(join(group.parent, `nightshift-bench-${bench.pid}`))).toBe(false);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 600_000);
 });

@@ -14,14 +14,23 @@ export interface CpuMeter {
   close(): void;
 }
 
-function v1Meter(): CpuMeter | null {
-  const root = '/sys/fs/cgroup/cpuacct';
+/**
+ * The cgroup v1 `cpuacct` group a meter of process `pid` makes beside the group `pid` starts in
+ * (with its parent), or null when this host has no such hierarchy.
+ */
+export function meterGroup(pid: number): { parent: string; dir: string } | null {
   const own = /^\d+:cpuacct(?:,cpu)?:(.*)$|^\d+:cpu,cpuacct:(.*)$/m.exec(
-    readFileSync('/proc/self/cgroup', 'utf8'),
+    readFileSync(`/proc/${pid}/cgroup`, 'utf8'),
   );
   if (!own) return null;
-  const parent = join(root, own[1] ?? own[2] ?? '/');
-  const dir = join(parent, `nightshift-bench-${process.pid}`);
+  const parent = join('/sys/fs/cgroup/cpuacct', own[1] ?? own[2] ?? '/');
+  return { parent, dir: join(parent, `nightshift-bench-${pid}`) };
+}
+
+function v1Meter(): CpuMeter | null {
+  const group = meterGroup(process.pid);
+  if (!group) return null;
+  const { parent, dir } = group;
   try {
     mkdirSync(dir);
     writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
