@@ -93,6 +93,7 @@ function stopOnSignals(cleanUp: () => Promise<void>): void {
     });
   }
 }
+
 const CODEMOD = "sed -i 's/colour/color/g' README.md";
 const TEST = 'sh test.sh';
 
