@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { meterGroup } from '../bench/support/cpu.ts';
+import { waitFor } from './support/harness-engine.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -21,14 +22,6 @@ function processesMentioning(text: string): string[] {
     } catch {}
   }
   return found;
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The fleet benchmark at CI size, for correctness: both sides do the work, the figures are there. */
@@ -77,20 +70,23 @@ describe('bench/fleet.ts', () => {
 
   it('stopped by SIGTERM while its baseline runs, leaves no process, temporary dir or cgroup behind', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'nightshift-bench-stop-'));
+    const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/fleet.ts', '--repos', '40'], {
+      cwd: root,
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: 'ignore',
+    });
+    const exited = once(bench, 'exit');
     try {
-      const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/fleet.ts', '--repos', '40'], {
-        cwd: root,
-        env: { ...process.env, TMPDIR: tmp },
-        stdio: 'ignore',
-      });
-      const exited = once(bench, 'exit');
       const group = meterGroup(process.pid);
-      await until(() => processesMentioning(tmp).some((args) => args.includes('fleet.baseline.sh')), 300_000);
+      await waitFor(
+        () => processesMentioning(tmp).some((args) => args.includes('fleet.baseline.sh')),
+        300_000,
+      );
 
       bench.kill('SIGTERM');
       const [code] = await exited;
       // Killed processes may take a moment to be gone from /proc.
-      await until(() => processesMentioning(tmp).length === 0, 10_000).catch(() => {});
+      await waitFor(() => processesMentioning(tmp).length === 0, 10_000).catch(() => {});
 
       expect(code).toBe(143);
       expect(processesMentioning(tmp)).toEqual([]);
@@ -98,6 +94,7 @@ describe('bench/fleet.ts', () => {
       expect(readdirSync(tmp).filter((name) => name.startsWith('nightshift-'))).toEqual([]);
       if (group) expect(existsSync(join(group.parent, `nightshift-bench-${bench.pid}`))).toBe(false);
     } finally {
+      if (bench.exitCode === null && bench.signalCode === null) bench.kill('SIGKILL');
       rmSync(tmp, { recursive: true, force: true });
     }
   }, 600_000);
