@@ -83,8 +83,6 @@ export class FleetService {
   private lookedAt = 0;
   /** Runs this process concluded since the last rollout step. */
   private readonly finished = new Set<string>();
-  /** The loop's last look found no fleet with work: it looks again after `IDLE_LOOK_MS`. */
-  private idle = false;
   /** When this process last stepped each fleet (see `tickAll`'s `fresh`). */
   private readonly tickedAt = new Map<string, number>();
 
@@ -379,28 +377,31 @@ export class FleetService {
       // Every fleet with work at most every interval; between those, a completion steps only
       // its own fleet (the slot it freed), which is one indexed lookup instead of the search.
       const now = Date.now();
-      let step: Promise<void>;
+      // The step resolves with how long to wait before the next look.
+      let step: Promise<number>;
       if (now - this.lookedAt >= intervalMs || finished.length === 0) {
         this.lookedAt = now;
         const all = now - this.sweptAt >= SWEEP_EVERY_MS;
         if (all) this.sweptAt = now;
-        step = this.tickAll({ all, finished, fresh: all ? undefined : STEPPED_FRESH_MS }).then((found) => {
-          this.idle = found === 0;
-        });
+        step = this.tickAll({ all, finished, fresh: all ? undefined : STEPPED_FRESH_MS }).then((found) =>
+          found === 0 ? Math.max(intervalMs, IDLE_LOOK_MS) : intervalMs,
+        );
       } else {
-        this.idle = false;
-        step = this.tickFleetsOf(finished);
+        step = this.tickFleetsOf(finished).then(() => intervalMs);
       }
       this.ticking = step
-        .catch((error) => this.deps.log.error({ err: error }, 'fleet rollout step failed'))
-        .finally(() => {
+        .catch((error) => {
+          this.deps.log.error({ err: error }, 'fleet rollout step failed');
+          return intervalMs;
+        })
+        .then((wait) => {
           this.ticking = null;
           if (!this.timer) return;
           if (this.again) {
             this.again = false;
             loop();
           } else {
-            this.timer = setTimeout(loop, this.idle ? Math.max(intervalMs, IDLE_LOOK_MS) : intervalMs);
+            this.timer = setTimeout(loop, wait);
           }
         });
     };
