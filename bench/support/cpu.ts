@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { statFields } from '../../src/process/index.ts';
 
 /**
  * CPU time used by this process and every process it starts (sandboxes included), from a
@@ -40,7 +41,7 @@ function v1Meter(): CpuMeter | null {
   return {
     usedMs: () => Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e6,
     close() {
-      // The spawner helper and anything else still alive move back with this process.
+      // The spawner helpers and anything else still alive move back with this process.
       for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
         try {
           writeFileSync(join(parent, 'cgroup.procs'), pid);
@@ -75,10 +76,9 @@ export function helpersCpuMs(): number {
     for (const pid of children.split(' ').filter(Boolean)) {
       try {
         if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('helper.mjs')) continue;
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+        // utime and stime: fields 14 and 15.
+        const fields = statFields(Number(pid));
+        if (fields) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
       } catch {}
     }
   } catch {}

@@ -6,10 +6,18 @@ import { readFileSync } from 'node:fs';
  * a reused pid has another start time.
  */
 export function startTimeOf(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
+/**
+ * The fields of /proc/PID/stat after the command name (so index 0 is field 3, the state), or
+ * null when the process is not running (or not visible).
+ */
+export function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
