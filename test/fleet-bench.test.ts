@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,21 +8,10 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { meterGroup } from '../bench/support/cpu.ts';
 import { waitFor } from './support/harness-engine.ts';
+import { processesWith } from './support/repos.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../', import.meta.url));
-
-/** The command lines of the live processes that mention `text`. */
-function processesMentioning(text: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (args.includes(text)) found.push(args);
-    } catch {}
-  }
-  return found;
-}
 
 /** The fleet benchmark at CI size, for correctness: both sides do the work, the figures are there. */
 describe('bench/fleet.ts', () => {
@@ -78,18 +67,19 @@ describe('bench/fleet.ts', () => {
     const exited = once(bench, 'exit');
     try {
       const group = meterGroup(process.pid);
-      await waitFor(
-        () => processesMentioning(tmp).some((args) => args.includes('fleet.baseline.sh')),
-        300_000,
-      );
+      // A baseline script of this benchmark (its repo is under tmp) is running.
+      await waitFor(() => {
+        const ours = processesWith(tmp);
+        return processesWith('fleet.baseline.sh').some((pid) => ours.includes(pid));
+      }, 300_000);
 
       bench.kill('SIGTERM');
       const [code] = await exited;
       // Killed processes may take a moment to be gone from /proc.
-      await waitFor(() => processesMentioning(tmp).length === 0, 10_000).catch(() => {});
+      await waitFor(() => processesWith(tmp).length === 0, 10_000).catch(() => {});
 
       expect(code).toBe(143);
-      expect(processesMentioning(tmp)).toEqual([]);
+      expect(processesWith(tmp)).toEqual([]);
       // (tsx keeps its cache there too.)
       expect(readdirSync(tmp).filter((name) => name.startsWith('nightshift-'))).toEqual([]);
       if (group) expect(existsSync(join(group.parent, `nightshift-bench-${bench.pid}`))).toBe(false);
