@@ -45,6 +45,8 @@ export interface DeliveryHandler {
 export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** The drain under way (or the last one): the next waits for it. */
+  private draining: Promise<number> = Promise.resolve(0);
   private stopped = true;
   private again = false;
   private halting = false;
@@ -97,8 +99,17 @@ export class DeliveryWorker {
     this.halting = false;
   }
 
-  /** Processes every due delivery, then the handler's `afterDrain`; returns how many deliveries were processed. */
-  async drain(): Promise<number> {
+  /**
+   * Processes every due delivery, then the handler's `afterDrain`; returns how many deliveries
+   * were processed. One drain runs at a time: one asked for while another is under way (the
+   * worker's own, say) starts after it, so what was due when it was asked is done when it returns.
+   */
+  drain(): Promise<number> {
+    this.draining = this.draining.then(() => this.drainNow());
+    return this.draining;
+  }
+
+  private async drainNow(): Promise<number> {
     let processed = 0;
     try {
       while (!this.halting && (await this.processOne())) processed++;
