@@ -24,6 +24,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ import { homePaths } from '../src/core/home.ts';
 import { Engine, engineConfig } from '../src/engine/index.ts';
 import { parseFleetSpec } from '../src/fleets/parse.ts';
 import type { FleetStatus } from '../src/fleets/service.ts';
+import { statFields } from '../src/process/index.ts';
 import { LocalSandboxProvider } from '../src/sandbox/local/index.ts';
 import { LocalScmProvider } from '../src/scm/local/index.ts';
 import { createDatabase, type PostgresServer, startPostgres } from '../test/support/postgres.ts';
@@ -74,9 +76,27 @@ async function shell(script: string, options: { cwd?: string; env?: NodeJS.Proce
 }
 
 /**
- * On SIGINT or SIGTERM, kills the running scripts' process groups, then runs `cleanUp` (the
- * engine closed, the PostgreSQL server stopped, the CPU meter's cgroup and the temporary dir
- * removed) and exits as a process ended by that signal would (128 + its number).
+ * Kills the running scripts' process groups, and waits (up to 5 s) until their processes are
+ * gone: a killed process may still write under the temporary dir for a moment, and removing the
+ * dir before then could fail or leave its last files behind.
+ */
+async function endScripts(): Promise<void> {
+  const groups = new Set(scripts);
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {}
+  }
+  const deadline = Date.now() + 5000;
+  while (groups.size > 0 && runningIn(groups) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * On SIGINT or SIGTERM, runs `cleanUp` (the running scripts ended, the engine closed, the
+ * PostgreSQL server stopped, the CPU meter's cgroup and the temporary dir removed) and exits as
+ * a process ended by that signal would (128 + its number).
  */
 function stopOnSignals(cleanUp: () => Promise<void>): void {
   for (const [signal, number] of [
@@ -84,14 +104,20 @@ function stopOnSignals(cleanUp: () => Promise<void>): void {
     ['SIGTERM', 15],
   ] as const) {
     process.once(signal, () => {
-      for (const pid of scripts) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {}
-      }
       void cleanUp().finally(() => process.exit(128 + number));
     });
   }
+}
+
+/** Whether a process of one of `groups` still runs (zombies, whose files are closed, aside). */
+function runningIn(groups: Set<number>): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    // Index 0 is the state (field 3), index 2 the process group (field 5).
+    const fields = statFields(Number(entry));
+    if (fields && fields[0] !== 'Z' && groups.has(Number(fields[2]))) return true;
+  }
+  return false;
 }
 
 const CODEMOD = "sed -i 's/colour/color/g' README.md";
@@ -314,11 +340,12 @@ async function main(): Promise<void> {
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
     (cleaning ??= (async () => {
+      await endScripts();
       clearInterval(sampler);
       await engine?.close();
       await postgres?.stop();
       meter?.close();
-      await rm(root, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true, maxRetries: 5 });
     })());
   stopOnSignals(cleanUp);
   // Started after the meter: the server's processes count in the fleet's CPU.
