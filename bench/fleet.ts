@@ -41,7 +41,7 @@ import { createDatabase, type PostgresServer, startPostgres } from '../test/supp
 import { FLEET_PARTS, fleetBreakdown } from './fleet/breakdown.ts';
 import { Spans, timedSandboxes, timedScm } from './run-overhead/timing.ts';
 import { helpersCpuMs, openCpuMeter } from './support/cpu.ts';
-import { median, round as roundTo } from './support/stats.ts';
+import { median, ratioOf, round as roundTo } from './support/stats.ts';
 
 const sh = promisify(execFile);
 
@@ -224,10 +224,6 @@ interface RoundFigures {
   /** The engine process's RSS when it opened and at its peak during the fleet. */
   engineRssMiB: { before: number; peak: number };
   slotMsPerRepo: Record<string, number>;
-}
-
-function ratioOf(value: number, baseline: number): number {
-  return Math.round((value / baseline) * 100) / 100;
 }
 
 /**

@@ -26,3 +26,8 @@ export function summarize(values: readonly number[]): { median: number; p90: num
 export function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
+
+/** `value` as a multiple of `baseline`, to 0.01. */
+export function ratioOf(value: number, baseline: number): number {
+  return Math.round((value / baseline) * 100) / 100;
+}
