@@ -6,6 +6,17 @@ export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.NIGHTSHIFT_HOME || join(homedir(), '.nightshift'));
 }
 
+/**
+ * Nightshift's per-user cache of what it can make again: `$NIGHTSHIFT_CACHE_DIR`, default
+ * `$XDG_CACHE_HOME/nightshift` (`~/.cache/nightshift`). Only its owner should be able to write
+ * there: a new embedded database starts from the template it finds.
+ */
+export function resolveCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(
+    env.NIGHTSHIFT_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'nightshift'),
+  );
+}
+
 /** The layout of a Nightshift home. Only paths: creating them is the owner's job. */
 export function homePaths(home: string) {
   return {

@@ -1,20 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-
-/**
- * Nightshift's per-user cache of what it can make again: `$NIGHTSHIFT_CACHE_DIR`, default
- * `$XDG_CACHE_HOME/nightshift` (`~/.cache/nightshift`). Only its owner should be able to write
- * there: a new embedded database starts from the template it finds.
- */
-export function resolveCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(
-    env.NIGHTSHIFT_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'nightshift'),
-  );
-}
 
 let pgliteVersion: string | undefined;
 

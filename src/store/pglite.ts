@@ -3,9 +3,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { NightshiftError } from '../core/errors.ts';
+import { resolveCacheDir } from '../core/home.ts';
 import type { Db, Queryable } from './db.ts';
 import { preparedStatements } from './pglite-statements.ts';
-import { readTemplate, resolveCacheDir, saveTemplate, templatePath } from './pglite-template.ts';
+import { readTemplate, saveTemplate, templatePath } from './pglite-template.ts';
 
 /**
  * The embedded database, in `dir` or in memory. Only one process may open a directory at a
